@@ -1,0 +1,104 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+const running = new Set<ChildProcess>();
+// Children must not outlive a test run that crashes or is interrupted.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** A free TCP port on loopback, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ManagedProcess {
+  name: string;
+  logFile: string;
+  /** The last lines the process wrote, for error messages. */
+  tail(lines?: number): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts a binary with its output going to a log file in `workDir`. */
+export function startProcess(options: {
+  name: string;
+  bin: string;
+  args: string[];
+  workDir: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}): ManagedProcess {
+  const logFile = path.join(options.workDir, `${options.name}.log`);
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(options.bin, options.args, {
+    cwd: options.cwd ?? options.workDir,
+    env: options.env ?? process.env,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  running.add(child);
+  let exitedFlag = false;
+  const exitPromise = new Promise<void>(resolve =>
+    child.once('exit', () => {
+      exitedFlag = true;
+      running.delete(child);
+      resolve();
+    }),
+  );
+  return {
+    name: options.name,
+    logFile,
+    tail(lines = 30) {
+      try {
+        return fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '';
+      }
+    },
+    exited: () => exitedFlag,
+    async stop() {
+      if (exitedFlag) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exitPromise;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `check` until it resolves true; fails with the process's last log lines. */
+export async function waitFor(
+  proc: ManagedProcess,
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (proc.exited()) {
+      throw new Error(`${proc.name} exited before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`);
+    }
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  throw new Error(
+    `${proc.name} did not become ${what} within ${timeoutMs} ms (${lastError ?? 'no answer'}). Last log lines (${proc.logFile}):\n${proc.tail()}`,
+  );
+}

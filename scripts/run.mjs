@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Entry point of `npm start`, `npm test` and `npm run bench` on a fresh clone: brings Node 24
+// (when the machine's node is older than Backstage's engines), the npm dependencies and the
+// Go-built local cluster binaries, then runs the command under Node 24. Each step is skipped
+// when its result is already there, so the second run is fast.
+//
+// This file must run on the machine's node (20+): plain ESM, no dependencies.
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'backstage-dex');
+const NODE_MAJOR = 24;
+
+function log(msg) {
+  process.stderr.write(`[backstage-dex] ${msg}\n`);
+}
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+function must(cmd, args, opts) {
+  const status = sh(cmd, args, opts);
+  if (status !== 0) {
+    log(`"${cmd} ${args.join(' ')}" failed with exit code ${status}`);
+    process.exit(status);
+  }
+}
+
+/** Node 22+ from the machine, or Node 24 from the npm registry's `node` package, cached per user. */
+function ensureNode() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major === 22 || major === 24) {
+    return { bin: process.execPath, nodedir: undefined };
+  }
+  const prefix = path.join(cache, `node-${NODE_MAJOR}`);
+  const bin = path.join(prefix, 'node_modules', 'node', 'bin', 'node');
+  if (!fs.existsSync(bin)) {
+    log(`node ${process.versions.node} is older than Backstage's engines (22 || 24); installing node@${NODE_MAJOR} from the npm registry into ${prefix}`);
+    fs.mkdirSync(prefix, { recursive: true });
+    fs.writeFileSync(path.join(prefix, 'package.json'), '{"private":true}\n');
+    must('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--allow-scripts=node', `node@${NODE_MAJOR}`]);
+  }
+  // The platform package carries the headers node-gyp needs (better-sqlite3 builds from source).
+  const nodedir = path.join(prefix, 'node_modules', 'node', 'node_modules', `node-${process.platform}-${process.arch}`);
+  return { bin, nodedir: fs.existsSync(path.join(nodedir, 'include', 'node')) ? nodedir : undefined };
+}
+
+function envFor(node) {
+  const env = { ...process.env, PATH: `${path.dirname(node.bin)}${path.delimiter}${process.env.PATH}` };
+  if (node.nodedir) env.npm_config_nodedir = node.nodedir;
+  return env;
+}
+
+/** `npm ci` when the lock file or the node version changed since the last install. */
+function ensureDeps(node, env) {
+  const lock = path.join(root, 'package-lock.json');
+  const stamp = path.join(root, 'node_modules', '.backstage-dex-installed');
+  const want = crypto
+    .createHash('sha256')
+    .update(fs.readFileSync(lock))
+    .update(spawnSync(node.bin, ['--version'], { encoding: 'utf8' }).stdout)
+    .digest('hex');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
+  log('installing npm dependencies (npm ci)');
+  must('npm', ['ci', '--no-audit', '--no-fund'], { env });
+  // Native modules must load under the runtime node; rebuild them from source if not.
+  const probe = "require('better-sqlite3')(':memory:').prepare('select 1').get()";
+  if (sh(node.bin, ['-e', probe], { env, stdio: 'ignore' }) !== 0) {
+    log('better-sqlite3 does not load: building it from source');
+    must('npm', ['rebuild', 'better-sqlite3', '--build-from-source'], { env });
+    must(node.bin, ['-e', probe], { env });
+  }
+  fs.writeFileSync(stamp, want);
+}
+
+/** The Go-built peers of the local cluster (cached outside the clone). */
+function ensureBinaries(node, env) {
+  if (process.env.KUBECONFIG && process.env.DEX_USE_KUBECONFIG === '1') return;
+  const status = sh(node.bin, [path.join(root, 'packages/local-cluster/scripts/build.mjs'), '--keep-going'], { env });
+  if (status !== 0) process.exit(status);
+}
+
+const commands = {
+  test: [
+    ['backstage-cli', ['repo', 'test', '--ci']],
+    ['node', ['e2e/run.mjs']],
+  ],
+  start: [['node', ['packages/local-cluster/scripts/start-dev.mjs']]],
+  bench: [['node', ['bench/run.mjs']]],
+};
+
+const [command, ...rest] = process.argv.slice(2);
+if (!commands[command]) {
+  log(`usage: node scripts/run.mjs ${Object.keys(commands).join('|')} [args]`);
+  process.exit(2);
+}
+const node = ensureNode();
+const env = envFor(node);
+env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ');
+ensureDeps(node, env);
+ensureBinaries(node, env);
+env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
+for (const [cmd, args] of commands[command]) {
+  const extra = command === 'test' && cmd === 'node' ? [] : rest;
+  const status = sh(cmd === 'node' ? node.bin : cmd, [...args, ...extra], { env });
+  if (status !== 0) process.exit(status);
+}
