@@ -1,0 +1,100 @@
+/**
+ * The version catalogue: every Dex and dex-k8s-authenticator release the pack can render, with
+ * the constraints of each. The renderer enforces them, so a spec that cannot work on its target
+ * fails before anything is applied.
+ */
+
+export interface DexRelease {
+  version: string;
+  image: string;
+  /** apiextensions version of the CRDs Dex's kubernetes storage creates. Before 2.30: v1beta1. */
+  crdApiVersion: 'apiextensions.k8s.io/v1' | 'apiextensions.k8s.io/v1beta1';
+  /** `oauth2.passwordConnector` (resource-owner password grant) exists from 2.23. */
+  passwordGrant: boolean;
+  /** From 2.28 health is served on the telemetry port (/healthz/live, /healthz/ready); before, /healthz on the web port. */
+  telemetryHealth: boolean;
+  /** `staticPasswords[].groups` is read from 2.45. */
+  staticUserGroups: boolean;
+  /** Before 2.30 Dex's in-cluster storage reads its namespace from a service-account token claim, which bound tokens lack. */
+  namespaceFromTokenClaim: boolean;
+}
+
+export interface AuthenticatorRelease {
+  version: string;
+  image: string;
+}
+
+function semver(v: string): [number, number, number] {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v);
+  if (!m) return [0, 0, 0];
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/** Compares two versions like "2.35.1" or "v1.35.4"; negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [semver(a), semver(b)];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+}
+
+function dexRelease(version: string): DexRelease {
+  const atLeast = (v: string) => compareVersions(version, v) >= 0;
+  return {
+    version,
+    // Dex's images moved from quay.io to ghcr.io; 2.28 onwards are on ghcr.io.
+    image: `${atLeast('2.28.0') ? 'ghcr.io' : 'quay.io'}/dexidp/dex:v${version}`,
+    crdApiVersion: atLeast('2.30.0') ? 'apiextensions.k8s.io/v1' : 'apiextensions.k8s.io/v1beta1',
+    passwordGrant: atLeast('2.23.0'),
+    telemetryHealth: atLeast('2.28.0'),
+    staticUserGroups: atLeast('2.45.0'),
+    namespaceFromTokenClaim: !atLeast('2.30.0'),
+  };
+}
+
+/** Newest first. The seed pack's versions (2.35.1 ... 2.21.0) and current releases. */
+export const DEX_RELEASES: DexRelease[] = [
+  '2.45.1',
+  '2.44.0',
+  '2.43.1',
+  '2.41.1',
+  '2.35.1',
+  '2.30.0',
+  '2.28.0',
+  '2.25.0',
+  '2.21.0',
+].map(dexRelease);
+
+export const AUTHENTICATOR_RELEASES: AuthenticatorRelease[] = ['1.4.0', '1.2.0'].map(version => ({
+  version,
+  image: `mintel/dex-k8s-authenticator:${version}`,
+}));
+
+export const DEFAULT_DEX_VERSION = '2.45.1';
+export const DEFAULT_AUTHENTICATOR_VERSION = '1.4.0';
+
+export function findDexRelease(version: string): DexRelease | undefined {
+  const v = version.replace(/^v/, '');
+  return DEX_RELEASES.find(r => r.version === v);
+}
+
+export function findAuthenticatorRelease(version: string): AuthenticatorRelease | undefined {
+  const v = version.replace(/^v/, '');
+  return AUTHENTICATOR_RELEASES.find(r => r.version === v);
+}
+
+/** Kubernetes removed apiextensions.k8s.io/v1beta1 in 1.22. */
+export function kubernetesServesV1beta1Crds(kubernetesVersion: string): boolean {
+  return compareVersions(kubernetesVersion, '1.22.0') < 0;
+}
+
+/** The AuthenticationConfiguration apiVersion a Kubernetes version reads, or undefined before 1.30. */
+export function authenticationConfigurationApiVersion(kubernetesVersion: string): string | undefined {
+  if (compareVersions(kubernetesVersion, '1.34.0') >= 0) return 'apiserver.config.k8s.io/v1';
+  if (compareVersions(kubernetesVersion, '1.30.0') >= 0) return 'apiserver.config.k8s.io/v1beta1';
+  return undefined;
+}
+
+/** The version in an image reference's tag ("ghcr.io/dexidp/dex:v2.45.1" -> "2.45.1"). */
+export function versionFromImage(image: string): string | undefined {
+  const tag = /:([^/:@]+)(@.*)?$/.exec(image)?.[1];
+  return tag ? tag.replace(/^v/, '') : undefined;
+}
