@@ -1,0 +1,168 @@
+import { ConflictError } from '@backstage/errors';
+import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import { KubeObject } from '../pack/render';
+import { clientNode } from './clientNode';
+import { changedFields } from './diff';
+import { describeKubeError } from './errors';
+
+export type ObjectAction = 'create' | 'update' | 'unchanged' | 'skip';
+
+export interface ObjectResult {
+  kind: string;
+  name: string;
+  namespace?: string;
+  action: ObjectAction;
+  /** For updates: the fields that differ (dotted paths). Never values. */
+  fields?: string[];
+  /** Why an object was skipped. */
+  reason?: string;
+}
+
+export interface ApplyResult {
+  objects: ObjectResult[];
+  /** Write requests sent to the apiserver (0 when nothing changed). */
+  writes: number;
+  dryRun: boolean;
+}
+
+export function objectKey(o: { kind: string; metadata?: { name?: string; namespace?: string } }) {
+  return `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+}
+
+/** Reads the objects (by kind and name) as they are now; missing ones are absent from the map. */
+export async function readExisting(kc: KubeConfig, objects: KubeObject[]): Promise<Map<string, KubernetesObject>> {
+  const k8s = await clientNode();
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const found = new Map<string, KubernetesObject>();
+  await Promise.all(
+    objects.map(async o => {
+      try {
+        const existing = await api.read({
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          metadata: { name: o.metadata.name, namespace: o.metadata.namespace },
+        });
+        found.set(objectKey(o), existing);
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) throw describeKubeError(e, `reading ${objectKey(o)}`);
+      }
+    }),
+  );
+  return found;
+}
+
+/** Whether an existing object was made by this pack instance (ours to update). */
+export function isOurs(existing: KubernetesObject, instance: string): boolean {
+  const labels = existing.metadata?.labels ?? {};
+  const managed = (existing.metadata?.managedFields ?? []).some(f => f.manager === FIELD_MANAGER);
+  return managed || (labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_INSTANCE] === instance);
+}
+
+export interface ApplyOptions {
+  instance: string;
+  dryRun?: boolean;
+  /** Take over objects of the same name made by someone else. */
+  force?: boolean;
+  /** Objects as they are now (from readExisting), to skip a second read. */
+  existing?: Map<string, KubernetesObject>;
+  log?: (message: string) => void;
+}
+
+/**
+ * Server-side applies the objects under one field manager. Objects that already match are not
+ * written. Objects of the same name that someone else made are refused (nothing is applied) unless
+ * `force`. A pre-existing Namespace made by someone else is left as it is. The Namespace goes first;
+ * everything else is applied concurrently.
+ */
+export async function applyObjects(kc: KubeConfig, objects: KubeObject[], options: ApplyOptions): Promise<ApplyResult> {
+  const k8s = await clientNode();
+  const api: KubernetesObjectApi = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const existing = options.existing ?? (await readExisting(kc, objects));
+  const log = options.log ?? (() => {});
+
+  const plan: { object: KubeObject; result: ObjectResult }[] = [];
+  const foreign: string[] = [];
+  for (const object of objects) {
+    const current = existing.get(objectKey(object));
+    const base = { kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace };
+    if (!current) {
+      plan.push({ object, result: { ...base, action: 'create' } });
+      continue;
+    }
+    if (!isOurs(current, options.instance)) {
+      if (object.kind === 'Namespace') {
+        plan.push({ object, result: { ...base, action: 'skip', reason: 'namespace exists and is managed by someone else; left as it is' } });
+        continue;
+      }
+      if (!options.force) {
+        const managers = [...new Set((current.metadata?.managedFields ?? []).map(f => f.manager))].join(', ');
+        foreign.push(`${objectKey(object)} (managed by ${managers || 'unknown'})`);
+        continue;
+      }
+    }
+    const fields = changedFields(object, current);
+    plan.push({ object, result: fields.length ? { ...base, action: 'update', fields } : { ...base, action: 'unchanged' } });
+  }
+  if (foreign.length) {
+    throw new ConflictError(
+      `These objects already exist and were not created by this Dex pack: ${foreign.join('; ')}. ` +
+        'Nothing was applied. Choose another instance name or namespace, or set force: true to take them over.',
+    );
+  }
+
+  let writes = 0;
+  const dryRun = options.dryRun ? 'All' : undefined;
+  const apply = async ({ object, result }: (typeof plan)[number]) => {
+    if (result.action === 'unchanged' || result.action === 'skip') return;
+    writes += 1;
+    try {
+      // force: our own objects may have drifted (someone edited them); applying restores them.
+      await api.patch(object as KubernetesObject, undefined, dryRun, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+    } catch (e) {
+      throw describeKubeError(e, `applying ${objectKey(object)}`);
+    }
+    log(`${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`);
+  };
+  const [namespaces, rest] = [plan.filter(p => p.object.kind === 'Namespace'), plan.filter(p => p.object.kind !== 'Namespace')];
+  for (const p of namespaces) await apply(p);
+  if (options.dryRun && namespaces.some(p => p.result.action === 'create')) {
+    // A dry run cannot create the namespace, so namespaced objects cannot be dry-run applied in it.
+    for (const p of rest) log(`would ${p.result.action} ${objectKey(p.object)}`);
+    writes += rest.filter(p => p.result.action !== 'unchanged').length;
+  } else {
+    await Promise.all(rest.map(apply));
+  }
+  return { objects: plan.map(p => p.result), writes, dryRun: Boolean(options.dryRun) };
+}
+
+/** Waits until every Deployment among the objects has rolled out, or the timeout passes. */
+export async function waitForRollout(
+  kc: KubeConfig,
+  objects: KubeObject[],
+  timeoutMs: number,
+  log: (m: string) => void = () => {},
+): Promise<void> {
+  const k8s = await clientNode();
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const deployments = objects.filter(o => o.kind === 'Deployment');
+  const deadline = Date.now() + timeoutMs;
+  for (const d of deployments) {
+    for (;;) {
+      const cur = await apps.readNamespacedDeployment({ name: d.metadata.name, namespace: d.metadata.namespace! });
+      const want = cur.spec?.replicas ?? 1;
+      const s = cur.status ?? {};
+      if ((s.observedGeneration ?? 0) >= (cur.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want) {
+        log(`Deployment ${d.metadata.namespace}/${d.metadata.name} rolled out (${s.availableReplicas}/${want})`);
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Deployment ${d.metadata.namespace}/${d.metadata.name} did not roll out within ${Math.round(timeoutMs / 1000)} s ` +
+            `(${s.availableReplicas ?? 0}/${want} available); check its pods' events`,
+        );
+      }
+      await new Promise(r => setTimeout(r, 1000));
+    }
+  }
+}

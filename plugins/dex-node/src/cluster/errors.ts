@@ -1,0 +1,34 @@
+import { AuthenticationError, ConflictError, NotAllowedError, ServiceUnavailableError } from '@backstage/errors';
+
+/**
+ * A Kubernetes API error as a Backstage error with a message that says what happened and what to
+ * change. Never includes request bodies (they may carry secrets).
+ */
+export function describeKubeError(e: unknown, doing: string): Error {
+  const err = e as { code?: number; body?: unknown; message?: string; cause?: { code?: string } };
+  let status: { message?: string } = {};
+  try {
+    status = typeof err.body === 'string' ? JSON.parse(err.body) : (err.body as { message?: string }) ?? {};
+  } catch {
+    // not JSON
+  }
+  const reason = status.message ?? err.message ?? String(e);
+  switch (err.code) {
+    case 401:
+      return new AuthenticationError(`${doing}: the cluster rejected the credentials (401); check serviceAccountToken`);
+    case 403:
+      return new NotAllowedError(`${doing}: forbidden (403): ${reason}; grant the service account the RBAC it needs`);
+    case 409:
+      return new ConflictError(`${doing}: conflict (409): ${reason}`);
+    case 422:
+    case 400:
+      return new Error(`${doing}: the apiserver refused the object (${err.code}): ${reason}`);
+    default:
+      break;
+  }
+  const netCode = err.cause?.code ?? (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.exec(String(err.message))?.[0]);
+  if (netCode || !err.code) {
+    return new ServiceUnavailableError(`${doing}: the cluster is unreachable (${netCode ?? reason}); check the cluster url and that it is up`);
+  }
+  return new Error(`${doing}: ${err.code} ${reason}`);
+}

@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import forge from 'node-forge';
+
+/** A PEM certificate and its PEM private key. */
+export interface KeyPair {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface CertificateInfo {
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  dnsNames: string[];
+  ipAddresses: string[];
+  isCa: boolean;
+}
+
+const DAY = 24 * 3600 * 1000;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function serial(): string {
+  // Positive 16-byte serial: clear the top bit so DER does not read it as negative.
+  const bytes = crypto.randomBytes(16);
+  bytes[0] &= 0x7f;
+  return bytes.toString('hex');
+}
+
+function newKeys(bits: number) {
+  // node-forge delegates to Node's native generator when it is available (fast).
+  return forge.pki.rsa.generateKeyPair({ bits, workers: -1 });
+}
+
+/** A self-signed CA for the pack. */
+export function generateCa(commonName: string, options: { days?: number; bits?: number } = {}): KeyPair {
+  const keys = newKeys(options.bits ?? 2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 5 * 60_000);
+  cert.validity.notAfter = new Date(Date.now() + (options.days ?? 3650) * DAY);
+  const subject = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'backstage-dex' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** A serving certificate signed by `ca`, valid for every name and IP clients use. */
+export function issueServingCertificate(
+  ca: KeyPair,
+  options: { commonName: string; names: string[]; days?: number; bits?: number },
+): KeyPair {
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const keys = newKeys(options.bits ?? 2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 5 * 60_000);
+  const days = options.days ?? 825;
+  // A leaf never outlives its CA.
+  cert.validity.notAfter = new Date(Math.min(Date.now() + days * DAY, caCert.validity.notAfter.getTime()));
+  cert.setSubject([{ name: 'commonName', value: options.commonName }]);
+  cert.setIssuer(caCert.subject.attributes);
+  const names = [...new Set(options.names)].sort();
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: names.map(n => (IPV4.test(n) ? { type: 7, ip: n } : { type: 2, value: n })),
+    },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** Subject, validity and names of a PEM certificate. Reads the certificate only. */
+export function certificateInfo(certPem: string): CertificateInfo {
+  const x = new crypto.X509Certificate(certPem);
+  const san = x.subjectAltName ?? '';
+  const parts = san.split(',').map(s => s.trim()).filter(Boolean);
+  return {
+    subject: x.subject.replace(/\n/g, ', '),
+    notBefore: new Date(x.validFrom),
+    notAfter: new Date(x.validTo),
+    dnsNames: parts.filter(p => p.startsWith('DNS:')).map(p => p.slice(4)),
+    ipAddresses: parts.filter(p => p.startsWith('IP Address:')).map(p => p.slice(11)),
+    isCa: x.ca,
+  };
+}
+
+/** True when `certPem` was signed by `caPem` and covers every name in `names`. */
+export function certificateCovers(certPem: string, caPem: string, names: string[]): boolean {
+  try {
+    const cert = new crypto.X509Certificate(certPem);
+    const ca = new crypto.X509Certificate(caPem);
+    if (!cert.verify(ca.publicKey)) return false;
+    const info = certificateInfo(certPem);
+    const have = new Set([...info.dnsNames, ...info.ipAddresses]);
+    return names.every(n => have.has(n)) && info.notAfter.getTime() > Date.now() + 30 * DAY;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the key belongs to the certificate. */
+export function keyMatchesCertificate(pair: KeyPair): boolean {
+  try {
+    const cert = new crypto.X509Certificate(pair.certPem);
+    return cert.checkPrivateKey(crypto.createPrivateKey(pair.keyPem));
+  } catch {
+    return false;
+  }
+}

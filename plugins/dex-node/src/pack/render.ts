@@ -1,0 +1,336 @@
+import crypto from 'node:crypto';
+import YAML from 'yaml';
+import {
+  ExposureSpec,
+  PackSpec,
+  ResourcesSpec,
+  findAuthenticatorRelease,
+  findDexRelease,
+} from '@backstage-dex/plugin-dex-common';
+import { AUTHENTICATOR_PATHS, AUTHENTICATOR_SECRET_ENV, authenticatorConfig } from './authenticatorConfig';
+import { apiServerSettings } from './apiServer';
+import { DEX_PATHS, dexConfig, dexSecretEnv } from './dexConfig';
+import { PackMaterial } from './material';
+import {
+  AUTHENTICATOR_PORT,
+  Component,
+  DEX_HTTPS_PORT,
+  DEX_TELEMETRY_PORT,
+  labels,
+  objectNames,
+  selector,
+} from './names';
+
+/** A Kubernetes object as rendered: plain data, ready for server-side apply. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  [field: string]: unknown;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+function meta(spec: PackSpec, name: string, component: Component, namespaced = true) {
+  return { name, ...(namespaced ? { namespace: spec.namespace } : {}), labels: labels(spec, component) };
+}
+
+function image(spec: PackSpec, ref: string): string {
+  if (!spec.imageRegistry) return ref;
+  // Replace the registry host (first path element when it looks like a host) with the override.
+  const parts = ref.split('/');
+  const hasHost = parts.length > 1 && /[.:]/.test(parts[0]);
+  return `${spec.imageRegistry}/${(hasHost ? parts.slice(1) : parts).join('/')}`;
+}
+
+const restricted = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function resources(r: ResourcesSpec | undefined) {
+  return r ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+}
+
+function service(spec: PackSpec, name: string, component: 'dex' | 'authenticator', exposure: ExposureSpec, port: number): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(spec, name, component),
+    spec: {
+      type: exposure.serviceType,
+      selector: selector(spec, component),
+      ports: [{ name: 'https', port, targetPort: 'https', protocol: 'TCP' }],
+    },
+  };
+}
+
+function ingress(
+  spec: PackSpec,
+  name: string,
+  component: 'dex' | 'authenticator',
+  exposure: ExposureSpec,
+  port: number,
+  defaultTlsSecret: string,
+): KubeObject[] {
+  const ing = exposure.ingress;
+  if (!ing?.enabled) return [];
+  const annotations = { ...(ing.annotations ?? {}) };
+  // The backends serve TLS themselves; tell ingress-nginx so (other controllers: set your own).
+  if (ing.className === 'nginx' && !annotations['nginx.ingress.kubernetes.io/backend-protocol']) {
+    annotations['nginx.ingress.kubernetes.io/backend-protocol'] = 'HTTPS';
+  }
+  return [
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { ...meta(spec, name, component), ...(Object.keys(annotations).length ? { annotations } : {}) },
+      spec: {
+        ...(ing.className ? { ingressClassName: ing.className } : {}),
+        tls: [{ hosts: ing.hosts, secretName: ing.tlsSecretName ?? defaultTlsSecret }],
+        rules: ing.hosts.map(host => ({
+          host,
+          http: {
+            paths: [
+              {
+                path: ing.path ?? '/',
+                pathType: 'Prefix',
+                backend: { service: { name, port: { number: port } } },
+              },
+            ],
+          },
+        })),
+      },
+    },
+  ];
+}
+
+function tlsSecret(spec: PackSpec, name: string, component: Component, pair: { certPem: string; keyPem: string }, caPem: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(spec, name, component),
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': b64(pair.certPem), 'tls.key': b64(pair.keyPem), 'ca.crt': b64(caPem) },
+  };
+}
+
+function checksum(value: string) {
+  return crypto.createHash('sha256').update(value).digest('hex');
+}
+
+function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
+  const n = objectNames(spec);
+  const release = findDexRelease(spec.dex.version)!;
+  const configYaml = YAML.stringify(dexConfig(spec, material), { lineWidth: 0 });
+  const objects: KubeObject[] = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(spec, n.serviceAccount, 'dex'), automountServiceAccountToken: spec.dex.storage === 'kubernetes' },
+  ];
+  if (spec.dex.storage === 'kubernetes') {
+    // Least privilege for Dex's kubernetes storage: its own CRs in its namespace, and creating
+    // (then reading) its CRD definitions cluster-wide.
+    objects.push(
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: meta(spec, n.role, 'dex'),
+        rules: [{ apiGroups: ['dex.coreos.com'], resources: ['*'], verbs: ['*'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: meta(spec, n.role, 'dex'),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: n.role },
+        subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: spec.namespace }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: meta(spec, n.clusterRole, 'dex', false),
+        rules: [{ apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['create', 'get', 'list'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: meta(spec, n.clusterRole, 'dex', false),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: n.clusterRole },
+        subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: spec.namespace }],
+      },
+    );
+  }
+  objects.push({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(spec, n.configSecret, 'dex'),
+    type: 'Opaque',
+    data: { 'config.yaml': b64(configYaml), 'password-hashes.json': b64(JSON.stringify(material.passwordHashes)) },
+  });
+  const probe = release.telemetryHealth
+    ? (path: string) => ({ httpGet: { path, port: 'telemetry', scheme: 'HTTP' } })
+    : () => ({ httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' } });
+  const ports = [{ name: 'https', containerPort: DEX_HTTPS_PORT, protocol: 'TCP' }];
+  if (release.telemetryHealth) ports.push({ name: 'telemetry', containerPort: DEX_TELEMETRY_PORT, protocol: 'TCP' });
+  objects.push({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(spec, n.dexDeployment, 'dex'),
+    spec: {
+      replicas: spec.dex.replicas,
+      selector: { matchLabels: selector(spec, 'dex') },
+      template: {
+        metadata: {
+          labels: labels(spec, 'dex'),
+          // Roll the pods when the config or certificates change.
+          annotations: { 'dex.backstage.io/config-checksum': checksum(configYaml + material.dexTls.certPem) },
+        },
+        spec: {
+          serviceAccountName: n.serviceAccount,
+          securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'dex',
+              image: image(spec, release.image),
+              args: ['dex', 'serve', DEX_PATHS.config],
+              ports,
+              env: [
+                // Dex < 2.30 reads its namespace from here (bound service-account tokens lack the old claim).
+                { name: 'KUBERNETES_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                ...dexSecretEnv(spec),
+              ],
+              volumeMounts: [
+                { name: 'config', mountPath: '/etc/dex/cfg', readOnly: true },
+                { name: 'tls', mountPath: '/etc/dex/tls', readOnly: true },
+              ],
+              readinessProbe: { ...probe('/healthz/ready'), periodSeconds: 10 },
+              livenessProbe: { ...probe('/healthz/live'), periodSeconds: 20 },
+              resources: resources(spec.dex.resources),
+              securityContext: restricted,
+            },
+          ],
+          volumes: [
+            { name: 'config', secret: { secretName: n.configSecret } },
+            { name: 'tls', secret: { secretName: n.tlsSecret } },
+          ],
+        },
+      },
+    },
+  });
+  objects.push(service(spec, n.dexService, 'dex', spec.dex.exposure, DEX_HTTPS_PORT));
+  objects.push(...ingress(spec, n.dexIngress, 'dex', spec.dex.exposure, DEX_HTTPS_PORT, n.tlsSecret));
+  return objects;
+}
+
+function authenticatorObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
+  if (!spec.authenticator.enabled) return [];
+  const n = objectNames(spec);
+  const release = findAuthenticatorRelease(spec.authenticator.version)!;
+  const configYaml = YAML.stringify(authenticatorConfig(spec), { lineWidth: 0 });
+  return [
+    tlsSecret(spec, n.authenticatorTlsSecret, 'authenticator', material.authenticatorTls!, material.ca.certPem),
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(spec, n.authenticatorConfigMap, 'authenticator'),
+      data: { 'config.yaml': configYaml },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(spec, n.authenticator, 'authenticator'),
+      spec: {
+        replicas: spec.authenticator.replicas,
+        selector: { matchLabels: selector(spec, 'authenticator') },
+        template: {
+          metadata: {
+            labels: labels(spec, 'authenticator'),
+            annotations: { 'dex.backstage.io/config-checksum': checksum(configYaml + material.authenticatorTls!.certPem) },
+          },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'dex-k8s-authenticator',
+                image: image(spec, release.image),
+                args: ['--config', AUTHENTICATOR_PATHS.config],
+                ports: [{ name: 'https', containerPort: AUTHENTICATOR_PORT, protocol: 'TCP' }],
+                env: [
+                  {
+                    name: AUTHENTICATOR_SECRET_ENV,
+                    valueFrom: { secretKeyRef: { name: n.clientsSecret, key: spec.clientId } },
+                  },
+                ],
+                volumeMounts: [
+                  { name: 'config', mountPath: AUTHENTICATOR_PATHS.configDir, readOnly: true },
+                  { name: 'tls', mountPath: '/app/tls', readOnly: true },
+                  { name: 'dex-ca', mountPath: '/app/dex-ca', readOnly: true },
+                ],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 10 },
+                resources: resources(spec.authenticator.resources),
+                securityContext: restricted,
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: n.authenticatorConfigMap } },
+              { name: 'tls', secret: { secretName: n.authenticatorTlsSecret } },
+              // Trust Dex: its CA (ca.crt of Dex's TLS Secret), never the CA's key.
+              { name: 'dex-ca', secret: { secretName: n.tlsSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+            ],
+          },
+        },
+      },
+    },
+    service(spec, n.authenticator, 'authenticator', spec.authenticator.exposure, AUTHENTICATOR_PORT),
+    ...ingress(spec, n.authenticator, 'authenticator', spec.authenticator.exposure, AUTHENTICATOR_PORT, n.authenticatorTlsSecret),
+  ];
+}
+
+/**
+ * The pack's Kubernetes objects for a validated spec and its material. Pure and deterministic:
+ * the same spec and material give the same objects, in the same order.
+ */
+export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
+  const n = objectNames(spec);
+  const settings = apiServerSettings(spec, material.ca.certPem);
+  const clientData: Record<string, string> = {};
+  for (const id of Object.keys(material.clientSecrets).sort()) clientData[id] = b64(material.clientSecrets[id]);
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: meta(spec, spec.namespace, 'shared', false) },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta(spec, n.caSecret, 'shared'),
+      type: 'Opaque',
+      data: { 'tls.crt': b64(material.ca.certPem), 'tls.key': b64(material.ca.keyPem) },
+    },
+    tlsSecret(spec, n.tlsSecret, 'dex', material.dexTls, material.ca.certPem),
+    { apiVersion: 'v1', kind: 'Secret', metadata: meta(spec, n.clientsSecret, 'shared'), type: 'Opaque', data: clientData },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(spec, n.apiServerConfigMap, 'shared'),
+      data: {
+        'issuer-url': settings.issuerUrl,
+        'client-id': settings.clientId,
+        'oidc-flags': settings.flags.join('\n'),
+        'authentication-configuration.yaml': settings.authenticationConfiguration,
+        'ca.crt': material.ca.certPem,
+      },
+    },
+    ...dexObjects(spec, material),
+    ...authenticatorObjects(spec, material),
+  ];
+}
+
+/** Multi-document YAML of objects, as `kubectl apply -f` reads it. */
+export function toYaml(objects: KubeObject[]): string {
+  return objects.map(o => YAML.stringify(o, { lineWidth: 0 })).join('---\n');
+}

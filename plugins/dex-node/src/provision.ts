@@ -1,0 +1,158 @@
+import { InputError } from '@backstage/errors';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import {
+  ApiServerSettings,
+  PackSpec,
+  PlatformPolicy,
+  formatProblems,
+  validateSpec,
+} from '@backstage-dex/plugin-dex-common';
+import { apiServerSettings } from './pack/apiServer';
+import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, refKey } from './pack/material';
+import { authenticatorUrl, issuerUrl } from './pack/names';
+import { KubeObject, render } from './pack/render';
+import { ApplyResult, applyObjects, objectKey, readExisting, waitForRollout } from './cluster/apply';
+import { clientNode } from './cluster/clientNode';
+import { describeKubeError } from './cluster/errors';
+
+export interface ProvisionOptions {
+  policy?: PlatformPolicy;
+  dryRun?: boolean;
+  force?: boolean;
+  rotateCertificates?: boolean;
+  /** Wait for the Deployments to roll out, up to this many milliseconds. */
+  waitForRolloutMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface ProvisionResult {
+  spec: PackSpec;
+  issuerUrl: string;
+  authenticatorUrl?: string;
+  caPem: string;
+  apiServer: ApiServerSettings;
+  apply: ApplyResult;
+  /** Material generated rather than reused (names only). */
+  generated: string[];
+  /** The rendered objects (they contain secrets: never log or output them). */
+  objects: KubeObject[];
+}
+
+const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
+
+/** The objects a spec produces, with placeholder material: enough to know their kinds and names. */
+function skeleton(spec: PackSpec): KubeObject[] {
+  const placeholder: PackMaterial = {
+    ca: PLACEHOLDER_PAIR,
+    dexTls: PLACEHOLDER_PAIR,
+    authenticatorTls: PLACEHOLDER_PAIR,
+    clientSecrets: {},
+    passwordHashes: {},
+  };
+  return render(spec, placeholder);
+}
+
+/** Secrets the spec references (connector secrets, static users' passwords, Ingress TLS), by field. */
+function references(spec: PackSpec): { field: string; name: string; key?: string }[] {
+  const refs: { field: string; name: string; key?: string }[] = [];
+  spec.connectors.forEach((c, i) => {
+    const ref = c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef;
+    refs.push({ field: `connectors[${i}].${c.type === 'ldap' ? 'bindPasswordRef' : 'clientSecretRef'}`, ...ref });
+  });
+  spec.staticClients.forEach((c, i) => c.secretRef && refs.push({ field: `staticClients[${i}].secretRef`, ...c.secretRef }));
+  spec.staticUsers.forEach((u, i) => u.passwordRef && refs.push({ field: `staticUsers[${i}].passwordRef`, ...u.passwordRef }));
+  for (const [field, ing] of [
+    ['dex.exposure.ingress.tlsSecretName', spec.dex.exposure.ingress],
+    ['authenticator.exposure.ingress.tlsSecretName', spec.authenticator.enabled ? spec.authenticator.exposure.ingress : undefined],
+  ] as const) {
+    if (ing?.enabled && ing.tlsSecretName) refs.push({ field, name: ing.tlsSecretName });
+  }
+  return refs;
+}
+
+async function readReferenced(kc: KubeConfig, spec: PackSpec): Promise<ReferencedValues> {
+  const refs = references(spec);
+  if (!refs.length) return {};
+  const k8s = await clientNode();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const names = [...new Set(refs.map(r => r.name))];
+  const secrets = new Map<string, V1Secret | undefined>();
+  await Promise.all(
+    names.map(async name => {
+      try {
+        secrets.set(name, await core.readNamespacedSecret({ name, namespace: spec.namespace }));
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) throw describeKubeError(e, `reading Secret ${spec.namespace}/${name}`);
+        secrets.set(name, undefined);
+      }
+    }),
+  );
+  const values: ReferencedValues = {};
+  const missing: string[] = [];
+  for (const r of refs) {
+    const s = secrets.get(r.name);
+    const raw = r.key ? s?.data?.[r.key] : s ? '' : undefined;
+    if (raw === undefined) {
+      missing.push(`- ${r.field}: Secret ${spec.namespace}/${r.name}${r.key ? ` has no key "${r.key}"` : ' does not exist'}${s || r.key === undefined ? '' : ' (the Secret does not exist)'}; create it first`);
+    } else if (r.key) {
+      values[refKey({ name: r.name, key: r.key })] = Buffer.from(raw, 'base64').toString('utf8');
+    }
+  }
+  if (missing.length) throw new InputError(`The spec references Secrets that are missing:\n${missing.join('\n')}`);
+  return values;
+}
+
+/** The target's Kubernetes version (gitVersion), e.g. v1.35.4. */
+export async function kubernetesVersion(kc: KubeConfig): Promise<string> {
+  const k8s = await clientNode();
+  try {
+    const v = await kc.makeApiClient(k8s.VersionApi).getCode();
+    return v.gitVersion;
+  } catch (e) {
+    throw describeKubeError(e, `asking ${kc.getCurrentCluster()?.server ?? 'the cluster'} for its version`);
+  }
+}
+
+/**
+ * Certificates + render + apply of a pack on one cluster: reads what exists (reusing its
+ * certificates and secrets), renders, applies what changed, optionally waits for the rollout.
+ */
+export async function provisionPack(kc: KubeConfig, input: PackSpec, options: ProvisionOptions = {}): Promise<ProvisionResult> {
+  const log = options.log ?? (() => {});
+  const spec: PackSpec = { ...input, kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)) };
+  const problems = validateSpec(spec, options.policy);
+  if (problems.length) throw new InputError(formatProblems(problems));
+  log(`Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`);
+
+  const [existing, referenced] = await Promise.all([readExisting(kc, skeleton(spec)), readReferenced(kc, spec)]);
+  const secrets = [...existing.values()].filter(o => o.kind === 'Secret') as V1Secret[];
+  const { material, generated } = prepareMaterial(spec, {
+    existing: materialFromSecrets(spec, secrets),
+    referenced,
+    rotateCertificates: options.rotateCertificates,
+  });
+  for (const g of generated) log(`generated ${g}`);
+  if (!generated.length) log('reusing the existing certificates and client secrets');
+
+  const objects = render(spec, material);
+  const apply = await applyObjects(kc, objects, {
+    instance: spec.instance,
+    dryRun: options.dryRun,
+    force: options.force,
+    existing,
+    log,
+  });
+  if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log);
+  return {
+    spec,
+    issuerUrl: issuerUrl(spec),
+    authenticatorUrl: spec.authenticator.enabled ? authenticatorUrl(spec) : undefined,
+    caPem: material.ca.certPem,
+    apiServer: apiServerSettings(spec, material.ca.certPem),
+    apply,
+    generated,
+    objects,
+  };
+}
+
+export { objectKey };
