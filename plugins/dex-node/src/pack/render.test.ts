@@ -1,0 +1,116 @@
+import YAML from 'yaml';
+import { LABEL_KUBERNETES_ID, withDefaults } from '@backstage-dex/plugin-dex-common';
+import { prepareMaterial } from './material';
+import { render, toYaml } from './render';
+import { certificateInfo } from './certificates';
+
+const spec = withDefaults({
+  cluster: 'prod',
+  namespace: 'identity',
+  instance: 'corp',
+  kubernetesId: 'payments-api',
+  dex: {
+    version: '2.45.1',
+    exposure: {
+      serviceType: 'LoadBalancer',
+      extraNames: ['10.0.0.7'],
+      ingress: { enabled: true, className: 'nginx', hosts: ['dex.example.com'], path: '/', annotations: { 'a.example/x': 'y' } },
+    },
+  },
+  authenticator: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, hosts: ['login.example.com'] } } },
+  connectors: [{ type: 'github', id: 'github', name: 'GitHub', clientId: 'gh-app', clientSecretRef: { name: 'github', key: 'secret' } }],
+  staticUsers: [{ email: 'admin@example.com', username: 'admin', passwordRef: { name: 'users', key: 'admin' } }],
+});
+const { material } = prepareMaterial(spec, { referenced: { 'users/admin': 'correct horse' } });
+const objects = render(spec, material);
+const byKind = (kind: string, name: string) => objects.find(o => o.kind === kind && o.metadata.name === name)!;
+const secretText = (kind: string, name: string, key: string) =>
+  Buffer.from((byKind(kind, name) as any).data[key], 'base64').toString('utf8');
+
+describe('render', () => {
+  it('is deterministic: same spec and material, same bytes', () => {
+    expect(toYaml(render(spec, material))).toBe(toYaml(objects));
+  });
+
+  it('labels every object as DESIGN.md requires', () => {
+    for (const o of objects) {
+      expect(o.metadata.labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'backstage-dex',
+        'app.kubernetes.io/part-of': 'dex-pack',
+        'app.kubernetes.io/instance': 'corp',
+        [LABEL_KUBERNETES_ID]: 'payments-api',
+      });
+      expect(o.metadata.labels!['app.kubernetes.io/version']).toMatch(/^\d+\.\d+\.\d+$/);
+    }
+  });
+
+  it('cross-configures Dex and the authenticator: issuer, client, secret, redirect URI, CA', () => {
+    const dex = YAML.parse(secretText('Secret', 'corp-config', 'config.yaml'));
+    const auth = YAML.parse((byKind('ConfigMap', 'corp-authenticator') as any).data['config.yaml']);
+    expect(dex.issuer).toBe('https://dex.example.com');
+    expect(auth.clusters[0]).toMatchObject({
+      issuer: dex.issuer,
+      client_id: 'kubernetes',
+      client_secret: '${DEX_CLIENT_SECRET}',
+      redirect_uri: 'https://login.example.com/callback/prod',
+    });
+    const client = dex.staticClients.find((c: any) => c.id === 'kubernetes');
+    expect(client.redirectURIs).toEqual(['https://login.example.com/callback/prod']);
+    expect(client.secret).toBe(material.clientSecrets.kubernetes);
+    const deployment = byKind('Deployment', 'corp-authenticator') as any;
+    const pod = deployment.spec.template.spec;
+    expect(pod.containers[0].env).toContainEqual({
+      name: 'DEX_CLIENT_SECRET',
+      valueFrom: { secretKeyRef: { name: 'corp-clients', key: 'kubernetes' } },
+    });
+    expect(pod.volumes).toContainEqual({ name: 'dex-ca', secret: { secretName: 'corp-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(auth.idp_ca_pem_file).toBe('/app/dex-ca/ca.crt');
+  });
+
+  it('keeps secrets out of ConfigMaps and references connector secrets instead of inlining them', () => {
+    const configMaps = objects.filter(o => o.kind === 'ConfigMap').map(o => JSON.stringify(o));
+    for (const text of configMaps) {
+      expect(text).not.toContain(material.clientSecrets.kubernetes);
+      expect(text).not.toContain('PRIVATE KEY');
+      expect(text).not.toContain(material.passwordHashes['admin@example.com']);
+    }
+    const dex = YAML.parse(secretText('Secret', 'corp-config', 'config.yaml'));
+    expect(dex.connectors[0].config.clientSecret).toBe('$DEX_CONNECTOR_GITHUB_SECRET');
+    const env = (byKind('Deployment', 'corp') as any).spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'DEX_CONNECTOR_GITHUB_SECRET', valueFrom: { secretKeyRef: { name: 'github', key: 'secret' } } });
+    expect(dex.staticPasswords[0].hash).toMatch(/^\$2[ab]\$10\$/);
+  });
+
+  it("issues a serving certificate that covers every name clients use", () => {
+    const info = certificateInfo(material.dexTls.certPem);
+    expect(info.dnsNames).toEqual(expect.arrayContaining(['dex.example.com', 'corp.identity.svc', 'corp.identity.svc.cluster.local']));
+    expect(info.ipAddresses).toContain('10.0.0.7');
+    expect(certificateInfo(material.authenticatorTls!.certPem).dnsNames).toContain('login.example.com');
+  });
+
+  it('exposes Dex through the Service type and Ingress asked for', () => {
+    expect((byKind('Service', 'corp') as any).spec.type).toBe('LoadBalancer');
+    const ingress = byKind('Ingress', 'corp') as any;
+    expect(ingress.spec.ingressClassName).toBe('nginx');
+    expect(ingress.metadata.annotations).toEqual({ 'a.example/x': 'y', 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' });
+    expect(ingress.spec.tls).toEqual([{ hosts: ['dex.example.com'], secretName: 'corp-tls' }]);
+  });
+
+  it('uses the health endpoints and image each version has', () => {
+    const old = withDefaults({ ...spec, dex: { ...spec.dex, version: '2.25.0', storage: 'memory' } });
+    const oldDex = (render(old, material).find(o => o.kind === 'Deployment' && o.metadata.name === 'corp') as any).spec.template.spec.containers[0];
+    expect(oldDex.image).toBe('quay.io/dexidp/dex:v2.25.0');
+    expect(oldDex.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    const newDex = (byKind('Deployment', 'corp') as any).spec.template.spec.containers[0];
+    expect(newDex.image).toBe('ghcr.io/dexidp/dex:v2.45.1');
+    expect(newDex.readinessProbe.httpGet).toEqual({ path: '/healthz/ready', port: 'telemetry', scheme: 'HTTP' });
+  });
+
+  it('rewrites image registries when the platform mirrors them', () => {
+    const mirrored = withDefaults({ ...spec, imageRegistry: 'registry.corp/mirror' });
+    const images = render(mirrored, material)
+      .filter(o => o.kind === 'Deployment')
+      .map(o => (o as any).spec.template.spec.containers[0].image);
+    expect(images).toEqual(['registry.corp/mirror/dexidp/dex:v2.45.1', 'registry.corp/mirror/mintel/dex-k8s-authenticator:1.4.0']);
+  });
+});
