@@ -1,0 +1,2 @@
+export { createDexPackApplyAction } from './packApply';
+export { createDexPackRenderAction } from './packRender';

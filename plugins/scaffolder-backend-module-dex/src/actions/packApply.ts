@@ -1,0 +1,170 @@
+import type { PermissionsService } from '@backstage/backend-plugin-api';
+import type { Config } from '@backstage/config';
+import { NotAllowedError } from '@backstage/errors';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { dexPackApplyPermission } from '@backstage-dex/plugin-dex-common';
+import {
+  ObjectResult,
+  findCluster,
+  kubeConfigFor,
+  provisionPack,
+  readClusters,
+  readPolicy,
+} from '@backstage-dex/plugin-dex-node';
+import { examples } from './packApply.examples';
+import { digest, ownerOf, packSpecInputSchema, resolvePackSpec } from './specInput';
+
+/** What the checkpoint stores and the outputs are made of: JSON, and nothing secret. */
+type ApplySummary = {
+  issuerUrl: string;
+  authenticatorUrl?: string;
+  caPem: string;
+  apiServerFlags: string[];
+  authenticationConfiguration: string;
+  objects: { kind: string; name: string; namespace?: string; action: string; fields?: string[] }[];
+  writes: number;
+};
+
+function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
+  return `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+}
+
+/**
+ * Creates the `dex:pack:apply` action: installs (or updates) a Dex pack on a configured cluster
+ * with server-side apply and returns the kube-apiserver OIDC settings.
+ *
+ * @public
+ */
+export function createDexPackApplyAction(options: { config: Config; permissions?: PermissionsService }) {
+  const { config, permissions } = options;
+
+  return createTemplateAction({
+    id: 'dex:pack:apply',
+    description:
+      'Installs Dex and dex-k8s-authenticator on a Kubernetes cluster (server-side apply, reusing existing certificates) and outputs the kube-apiserver OIDC settings.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...packSpecInputSchema,
+        force: z =>
+          z
+            .boolean({ description: 'Take over objects of the same name that someone else created (default false)' })
+            .optional(),
+        rotateCertificates: z =>
+          z
+            .boolean({ description: 'Issue a new CA and serving certificates even though the current ones are valid' })
+            .optional(),
+        waitForRollout: z =>
+          z
+            .number({ description: "Seconds to wait for the Deployments' rollout; 0 or absent: do not wait" })
+            .int()
+            .min(0)
+            .max(3600)
+            .optional(),
+      },
+      output: {
+        issuerUrl: z => z.string({ description: 'The Dex issuer URL' }),
+        authenticatorUrl: z =>
+          z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
+        caPem: z => z.string({ description: 'PEM of the pack CA (certificate only)' }),
+        apiServerFlags: z =>
+          z.array(z.string(), { description: 'kube-apiserver --oidc-* flags, one per element' }),
+        authenticationConfiguration: z =>
+          z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
+        objects: z =>
+          z.array(
+            z.object({
+              kind: z.string(),
+              name: z.string(),
+              namespace: z.string().optional(),
+              action: z.string({ description: 'create, update, unchanged or skip' }),
+              fields: z.array(z.string(), { description: 'For updates: the fields that changed' }).optional(),
+            }),
+            { description: 'The objects of the pack and what was done to each (the plan, in a dry run)' },
+          ),
+        entityRef: z =>
+          z.string({ description: 'The owning entity (when the input names one), for a link' }).optional(),
+      },
+    },
+    async handler(ctx) {
+      const { force = false, rotateCertificates = false, waitForRollout = 0 } = ctx.input;
+
+      if (permissions) {
+        const credentials = await ctx.getInitiatorCredentials();
+        const [decision] = await permissions.authorize([{ permission: dexPackApplyPermission }], { credentials });
+        if (decision.result !== AuthorizeResult.ALLOW) {
+          throw new NotAllowedError(`Not allowed to apply Dex packs (permission ${dexPackApplyPermission.name})`);
+        }
+      }
+
+      const policy = readPolicy(config);
+      const spec = resolvePackSpec(ctx.input, policy);
+      const owner = ownerOf(ctx.input.entityRef);
+      ctx.logger.info(
+        `Dex pack "${spec.instance}" for ${spec.kubernetesId}: cluster ${spec.cluster}, namespace ${spec.namespace}, ` +
+          `Dex ${spec.dex.version}, authenticator ${spec.authenticator.enabled ? spec.authenticator.version : 'disabled'}`,
+      );
+
+      const cluster = findCluster(readClusters(config), spec.cluster);
+      const kc = await kubeConfigFor(cluster);
+      ctx.logger.info(`Connecting to cluster ${cluster.name}${cluster.url ? ` at ${cluster.url}` : ''}`);
+
+      const provision = async (dryRun: boolean): Promise<ApplySummary> => {
+        const result = await provisionPack(kc, spec, {
+          policy,
+          dryRun,
+          force,
+          rotateCertificates,
+          waitForRolloutMs: waitForRollout * 1000,
+          // In a dry run the plan is logged below, once, with every object.
+          log: m => (dryRun && m.startsWith('would ') ? ctx.logger.debug(m) : ctx.logger.info(m)),
+        });
+        return {
+          issuerUrl: result.issuerUrl,
+          authenticatorUrl: result.authenticatorUrl,
+          caPem: result.caPem,
+          apiServerFlags: result.apiServer.flags,
+          authenticationConfiguration: result.apiServer.authenticationConfiguration,
+          objects: result.apply.objects.map(({ kind, name, namespace, action, fields }) =>
+            JSON.parse(JSON.stringify({ kind, name, namespace, action, fields })),
+          ),
+          writes: result.apply.writes,
+        };
+      };
+
+      let summary: ApplySummary;
+      if (ctx.isDryRun) {
+        summary = await provision(true);
+        ctx.logger.info(`Dry run: nothing was applied. Plan for ${summary.objects.length} objects:`);
+        for (const o of summary.objects) {
+          ctx.logger.info(`  ${o.action} ${describe(o)}${o.fields?.length ? ` (${o.fields.join(', ')})` : ''}`);
+        }
+      } else {
+        const key = `dex.pack.apply.${spec.cluster}.${spec.namespace}.${spec.instance}.${digest({
+          spec,
+          force,
+          rotateCertificates,
+          waitForRollout,
+        })}`;
+        summary = await ctx.checkpoint({ key, fn: async () => ({ ...(await provision(false)) }) });
+        const count = (action: string) => summary.objects.filter(o => o.action === action).length;
+        ctx.logger.info(
+          `Applied the Dex pack: ${count('create')} created, ${count('update')} updated, ${count('unchanged')} unchanged` +
+            `${count('skip') ? `, ${count('skip')} left as they are` : ''} (${summary.writes} writes)`,
+        );
+      }
+      ctx.logger.info(`Issuer: ${summary.issuerUrl}`);
+      if (summary.authenticatorUrl) ctx.logger.info(`Authenticator: ${summary.authenticatorUrl}`);
+
+      ctx.output('issuerUrl', summary.issuerUrl);
+      if (summary.authenticatorUrl) ctx.output('authenticatorUrl', summary.authenticatorUrl);
+      ctx.output('caPem', summary.caPem);
+      ctx.output('apiServerFlags', summary.apiServerFlags);
+      ctx.output('authenticationConfiguration', summary.authenticationConfiguration);
+      ctx.output('objects', summary.objects);
+      if (owner) ctx.output('entityRef', owner.entityRef);
+    },
+  });
+}
