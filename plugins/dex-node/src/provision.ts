@@ -8,6 +8,7 @@ import {
   validateSpec,
 } from '@backstage-dex/plugin-dex-common';
 import { apiServerSettings } from './pack/apiServer';
+import { generateKeys, keyMatchesCertificate } from './pack/certificates';
 import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, refKey } from './pack/material';
 import { authenticatorUrl, issuerUrl } from './pack/names';
 import { KubeObject, render } from './pack/render';
@@ -126,8 +127,13 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
 
   const [existing, referenced] = await Promise.all([readExisting(kc, skeleton(spec)), readReferenced(kc, spec)]);
   const secrets = [...existing.values()].filter(o => o.kind === 'Secret') as V1Secret[];
+  const existingMaterial = materialFromSecrets(spec, secrets);
+  // A new CA means new serving certificates too: make all their keys at once, in parallel.
+  const freshCa = options.rotateCertificates || !existingMaterial.ca || !keyMatchesCertificate(existingMaterial.ca);
+  const keys = freshCa ? await generateKeys(spec.authenticator.enabled ? 3 : 2) : undefined;
   const { material, generated } = prepareMaterial(spec, {
-    existing: materialFromSecrets(spec, secrets),
+    existing: existingMaterial,
+    keys,
     referenced,
     rotateCertificates: options.rotateCertificates,
   });

@@ -2,7 +2,7 @@ import { ConflictError } from '@backstage/errors';
 import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
 import { KubeObject } from '../pack/render';
-import { clientNode } from './clientNode';
+import { clientNode, objectApi } from './clientNode';
 import { changedFields } from './diff';
 import { describeKubeError } from './errors';
 
@@ -32,8 +32,7 @@ export function objectKey(o: { kind: string; metadata?: { name?: string; namespa
 
 /** Reads the objects (by kind and name) as they are now; missing ones are absent from the map. */
 export async function readExisting(kc: KubeConfig, objects: KubeObject[]): Promise<Map<string, KubernetesObject>> {
-  const k8s = await clientNode();
-  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const api = await objectApi(kc);
   const found = new Map<string, KubernetesObject>();
   await Promise.all(
     objects.map(async o => {
@@ -77,7 +76,7 @@ export interface ApplyOptions {
  */
 export async function applyObjects(kc: KubeConfig, objects: KubeObject[], options: ApplyOptions): Promise<ApplyResult> {
   const k8s = await clientNode();
-  const api: KubernetesObjectApi = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const api: KubernetesObjectApi = await objectApi(kc);
   const existing = options.existing ?? (await readExisting(kc, objects));
   const log = options.log ?? (() => {});
 

@@ -26,14 +26,43 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
-function newKeys(bits: number) {
-  // node-forge delegates to Node's native generator when it is available (fast).
+type ForgeKeys = { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey };
+
+/** PEM private keys made ahead of time (e.g. in parallel by generateKeysPem); used before generating. */
+export type KeySource = { next(): string | undefined };
+
+function newKeys(bits: number, source?: KeySource): ForgeKeys {
+  const pem = source?.next();
+  if (pem) {
+    const privateKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+    return { privateKey, publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e) };
+  }
+  // node-forge delegates to Node's native generator when it is available.
   return forge.pki.rsa.generateKeyPair({ bits, workers: -1 });
 }
 
+/**
+ * RSA keys generated concurrently on Node's thread pool (key generation dominates certificate
+ * cost), as a source for generateCa / issueServingCertificate.
+ */
+export async function generateKeys(count: number, bits = 2048): Promise<KeySource> {
+  const pems = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<string>((resolve, reject) =>
+        crypto.generateKeyPair(
+          'rsa',
+          { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } },
+          (err, _pub, priv) => (err ? reject(err) : resolve(priv)),
+        ),
+      ),
+    ),
+  );
+  return { next: () => pems.shift() };
+}
+
 /** A self-signed CA for the pack. */
-export function generateCa(commonName: string, options: { days?: number; bits?: number } = {}): KeyPair {
-  const keys = newKeys(options.bits ?? 2048);
+export function generateCa(commonName: string, options: { days?: number; bits?: number; keys?: KeySource } = {}): KeyPair {
+  const keys = newKeys(options.bits ?? 2048, options.keys);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -54,11 +83,11 @@ export function generateCa(commonName: string, options: { days?: number; bits?: 
 /** A serving certificate signed by `ca`, valid for every name and IP clients use. */
 export function issueServingCertificate(
   ca: KeyPair,
-  options: { commonName: string; names: string[]; days?: number; bits?: number },
+  options: { commonName: string; names: string[]; days?: number; bits?: number; keys?: KeySource },
 ): KeyPair {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = newKeys(options.bits ?? 2048);
+  const keys = newKeys(options.bits ?? 2048, options.keys);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();

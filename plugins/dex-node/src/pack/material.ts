@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import { PackSpec } from '@backstage-dex/plugin-dex-common';
 import {
   KeyPair,
+  KeySource,
   certificateCovers,
   generateCa,
   issueServingCertificate,
@@ -36,6 +37,8 @@ export interface PrepareOptions {
   referenced?: ReferencedValues;
   /** Issue a new CA and new serving certificates even when the existing ones are valid. */
   rotateCertificates?: boolean;
+  /** Keys made ahead of time (generateKeys), consumed before generating any. */
+  keys?: KeySource;
 }
 
 export interface PreparedMaterial {
@@ -56,7 +59,7 @@ export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): P
 
   let ca = existing.ca;
   if (options.rotateCertificates || !ca || !keyMatchesCertificate(ca)) {
-    ca = generateCa(`${spec.instance}.${spec.namespace} Dex CA`);
+    ca = generateCa(`${spec.instance}.${spec.namespace} Dex CA`, { keys: options.keys });
     generated.push(`CA (${names.caSecret})`);
   }
   const serving = (current: KeyPair | undefined, commonName: string, wanted: string[], label: string) => {
@@ -69,7 +72,7 @@ export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): P
       return current;
     }
     generated.push(label);
-    return issueServingCertificate(ca!, { commonName, names: wanted });
+    return issueServingCertificate(ca!, { commonName, names: wanted, keys: options.keys });
   };
   const dexTls = serving(existing.dexTls, names.dexService, dexNames(spec), `Dex serving certificate (${names.tlsSecret})`);
   const authenticatorTls = spec.authenticator.enabled

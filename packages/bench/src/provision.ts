@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { LocalCluster, ensureBinaries } from '@backstage-dex/local-cluster';
+import { PackSpec, withDefaults } from '@backstage-dex/plugin-dex-common';
+import { clientNode, generateCa, issueServingCertificate, prepareMaterial, provisionPack, render, toYaml } from '@backstage-dex/plugin-dex-node';
+import { median, timed } from './stats';
+
+const run = promisify(execFile);
+
+export function benchSpec(namespace: string, cluster = 'local'): PackSpec {
+  return withDefaults({
+    cluster,
+    namespace,
+    kubernetesId: 'bench',
+    dex: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: [`${namespace}.dex.example.test`] } } },
+    authenticator: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: [`${namespace}.login.example.test`] } } },
+  });
+}
+
+export interface ProvisionRow {
+  run: number;
+  oursMs: number;
+  kubectlMs: number;
+  ratio: number;
+  rerunOursMs: number;
+  rerunKubectlMs: number;
+  rerunRatio: number;
+  rerunWrites: number;
+  objects: number;
+}
+
+/**
+ * Ours: certificates + render + apply (provisionPack) of the full pack into a fresh namespace.
+ * Peer: `kubectl apply --server-side` of the same rendered manifests (for another fresh namespace,
+ * with the same material) against the same apiserver, kubectl built from the apiserver's release.
+ * Then both again with nothing to change.
+ */
+export async function benchProvision(cluster: LocalCluster, runs: number): Promise<ProvisionRow[]> {
+  const kubectl = ensureBinaries('kubernetes').kubectl;
+  const k8s = await clientNode();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(cluster.kubeconfig);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const rows: ProvisionRow[] = [];
+  try {
+    for (let i = 0; i < runs; i += 1) {
+      const tag = `${process.pid}-${i}`;
+      const ours = await timed(() => provisionPack(kc, benchSpec(`ours-${tag}`)));
+      const peerSpec = { ...benchSpec(`kubectl-${tag}`), kubernetesVersion: cluster.version };
+      const file = path.join(dir, `pack-${i}.yaml`);
+      fs.writeFileSync(file, toYaml(render(peerSpec, prepareMaterial(peerSpec).material)));
+      const kubectlApply = () =>
+        run(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '--field-manager=bench', '-f', file]);
+      const peer = await timed(kubectlApply);
+      const rerun = await timed(() => provisionPack(kc, benchSpec(`ours-${tag}`)));
+      const rerunPeer = await timed(kubectlApply);
+      rows.push({
+        run: i + 1,
+        oursMs: ours.ms,
+        kubectlMs: peer.ms,
+        ratio: ours.ms / peer.ms,
+        rerunOursMs: rerun.ms,
+        rerunKubectlMs: rerunPeer.ms,
+        rerunRatio: rerun.ms / rerunPeer.ms,
+        rerunWrites: rerun.value.apply.writes,
+        objects: ours.value.objects.length,
+      });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+export interface CertificateRow {
+  caMs: number;
+  servingMs: number;
+  totalMs: number;
+}
+
+/** CA + the two serving certificates (Dex, authenticator), RSA 2048. */
+export function benchCertificates(runs: number): CertificateRow[] {
+  const rows: CertificateRow[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const t0 = performance.now();
+    const ca = generateCa('bench CA');
+    const t1 = performance.now();
+    issueServingCertificate(ca, { commonName: 'dex', names: ['dex.example.test', 'dex.dex.svc'] });
+    issueServingCertificate(ca, { commonName: 'auth', names: ['login.example.test', 'dex-authenticator.dex.svc'] });
+    const t2 = performance.now();
+    rows.push({ caMs: t1 - t0, servingMs: t2 - t1, totalMs: t2 - t0 });
+  }
+  return rows;
+}
+
+export function summarizeProvision(rows: ProvisionRow[]) {
+  return {
+    ratio: median(rows.map(r => r.ratio)),
+    rerunRatio: median(rows.map(r => r.rerunRatio)),
+    oursMs: median(rows.map(r => r.oursMs)),
+    kubectlMs: median(rows.map(r => r.kubectlMs)),
+    rerunOursMs: median(rows.map(r => r.rerunOursMs)),
+    rerunKubectlMs: median(rows.map(r => r.rerunKubectlMs)),
+    maxRerunWrites: Math.max(...rows.map(r => r.rerunWrites)),
+  };
+}

@@ -1,0 +1,43 @@
+/* eslint-disable no-console */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startLocalCluster } from '@backstage-dex/local-cluster';
+import { benchCertificates, benchProvision, summarizeProvision } from './provision';
+import { median } from './stats';
+import { report } from './report';
+
+/** `npm run bench` (repeat counts from BENCH_RUNS, default 7). Writes docs/benchmarks.md. */
+async function main() {
+  const runs = Number(process.env.BENCH_RUNS ?? 7);
+  const cluster = await startLocalCluster();
+  try {
+    const provision = await benchProvision(cluster, runs);
+    const certificates = benchCertificates(Math.max(runs, 10));
+    const extra = await import('./status').then(m => m.benchStatusIfAvailable?.(cluster, runs)).catch(e => {
+      console.warn(`status benchmark unavailable: ${e.message}`);
+      return undefined;
+    });
+    const markdown = report({
+      command: `BENCH_RUNS=${runs} npm run bench`,
+      cores: os.cpus().length,
+      kubernetes: cluster.version,
+      provision,
+      provisionSummary: summarizeProvision(provision),
+      certificatesMedianMs: median(certificates.map(c => c.totalMs)),
+      certificates,
+      status: extra,
+    });
+    const out = path.resolve(__dirname, '../../../docs/benchmarks.md');
+    fs.writeFileSync(out, markdown);
+    console.log(markdown);
+    console.log(`written to ${out}`);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().catch(e => {
+  console.error(e);
+  process.exit(1);
+});
