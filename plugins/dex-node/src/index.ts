@@ -20,3 +20,4 @@ export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
 export * from './provision';
 export * from './policy';
+export * from './status';

@@ -1,0 +1,139 @@
+import net from 'node:net';
+import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import { withDefaults } from '@backstage-dex/plugin-dex-common';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { clientNode } from '../cluster/clientNode';
+import { provisionPack } from '../provision';
+import { StatusCache } from './cache';
+import { countKubernetesCalls } from './counter';
+import { readDexStatus } from './read';
+import { ClusterSnapshot } from './types';
+
+jest.setTimeout(180_000);
+
+/** A TCP server that accepts connections and never answers: a cluster that hangs. */
+async function blackhole(): Promise<{ port: number; close(): void }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer(s => sockets.push(s));
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      sockets.forEach(s => s.destroy());
+      server.close();
+    },
+  };
+}
+
+describe('readDexStatus on a real apiserver', () => {
+  let cluster: LocalCluster;
+  let kc: KubeConfig;
+  let hang: { port: number; close(): void };
+  let hangKc: KubeConfig;
+
+  beforeAll(async () => {
+    [cluster, hang] = await Promise.all([startLocalCluster(), blackhole()]);
+    const k8s = await clientNode();
+    kc = new k8s.KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    hangKc = new k8s.KubeConfig();
+    hangKc.loadFromOptions({
+      clusters: [{ name: 'hang', server: `https://127.0.0.1:${hang.port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'hang', cluster: 'hang', user: 'u' }],
+      currentContext: 'hang',
+    });
+    const spec = (namespace: string, instance: string) =>
+      withDefaults({
+        cluster: 'local',
+        namespace,
+        instance,
+        kubernetesId: 'payments-api',
+        dex: { version: '2.44.0', exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: [`${instance}.${namespace}.example.test`] } } },
+        authenticator: { exposure: { serviceType: 'LoadBalancer' } },
+      });
+    await Promise.all([
+      provisionPack(kc, spec('team-a', 'dex')),
+      provisionPack(kc, spec('team-b', 'dex')),
+      provisionPack(kc, spec('team-b', 'dex-2')),
+      provisionPack(kc, withDefaults({ cluster: 'local', namespace: 'other', kubernetesId: 'someone-else' })),
+    ]);
+  });
+  afterAll(async () => {
+    hang?.close();
+    await cluster?.stop();
+  });
+
+  it('reads every installation of the entity with one list per kind, whatever their number', async () => {
+    const counter = countKubernetesCalls();
+    const status = await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', onKubernetesCall: counter.onKubernetesCall });
+    expect(status.errors).toEqual([]);
+    expect(status.installations.map(i => `${i.namespace}/${i.instance}`)).toEqual(['team-a/dex', 'team-b/dex', 'team-b/dex-2']);
+    expect(counter.total()).toBe(5);
+
+    const a = status.installations[0];
+    expect(a.issuerUrl).toBe('https://dex.team-a.example.test');
+    expect(a.dex).toMatchObject({ version: '2.44.0', updateAvailable: true, health: 'progressing', replicas: { desired: 1, ready: 0 } });
+    expect(a.dex.ingress).toMatchObject({ className: 'nginx', hosts: ['dex.team-a.example.test'], tls: true, state: 'pending' });
+    expect(a.dex.endpoints).toEqual([
+      { kind: 'ingress', url: 'https://dex.team-a.example.test', ready: false },
+      { kind: 'clusterIP', url: 'https://dex.team-a.svc:5556', ready: true },
+    ]);
+    expect(a.authenticator).toMatchObject({ version: '1.4.0', serviceType: 'LoadBalancer', updateAvailable: false });
+    expect(a.authenticator!.endpoints[0]).toEqual({ kind: 'loadBalancer', url: '', ready: false });
+    expect(a.certificates.map(c => c.name)).toEqual(['dex-ca', 'dex-authenticator-tls', 'dex-tls']);
+    expect(a.certificates.every(c => c.daysLeft > 300)).toBe(true);
+    expect(a.apiServer?.flags).toContain('--oidc-issuer-url=https://dex.team-a.example.test');
+    expect(JSON.stringify(status)).not.toContain('PRIVATE KEY');
+  });
+
+  it('shares one load between concurrent requests and reuses it within the TTL', async () => {
+    let clock = 0;
+    const cache = new StatusCache<ClusterSnapshot>({ ttlMs: 2000, now: () => clock });
+    const counter = countKubernetesCalls();
+    const read = () => readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', cache, onKubernetesCall: counter.onKubernetesCall });
+    const results = await Promise.all([read(), read(), read()]);
+    expect(results.every(r => r.installations.length === 3)).toBe(true);
+    expect(counter.total()).toBe(5);
+    await read();
+    expect(counter.total()).toBe(5);
+    expect(cache.stats()).toMatchObject({ misses: 1, coalesced: 2, hits: 1, size: 1 });
+    clock += 2001;
+    await read();
+    expect(counter.total()).toBe(10);
+  });
+
+  it('answers for the clusters that answer, and an error for one that hangs, within the bound', async () => {
+    const started = Date.now();
+    const status = await readDexStatus({
+      clusters: [
+        { name: 'local', kc },
+        { name: 'hang', kc: hangKc },
+      ],
+      kubernetesId: 'payments-api',
+      timeoutMs: 800,
+    });
+    const elapsed = Date.now() - started;
+    expect(status.installations).toHaveLength(3);
+    expect(status.errors).toEqual([{ cluster: 'hang', message: 'Cluster "hang" did not answer within 800 ms' }]);
+    expect(elapsed).toBeLessThan(800 + 500);
+  });
+
+  it('says when a cluster refuses the credentials', async () => {
+    const k8s = await clientNode();
+    const bad = new k8s.KubeConfig();
+    bad.loadFromOptions({
+      clusters: [{ name: 'local', server: cluster.server, caData: Buffer.from(cluster.caPem).toString('base64') }],
+      users: [{ name: 'u', token: 'wrong' }],
+      contexts: [{ name: 'local', cluster: 'local', user: 'u' }],
+      currentContext: 'local',
+    });
+    const status = await readDexStatus({ clusters: [{ name: 'local', kc: bad }], kubernetesId: 'payments-api' });
+    expect(status.installations).toEqual([]);
+    expect(status.errors[0].message).toMatch(/rejected the credentials \(401\)/);
+  });
+
+  it('refuses a Kubernetes id that would change the label selector', async () => {
+    await expect(readDexStatus({ clusters: [], kubernetesId: 'a,b=c' })).rejects.toThrow(/not a valid Kubernetes label value/);
+  });
+});

@@ -1,0 +1,211 @@
+import { InputError } from '@backstage/errors';
+import type {
+  AppsV1Api,
+  ConfigurationOptions,
+  CoreV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+  RequestContext,
+  ResponseContext,
+  V1Secret,
+} from '@kubernetes/client-node';
+import {
+  ClusterError,
+  DexInstallation,
+  LABEL_KUBERNETES_ID,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  PlatformPolicy,
+} from '@backstage-dex/plugin-dex-common';
+import { certificateInfo } from '../pack/certificates';
+import { K8s, clientNode } from '../cluster/clientNode';
+import { describeKubeError } from '../cluster/errors';
+import { StatusCache } from './cache';
+import { installationsFromSnapshot } from './mapping';
+import { CertificateSummary, ClusterSnapshot, KubernetesCall, StatusResource, TlsSecretCertificates } from './types';
+
+/** A cluster to ask, with a KubeConfig for it (see kubeConfigFor). */
+export interface StatusClusterTarget {
+  name: string;
+  kc: KubeConfig;
+}
+
+export interface ReadDexStatusOptions {
+  clusters: StatusClusterTarget[];
+  /** The `backstage.io/kubernetes-id` label value of the entity's objects. */
+  kubernetesId: string;
+  /** Default versions to compare the running ones with; DEFAULT_POLICY when absent. */
+  policy?: PlatformPolicy;
+  /** Upper bound per cluster: a cluster slower than this yields an error instead (default 5000). */
+  timeoutMs?: number;
+  /** Snapshots shared across calls (short TTL, in-flight coalescing); none: every call lists. */
+  cache?: StatusCache<ClusterSnapshot>;
+  /** Called once per Kubernetes API call, for counters in tests and benchmarks. */
+  onKubernetesCall?: (call: KubernetesCall) => void;
+  /** "Now" for certificates' days left. */
+  now?: Date;
+}
+
+export interface DexStatus {
+  installations: DexInstallation[];
+  errors: ClusterError[];
+}
+
+export const DEFAULT_STATUS_TIMEOUT_MS = 5000;
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** The label selector of an entity's Dex objects. */
+export function statusLabelSelector(kubernetesId: string): string {
+  if (!kubernetesId || kubernetesId.length > 63 || !LABEL_VALUE.test(kubernetesId)) {
+    throw new InputError(
+      `"${kubernetesId}" is not a valid Kubernetes label value for ${LABEL_KUBERNETES_ID}; use at most 63 letters, digits, "-", "_" or "."`,
+    );
+  }
+  return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_KUBERNETES_ID}=${kubernetesId}`;
+}
+
+interface Apis {
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  networking: NetworkingV1Api;
+}
+
+const apis = new WeakMap<KubeConfig, Apis>();
+
+async function apisFor(kc: KubeConfig): Promise<Apis> {
+  let found = apis.get(kc);
+  if (!found) {
+    const k8s = await clientNode();
+    found = {
+      apps: kc.makeApiClient(k8s.AppsV1Api),
+      core: kc.makeApiClient(k8s.CoreV1Api),
+      networking: kc.makeApiClient(k8s.NetworkingV1Api),
+    };
+    apis.set(kc, found);
+  }
+  return found;
+}
+
+/** Per-call options that attach an AbortSignal to the request, so a timed-out list is cancelled. */
+function withSignal(k8s: K8s, signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          ctx.setSignal(signal);
+          return new k8s.Observable(Promise.resolve(ctx));
+        },
+        post: (ctx: ResponseContext) => new k8s.Observable(Promise.resolve(ctx)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+function summary(pemBase64: string | undefined): CertificateSummary | undefined {
+  if (!pemBase64) return undefined;
+  try {
+    const info = certificateInfo(Buffer.from(pemBase64, 'base64').toString('utf8'));
+    return { subject: info.subject, notAfter: info.notAfter };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A TLS Secret reduced to its certificates: the key and every other data field are dropped here. */
+function certificatesOf(secret: V1Secret): TlsSecretCertificates {
+  return {
+    namespace: secret.metadata?.namespace ?? '',
+    name: secret.metadata?.name ?? '',
+    labels: secret.metadata?.labels ?? {},
+    certificate: summary(secret.data?.['tls.crt']),
+    ca: summary(secret.data?.['ca.crt']),
+  };
+}
+
+/**
+ * Lists an entity's Dex objects on one cluster: one cluster-wide list per kind, all at once, so
+ * the number of calls does not depend on the number of installations. Secrets are listed by type
+ * (kubernetes.io/tls) and reduced to their certificates: the CA Secret (with its key), the client
+ * secrets and Dex's config are never read.
+ */
+export async function readClusterSnapshot(
+  kc: KubeConfig,
+  options: { cluster: string; kubernetesId: string; signal?: AbortSignal; onKubernetesCall?: (call: KubernetesCall) => void },
+): Promise<ClusterSnapshot> {
+  const labelSelector = statusLabelSelector(options.kubernetesId);
+  const { apps, core, networking } = await apisFor(kc);
+  const callOptions = options.signal ? withSignal(await clientNode(), options.signal) : undefined;
+  const call = <T>(resource: StatusResource, fn: () => Promise<T>) => {
+    options.onKubernetesCall?.({ cluster: options.cluster, resource });
+    return fn();
+  };
+  const [deployments, services, ingresses, secrets, configMaps] = await Promise.all([
+    call('deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector }, callOptions)),
+    call('services', () => core.listServiceForAllNamespaces({ labelSelector }, callOptions)),
+    call('ingresses', () => networking.listIngressForAllNamespaces({ labelSelector }, callOptions)),
+    call('secrets', () =>
+      core.listSecretForAllNamespaces({ labelSelector, fieldSelector: 'type=kubernetes.io/tls' }, callOptions),
+    ),
+    call('configmaps', () => core.listConfigMapForAllNamespaces({ labelSelector }, callOptions)),
+  ]);
+  return {
+    deployments: deployments.items,
+    services: services.items,
+    ingresses: ingresses.items,
+    tlsSecrets: secrets.items.map(certificatesOf),
+    configMaps: configMaps.items
+      .filter(c => c.metadata?.name?.endsWith('-apiserver-settings'))
+      .map(c => ({ metadata: c.metadata, data: c.data })),
+  };
+}
+
+class ClusterTimeoutError extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ClusterTimeoutError(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The Dex installations of an entity across clusters. Clusters are asked in parallel, each within
+ * `timeoutMs`; a cluster that fails or is too slow yields a ClusterError next to the others'
+ * installations.
+ */
+export async function readDexStatus(options: ReadDexStatusOptions): Promise<DexStatus> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
+  statusLabelSelector(options.kubernetesId);
+  const now = options.now ?? new Date();
+
+  const results = await Promise.all(
+    options.clusters.map(async ({ name, kc }) => {
+      const load = () =>
+        readClusterSnapshot(kc, {
+          cluster: name,
+          kubernetesId: options.kubernetesId,
+          signal: AbortSignal.timeout(timeoutMs),
+          onKubernetesCall: options.onKubernetesCall,
+        });
+      const snapshot = options.cache ? options.cache.get(StatusCache.key(name, options.kubernetesId), load) : load();
+      try {
+        const s = await within(snapshot, timeoutMs, `Cluster "${name}" did not answer within ${timeoutMs} ms`);
+        const server = kc.getCurrentCluster()?.server;
+        return { installations: installationsFromSnapshot({ name, server }, s, { policy: options.policy, now }) };
+      } catch (e) {
+        const message =
+          e instanceof ClusterTimeoutError || (e as Error)?.name === 'TimeoutError' || (e as Error)?.name === 'AbortError'
+            ? `Cluster "${name}" did not answer within ${timeoutMs} ms`
+            : describeKubeError(e, `Listing the Dex objects on cluster "${name}"`).message;
+        return { error: { cluster: name, message } };
+      }
+    }),
+  );
+  return {
+    installations: results.flatMap(r => r.installations ?? []),
+    errors: results.flatMap(r => (r.error ? [r.error] : [])),
+  };
+}
