@@ -132,8 +132,8 @@ export const packSpecInputSchema = {
         z
           .object({
             type: z.enum(['github', 'oidc', 'ldap'], { description: 'Connector type' }),
-            id: z.string({ description: 'Connector id (unique)' }),
-            name: z.string({ description: 'Name shown on the login page' }),
+            id: z.string({ description: 'Connector id (unique); the type when absent' }).optional(),
+            name: z.string({ description: 'Name shown on the login page; GitHub, OIDC or LDAP when absent' }).optional(),
             clientId: z.string({ description: 'github/oidc: OAuth client id' }).optional(),
             clientSecretRef: secretRef(z, 'github/oidc: Secret key holding the OAuth client secret').optional(),
             orgs: z.array(z.string(), { description: 'github: organisations whose members may log in' }).optional(),
@@ -214,6 +214,8 @@ export const packSpecInputSchema = {
       .optional(),
 };
 
+const CONNECTOR_NAMES: Record<ConnectorSpec['type'], string> = { github: 'GitHub', oidc: 'OIDC', ldap: 'LDAP' };
+
 type SchemaInput = {
   [K in keyof typeof packSpecInputSchema]?: zod.infer<ReturnType<(typeof packSpecInputSchema)[K]>>;
 };
@@ -292,7 +294,9 @@ export function toPackSpecInput(input: SchemaInput & { cluster: string }): PackS
         })
       : undefined,
     clientId: given(input.clientId),
-    connectors: input.connectors?.map(c => compact(c) as unknown as ConnectorSpec),
+    connectors: input.connectors?.map(
+      c => compact({ ...c, id: given(c.id) ?? c.type, name: given(c.name) ?? CONNECTOR_NAMES[c.type] }) as unknown as ConnectorSpec,
+    ),
     staticClients: input.staticClients?.map(c => compact(c)),
     staticUsers: input.staticUsers?.map(u => compact(u)),
     claims: input.claims ? compact(input.claims) : undefined,

@@ -1,0 +1,75 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { dexPackApplyPermission } from '@backstage-dex/plugin-dex-common';
+import { mockContext, runAction } from '../__testUtils__/mockContext';
+import { createDexPackApplyAction } from './packApply';
+
+// Validation and refusals happen before any cluster is contacted, so these clusters need not exist.
+const config = new ConfigReader({
+  kubernetes: {
+    clusterLocatorMethods: [
+      {
+        type: 'config',
+        clusters: [
+          { name: 'prod', url: 'https://127.0.0.1:1', authProvider: 'serviceAccount', serviceAccountToken: 't' },
+          { name: 'staging', url: 'https://127.0.0.1:1', authProvider: 'serviceAccount', serviceAccountToken: 't' },
+        ],
+      },
+    ],
+  },
+  dex: { versions: { allowed: ['2.45.1', '2.44.0'], default: '2.44.0' }, defaults: { namespace: 'identity' } },
+});
+
+describe('dex:pack:apply', () => {
+  it('reports every problem of the input at once, naming the fields', async () => {
+    const action = createDexPackApplyAction({ config });
+    const run = runAction(action, {
+      input: {
+        cluster: 'prod',
+        namespace: 'Not_A_Namespace',
+        dex: { version: '2.35.1', ingress: { enabled: true, hosts: ['https://dex.example.com/'] } },
+        authenticator: { version: '9.9.9' },
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'InputError' });
+    const message = await run.catch(e => e.message);
+    expect(message).toContain('4 problems');
+    expect(message).toMatch(/- namespace: "Not_A_Namespace" is not a valid namespace/);
+    expect(message).toMatch(/- dex\.version: Dex version 2\.35\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/);
+    expect(message).toMatch(/- dex\.exposure\.ingress\.hosts\[0\]: "https:\/\/dex\.example\.com\/" is not a valid host name/);
+    expect(message).toMatch(/- authenticator\.version: .*"9\.9\.9" is not in the catalogue/);
+  });
+
+  it('names the configured clusters when the cluster is unknown', async () => {
+    const action = createDexPackApplyAction({ config });
+    await expect(runAction(action, { input: { cluster: 'qa' } })).rejects.toThrow(
+      'Unknown cluster "qa"; configured clusters: prod, staging',
+    );
+  });
+
+  it('fills defaults from the dex: config', async () => {
+    const action = createDexPackApplyAction({ config });
+    const run = await mockContext({ input: { cluster: 'prod' }, isDryRun: true });
+    // The spec is resolved with the platform defaults; then the (closed) cluster is the first thing to fail.
+    await expect(action.handler(run.ctx)).rejects.toThrow(/cluster is unreachable/);
+    expect(run.logs[0]).toBe(
+      'info: Dex pack "dex" for dex: cluster prod, namespace identity, Dex 2.44.0, authenticator 1.4.0',
+    );
+  });
+
+  it('is refused without the dex.pack.apply permission, before anything else', async () => {
+    const permissions = mockServices.permissions.mock({
+      authorize: jest.fn(async () => [{ result: AuthorizeResult.DENY }]),
+    });
+    const action = createDexPackApplyAction({ config, permissions });
+    await expect(runAction(action, { input: { cluster: 'qa' } })).rejects.toMatchObject({
+      name: 'NotAllowedError',
+      message: expect.stringContaining('dex.pack.apply'),
+    });
+    expect(permissions.authorize).toHaveBeenCalledWith(
+      [{ permission: dexPackApplyPermission }],
+      { credentials: expect.objectContaining({ principal: expect.anything() }) },
+    );
+  });
+});
