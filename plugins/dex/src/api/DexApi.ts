@@ -1,0 +1,25 @@
+import { createApiRef } from '@backstage/core-plugin-api';
+import type {
+  DexClustersResponse,
+  DexStatusResponse,
+  DexVersionsResponse,
+} from '@backstage-dex/plugin-dex-common';
+
+/**
+ * Reads Dex state from the dex backend plugin (`/api/dex`).
+ *
+ * @public
+ */
+export interface DexApi {
+  /** Dex installations of one catalog entity, per cluster; `entityRef` as `kind:namespace/name`. */
+  getStatus(entityRef: string): Promise<DexStatusResponse>;
+  /** Allowed and default versions of Dex and the authenticator. */
+  getVersions(): Promise<DexVersionsResponse>;
+  /** Clusters a Dex pack can be applied to. */
+  getClusters(): Promise<DexClustersResponse>;
+}
+
+/** @public */
+export const dexApiRef = createApiRef<DexApi>({
+  id: 'plugin.dex.service',
+});

@@ -1,0 +1,46 @@
+import type { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import type {
+  DexClustersResponse,
+  DexStatusResponse,
+  DexVersionsResponse,
+} from '@backstage-dex/plugin-dex-common';
+import type { DexApi } from './DexApi';
+
+/**
+ * {@link DexApi} over HTTP: discovers the dex backend and calls it with the
+ * signed-in user's credentials (fetchApi).
+ *
+ * @public
+ */
+export class DexClient implements DexApi {
+  private readonly discoveryApi: DiscoveryApi;
+  private readonly fetchApi: FetchApi;
+
+  constructor(options: { discoveryApi: DiscoveryApi; fetchApi: FetchApi }) {
+    this.discoveryApi = options.discoveryApi;
+    this.fetchApi = options.fetchApi;
+  }
+
+  async getStatus(entityRef: string): Promise<DexStatusResponse> {
+    const query = new URLSearchParams({ entityRef });
+    return this.get<DexStatusResponse>(`/status?${query}`);
+  }
+
+  async getVersions(): Promise<DexVersionsResponse> {
+    return this.get<DexVersionsResponse>('/versions');
+  }
+
+  async getClusters(): Promise<DexClustersResponse> {
+    return this.get<DexClustersResponse>('/clusters');
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    const baseUrl = await this.discoveryApi.getBaseUrl('dex');
+    const res = await this.fetchApi.fetch(`${baseUrl}${path}`);
+    if (!res.ok) {
+      throw await ResponseError.fromResponse(res);
+    }
+    return (await res.json()) as T;
+  }
+}

@@ -1,0 +1,3 @@
+export { dexApiRef } from './DexApi';
+export type { DexApi } from './DexApi';
+export { DexClient } from './DexClient';

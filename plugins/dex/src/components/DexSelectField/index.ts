@@ -1,0 +1,2 @@
+export { DexSelectField } from './DexSelectField';
+export type { DexSelectFieldProps } from './DexSelectField';

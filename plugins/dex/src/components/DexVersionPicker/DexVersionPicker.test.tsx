@@ -1,0 +1,130 @@
+import React, { useState } from 'react';
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
+import type { FieldExtensionComponentProps } from '@backstage/plugin-scaffolder-react';
+import type { DexVersionsResponse } from '@backstage-dex/plugin-dex-common';
+import { type DexApi, dexApiRef } from '../../api';
+import {
+  DexVersionPicker,
+  type DexVersionPickerUiOptions,
+  dexVersionPickerValidation,
+} from './DexVersionPicker';
+
+const versions: DexVersionsResponse = {
+  dex: { allowed: ['2.45.1', '2.41.1', '2.35.1'], default: '2.41.1' },
+  authenticator: { allowed: ['1.4.0', '1.2.0'], default: '1.4.0' },
+};
+
+function api(): DexApi {
+  return {
+    getStatus: jest.fn(),
+    getVersions: jest.fn(async () => versions),
+    getClusters: jest.fn(),
+  };
+}
+
+/** Renders the field the way the scaffolder form does: it owns formData. */
+function Field(props: {
+  initial?: string;
+  onChange: jest.Mock;
+  uiOptions?: DexVersionPickerUiOptions;
+}) {
+  const [value, setValue] = useState(props.initial);
+  const fieldProps = {
+    formData: value,
+    onChange: (v: string | undefined) => {
+      props.onChange(v);
+      setValue(v);
+    },
+    schema: { type: 'string', title: 'Dex version' },
+    uiSchema: {
+      'ui:field': 'DexVersionPicker',
+      'ui:options': props.uiOptions ?? {},
+    },
+    idSchema: { $id: 'root_dexVersion' },
+    required: true,
+    rawErrors: [],
+  } as unknown as FieldExtensionComponentProps<
+    string,
+    DexVersionPickerUiOptions
+  >;
+  return <DexVersionPicker {...fieldProps} />;
+}
+
+async function renderField(
+  props: Parameters<typeof Field>[0],
+  dexApi: DexApi = api(),
+) {
+  await renderInTestApp(
+    <TestApiProvider apis={[[dexApiRef, dexApi]]}>
+      <Field {...props} />
+    </TestApiProvider>,
+  );
+}
+
+describe('DexVersionPicker', () => {
+  it('lists the allowed versions and preselects the default', async () => {
+    const onChange = jest.fn();
+    await renderField({ onChange });
+
+    const select = await screen.findByLabelText(/Dex version/);
+    expect(
+      screen.getAllByRole('option').map(o => o.textContent),
+    ).toEqual(['2.45.1', '2.41.1', '2.35.1']);
+    await waitFor(() => expect(select).toHaveValue('2.41.1'));
+    expect(onChange).toHaveBeenCalledWith('2.41.1');
+  });
+
+  it('keeps a value the form already has', async () => {
+    const onChange = jest.fn();
+    await renderField({ onChange, initial: '2.35.1' });
+
+    const select = await screen.findByLabelText(/Dex version/);
+    expect(select).toHaveValue('2.35.1');
+    expect(onChange).not.toHaveBeenCalled();
+  });
+
+  it('reports the version the user picks', async () => {
+    const onChange = jest.fn();
+    await renderField({ onChange });
+
+    const select = await screen.findByLabelText(/Dex version/);
+    await waitFor(() => expect(select).toHaveValue('2.41.1'));
+    await userEvent.selectOptions(select, '2.45.1');
+    expect(onChange).toHaveBeenLastCalledWith('2.45.1');
+    expect(select).toHaveValue('2.45.1');
+  });
+
+  it('offers the authenticator versions with ui:options component authenticator', async () => {
+    const onChange = jest.fn();
+    await renderField({ onChange, uiOptions: { component: 'authenticator' } });
+
+    await screen.findByRole('option', { name: '1.2.0' });
+    expect(
+      screen.getAllByRole('option').map(o => o.textContent),
+    ).toEqual(['1.4.0', '1.2.0']);
+    expect(onChange).toHaveBeenCalledWith('1.4.0');
+  });
+
+  it('says when the versions cannot be loaded', async () => {
+    const dexApi = api();
+    (dexApi.getVersions as jest.Mock).mockRejectedValue(new Error('boom'));
+    await renderField({ onChange: jest.fn() }, dexApi);
+
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'Could not load the options: boom',
+    );
+  });
+
+  it('rejects a value that is not a version number', () => {
+    const addError = jest.fn();
+    const validation = { addError } as any;
+    dexVersionPickerValidation('2.45.1', validation, {} as any);
+    expect(addError).not.toHaveBeenCalled();
+    dexVersionPickerValidation('latest', validation, {} as any);
+    expect(addError).toHaveBeenCalledWith(
+      '"latest" is not a version like 2.45.1',
+    );
+  });
+});

@@ -1,0 +1,2 @@
+export { DexVersionPicker, dexVersionPickerValidation } from './DexVersionPicker';
+export type { DexVersionPickerUiOptions } from './DexVersionPicker';

@@ -1,0 +1,250 @@
+import React, { type ReactNode } from 'react';
+import {
+  CopyTextButton,
+  Link,
+  StatusError,
+  StatusOK,
+  StatusPending,
+  StatusWarning,
+  StructuredMetadataTable,
+} from '@backstage/core-components';
+import type {
+  CertificateStatus,
+  ComponentStatus,
+  DexInstallation,
+  Endpoint,
+  IngressStatus,
+} from '@backstage-dex/plugin-dex-common';
+
+/** Certificates closer than this to expiry are flagged. */
+export const CERTIFICATE_WARNING_DAYS = 30;
+
+const COMPONENT_TITLES: Record<ComponentStatus['name'], string> = {
+  dex: 'Dex',
+  'dex-k8s-authenticator': 'Authenticator (dex-k8s-authenticator)',
+};
+
+const ENDPOINT_KINDS: Record<Endpoint['kind'], string> = {
+  ingress: 'Ingress',
+  loadBalancer: 'LoadBalancer',
+  nodePort: 'NodePort',
+  clusterIP: 'ClusterIP',
+};
+
+const styles = {
+  section: { marginBottom: 24 },
+  heading: { margin: '16px 0 8px', fontSize: '1rem' },
+  list: { margin: 0, paddingLeft: 0, listStyle: 'none' },
+  badge: {
+    marginLeft: 8,
+    padding: '0 6px',
+    borderRadius: 8,
+    border: '1px solid currentColor',
+    fontSize: '0.75rem',
+    whiteSpace: 'nowrap' as const,
+  },
+  pre: {
+    margin: 0,
+    padding: 8,
+    overflowX: 'auto' as const,
+    fontSize: '0.8rem',
+    background: 'rgba(127, 127, 127, 0.1)',
+    borderRadius: 4,
+  },
+  codeRow: { display: 'flex', alignItems: 'flex-start', gap: 4 },
+};
+
+function Badge({ children }: { children: ReactNode }) {
+  return <span style={styles.badge}>{children}</span>;
+}
+
+function EndpointList({ endpoints }: { endpoints: Endpoint[] }) {
+  if (endpoints.length === 0) {
+    return <span>none</span>;
+  }
+  return (
+    <ul style={styles.list}>
+      {endpoints.map(endpoint => (
+        <li key={`${endpoint.kind}:${endpoint.url}`}>
+          <Link to={endpoint.url}>{endpoint.url}</Link>{' '}
+          <span>({ENDPOINT_KINDS[endpoint.kind] ?? endpoint.kind})</span>
+          {!endpoint.ready && (
+            <>
+              {' '}
+              <StatusPending>pending</StatusPending>
+            </>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function IngressView({ ingress }: { ingress: IngressStatus }) {
+  const addresses =
+    ingress.state === 'ready' && ingress.addresses.length > 0
+      ? ingress.addresses.join(', ')
+      : undefined;
+  return (
+    <ul style={styles.list}>
+      <li>
+        Ingress {ingress.name}{' '}
+        {ingress.state === 'ready' ? (
+          <StatusOK>ready</StatusOK>
+        ) : (
+          <StatusPending>pending</StatusPending>
+        )}
+      </li>
+      <li>Class: {ingress.className ?? 'default'}</li>
+      <li>Hosts: {ingress.hosts.length ? ingress.hosts.join(', ') : 'none'}</li>
+      <li>TLS: {ingress.tls ? 'yes' : 'no'}</li>
+      <li>Addresses: {addresses ?? 'pending'}</li>
+    </ul>
+  );
+}
+
+function Readiness({ component }: { component: ComponentStatus }) {
+  const { ready, desired } = component.replicas;
+  const text = `${ready}/${desired} ready (${component.health})`;
+  switch (component.health) {
+    case 'healthy':
+      return <StatusOK>{text}</StatusOK>;
+    case 'progressing':
+      return <StatusWarning>{text}</StatusWarning>;
+    default:
+      return <StatusError>{text}</StatusError>;
+  }
+}
+
+function VersionView({ component }: { component: ComponentStatus }) {
+  return (
+    <span>
+      {component.version ?? 'unknown'}
+      {component.updateAvailable && (
+        <Badge>
+          update available
+          {component.defaultVersion ? ` (${component.defaultVersion})` : ''}
+        </Badge>
+      )}
+    </span>
+  );
+}
+
+function ComponentView({ component }: { component: ComponentStatus }) {
+  const metadata: Record<string, ReactNode> = {
+    Version: <VersionView component={component} />,
+    Readiness: <Readiness component={component} />,
+    Endpoints: <EndpointList endpoints={component.endpoints} />,
+  };
+  if (component.serviceType) {
+    metadata.Service = <span>{component.serviceType}</span>;
+  }
+  if (component.ingress) {
+    metadata.Ingress = <IngressView ingress={component.ingress} />;
+  }
+  return (
+    <section aria-label={COMPONENT_TITLES[component.name] ?? component.name}>
+      <h4 style={styles.heading}>
+        {COMPONENT_TITLES[component.name] ?? component.name}
+      </h4>
+      <StructuredMetadataTable
+        metadata={metadata}
+        options={{ titleFormat: key => key }}
+      />
+    </section>
+  );
+}
+
+/** "expires in 12 days", "expires today", "expired 3 days ago". */
+function expiryText(daysLeft: number): string {
+  if (daysLeft < 0) {
+    const ago = -daysLeft;
+    return `expired ${ago} day${ago === 1 ? '' : 's'} ago`;
+  }
+  if (daysLeft === 0) {
+    return 'expires today';
+  }
+  return `expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'}`;
+}
+
+function CertificateExpiry({ certificate }: { certificate: CertificateStatus }) {
+  const text = `${certificate.name}: ${expiryText(certificate.daysLeft)} (${
+    certificate.notAfter
+  })`;
+  if (certificate.daysLeft < 0) {
+    return <StatusError>{text}</StatusError>;
+  }
+  if (certificate.daysLeft < CERTIFICATE_WARNING_DAYS) {
+    return <StatusWarning>{text}</StatusWarning>;
+  }
+  return <StatusOK>{text}</StatusOK>;
+}
+
+function CodeBlock({ label, text }: { label: string; text: string }) {
+  return (
+    <div style={styles.codeRow}>
+      <pre style={{ ...styles.pre, flex: 1 }}>
+        <code>{text}</code>
+      </pre>
+      <CopyTextButton text={text} aria-label={`Copy ${label}`} />
+    </div>
+  );
+}
+
+/** One Dex installation: where it is, its components, certificates and API-server settings. */
+export function DexInstallationView({
+  installation,
+}: {
+  installation: DexInstallation;
+}) {
+  const { cluster, namespace, instance } = installation;
+  const components = [installation.dex, installation.authenticator].filter(
+    (c): c is ComponentStatus => Boolean(c),
+  );
+  const apiServer = installation.apiServer;
+  return (
+    <section
+      style={styles.section}
+      aria-label={`Dex ${instance} in ${cluster}/${namespace}`}
+    >
+      <h3 style={styles.heading}>
+        Cluster {cluster} · namespace {namespace} · instance {instance}
+      </h3>
+      {installation.issuerUrl && (
+        <div>
+          Issuer: <Link to={installation.issuerUrl}>{installation.issuerUrl}</Link>
+        </div>
+      )}
+      {components.map(component => (
+        <ComponentView key={component.name} component={component} />
+      ))}
+      {installation.certificates.length > 0 && (
+        <section aria-label="Certificates">
+          <h4 style={styles.heading}>Certificates</h4>
+          <ul style={styles.list}>
+            {installation.certificates.map(certificate => (
+              <li key={certificate.name} title={certificate.subject}>
+                <CertificateExpiry certificate={certificate} />
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {apiServer && (
+        <section aria-label="API-server settings">
+          <h4 style={styles.heading}>API-server flags</h4>
+          <CodeBlock label="API-server flags" text={apiServer.flags.join('\n')} />
+          {apiServer.authenticationConfiguration && (
+            <details>
+              <summary>AuthenticationConfiguration</summary>
+              <CodeBlock
+                label="AuthenticationConfiguration"
+                text={apiServer.authenticationConfiguration}
+              />
+            </details>
+          )}
+        </section>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,1 @@
+export { EntityDexCard } from './EntityDexCard';
