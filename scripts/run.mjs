@@ -93,7 +93,7 @@ const commands = {
     ['backstage-cli', ['repo', 'test', '--ci']],
     ['node', ['e2e/run.mjs']],
   ],
-  start: [['node', ['packages/local-cluster/scripts/start-dev.mjs']]],
+  start: [['node', ['scripts/start.mjs']]],
   bench: [['node', ['bench/run.mjs']]],
 };
 
