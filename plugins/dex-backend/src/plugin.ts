@@ -1,0 +1,46 @@
+import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import type { KubernetesCall } from '@backstage-dex/plugin-dex-node';
+import { createDexService } from './service/DexService';
+import { createRouter } from './service/router';
+
+/** Options of createDexBackendPlugin. */
+export interface DexBackendPluginOptions {
+  /** Called once per Kubernetes API call made for status requests (tests and benchmarks count them). */
+  onKubernetesCall?: (call: KubernetesCall) => void;
+}
+
+/**
+ * The dex backend plugin with options; `dexPlugin` (the package's default export) is this with none.
+ *
+ * @public
+ */
+export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
+  return createBackendPlugin({
+    pluginId: 'dex',
+    register(env) {
+      env.registerInit({
+        deps: {
+          config: coreServices.rootConfig,
+          logger: coreServices.logger,
+          httpRouter: coreServices.httpRouter,
+          httpAuth: coreServices.httpAuth,
+          permissions: coreServices.permissions,
+          catalog: catalogServiceRef,
+        },
+        async init({ config, logger, httpRouter, httpAuth, permissions, catalog }) {
+          const dex = await createDexService({ config, logger, onKubernetesCall: options.onKubernetesCall });
+          httpRouter.use(await createRouter({ httpAuth, permissions, catalog, dex }));
+          httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        },
+      });
+    },
+  });
+}
+
+/**
+ * The dex backend plugin: the REST API at /api/dex (status per entity, versions, clusters).
+ *
+ * @public
+ */
+export const dexPlugin = createDexBackendPlugin();

@@ -1,0 +1,130 @@
+import { LoggerService, RootConfigService } from '@backstage/backend-plugin-api';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  ANNOTATION_DEX_CLUSTERS,
+  ANNOTATION_KUBERNETES_ID,
+  ClusterError,
+  DexClustersResponse,
+  DexStatusResponse,
+  DexVersionsResponse,
+} from '@backstage-dex/plugin-dex-common';
+import {
+  ClusterSnapshot,
+  DEFAULT_STATUS_TIMEOUT_MS,
+  KubernetesCall,
+  StatusCache,
+  StatusCacheStats,
+  StatusClusterTarget,
+  kubeConfigFor,
+  readClusters,
+  readDexStatus,
+  readPolicy,
+} from '@backstage-dex/plugin-dex-node';
+
+const DEFAULT_CACHE_TTL_SECONDS = 3;
+
+/** What the dex backend serves; the router adds authentication and permissions around it. */
+export interface DexService {
+  /** The entity's Dex installations on the clusters its annotations name (all configured when none). */
+  status(entity: Entity): Promise<DexStatusResponse>;
+  versions(): DexVersionsResponse;
+  /** Configured cluster names (never URLs or credentials). */
+  clusters(): DexClustersResponse;
+  /** Counters of the status cache, for tests and benchmarks. */
+  cacheStats(): StatusCacheStats;
+}
+
+export interface DexServiceOptions {
+  config: RootConfigService;
+  logger: LoggerService;
+  /** Called once per Kubernetes API call the status reader makes (tests and benchmarks count them). */
+  onKubernetesCall?: (call: KubernetesCall) => void;
+}
+
+/** The clusters to ask for an entity: its `dex.backstage.io/clusters` annotation, or every cluster. */
+export function clustersOf(entity: Entity, configured: string[]): string[] {
+  const annotation = entity.metadata.annotations?.[ANNOTATION_DEX_CLUSTERS];
+  if (!annotation?.trim()) return configured;
+  return [...new Set(annotation.split(',').map(c => c.trim()).filter(Boolean))];
+}
+
+/** The `backstage.io/kubernetes-id` label value of the entity's objects: its annotation, or its name. */
+export function kubernetesIdOf(entity: Entity): string {
+  return entity.metadata.annotations?.[ANNOTATION_KUBERNETES_ID]?.trim() || entity.metadata.name;
+}
+
+export async function createDexService(options: DexServiceOptions): Promise<DexService> {
+  const { config, logger } = options;
+  const policy = readPolicy(config);
+  const ttlSeconds = config.getOptionalNumber('dex.status.cacheTtlSeconds') ?? DEFAULT_CACHE_TTL_SECONDS;
+  const timeoutMs = config.getOptionalNumber('dex.status.clusterTimeoutMs') ?? DEFAULT_STATUS_TIMEOUT_MS;
+  const cache = new StatusCache<ClusterSnapshot>({ ttlMs: ttlSeconds * 1000 });
+
+  const configured = readClusters(config);
+  const names = configured.map(c => c.name);
+  // One KubeConfig per cluster for the plugin's lifetime; a misconfigured cluster is reported
+  // (as that cluster's error) on every status request rather than failing the plugin.
+  const kubeConfigs = new Map(
+    configured.map(c => {
+      const kc = kubeConfigFor(c);
+      kc.catch(e => logger.warn(`Cluster "${c.name}" cannot be used for Dex status: ${(e as Error).message}`));
+      return [c.name, kc] as const;
+    }),
+  );
+  logger.info(
+    `Dex status: ${names.length} cluster(s) (${names.join(', ') || 'none'}), cache ${ttlSeconds}s, timeout ${timeoutMs}ms`,
+  );
+
+  return {
+    async status(entity) {
+      const targets: StatusClusterTarget[] = [];
+      const errors: ClusterError[] = [];
+      await Promise.all(
+        clustersOf(entity, names).map(async name => {
+          const kc = kubeConfigs.get(name);
+          if (!kc) {
+            errors.push({
+              cluster: name,
+              message: `Cluster "${name}" is not configured in kubernetes.clusterLocatorMethods; configured: ${names.join(', ') || 'none'}`,
+            });
+            return;
+          }
+          try {
+            targets.push({ name, kc: await kc });
+          } catch (e) {
+            errors.push({ cluster: name, message: (e as Error).message });
+          }
+        }),
+      );
+      const status = await readDexStatus({
+        clusters: targets,
+        kubernetesId: kubernetesIdOf(entity),
+        policy,
+        timeoutMs,
+        cache,
+        onKubernetesCall: options.onKubernetesCall,
+      });
+      for (const e of status.errors) logger.debug(`Dex status of ${stringifyEntityRef(entity)}: ${e.message}`);
+      return {
+        entityRef: stringifyEntityRef(entity),
+        installations: status.installations,
+        errors: [...errors, ...status.errors].sort((a, b) => a.cluster.localeCompare(b.cluster)),
+      };
+    },
+
+    versions() {
+      return {
+        dex: { allowed: policy.dex.allowedVersions, default: policy.dex.defaultVersion },
+        authenticator: { allowed: policy.authenticator.allowedVersions, default: policy.authenticator.defaultVersion },
+      };
+    },
+
+    clusters() {
+      return { clusters: names.map(name => ({ name })), default: names[0] };
+    },
+
+    cacheStats() {
+      return cache.stats();
+    },
+  };
+}
