@@ -23,7 +23,8 @@ export function recordingLogger(lines: string[] = []): LoggerService & { lines: 
 }
 
 export interface MockRun {
-  ctx: ActionContext<JsonObject, JsonObject>;
+  // The handler under test declares its own input type; the mock serves any.
+  ctx: ActionContext<any, any>;
   outputs: Record<string, JsonValue>;
   logs: string[];
   checkpoints: Map<string, JsonValue | void>;
@@ -44,7 +45,7 @@ export async function mockContext(options: {
   const logger = recordingLogger();
   const checkpoints = options.checkpoints ?? new Map();
   const workspacePath = options.workspacePath ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-')));
-  const ctx: ActionContext<JsonObject, JsonObject> = {
+  const ctx: ActionContext<any, any> = {
     input: options.input,
     logger,
     workspacePath,

@@ -64,8 +64,11 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
     await secret('dex-github', 'dex-test-user', { password: 'correct horse' });
     await namespace('legacy-dex');
     await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap(
-      { namespace: 'legacy-dex', body: { metadata: { name: 'dex-apiserver-settings' }, data: { note: 'hand-made' } } },
-      { fieldManager: 'someone-else' } as never,
+      {
+        namespace: 'legacy-dex',
+        body: { metadata: { name: 'dex-apiserver-settings' }, data: { note: 'hand-made' } },
+        fieldManager: 'someone-else',
+      },
     );
   });
   afterAll(() => cluster?.stop());

@@ -1,0 +1,349 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import type { JsonObject } from '@backstage/types';
+import { LocalCluster, freePort, startLocalCluster } from '@backstage-dex/local-cluster';
+import {
+  FIELD_MANAGER,
+  LABEL_INSTANCE,
+  LABEL_KUBERNETES_ID,
+  LABEL_MANAGED_BY,
+  LABEL_PART_OF,
+  LABEL_VERSION,
+  MANAGED_BY,
+  PART_OF,
+} from '@backstage-dex/plugin-dex-common';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import request from 'supertest';
+import yaml from 'yaml';
+import { mockContext } from './__testUtils__/mockContext';
+import { napiSqliteDatabaseFactory } from './__testUtils__/napiSqliteDatabase';
+import { createDexPackApplyAction } from './actions';
+import scaffolderModuleDex from '.';
+
+// A real kube-apiserver and a real scaffolder; certificates are signed in pure JS (slow under jest).
+jest.setTimeout(240_000);
+
+const TEMPLATE_PATH = path.resolve(__dirname, '../../../templates/add-dex-auth/template.yaml');
+
+type TaskEvent = { type: string; body: { message?: string; status?: string; output?: JsonObject } };
+type TaskRun = { status: string; output: JsonObject; events: TaskEvent[]; text: string };
+
+describe('scaffolder module dex: the Add Dex auth template through the scaffolder REST API', () => {
+  let cluster: LocalCluster;
+  let kc: KubeConfig;
+  let k8s: typeof import('@kubernetes/client-node');
+  let backend: Awaited<ReturnType<typeof startTestBackend>>;
+  let configData: JsonObject;
+
+  /** The form values of a plain install into `namespace`. */
+  const values = (namespace: string, extra: JsonObject = {}): JsonObject => ({
+    entity: 'component:default/payments-api',
+    cluster: 'local',
+    namespace,
+    instance: 'dex',
+    version: '2.45.1',
+    serviceType: 'ClusterIP',
+    ingress: { enabled: true, dexHost: `dex.${namespace}.example.test`, authenticatorHost: `login.${namespace}.example.test` },
+    authenticator: true,
+    ...extra,
+  });
+
+  async function runTask(formValues: JsonObject): Promise<TaskRun> {
+    const created = await request(backend.server)
+      .post('/api/scaffolder/v2/tasks')
+      .send({ templateRef: 'template:default/add-dex-auth', values: formValues });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    let status = 'open';
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+      const task = await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}`);
+      status = task.body.status;
+      if (['completed', 'failed', 'cancelled'].includes(status)) break;
+      await new Promise(r => setTimeout(r, 250));
+    }
+    const events: TaskEvent[] = (await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}/events`)).body;
+    const completion = events.find(e => e.type === 'completion');
+    return {
+      status,
+      output: (completion?.body.output ?? {}) as JsonObject,
+      events,
+      text: events.map(e => e.body.message ?? '').join('\n'),
+    };
+  }
+
+  const core = () => kc.makeApiClient(k8s.CoreV1Api);
+  const objectsApi = () => k8s.KubernetesObjectApi.makeApiClient(kc);
+
+  /** resourceVersion of every object of the kinds the pack creates in a namespace. */
+  async function snapshot(namespace: string): Promise<Record<string, string>> {
+    const lists = await Promise.all(
+      [
+        ['v1', 'Secret'],
+        ['v1', 'ConfigMap'],
+        ['v1', 'Service'],
+        ['v1', 'ServiceAccount'],
+        ['apps/v1', 'Deployment'],
+        ['networking.k8s.io/v1', 'Ingress'],
+        ['rbac.authorization.k8s.io/v1', 'Role'],
+        ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+      ].map(async ([apiVersion, kind]) => {
+        const list = await objectsApi().list(apiVersion, kind, namespace);
+        return list.items
+          .filter(o => o.metadata?.name !== 'kube-root-ca.crt' && o.metadata?.name !== 'default')
+          .map(o => [`${kind}/${o.metadata!.name}`, o.metadata!.resourceVersion!] as const);
+      }),
+    );
+    return Object.fromEntries(lists.flat());
+  }
+
+  async function namespaceExists(name: string) {
+    return core()
+      .readNamespace({ name })
+      .then(
+        () => true,
+        e => (e.code === 404 ? false : Promise.reject(e)),
+      );
+  }
+
+  async function clientSecret(namespace: string) {
+    const s = await core().readNamespacedSecret({ name: 'dex-clients', namespace });
+    return { value: Buffer.from(s.data!.kubernetes, 'base64').toString(), resourceVersion: s.metadata!.resourceVersion };
+  }
+
+  async function caCert(namespace: string) {
+    return (await core().readNamespacedSecret({ name: 'dex-ca', namespace })).data!['tls.crt'];
+  }
+
+  /** Nothing secret in what the scaffolder shows: outputs and logs. */
+  async function expectNoSecrets(run: { output?: unknown; text?: string; events?: unknown }, namespace: string) {
+    const { value } = await clientSecret(namespace);
+    for (const shown of [JSON.stringify(run.output ?? {}), JSON.stringify(run.events ?? []), run.text ?? '']) {
+      expect(shown).not.toContain(value);
+      expect(shown).not.toContain('PRIVATE KEY');
+    }
+  }
+
+  beforeAll(async () => {
+    cluster = await startLocalCluster();
+    k8s = await import('@kubernetes/client-node');
+    kc = new k8s.KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    const caData = Buffer.from(cluster.caPem).toString('base64');
+    const closedPort = await freePort();
+    configData = {
+      kubernetes: {
+        clusterLocatorMethods: [
+          {
+            type: 'config',
+            clusters: [
+              { name: 'local', url: cluster.server, authProvider: 'serviceAccount', serviceAccountToken: cluster.token, caData },
+              {
+                name: 'offline',
+                url: `https://127.0.0.1:${closedPort}`,
+                authProvider: 'serviceAccount',
+                serviceAccountToken: cluster.token,
+                caData,
+              },
+            ],
+          },
+        ],
+      },
+      catalog: {
+        locations: [{ type: 'file', target: TEMPLATE_PATH, rules: [{ allow: ['Template'] }] }],
+      },
+      dex: { versions: { allowed: ['2.45.1', '2.44.0'], default: '2.45.1' } },
+    };
+    backend = await startTestBackend({
+      features: [
+        import('@backstage/plugin-scaffolder-backend'),
+        import('@backstage/plugin-catalog-backend'),
+        import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
+        scaffolderModuleDex,
+        mockServices.rootConfig.factory({ data: configData }),
+        napiSqliteDatabaseFactory,
+      ],
+    });
+    // The catalog reads the template from its file location in the background.
+    for (const deadline = Date.now() + 60_000; ; ) {
+      const res = await request(backend.server).get('/api/catalog/entities/by-name/template/default/add-dex-auth');
+      if (res.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`the catalog did not load ${TEMPLATE_PATH}`);
+      await new Promise(r => setTimeout(r, 250));
+    }
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    await cluster?.stop();
+  });
+
+  it('(a) installs the whole pack, labelled, and outputs the issuer and API-server settings', async () => {
+    const run = await runTask(values('team-a'));
+    expect({ status: run.status, log: run.status === 'completed' ? '' : run.text }).toEqual({ status: 'completed', log: '' });
+
+    expect(run.output.links).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ url: 'https://dex.team-a.example.test/.well-known/openid-configuration' }),
+        expect.objectContaining({ url: 'https://login.team-a.example.test' }),
+        expect.objectContaining({ entityRef: 'component:default/payments-api' }),
+      ]),
+    );
+    const text = JSON.stringify(run.output.text);
+    expect(text).toContain('--oidc-issuer-url=https://dex.team-a.example.test');
+    expect(text).toContain('kind: AuthenticationConfiguration');
+
+    // Every object of the plan exists, with the labels of DESIGN.md.
+    const created = run.text.match(/\bcreate \w+\/team-a\/[\w-]+/g) ?? [];
+    expect(created.length).toBeGreaterThan(10);
+    expect(run.text).toMatch(/Applied the Dex pack: \d+ created, 0 updated/);
+    const snap = await snapshot('team-a');
+    for (const kind of ['Secret/dex-ca', 'Secret/dex-clients', 'Deployment/dex', 'Deployment/dex-authenticator', 'Ingress/dex', 'ConfigMap/dex-apiserver-settings']) {
+      expect(snap).toHaveProperty([kind]);
+    }
+    for (const [key] of Object.entries(snap)) {
+      const [kind, name] = key.split('/');
+      const apiVersion = { Deployment: 'apps/v1', Ingress: 'networking.k8s.io/v1', Role: 'rbac.authorization.k8s.io/v1', RoleBinding: 'rbac.authorization.k8s.io/v1' }[kind] ?? 'v1';
+      const o: KubernetesObject = await objectsApi().read({ apiVersion, kind, metadata: { name, namespace: 'team-a' } });
+      expect({ key, labels: o.metadata!.labels }).toEqual({
+        key,
+        labels: expect.objectContaining({
+          [LABEL_MANAGED_BY]: MANAGED_BY,
+          [LABEL_PART_OF]: PART_OF,
+          [LABEL_INSTANCE]: 'dex',
+          [LABEL_VERSION]: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+          [LABEL_KUBERNETES_ID]: 'payments-api',
+        }),
+      });
+      expect(o.metadata!.managedFields!.map(f => f.manager)).toContain(FIELD_MANAGER);
+    }
+    await expectNoSecrets(run, 'team-a');
+  });
+
+  it('(b) changes nothing on a second run; rotateCertificates renews the certificates and keeps the client secret', async () => {
+    const before = await snapshot('team-a');
+    const ca = await caCert('team-a');
+    const again = await runTask(values('team-a'));
+    expect(again.status).toBe('completed');
+    expect(again.text).toMatch(/0 created, 0 updated, \d+ unchanged .*\(0 writes\)/);
+    expect(await snapshot('team-a')).toEqual(before);
+    expect(await caCert('team-a')).toBe(ca);
+
+    const secretBefore = await clientSecret('team-a');
+    const rotated = await runTask(values('team-a', { rotateCertificates: true }));
+    expect(rotated.status).toBe('completed');
+    expect(await caCert('team-a')).not.toBe(ca);
+    const after = await snapshot('team-a');
+    for (const name of ['Secret/dex-ca', 'Secret/dex-tls', 'Secret/dex-authenticator-tls']) {
+      expect(after[name]).not.toBe(before[name]);
+    }
+    expect(await clientSecret('team-a')).toEqual(secretBefore);
+    // The new CA reaches the API-server settings the output shows.
+    const newCaLine = Buffer.from(await caCert('team-a'), 'base64').toString().split(/\r?\n/)[1];
+    expect(JSON.stringify(rotated.output.text)).toContain(newCaLine);
+    await expectNoSecrets(rotated, 'team-a');
+  });
+
+  it('(c) a dry run applies nothing and reports the plan', async () => {
+    const template = yaml.parse(fs.readFileSync(TEMPLATE_PATH, 'utf8'));
+    const dryRun = async (formValues: JsonObject) => {
+      const res = await request(backend.server)
+        .post('/api/scaffolder/v2/dry-run')
+        .send({ template, values: formValues, directoryContents: [] });
+      expect(res.status).toBe(200);
+      return {
+        ...res.body,
+        text: (res.body.log as { body: { message: string } }[]).map(l => l.body.message).join('\n'),
+      };
+    };
+
+    // A new installation: the namespace is not even created.
+    const fresh = await dryRun(values('team-dry'));
+    expect(fresh.text).toContain('Dry run: nothing was applied');
+    expect(fresh.text).toMatch(/create Deployment team-dry\/dex\b/);
+    expect(fresh.text).toMatch(/create Secret team-dry\/dex-clients/);
+    expect(await namespaceExists('team-dry')).toBe(false);
+
+    // An upgrade of an existing one: the plan names the fields that would change; nothing changes.
+    const before = await snapshot('team-a');
+    const upgrade = await dryRun(values('team-a', { version: '2.44.0' }));
+    expect(upgrade.text).toMatch(/update Deployment team-a\/dex \(.*spec\.template.*\)/);
+    expect(upgrade.text).toMatch(/unchanged Deployment team-a\/dex-authenticator\b/);
+    expect(await snapshot('team-a')).toEqual(before);
+    expect(JSON.stringify(upgrade)).not.toContain((await clientSecret('team-a')).value);
+    expect(JSON.stringify(upgrade)).not.toContain('PRIVATE KEY');
+  });
+
+  it("(d) refuses to take over another field manager's object unless force is set", async () => {
+    await core().createNamespace({ body: { metadata: { name: 'team-d' } } });
+    await core().createNamespacedConfigMap(
+      {
+        namespace: 'team-d',
+        body: { metadata: { name: 'dex-apiserver-settings' }, data: { owner: 'someone else' } },
+        fieldManager: 'someone-else',
+      },
+    );
+    const before = await snapshot('team-d');
+
+    const refused = await runTask(values('team-d'));
+    expect(refused.status).toBe('failed');
+    expect(refused.text).toContain('ConfigMap/team-d/dex-apiserver-settings (managed by someone-else)');
+    expect(refused.text).toContain('force: true');
+    expect(await snapshot('team-d')).toEqual(before);
+
+    const forced = await runTask(values('team-d', { force: true }));
+    expect(forced.status).toBe('completed');
+    const cm = await core().readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: 'team-d' });
+    expect(cm.metadata!.labels![LABEL_MANAGED_BY]).toBe(MANAGED_BY);
+    expect(cm.metadata!.managedFields!.map(f => f.manager)).toContain(FIELD_MANAGER);
+  });
+
+  it('(e) fails clearly, applying nothing, on an unknown cluster, a disallowed version or an unreachable cluster', async () => {
+    const cases: [JsonObject, RegExp][] = [
+      [values('team-e1', { cluster: 'nowhere' }), /Unknown cluster "nowhere"; configured clusters: local, offline/],
+      [values('team-e2', { version: '2.43.1' }), /dex\.version: Dex version 2\.43\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/],
+      [values('team-e3', { cluster: 'offline' }), /the cluster is unreachable \(ECONNREFUSED\)/],
+    ];
+    for (const [formValues, message] of cases) {
+      const run = await runTask(formValues);
+      expect({ status: run.status, text: run.text }).toEqual({ status: 'failed', text: expect.stringMatching(message) });
+      expect(await namespaceExists(String(formValues.namespace))).toBe(false);
+    }
+  });
+
+  it('(e) rejects an invalid host in the form, and in the action input', async () => {
+    const res = await request(backend.server)
+      .post('/api/scaffolder/v2/tasks')
+      .send({
+        templateRef: 'template:default/add-dex-auth',
+        values: values('team-e4', { ingress: { enabled: true, dexHost: 'https://dex.example.test/' } }),
+      });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toContain('dexHost');
+
+    const action = createDexPackApplyAction({ config: new ConfigReader(configData) });
+    const run = await mockContext({
+      input: { cluster: 'local', namespace: 'team-e4', dex: { ingress: { enabled: true, hosts: ['dex_example!'] } } },
+    });
+    await expect(action.handler(run.ctx)).rejects.toThrow(/dex\.exposure\.ingress\.hosts\[0\]: "dex_example!" is not a valid host name/);
+    expect(await namespaceExists('team-e4')).toBe(false);
+  });
+
+  it('does not redo a finished apply when a recovered task replays the step (checkpoint)', async () => {
+    const input = { cluster: 'local', namespace: 'team-a', entityRef: 'component:default/payments-api', dex: { ingress: { enabled: true, hosts: ['dex.team-a.example.test'] } }, authenticator: { ingress: { enabled: true, hosts: ['login.team-a.example.test'] } } };
+    const first = await mockContext({ input });
+    await createDexPackApplyAction({ config: new ConfigReader(configData) }).handler(first.ctx);
+    expect(first.checkpoints.size).toBe(1);
+    expect(JSON.stringify([...first.checkpoints.values()])).not.toContain('PRIVATE KEY');
+
+    // The same step again, with the cluster now unreachable: the checkpoint answers.
+    const offline = new ConfigReader({
+      ...configData,
+      kubernetes: { clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'local', url: 'https://127.0.0.1:1', authProvider: 'serviceAccount', serviceAccountToken: 't' }] }] },
+    });
+    const replay = await mockContext({ input, checkpoints: first.checkpoints });
+    await createDexPackApplyAction({ config: offline }).handler(replay.ctx);
+    expect(replay.outputs).toEqual(first.outputs);
+  });
+});
