@@ -1,0 +1,50 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { clustersOf, createDexService, kubernetesIdOf } from './DexService';
+
+const entity = (annotations: Record<string, string> = {}): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'payments-api', annotations },
+});
+
+describe('DexService', () => {
+  it('reads clusters and the Kubernetes id from the annotations, with fallbacks', () => {
+    expect(clustersOf(entity(), ['a', 'b'])).toEqual(['a', 'b']);
+    expect(clustersOf(entity({ 'dex.backstage.io/clusters': ' b, c ,,b' }), ['a', 'b'])).toEqual(['b', 'c']);
+    expect(kubernetesIdOf(entity())).toBe('payments-api');
+    expect(kubernetesIdOf(entity({ 'backstage.io/kubernetes-id': 'payments' }))).toBe('payments');
+  });
+
+  it('reports unknown and misconfigured clusters as errors of those clusters, without calling them', async () => {
+    const dex = await createDexService({
+      config: mockServices.rootConfig({
+        data: {
+          kubernetes: {
+            clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'broken', url: 'not a url', serviceAccountToken: 't' }] }],
+          },
+        },
+      }),
+      logger: mockServices.logger.mock(),
+    });
+    const status = await dex.status(entity({ 'dex.backstage.io/clusters': 'broken,nowhere' }));
+    expect(status).toEqual({
+      entityRef: 'component:default/payments-api',
+      installations: [],
+      errors: [
+        { cluster: 'broken', message: expect.stringContaining('is not a URL') },
+        { cluster: 'nowhere', message: 'Cluster "nowhere" is not configured in kubernetes.clusterLocatorMethods; configured: broken' },
+      ],
+    });
+    expect(dex.clusters()).toEqual({ clusters: [{ name: 'broken' }], default: 'broken' });
+    expect(dex.cacheStats()).toMatchObject({ misses: 0 });
+  });
+
+  it('refuses a Kubernetes id that is not a label value', async () => {
+    const dex = await createDexService({
+      config: mockServices.rootConfig({ data: { kubernetes: { clusterLocatorMethods: [] } } }),
+      logger: mockServices.logger.mock(),
+    });
+    await expect(dex.status(entity({ 'backstage.io/kubernetes-id': 'a,b=c' }))).rejects.toMatchObject({ name: 'InputError' });
+  });
+});
