@@ -6,11 +6,12 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { DexStatusResponse, withDefaults } from '@backstage-dex/plugin-dex-common';
 import { clientNode, countKubernetesCalls, provisionPack } from '@backstage-dex/plugin-dex-node';
-import type { KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { createDexBackendPlugin } from './plugin';
 
 jest.setTimeout(240_000);
+
+type KubeConfig = InstanceType<Awaited<ReturnType<typeof clientNode>>['KubeConfig']>;
 
 const TIMEOUT_MS = 1500;
 const TTL_SECONDS = 0.2;
