@@ -45,6 +45,9 @@ function moduleVersion(target, version) {
 function goModFor(target, version, modVersion) {
   const lines = ['module localcluster.build/' + target.name, '', 'go 1.25', ''];
   lines.push(`require ${target.module} ${modVersion}`);
+  // A release whose go.mod replaces one of its own submodules with a folder of its tree (Dex
+  // 2.44: api/v2 => ./api/v2) gets the published submodule with the same content instead.
+  for (const [m, v] of Object.entries(target.requires?.[version] ?? {})) lines.push(`require ${m} ${v}`);
   // kubernetes' own go.mod points its staging modules at ./staging; outside that tree each
   // one must come from the proxy at its published v0.<minor>.<patch>.
   if (target.stagingReplace) {
@@ -78,6 +81,31 @@ function run(cmd, args, cwd, env) {
   return r.stdout;
 }
 
+/**
+ * Folders of the module's source a binary reads at run time (Dex before 2.29 loads its templates
+ * from ./web; later releases embed them), copied beside bin/ so the Go module cache may be cleaned.
+ */
+function copyAssets(target, modVersion, assets, dir, src, env) {
+  if (!assets.length) return;
+  const info = JSON.parse(run('go', ['mod', 'download', '-json', `${target.module}@${modVersion}`], src, env));
+  for (const a of assets) {
+    const from = path.join(info.Dir, a.dir);
+    if (!fs.existsSync(from)) throw new Error(`${target.module}@${modVersion} has no ${a.dir}/ folder`);
+    const to = path.join(dir, a.dir);
+    fs.rmSync(`${to}.tmp`, { recursive: true, force: true });
+    fs.cpSync(from, `${to}.tmp`, { recursive: true });
+    // The module cache is read-only; the copy must stay removable.
+    chmodTree(`${to}.tmp`);
+    fs.renameSync(`${to}.tmp`, to);
+  }
+}
+
+function chmodTree(p) {
+  const st = fs.statSync(p);
+  fs.chmodSync(p, st.isDirectory() ? 0o755 : 0o644);
+  if (st.isDirectory()) for (const e of fs.readdirSync(p)) chmodTree(path.join(p, e));
+}
+
 /** Builds (or finds in the cache) one target; returns { bin: {name: path}, cached, seconds }. */
 export function buildTarget(name, version) {
   const target = catalogue.targets.find(t => t.name === name);
@@ -88,8 +116,19 @@ export function buildTarget(name, version) {
   const binDir = path.join(dir, 'bin');
   const bins = Object.fromEntries(target.packages.map(p => [p.bin, path.join(binDir, p.bin)]));
   const stamp = path.join(dir, 'built.json');
-  if (fs.existsSync(stamp) && Object.values(bins).every(b => fs.existsSync(b))) {
+  const assets = (target.assets ?? []).filter(a => !a.versions || a.versions.includes(version));
+  const missingAssets = () => assets.filter(a => !fs.existsSync(path.join(dir, a.dir)));
+  if (fs.existsSync(stamp) && Object.values(bins).every(b => fs.existsSync(b)) && !missingAssets().length) {
     return { bin: bins, cached: true, seconds: 0 };
+  }
+  // A failed build is remembered per Go version, so every test run does not retry it
+  // (LOCAL_CLUSTER_RETRY_FAILED=1 retries).
+  const failedStamp = path.join(dir, 'failed.json');
+  if (fs.existsSync(failedStamp) && !process.env.LOCAL_CLUSTER_RETRY_FAILED) {
+    const failed = JSON.parse(fs.readFileSync(failedStamp, 'utf8'));
+    if (failed.go === goVersion() && failed.modVersion === modVersion) {
+      throw new Error(`${failed.error} (cached failure; LOCAL_CLUSTER_RETRY_FAILED=1 retries)`);
+    }
   }
   if (!goVersion()) {
     throw new Error(
@@ -108,16 +147,23 @@ export function buildTarget(name, version) {
     GOTOOLCHAIN: 'local',
     GOWORK: 'off',
   };
+  const needsBuild = !fs.existsSync(stamp) || !Object.values(bins).every(b => fs.existsSync(b));
   try {
-    for (const p of target.packages) run('go', ['get', `${p.pkg}@${modVersion}`], src, env);
-    for (const p of target.packages) {
-      const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
-      run('go', [...flags, '-o', bins[p.bin], p.pkg], src, env);
+    if (needsBuild) {
+      for (const p of target.packages) run('go', ['get', `${p.pkg}@${modVersion}`], src, env);
+      for (const p of target.packages) {
+        const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
+        run('go', [...flags, '-o', bins[p.bin], p.pkg], src, env);
+      }
     }
+    copyAssets(target, modVersion, missingAssets(), dir, src, env);
   } catch (e) {
-    throw new Error(`Building ${target.module} ${version} (${modVersion}) failed: ${e.message}`);
+    const error = `Building ${target.module} ${version} (${modVersion}) failed: ${e.message}`;
+    fs.writeFileSync(failedStamp, JSON.stringify({ error, go: goVersion(), modVersion }));
+    throw new Error(error);
   }
   const seconds = Math.round((Date.now() - started) / 1000);
+  if (!needsBuild) return { bin: bins, cached: true, seconds };
   fs.writeFileSync(stamp, JSON.stringify({ module: target.module, version, modVersion, seconds, go: goVersion() }));
   return { bin: bins, cached: false, seconds };
 }

@@ -1,4 +1,4 @@
-import { LocalCluster, startLocalCluster } from './cluster';
+import { existingCluster, LocalCluster, startLocalCluster } from './cluster';
 
 jest.setTimeout(180_000);
 
@@ -36,7 +36,17 @@ describe('startLocalCluster', () => {
     expect(namespaces.items.map(n => n.metadata?.name)).toContain('smoke');
   });
 
+  it('is found again as an existing cluster from its kubeconfig (the KUBECONFIG path)', async () => {
+    const existing = await existingCluster(cluster.kubeconfigPath);
+    expect(existing).toMatchObject({ server: cluster.server, token: cluster.token, version: cluster.version, external: true });
+    await expect(existing.stopApiServer()).rejects.toThrow(/existing cluster/);
+    await existing.stop(); // leaves it running
+    const read = await (await coreApi(existing)).readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });
+    expect(read.data?.greeting).toBe('hi');
+  });
+
   it('survives an apiserver restart with its data', async () => {
+    if (cluster.external) return; // an existing cluster (DEX_USE_KUBECONFIG=1) is not restarted
     await cluster.stopApiServer();
     await cluster.startApiServer();
     const read = await (await coreApi(cluster)).readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });

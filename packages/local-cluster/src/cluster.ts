@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { ensureBinaries } from './binaries';
 import { loopbackPki } from './certs';
 import { httpsRequest } from './https';
@@ -14,6 +15,37 @@ export interface LocalClusterOptions {
   authenticationConfig?: string;
   /** Kubernetes release to run (a version built by scripts/build.mjs). */
   kubernetesVersion?: string;
+  /**
+   * Trust an OIDC issuer (e.g. a local Dex) with the `--oidc-*` flags; the CA is written into the
+   * cluster's folder for --oidc-ca-file. Cannot be combined with `authenticationConfig`.
+   */
+  oidc?: LocalClusterOidc;
+}
+
+export interface LocalClusterOidc {
+  /** https URL, exactly the `iss` of the tokens (the issuer need not be running yet). */
+  issuerUrl: string;
+  clientId: string;
+  /** PEM of the CA that signed the issuer's serving certificate. */
+  caPem: string;
+  /** Default `email` (then a present email_verified claim must be true). */
+  usernameClaim?: string;
+  usernamePrefix?: string;
+  groupsClaim?: string;
+  groupsPrefix?: string;
+}
+
+function oidcFlags(oidc: LocalClusterOidc, caFile: string): string[] {
+  const flags = [
+    `--oidc-issuer-url=${oidc.issuerUrl}`,
+    `--oidc-client-id=${oidc.clientId}`,
+    `--oidc-ca-file=${caFile}`,
+    `--oidc-username-claim=${oidc.usernameClaim ?? 'email'}`,
+  ];
+  if (oidc.usernamePrefix !== undefined) flags.push(`--oidc-username-prefix=${oidc.usernamePrefix}`);
+  if (oidc.groupsClaim) flags.push(`--oidc-groups-claim=${oidc.groupsClaim}`);
+  if (oidc.groupsPrefix !== undefined) flags.push(`--oidc-groups-prefix=${oidc.groupsPrefix}`);
+  return flags;
 }
 
 export interface LocalCluster {
@@ -28,8 +60,10 @@ export interface LocalCluster {
   kubeconfigPath: string;
   /** The gitVersion /version reports, e.g. v1.35.4. */
   version: string;
-  /** Folder with logs and data; removed by stop(). */
+  /** Folder with logs and data; removed by stop(). Empty for an existing cluster. */
   workDir: string;
+  /** True when this is an existing cluster from a kubeconfig (see `existingCluster`). */
+  external?: boolean;
   /** Stops the apiserver only (etcd keeps the data), to inject an outage. */
   stopApiServer(): Promise<void>;
   /** Starts the apiserver again on the same port with the same data. */
@@ -59,8 +93,79 @@ function kubeconfigYaml(server: string, caPem: string, token: string): string {
   ].join('\n');
 }
 
-/** etcd + kube-apiserver on loopback, built from their Go modules, on free ports. */
+/**
+ * An existing cluster, from the current context of a kubeconfig (default: the first file of
+ * $KUBECONFIG, else ~/.kube/config), in the shape of a LocalCluster. The context's user must
+ * authenticate with a bearer token (`token` or `tokenFile`) and the cluster must name its CA
+ * (`certificate-authority-data` or `certificate-authority`). stop() leaves the cluster alone;
+ * stopApiServer/startApiServer are not possible.
+ */
+export async function existingCluster(kubeconfigPath?: string): Promise<LocalCluster> {
+  const file =
+    kubeconfigPath ?? process.env.KUBECONFIG?.split(path.delimiter)[0] ?? path.join(os.homedir(), '.kube', 'config');
+  const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  const named = (list: any[] | undefined, name: string) => (list ?? []).find(x => x?.name === name);
+  const context = named(doc.contexts, doc['current-context'])?.context;
+  if (!context) throw new Error(`${file}: no current context`);
+  const cluster = named(doc.clusters, context.cluster)?.cluster;
+  const user = named(doc.users, context.user)?.user ?? {};
+  if (!cluster?.server) throw new Error(`${file}: cluster "${context.cluster}" has no server`);
+  const resolve = (p: string) => path.resolve(path.dirname(file), p);
+  const caPem = cluster['certificate-authority-data']
+    ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8')
+    : cluster['certificate-authority']
+      ? fs.readFileSync(resolve(cluster['certificate-authority']), 'utf8')
+      : undefined;
+  if (!caPem) throw new Error(`${file}: cluster "${context.cluster}" names no CA (certificate-authority-data or certificate-authority)`);
+  const token = user.token ?? (user.tokenFile ? fs.readFileSync(resolve(user.tokenFile), 'utf8').trim() : undefined);
+  if (!token) {
+    throw new Error(
+      `${file}: user "${context.user}" has no bearer token (token or tokenFile); client certificates and exec plugins are not read. ` +
+        'Create one with `kubectl create token <service-account>`.',
+    );
+  }
+  const server = String(cluster.server).replace(/\/$/, '');
+  const res = await httpsRequest(`${server}/version`, { caPem, headers: { authorization: `Bearer ${token}` } });
+  if (res.status !== 200) throw new Error(`${server}/version answered HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  const refuse = async () => {
+    throw new Error(`${server} is an existing cluster (${file}); its apiserver cannot be stopped or started from here`);
+  };
+  return {
+    server,
+    caPem,
+    token,
+    kubeconfig: kubeconfigYaml(server, caPem, token),
+    kubeconfigPath: file,
+    version: JSON.parse(res.body).gitVersion,
+    workDir: '',
+    external: true,
+    stopApiServer: refuse,
+    startApiServer: refuse,
+    async stop() {},
+  };
+}
+
+/**
+ * etcd + kube-apiserver on loopback, built from their Go modules, on free ports.
+ *
+ * With DEX_USE_KUBECONFIG=1 and KUBECONFIG set (scripts/run.mjs then builds nothing), the
+ * cluster of that kubeconfig is used instead (`existingCluster`), unless the caller needs its
+ * own apiserver flags, which an existing cluster cannot take.
+ */
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  if (options.oidc && options.authenticationConfig) {
+    throw new Error('startLocalCluster: kube-apiserver cannot combine --authentication-config with --oidc-* flags; pass one of oidc, authenticationConfig');
+  }
+  if (process.env.DEX_USE_KUBECONFIG === '1' && process.env.KUBECONFIG) {
+    const own = options.oidc || options.authenticationConfig || options.apiServerFlags?.length || options.kubernetesVersion;
+    if (own) {
+      throw new Error(
+        'startLocalCluster: DEX_USE_KUBECONFIG=1 selects the existing cluster of $KUBECONFIG, but this caller needs its own ' +
+          'kube-apiserver (OIDC flags, AuthenticationConfiguration or a version); unset DEX_USE_KUBECONFIG to build and run one.',
+      );
+    }
+    return existingCluster();
+  }
   const etcdBin = ensureBinaries('etcd').etcd;
   const k8s = ensureBinaries('kubernetes', options.kubernetesVersion);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cluster-'));
@@ -68,6 +173,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const stopAll = async () => {
     await Promise.all(processes.map(p => p.stop()));
   };
+  let stopped = false;
   try {
     const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
@@ -99,6 +205,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       saKey: path.join(workDir, 'sa.key'),
       saPub: path.join(workDir, 'sa.pub'),
       authn: path.join(workDir, 'authentication-config.yaml'),
+      oidcCa: path.join(workDir, 'oidc-ca.crt'),
       kubeconfig: path.join(workDir, 'kubeconfig'),
     };
     fs.writeFileSync(files.cert, pki.certPem);
@@ -125,6 +232,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       '--v=1',
       ...(options.apiServerFlags ?? []),
     ];
+    if (options.oidc) {
+      fs.writeFileSync(files.oidcCa, options.oidc.caPem);
+      args.push(...oidcFlags(options.oidc, files.oidcCa));
+    }
     if (options.authenticationConfig) {
       fs.writeFileSync(files.authn, options.authenticationConfig);
       args.push(`--authentication-config=${files.authn}`);
@@ -135,16 +246,23 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
     let apiserver: ManagedProcess | undefined;
     const startApiServer = async () => {
-      apiserver = startProcess({ name: 'kube-apiserver', bin: k8s['kube-apiserver'], args, workDir });
-      processes.push(apiserver);
-      const proc = apiserver;
-      await waitFor(proc, 'ready', async () => {
-        const res = await httpsRequest(`${server}/readyz`, {
-          caPem: pki.caPem,
-          headers: { authorization: `Bearer ${token}` },
-        });
-        return res.status === 200;
-      }, 120_000);
+      if (stopped) throw new Error('startApiServer: the local cluster was stopped');
+      if (apiserver && !apiserver.exited()) return;
+      const proc = startProcess({ name: 'kube-apiserver', bin: k8s['kube-apiserver'], args, workDir });
+      apiserver = proc;
+      processes.push(proc);
+      try {
+        await waitFor(proc, 'ready', async () => {
+          const res = await httpsRequest(`${server}/readyz`, {
+            caPem: pki.caPem,
+            headers: { authorization: `Bearer ${token}` },
+          });
+          return res.status === 200;
+        }, 120_000);
+      } catch (e) {
+        await proc.stop();
+        throw e;
+      }
     };
     await startApiServer();
     const versionRes = await httpsRequest(`${server}/version`, {
@@ -166,12 +284,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         await apiserver?.stop();
       },
       async stop() {
+        if (stopped) return;
+        stopped = true;
         await stopAll();
         fs.rmSync(workDir, { recursive: true, force: true });
       },
     };
   } catch (e) {
+    // The error carries the failing process's log tail; nothing is left running or on disk.
     await stopAll();
+    fs.rmSync(workDir, { recursive: true, force: true });
     throw e;
   }
 }

@@ -4,10 +4,12 @@
  *
  * @packageDocumentation
  */
-export { startLocalCluster } from './cluster';
-export type { LocalCluster, LocalClusterOptions } from './cluster';
+export { startLocalCluster, existingCluster } from './cluster';
+export type { LocalCluster, LocalClusterOptions, LocalClusterOidc } from './cluster';
 export { startDex } from './dex';
-export type { LocalDex } from './dex';
+export type { LocalDex, StartDexOptions } from './dex';
+export { passwordGrant, selfSubjectReview, bcryptHash, jwtClaims } from './oidc';
+export type { PasswordGrantOptions, SelfSubjectReviewResult } from './oidc';
 export { ensureBinaries, dexBuilds } from './binaries';
 export { freePort, startProcess, waitFor } from './process';
 export type { ManagedProcess } from './process';

@@ -9,6 +9,11 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+// A jest worker that is killed (SIGKILL, OOM, timeout) runs no 'exit' handler: on Linux the
+// children are started through util-linux `setpriv --pdeathsig KILL` (which then execs the
+// binary, same pid), so the kernel kills them when this process dies.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(p => process.platform === 'linux' && fs.existsSync(p));
+
 /** A free TCP port on loopback, chosen by the kernel. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,6 +33,8 @@ export interface ManagedProcess {
   /** The last lines the process wrote, for error messages. */
   tail(lines?: number): string;
   exited(): boolean;
+  /** How it ended, e.g. `exit code 1` or `signal SIGKILL`; undefined while running. */
+  exitReason(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,7 +49,10 @@ export function startProcess(options: {
 }): ManagedProcess {
   const logFile = path.join(options.workDir, `${options.name}.log`);
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(options.bin, options.args, {
+  const [cmd, args] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', options.bin, ...options.args]]
+    : [options.bin, options.args];
+  const child = spawn(cmd, args, {
     cwd: options.cwd ?? options.workDir,
     env: options.env ?? process.env,
     stdio: ['ignore', out, out],
@@ -50,13 +60,23 @@ export function startProcess(options: {
   fs.closeSync(out);
   running.add(child);
   let exitedFlag = false;
+  let exitReason: string | undefined;
   const exitPromise = new Promise<void>(resolve =>
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       exitedFlag = true;
+      exitReason = signal ? `signal ${signal}` : `exit code ${code}`;
       running.delete(child);
       resolve();
     }),
   );
+  // A binary that cannot be started (ENOENT, EACCES) emits 'error' and maybe no 'exit'.
+  child.once('error', err => {
+    if (exitedFlag) return;
+    exitedFlag = true;
+    exitReason = `failed to start: ${err.message}`;
+    running.delete(child);
+    fs.appendFileSync(logFile, `\n[local-cluster] ${options.bin} failed to start: ${err.message}\n`);
+  });
   return {
     name: options.name,
     logFile,
@@ -68,8 +88,10 @@ export function startProcess(options: {
       }
     },
     exited: () => exitedFlag,
+    exitReason: () => exitReason,
     async stop() {
       if (exitedFlag) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exitPromise;
@@ -89,7 +111,7 @@ export async function waitFor(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (proc.exited()) {
-      throw new Error(`${proc.name} exited before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`);
+      throw new Error(`${proc.name} exited (${proc.exitReason?.() ?? 'unknown'}) before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`);
     }
     try {
       if (await check()) return;
