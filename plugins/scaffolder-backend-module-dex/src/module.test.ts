@@ -335,7 +335,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const first = await mockContext({ input });
     await createDexPackApplyAction({ config: new ConfigReader(configData) }).handler(first.ctx);
     expect(first.checkpoints.size).toBe(1);
-    expect(JSON.stringify([...first.checkpoints.values()])).not.toContain('PRIVATE KEY');
+    const stored = JSON.stringify([...first.checkpoints.values()]);
+    expect(stored).not.toContain('PRIVATE KEY');
+    expect(stored).not.toContain((await clientSecret('team-a')).value);
 
     // The same step again, with the cluster now unreachable: the checkpoint answers.
     const offline = new ConfigReader({
