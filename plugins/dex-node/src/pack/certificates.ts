@@ -19,6 +19,11 @@ export interface CertificateInfo {
 const DAY = 24 * 3600 * 1000;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
+/** node-forge writes PEM with CRLF line ends; configs and YAML read cleaner with LF. */
+function lf(pem: string): string {
+  return pem.replace(/\r\n/g, '\n');
+}
+
 function serial(): string {
   // Positive 16-byte serial: clear the top bit so DER does not read it as negative.
   const bytes = crypto.randomBytes(16);
@@ -77,7 +82,7 @@ export function generateCa(commonName: string, options: { days?: number; bits?: 
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(forge.pki.privateKeyToPem(keys.privateKey)) };
 }
 
 /** A serving certificate signed by `ca`, valid for every name and IP clients use. */
@@ -108,7 +113,7 @@ export function issueServingCertificate(
     },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(forge.pki.privateKeyToPem(keys.privateKey)) };
 }
 
 /** Subject, validity and names of a PEM certificate. Reads the certificate only. */
