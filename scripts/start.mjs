@@ -133,7 +133,7 @@ async function shutdown(code) {
   await Promise.all(
     children.map(async child => {
       killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
       await child.exitPromise;
       clearTimeout(timer);
       // Whatever the package's process left behind in its group.
@@ -147,6 +147,10 @@ async function shutdown(code) {
   process.exit(code);
 }
 
+// Output may go to a pipe whose reader is gone (e.g. `npm start | tee` interrupted): keep
+// running the shutdown rather than dying on EPIPE.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => shutdown(0));
 }
