@@ -46,6 +46,13 @@ const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
 const MAX_FREE_TEXT = 4096;
 /** Longest instance name that leaves room for the suffixes objects get (-authenticator-tls). */
 const MAX_INSTANCE = 40;
+/** Most entries a list may have (hosts, clients, users, ...): each becomes config, SANs or rules. */
+const MAX_LIST = 100;
+/** Kubernetes' limit on an object's annotations, keys and values together (less room for ours). */
+const MAX_ANNOTATIONS_BYTES = 256 * 1024 - 1024;
+const MAX_URL = 2048;
+/** A JWT claim name: no whitespace (it becomes part of an --oidc-* flag), URLs allowed. */
+const CLAIM_NAME = /^[A-Za-z0-9_.:/#-]{1,256}$/;
 
 class Problems {
   readonly list: SpecProblem[] = [];
@@ -90,6 +97,10 @@ function checkUrl(p: Problems, field: string, value: unknown, opts: { httpsOnly:
     p.add(field, 'a URL is required');
     return;
   }
+  if (value.length > MAX_URL) {
+    p.add(field, `is ${value.length} characters long; keep URLs under ${MAX_URL}`);
+    return;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -116,6 +127,31 @@ function checkFreeText(p: Problems, field: string, value: unknown, max = MAX_FRE
   } else if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
     p.add(field, 'contains control characters; remove them');
   }
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+/** A list of at most MAX_LIST entries (absent is fine); false when it is too long to check further. */
+function checkCount(p: Problems, field: string, value: unknown, what: string, max = MAX_LIST): boolean {
+  if (value === undefined) return true;
+  if (!Array.isArray(value)) {
+    p.add(field, `must be a list of ${what}`);
+    return false;
+  }
+  if (value.length > max) {
+    p.add(field, `${value.length} ${what}; at most ${max} are allowed: remove some (or split them over several packs)`);
+    return false;
+  }
+  return true;
+}
+
+/** A required string field (required: says what it is), or an optional one; no control characters. */
+function checkText(p: Problems, field: string, value: unknown, required: string | undefined, max = 1024) {
+  if (value === undefined || value === '') {
+    if (required) p.add(field, required);
+    return;
+  }
+  checkFreeText(p, field, value, max);
 }
 
 function checkSecretRef(p: Problems, field: string, ref: SecretKeyRef | undefined, required: boolean) {
@@ -145,12 +181,14 @@ function checkExposure(p: Problems, field: string, e: ExposureSpec) {
   if (!SERVICE_TYPES.includes(e.serviceType)) {
     p.add(`${field}.serviceType`, `must be one of ${SERVICE_TYPES.join(', ')}; got ${JSON.stringify(e.serviceType)}`);
   }
-  (e.extraNames ?? []).forEach((n, i) => checkHost(p, `${field}.extraNames[${i}]`, n));
+  if (checkCount(p, `${field}.extraNames`, e.extraNames, 'extra names')) {
+    (e.extraNames ?? []).forEach((n, i) => checkHost(p, `${field}.extraNames[${i}]`, n));
+  }
   const ing = e.ingress;
   if (!ing?.enabled) return;
   if (!Array.isArray(ing.hosts) || ing.hosts.length === 0) {
     p.add(`${field}.ingress.hosts`, 'an enabled Ingress needs at least one host; add one or set ingress.enabled: false');
-  } else {
+  } else if (checkCount(p, `${field}.ingress.hosts`, ing.hosts, 'hosts')) {
     ing.hosts.forEach((h, i) => checkHost(p, `${field}.ingress.hosts[${i}]`, h));
   }
   if (ing.path !== undefined && (typeof ing.path !== 'string' || !/^\/[-A-Za-z0-9._~/]*$/.test(ing.path))) {
@@ -160,11 +198,19 @@ function checkExposure(p: Problems, field: string, e: ExposureSpec) {
   if (ing.tlsSecretName !== undefined && (typeof ing.tlsSecretName !== 'string' || !DNS_SUBDOMAIN.test(ing.tlsSecretName))) {
     p.add(`${field}.ingress.tlsSecretName`, 'must name a kubernetes.io/tls Secret (DNS-1123 subdomain)');
   }
+  let annotationBytes = 0;
   for (const [k, v] of Object.entries(ing.annotations ?? {})) {
+    annotationBytes += utf8Length(k) + (typeof v === 'string' ? utf8Length(v) : 0);
     if (k.length > 253 || !QUALIFIED_NAME.test(k)) {
       p.add(`${field}.ingress.annotations`, `"${clip(k)}" is not a valid annotation key (prefix/name, e.g. nginx.ingress.kubernetes.io/backend-protocol)`);
     }
     checkFreeText(p, `${field}.ingress.annotations["${clip(k)}"]`, v);
+  }
+  if (annotationBytes > MAX_ANNOTATIONS_BYTES) {
+    p.add(
+      `${field}.ingress.annotations`,
+      `the annotations total ${annotationBytes} bytes; Kubernetes allows 256 KiB per object (the pack keeps 1 KiB for its own): shorten or remove some`,
+    );
   }
 }
 
@@ -184,21 +230,28 @@ function checkConnector(p: Problems, field: string, c: ConnectorSpec) {
   }
   switch (c.type) {
     case 'github':
-      if (!c.clientId) p.add(`${field}.clientId`, 'the GitHub OAuth app client id is required');
+      checkText(p, `${field}.clientId`, c.clientId, 'the GitHub OAuth app client id is required', 256);
       checkSecretRef(p, `${field}.clientSecretRef`, c.clientSecretRef, true);
+      if (checkCount(p, `${field}.orgs`, c.orgs, 'organisations')) {
+        (c.orgs ?? []).forEach((o, i) => checkText(p, `${field}.orgs[${i}]`, o, 'name the organisation', 256));
+      }
       break;
     case 'oidc':
       checkUrl(p, `${field}.issuer`, c.issuer, { httpsOnly: true });
-      if (!c.clientId) p.add(`${field}.clientId`, "the upstream provider's client id is required");
+      checkText(p, `${field}.clientId`, c.clientId, "the upstream provider's client id is required", 256);
       checkSecretRef(p, `${field}.clientSecretRef`, c.clientSecretRef, true);
+      if (checkCount(p, `${field}.scopes`, c.scopes, 'scopes')) {
+        (c.scopes ?? []).forEach((o, i) => checkText(p, `${field}.scopes[${i}]`, o, 'name the scope', 256));
+      }
       break;
     case 'ldap':
       if (typeof c.host !== 'string' || !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(c.host)) {
         p.add(`${field}.host`, 'give the LDAP server as host:port, e.g. ldap.example.com:636');
       }
-      if (!c.bindDN) p.add(`${field}.bindDN`, 'the DN to bind as is required');
+      checkText(p, `${field}.bindDN`, c.bindDN, 'the DN to bind as is required');
       checkSecretRef(p, `${field}.bindPasswordRef`, c.bindPasswordRef, true);
-      if (!c.userBaseDN) p.add(`${field}.userBaseDN`, 'the base DN to search users under is required');
+      checkText(p, `${field}.userBaseDN`, c.userBaseDN, 'the base DN to search users under is required');
+      for (const k of ['userFilter', 'usernameAttr', 'groupBaseDN'] as const) checkText(p, `${field}.${k}`, c[k], undefined);
       break;
     default:
       p.add(`${field}.type`, `unknown connector type ${JSON.stringify(anyC.type)}; use github, oidc or ldap`);
@@ -212,7 +265,7 @@ function checkStaticClient(p: Problems, field: string, c: StaticClientSpec) {
   checkFreeText(p, `${field}.name`, c.name, 200);
   if (!Array.isArray(c.redirectURIs) || c.redirectURIs.length === 0) {
     if (!c.public) p.add(`${field}.redirectURIs`, 'a confidential client needs at least one redirect URI');
-  } else {
+  } else if (checkCount(p, `${field}.redirectURIs`, c.redirectURIs, 'redirect URIs')) {
     c.redirectURIs.forEach((u, i) =>
       checkUrl(p, `${field}.redirectURIs[${i}]`, u, { httpsOnly: true, allowLoopbackHttp: true }),
     );
@@ -224,7 +277,7 @@ function checkStaticClient(p: Problems, field: string, c: StaticClientSpec) {
 }
 
 function checkStaticUser(p: Problems, field: string, u: StaticUserSpec, groupsSupported: boolean, dexVersion: string) {
-  if (typeof u.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(u.email)) p.add(`${field}.email`, 'a valid email is required');
+  if (typeof u.email !== 'string' || u.email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(u.email)) p.add(`${field}.email`, 'a valid email is required');
   if (typeof u.username !== 'string' || !/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/.test(u.username)) {
     p.add(`${field}.username`, "a username of letters, digits, '-', '_' or '.' is required");
   }
@@ -234,6 +287,9 @@ function checkStaticUser(p: Problems, field: string, u: StaticUserSpec, groupsSu
   }
   if (u.hash !== undefined && !/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(u.hash)) p.add(`${field}.hash`, 'must be a bcrypt hash ($2a$/$2b$/$2y$)');
   checkSecretRef(p, `${field}.passwordRef`, u.passwordRef, false);
+  if (checkCount(p, `${field}.groups`, u.groups, 'groups')) {
+    (u.groups ?? []).forEach((g, i) => checkText(p, `${field}.groups[${i}]`, g, 'name the group', 256));
+  }
   if (u.groups?.length && !groupsSupported) {
     p.add(`${field}.groups`, `static users' groups need Dex 2.45.0 or newer (this spec has ${dexVersion}); upgrade dex.version or remove the groups`);
   }
@@ -359,14 +415,17 @@ export function validateSpec(spec: PackSpec, policy: PlatformPolicy = DEFAULT_PO
     // Disabled: its version is irrelevant, so nothing to report.
   }
 
+  // Lists beyond the limits are not checked entry by entry (nor rendered, nor hashed).
+  const listed = <T>(field: string, list: T[] | undefined, what: string): T[] =>
+    checkCount(p, field, list, what) ? list ?? [] : [];
   const ids = new Set<string>();
-  (spec.connectors ?? []).forEach((c, i) => {
+  listed('connectors', spec.connectors, 'connectors').forEach((c, i) => {
     checkConnector(p, `connectors[${i}]`, c);
     if (ids.has(c.id)) p.add(`connectors[${i}].id`, `duplicate connector id "${c.id}"; each connector needs its own id`);
     ids.add(c.id);
   });
   const clientIds = new Set<string>([spec.clientId]);
-  (spec.staticClients ?? []).forEach((c, i) => {
+  listed('staticClients', spec.staticClients, 'static clients').forEach((c, i) => {
     checkStaticClient(p, `staticClients[${i}]`, c);
     if (clientIds.has(c.id)) {
       p.add(
@@ -379,16 +438,25 @@ export function validateSpec(spec: PackSpec, policy: PlatformPolicy = DEFAULT_PO
     clientIds.add(c.id);
   });
   const emails = new Set<string>();
-  (spec.staticUsers ?? []).forEach((u, i) => {
+  listed('staticUsers', spec.staticUsers, 'static users').forEach((u, i) => {
     checkStaticUser(p, `staticUsers[${i}]`, u, release?.staticUserGroups ?? true, spec.dex.version);
     if (emails.has(u.email)) p.add(`staticUsers[${i}].email`, `duplicate static user "${u.email}"`);
     emails.add(u.email);
   });
 
-  if (!spec.claims.usernameClaim) p.add('claims.usernameClaim', 'name the ID token claim to use as the username (e.g. email)');
-  if (!spec.claims.groupsClaim) p.add('claims.groupsClaim', 'name the ID token claim to use as groups (e.g. groups)');
-  checkFreeText(p, 'claims.usernamePrefix', spec.claims.usernamePrefix, 64);
-  checkFreeText(p, 'claims.groupsPrefix', spec.claims.groupsPrefix, 64);
+  // Claims and prefixes become --oidc-* flags (one per line) and YAML: no whitespace in them.
+  for (const [k, what] of [['usernameClaim', 'the username (e.g. email)'], ['groupsClaim', 'groups (e.g. groups)']] as const) {
+    const v = spec.claims[k];
+    if (!v) p.add(`claims.${k}`, `name the ID token claim to use as ${what}`);
+    else if (typeof v !== 'string' || !CLAIM_NAME.test(v)) {
+      p.add(`claims.${k}`, `"${clip(String(v))}" is not a claim name: use letters, digits and _ . : / # - without whitespace`);
+    }
+  }
+  for (const k of ['usernamePrefix', 'groupsPrefix'] as const) {
+    const v = spec.claims[k];
+    checkFreeText(p, `claims.${k}`, v, 64);
+    if (typeof v === 'string' && /\s/.test(v)) p.add(`claims.${k}`, `"${clip(v)}" must not contain whitespace (it becomes part of an --oidc-* flag); remove it`);
+  }
   for (const k of ['idTokens', 'signingKeys'] as const) {
     if (!GO_DURATION.test(String(spec.expiry[k]))) p.add(`expiry.${k}`, `"${clip(String(spec.expiry[k]))}" is not a duration; write e.g. 24h, 90m or 1h30m`);
   }

@@ -103,6 +103,23 @@ async function readReferenced(kc: KubeConfig, spec: PackSpec): Promise<Reference
   return values;
 }
 
+/** Kubernetes keeps at most 1 MiB per Secret or ConfigMap (and about that per object in etcd). */
+const MAX_OBJECT_BYTES = 1024 * 1024;
+
+/** Refuses a pack with an object Kubernetes would refuse, before anything is written. */
+function checkSizes(objects: KubeObject[]) {
+  const tooBig = objects
+    .map(o => ({ key: objectKey(o), size: Buffer.byteLength(JSON.stringify(o)) }))
+    .filter(o => o.size > MAX_OBJECT_BYTES)
+    .map(o => `${o.key} (${o.size} bytes)`);
+  if (tooBig.length) {
+    throw new InputError(
+      `The rendered pack has objects larger than the 1 MiB Kubernetes stores per object: ${tooBig.join(', ')}. ` +
+        'Nothing was applied. Use fewer or shorter staticClients, redirectURIs, staticUsers, connectors or hosts.',
+    );
+  }
+}
+
 /** The target's Kubernetes version (gitVersion), e.g. v1.35.4. */
 export async function kubernetesVersion(kc: KubeConfig): Promise<string> {
   const k8s = await clientNode();
@@ -141,6 +158,7 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
   if (!generated.length) log('reusing the existing certificates and client secrets');
 
   const objects = render(spec, material);
+  checkSizes(objects);
   const apply = await applyObjects(kc, objects, {
     instance: spec.instance,
     dryRun: options.dryRun,

@@ -26,6 +26,14 @@ export function describeKubeError(e: unknown, doing: string): Error {
     default:
       break;
   }
+  const tlsCode = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME/.exec(String(err.cause?.code ?? ''))
+    ? err.cause?.code
+    : undefined;
+  if (tlsCode) {
+    return new ServiceUnavailableError(
+      `${doing}: the cluster's TLS certificate is not trusted (${tlsCode}); set caData to the base64 PEM of the CA that signed the kube-apiserver's certificate, and check that the url's host is in that certificate`,
+    );
+  }
   const netCode = err.cause?.code ?? (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.exec(String(err.message))?.[0]);
   if (netCode || !err.code) {
     return new ServiceUnavailableError(`${doing}: the cluster is unreachable (${netCode ?? reason}); check the cluster url and that it is up`);
