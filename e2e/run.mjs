@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The browser tests, run by `npm test` after the unit and integration tests (scripts/run.mjs has
+// brought Node 24, the npm dependencies and the Go-built binaries). It:
+//   1. makes sure Debian's Chromium is installed (apt-get, as root), since browsers cannot be
+//      downloaded here;
+//   2. starts the embedded local cluster and the app against it (scripts/start.mjs, KUBECONFIG);
+//   3. runs e2e/tests with node's test runner, Playwright (playwright-core) driving Chromium;
+//   4. stops everything, and exits with the tests' status.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const require = createRequire(path.join(root, 'package.json'));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function log(m) {
+  process.stderr.write(`[e2e] ${m}\n`);
+}
+
+function ensureChromium() {
+  if (fs.existsSync(CHROMIUM)) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  }
+  log("installing Debian's chromium (apt-get)");
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+    const r = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (${r.status})`);
+  }
+}
+
+async function main() {
+  ensureChromium();
+  require('@backstage/cli/config/nodeTransform.cjs');
+  const { startLocalCluster } = require('@backstage-dex/local-cluster');
+  log('starting the local cluster');
+  const cluster = await startLocalCluster();
+  const token = crypto.randomBytes(24).toString('hex');
+  const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath, BACKSTAGE_E2E_TOKEN: token };
+  delete env.DEX_USE_KUBECONFIG;
+  const app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const appLog = fs.createWriteStream(path.join(here, 'artifacts', 'app.log'));
+  let ready;
+  const readyPromise = new Promise((resolve, reject) => {
+    ready = resolve;
+    app.once('exit', code => reject(new Error(`the app exited (${code}) before it was ready; see e2e/artifacts/app.log`)));
+  });
+  for (const stream of [app.stdout, app.stderr]) {
+    stream.on('data', chunk => {
+      appLog.write(chunk);
+      if (String(chunk).includes('Backstage is ready')) ready();
+    });
+  }
+  let status = 1;
+  try {
+    await readyPromise;
+    log('app ready; running the browser tests');
+    const tests = fs.readdirSync(path.join(here, 'tests')).filter(f => f.endsWith('.test.cjs')).map(f => path.join(here, 'tests', f));
+    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...tests], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...env, E2E_KUBECONFIG: cluster.kubeconfigPath, E2E_CLUSTER_CA: cluster.caPem, E2E_TOKEN: token, CHROMIUM_PATH: CHROMIUM },
+    });
+    status = r.status ?? 1;
+  } finally {
+    app.kill('SIGTERM');
+    await new Promise(resolve => (app.exitCode !== null ? resolve() : app.once('exit', resolve)));
+    await cluster.stop();
+  }
+  process.exit(status);
+}
+
+fs.mkdirSync(path.join(here, 'artifacts'), { recursive: true });
+main().catch(e => {
+  log(e.stack ?? String(e));
+  process.exit(1);
+});
