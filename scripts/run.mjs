@@ -94,7 +94,7 @@ function ensureBinaries(node, env) {
 
 const commands = {
   test: [
-    ['backstage-cli', ['repo', 'test', '--ci']],
+    ['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false']],
     ['node', ['e2e/run.mjs']],
   ],
   start: [['node', ['scripts/start.mjs']]],
