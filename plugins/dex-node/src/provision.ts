@@ -13,7 +13,7 @@ import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, r
 import { authenticatorUrl, issuerUrl } from './pack/names';
 import { KubeObject, render } from './pack/render';
 import { ApplyResult, applyObjects, objectKey, readExisting, waitForRollout } from './cluster/apply';
-import { clientNode } from './cluster/clientNode';
+import { clientNode, shareConnections } from './cluster/clientNode';
 import { describeKubeError } from './cluster/errors';
 
 export interface ProvisionOptions {
@@ -137,6 +137,7 @@ export async function kubernetesVersion(kc: KubeConfig): Promise<string> {
  */
 export async function provisionPack(kc: KubeConfig, input: PackSpec, options: ProvisionOptions = {}): Promise<ProvisionResult> {
   const log = options.log ?? (() => {});
+  shareConnections(kc);
   const spec: PackSpec = { ...input, kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)) };
   const problems = validateSpec(spec, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));

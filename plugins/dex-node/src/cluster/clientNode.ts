@@ -24,8 +24,42 @@ export async function objectApi(kc: KubeConfig): Promise<KubernetesObjectApi> {
   const k8s = await clientNode();
   let api = objectApis.get(kc);
   if (!api) {
+    shareConnections(kc);
     api = k8s.KubernetesObjectApi.makeApiClient(kc);
     objectApis.set(kc, api);
   }
   return api;
+}
+
+type Dispatcher = { close(): Promise<void> };
+type AuthContext = { getDispatcher(): Dispatcher | undefined; setDispatcher(d: Dispatcher): void };
+const shared = new WeakSet<KubeConfig>();
+
+/**
+ * Makes every request through `kc` share one connection pool. client-node 2.0 builds a new undici
+ * Agent for every request, i.e. a new TLS connection each time that is never reused: a provision
+ * opened ~40 of them, and 20 provisions at once had the apiserver reset connections (ECONNRESET).
+ * Idempotent; the pool is keyed by context, server and user, so switching context gets its own.
+ */
+export function shareConnections(kc: KubeConfig): KubeConfig {
+  if (shared.has(kc)) return kc;
+  shared.add(kc);
+  const original = kc.applySecurityAuthentication.bind(kc);
+  const pools = new Map<string, Dispatcher>();
+  kc.applySecurityAuthentication = async (context: Parameters<KubeConfig['applySecurityAuthentication']>[0]) => {
+    await original(context);
+    const ctx = context as unknown as AuthContext;
+    const fresh = ctx.getDispatcher();
+    if (!fresh) return;
+    const key = JSON.stringify([kc.getCurrentContext(), kc.getCurrentCluster()?.server, kc.getCurrentUser()?.name]);
+    const pool = pools.get(key);
+    if (!pool) {
+      pools.set(key, fresh);
+    } else if (pool !== fresh) {
+      ctx.setDispatcher(pool);
+      // Never used: it has no connections to drain.
+      fresh.close().catch(() => {});
+    }
+  };
+  return kc;
 }

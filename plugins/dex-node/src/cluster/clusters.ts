@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { clientNode } from './clientNode';
+import { clientNode, shareConnections } from './clientNode';
 
 /**
  * A cluster as the Backstage Kubernetes plugin configures it
@@ -73,7 +73,7 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
   if (cluster.kubeconfig) {
     kc.loadFromFile(cluster.kubeconfig.path);
     kc.setCurrentContext(cluster.kubeconfig.context);
-    return kc;
+    return shareConnections(kc);
   }
   if (cluster.authProvider !== 'serviceAccount') {
     throw new InputError(
@@ -102,5 +102,5 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
     contexts: [{ name: cluster.name, cluster: cluster.name, user: 'backstage' }],
     currentContext: cluster.name,
   });
-  return kc;
+  return shareConnections(kc);
 }

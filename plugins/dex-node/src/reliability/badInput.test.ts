@@ -1,3 +1,4 @@
+import './fastForge';
 import net from 'node:net';
 import YAML from 'yaml';
 import { ConfigReader } from '@backstage/config';

@@ -18,7 +18,7 @@ import {
   PlatformPolicy,
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
-import { K8s, clientNode } from '../cluster/clientNode';
+import { K8s, clientNode, shareConnections } from '../cluster/clientNode';
 import { describeKubeError } from '../cluster/errors';
 import { StatusCache } from './cache';
 import { installationsFromSnapshot } from './mapping';
@@ -77,6 +77,7 @@ async function apisFor(kc: KubeConfig): Promise<Apis> {
   let found = apis.get(kc);
   if (!found) {
     const k8s = await clientNode();
+    shareConnections(kc);
     found = {
       apps: kc.makeApiClient(k8s.AppsV1Api),
       core: kc.makeApiClient(k8s.CoreV1Api),
