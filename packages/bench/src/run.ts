@@ -6,6 +6,7 @@ import { startLocalCluster } from '@backstage-dex/local-cluster';
 import { benchCertificates, benchProvision, summarizeProvision } from './provision';
 import { median } from './stats';
 import { report } from './report';
+import { benchStatusReport } from './status';
 
 /** `npm run bench` (repeat counts from BENCH_RUNS, default 7). Writes docs/benchmarks.md. */
 async function main() {
@@ -14,10 +15,7 @@ async function main() {
   try {
     const provision = await benchProvision(cluster, runs);
     const certificates = benchCertificates(Math.max(runs, 10));
-    const extra = await import('./status').then(m => m.benchStatusIfAvailable?.(cluster, runs)).catch(e => {
-      console.warn(`status benchmark unavailable: ${e.message}`);
-      return undefined;
-    });
+    const status = await benchStatusReport(cluster, runs);
     const markdown = report({
       command: `BENCH_RUNS=${runs} npm run bench`,
       cores: os.cpus().length,
@@ -26,7 +24,7 @@ async function main() {
       provisionSummary: summarizeProvision(provision),
       certificatesMedianMs: median(certificates.map(c => c.totalMs)),
       certificates,
-      status: extra,
+      status,
     });
     const out = path.resolve(__dirname, '../../../docs/benchmarks.md');
     fs.writeFileSync(out, markdown);

@@ -1,6 +1,7 @@
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { benchCertificates, benchProvision, summarizeProvision } from './provision';
 import { report } from './report';
+import { benchStatus, statusMarkdown } from './status';
 
 jest.setTimeout(240_000);
 
@@ -27,5 +28,14 @@ describe('benchmark smoke run', () => {
       certificates: benchCertificates(1),
     });
     expect(markdown).toContain('| **median** |');
+  });
+
+  it('measures status latency and Kubernetes calls per request on 1 and 3 clusters, and memory', async () => {
+    const result = await benchStatus(cluster, [1], 3, 20);
+    expect(result.rows.map(r => [r.clusters, r.callsPerRequest])).toEqual([
+      [1, 5],
+      [3, 15],
+    ]);
+    expect(statusMarkdown(result)).toContain('Calls per request independent of the number of installations (5 lists per cluster): met');
   });
 });
