@@ -10,9 +10,9 @@ import {
 import { apiServerSettings } from './pack/apiServer';
 import { generateKeys, keyMatchesCertificate } from './pack/certificates';
 import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, refKey } from './pack/material';
-import { authenticatorUrl, issuerUrl } from './pack/names';
+import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
-import { ApplyResult, applyObjects, objectKey, readExisting, waitForRollout } from './cluster/apply';
+import { ApplyResult, applyObjects, isConcurrentChange, objectKey, readExisting, waitForRollout } from './cluster/apply';
 import { clientNode, shareConnections } from './cluster/clientNode';
 import { describeKubeError } from './cluster/errors';
 
@@ -143,6 +143,33 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
   if (problems.length) throw new InputError(formatProblems(problems));
   log(`Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`);
 
+  const names = objectNames(spec);
+  const guarded = [names.caSecret, names.tlsSecret, names.clientsSecret, ...(spec.authenticator.enabled ? [names.authenticatorTlsSecret] : [])].map(
+    name => objectKey({ kind: 'Secret', metadata: { name, namespace: spec.namespace } }),
+  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await provisionOnce(kc, spec, options, log, guarded);
+    } catch (e) {
+      if (!isConcurrentChange(e) || attempt >= MAX_ATTEMPTS) throw e;
+      // Another run wrote the pack's certificates or client secrets since we read them: start
+      // over from what is stored now, so both runs end with the same material.
+      log(`${(e as Error).message.split(';')[0]}; reading the pack again (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`);
+      await new Promise(r => setTimeout(r, 50 + Math.random() * 200));
+    }
+  }
+}
+
+/** Concurrent runs on one pack: how often a run starts over after the other wrote its material. */
+const MAX_ATTEMPTS = 4;
+
+async function provisionOnce(
+  kc: KubeConfig,
+  spec: PackSpec,
+  options: ProvisionOptions,
+  log: (message: string) => void,
+  guarded: string[],
+): Promise<ProvisionResult> {
   const [existing, referenced] = await Promise.all([readExisting(kc, skeleton(spec)), readReferenced(kc, spec)]);
   const secrets = [...existing.values()].filter(o => o.kind === 'Secret') as V1Secret[];
   const existingMaterial = materialFromSecrets(spec, secrets);
@@ -165,6 +192,7 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
     dryRun: options.dryRun,
     force: options.force,
     existing,
+    guarded,
     log,
   });
   if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log);

@@ -21,7 +21,7 @@ export interface ObjectResult {
 
 export interface ApplyResult {
   objects: ObjectResult[];
-  /** Write requests sent to the apiserver (0 when nothing changed). */
+  /** Write requests sent to the apiserver (0 when nothing changed; creating a guarded object takes 2). */
   writes: number;
   dryRun: boolean;
 }
@@ -58,8 +58,30 @@ export function isOurs(existing: KubernetesObject, instance: string): boolean {
   return managed || (labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_INSTANCE] === instance);
 }
 
+/** Errors that mean "another run changed the guarded objects since they were read": read again and retry. */
+const concurrentChanges = new WeakSet<Error>();
+
+export function isConcurrentChange(e: unknown): boolean {
+  return e instanceof Error && concurrentChanges.has(e);
+}
+
+function concurrentChange(key: string): Error {
+  const e = new ConflictError(
+    `${key} was created or changed by another run at the same time; the certificates and client secrets must come from one run: run again to reuse them`,
+  );
+  concurrentChanges.add(e);
+  return e;
+}
+
 export interface ApplyOptions {
   instance: string;
+  /**
+   * Keys (objectKey) of objects others derive from (the CA, certificates, client secrets). They are
+   * written first and only if unchanged since `existing` was read: created only when still absent,
+   * updated only at the resourceVersion read. Otherwise the apply stops with an error that
+   * isConcurrentChange() recognises, before any object derived from them is written.
+   */
+  guarded?: string[];
   dryRun?: boolean;
   /** Take over objects of the same name made by someone else. */
   force?: boolean;
@@ -112,14 +134,38 @@ export async function applyObjects(kc: KubeConfig, objects: KubeObject[], option
 
   let writes = 0;
   const dryRun = options.dryRun ? 'All' : undefined;
+  const guarded = new Set(options.dryRun ? [] : options.guarded ?? []);
   const apply = async ({ object, result }: (typeof plan)[number]) => {
     if (result.action === 'unchanged' || result.action === 'skip') return;
     writes += 1;
+    const key = objectKey(object);
+    let body = object as KubernetesObject;
     try {
+      if (guarded.has(key)) {
+        let resourceVersion = existing.get(key)?.metadata?.resourceVersion;
+        if (!resourceVersion) {
+          // Create-only: claim the name with an empty object (409 if another run got there first);
+          // the content follows by server-side apply, so its fields stay owned by apply alone.
+          const claim = {
+            apiVersion: object.apiVersion,
+            kind: object.kind,
+            metadata: object.metadata,
+            ...(object.type ? { type: object.type } : {}),
+            // A kubernetes.io/tls Secret must have these keys; empty, they read as "no certificate yet".
+            ...(object.type === 'kubernetes.io/tls' ? { data: { 'tls.crt': '', 'tls.key': '' } } : {}),
+          };
+          writes += 1;
+          const created = await api.create(claim as KubernetesObject, undefined, undefined, FIELD_MANAGER);
+          resourceVersion = created.metadata?.resourceVersion;
+        }
+        // Server-side apply honours metadata.resourceVersion as a precondition (409 when changed).
+        body = { ...object, metadata: { ...object.metadata, resourceVersion } } as KubernetesObject;
+      }
       // force: our own objects may have drifted (someone edited them); applying restores them.
-      await api.patch(object as KubernetesObject, undefined, dryRun, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+      await api.patch(body, undefined, dryRun, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
     } catch (e) {
-      throw describeKubeError(e, `applying ${objectKey(object)}`);
+      if (guarded.has(key) && (e as { code?: number }).code === 409) throw concurrentChange(key);
+      throw describeKubeError(e, `applying ${key}`);
     }
     log(`${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`);
   };
@@ -130,7 +176,10 @@ export async function applyObjects(kc: KubeConfig, objects: KubeObject[], option
     for (const p of rest) log(`would ${p.result.action} ${objectKey(p.object)}`);
     writes += rest.filter(p => p.result.action !== 'unchanged').length;
   } else {
-    await Promise.all(rest.map(apply));
+    // What others derive from goes first: a failure (or another run) in between leaves nothing
+    // that refers to material which is not stored.
+    await Promise.all(rest.filter(p => guarded.has(objectKey(p.object))).map(apply));
+    await Promise.all(rest.filter(p => !guarded.has(objectKey(p.object))).map(apply));
   }
   return { objects: plan.map(p => p.result), writes, dryRun: Boolean(options.dryRun) };
 }
