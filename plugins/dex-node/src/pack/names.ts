@@ -1,4 +1,5 @@
 import {
+  ExposureSpec,
   LABEL_COMPONENT,
   LABEL_INSTANCE,
   LABEL_KUBERNETES_ID,
@@ -95,29 +96,25 @@ function hostOf(url: string) {
   return new URL(url).hostname.replace(/^\[|\]$/g, '');
 }
 
-/** Every name a client may use to reach Dex: the certificate's SANs. */
-export function dexNames(spec: PackSpec): string[] {
-  const svc = objectNames(spec).dexService;
+/** Every name a client may use to reach a component: its certificate's SANs. */
+function clientNames(spec: PackSpec, publicUrl: string, exposure: ExposureSpec, service: string): string[] {
   return [
-    hostOf(issuerUrl(spec)),
-    ...(spec.dex.exposure.ingress?.enabled ? spec.dex.exposure.ingress.hosts : []),
-    ...(spec.dex.exposure.extraNames ?? []),
-    svc,
-    `${svc}.${spec.namespace}`,
-    `${svc}.${spec.namespace}.svc`,
-    `${svc}.${spec.namespace}.svc.cluster.local`,
-  ].filter((v, i, a) => a.indexOf(v) === i).sort();
+    hostOf(publicUrl),
+    ...(exposure.ingress?.enabled ? exposure.ingress.hosts : []),
+    ...(exposure.extraNames ?? []),
+    service,
+    `${service}.${spec.namespace}`,
+    `${service}.${spec.namespace}.svc`,
+    `${service}.${spec.namespace}.svc.cluster.local`,
+  ]
+    .filter((v, i, a) => a.indexOf(v) === i)
+    .sort();
+}
+
+export function dexNames(spec: PackSpec): string[] {
+  return clientNames(spec, issuerUrl(spec), spec.dex.exposure, objectNames(spec).dexService);
 }
 
 export function authenticatorNames(spec: PackSpec): string[] {
-  const svc = objectNames(spec).authenticator;
-  return [
-    hostOf(authenticatorUrl(spec)),
-    ...(spec.authenticator.exposure.ingress?.enabled ? spec.authenticator.exposure.ingress.hosts : []),
-    ...(spec.authenticator.exposure.extraNames ?? []),
-    svc,
-    `${svc}.${spec.namespace}`,
-    `${svc}.${spec.namespace}.svc`,
-    `${svc}.${spec.namespace}.svc.cluster.local`,
-  ].filter((v, i, a) => a.indexOf(v) === i).sort();
+  return clientNames(spec, authenticatorUrl(spec), spec.authenticator.exposure, objectNames(spec).authenticator);
 }
