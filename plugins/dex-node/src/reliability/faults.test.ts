@@ -1,0 +1,135 @@
+import './fastForge';
+import YAML from 'yaml';
+import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { clientNode, objectApi } from '../cluster/clientNode';
+import { provisionPack } from '../provision';
+import { adminKubeConfig, clusterSnapshot, expectConsistentPack, packSpec, readSecret, secretValue } from './helpers';
+
+jest.setTimeout(150_000);
+
+const NS = 'faulty';
+/** Objects others derive from: written first, and never to be rotated by a re-run. */
+const MATERIAL = ['dex-ca', 'dex-tls', 'dex-clients', 'dex-authenticator-tls'];
+
+async function secretsIn(kc: KubeConfig, namespace: string): Promise<Map<string, V1Secret>> {
+  const k8s = await clientNode();
+  const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace });
+  return new Map(list.items.map(s => [s.metadata!.name!, s]));
+}
+
+const hasData = (s: V1Secret | undefined) => Object.values(s?.data ?? {}).some(v => v !== '');
+
+describe('faults', () => {
+  let cluster: LocalCluster;
+  let kc: KubeConfig;
+
+  beforeAll(async () => {
+    cluster = await startLocalCluster();
+    kc = await adminKubeConfig(cluster);
+  });
+  afterAll(() => cluster?.stop());
+
+  it('the apiserver going down in the middle of an apply fails clearly; the re-run converges and keeps what was written', async () => {
+    // The outage starts when the 3rd object has been written: the apiserver is stopped, and
+    // writes sent from then on wait until it is down (requests already in flight race it, as in
+    // a real outage).
+    let outage: Promise<void> | undefined;
+    const original = kc.applySecurityAuthentication.bind(kc);
+    kc.applySecurityAuthentication = async context => {
+      if (outage && ['POST', 'PATCH', 'PUT'].includes(String(context.getHttpMethod()))) await outage;
+      return original(context);
+    };
+    const lines: string[] = [];
+    const log = (line: string) => {
+      lines.push(line);
+      if (!outage && lines.filter(l => l.startsWith('create ')).length === 3) outage = cluster.stopApiServer();
+    };
+
+    const failed = await provisionPack(kc, packSpec(NS), { log }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(outage).toBeDefined();
+    expect(failed?.message).toMatch(/^applying \S+: the cluster is unreachable \((ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)\); check the cluster url and that it is up$/);
+
+    await outage;
+    await cluster.startApiServer();
+    kc.applySecurityAuthentication = original;
+
+    // What the failed run wrote: at least the namespace and two more objects, not the whole pack.
+    const written = lines.filter(l => l.startsWith('create ')).map(l => l.slice('create '.length));
+    expect(written.length).toBeGreaterThanOrEqual(3);
+    expect(written[0]).toBe(`Namespace/${NS}`);
+    const afterFault = await secretsIn(kc, NS);
+    const present = await clusterSnapshot(kc);
+    const packKeys = (await provisionPack(kc, packSpec(NS), { dryRun: true })).objects.map(
+      o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+    );
+    expect(packKeys.filter(k => !present.has(k)).length).toBeGreaterThan(0);
+    // Material first: nothing that embeds the CA or a client secret was written before all of it.
+    const derived = packKeys.filter(k => !k.startsWith('Namespace/') && !MATERIAL.some(m => k === `Secret/${NS}/${m}`));
+    if (derived.some(k => present.has(k))) {
+      for (const m of MATERIAL) expect({ m, stored: hasData(afterFault.get(m)) }).toEqual({ m, stored: true });
+    }
+    const writtenMaterial = MATERIAL.filter(m => hasData(afterFault.get(m)));
+    expect(writtenMaterial.length).toBeGreaterThanOrEqual(2);
+
+    // The re-run: the full pack, one consistent whole, and nothing that was written is rotated.
+    const rerun = await provisionPack(kc, packSpec(NS));
+    const complete = await clusterSnapshot(kc);
+    expect(rerun.objects.map(o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).filter(k => !complete.has(k))).toEqual([]);
+    const pack = await expectConsistentPack(kc, NS);
+    const afterRerun = await secretsIn(kc, NS);
+    for (const m of writtenMaterial) expect({ m, data: afterRerun.get(m)!.data }).toEqual({ m, data: afterFault.get(m)!.data });
+    if (writtenMaterial.includes('dex-ca')) {
+      expect(rerun.caPem).toBe(secretValue(afterFault.get('dex-ca')!, 'tls.crt'));
+      expect(rerun.generated.some(g => g.startsWith('CA'))).toBe(false);
+    }
+    expect(rerun.caPem).toBe(pack.caPem);
+    if (writtenMaterial.includes('dex-clients')) {
+      expect(pack.clientSecret).toBe(secretValue(afterFault.get('dex-clients')!, 'kubernetes'));
+    }
+    // And once more: nothing left to do.
+    expect((await provisionPack(kc, packSpec(NS))).apply.writes).toBe(0);
+  });
+
+  it("Dex's config Secret edited by hand: the dry run shows the drift, the re-run restores it and says so", async () => {
+    const k8s = await clientNode();
+    const ns = 'edited';
+    await provisionPack(kc, packSpec(ns));
+    const before = await readSecret(kc, ns, 'dex-config');
+    const config = YAML.parse(secretValue(before, 'config.yaml')!);
+    config.expiry.idTokens = '720h';
+    config.staticClients.push({ id: 'backdoor', secret: 'hand-made', redirectURIs: ['https://evil.example.test/cb'] });
+    const api = await objectApi(kc);
+    await api.patch(
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dex-config', namespace: ns }, data: { 'config.yaml': Buffer.from(YAML.stringify(config)).toString('base64') } } as KubernetesObject,
+      undefined,
+      undefined,
+      'kubectl-edit',
+      undefined,
+      k8s.PatchStrategy.MergePatch,
+    );
+    const edited = await readSecret(kc, ns, 'dex-config');
+    expect(edited.metadata?.managedFields?.map(f => f.manager)).toContain('kubectl-edit');
+
+    const dry = await provisionPack(kc, packSpec(ns), { dryRun: true });
+    const changed = dry.apply.objects.filter(o => o.action !== 'unchanged');
+    expect(changed).toEqual([{ kind: 'Secret', name: 'dex-config', namespace: ns, action: 'update', fields: ['data.config.yaml'] }]);
+    expect((await readSecret(kc, ns, 'dex-config')).metadata?.resourceVersion).toBe(edited.metadata?.resourceVersion);
+
+    const lines: string[] = [];
+    const fixed = await provisionPack(kc, packSpec(ns), { log: l => lines.push(l) });
+    expect(fixed.apply.objects.filter(o => o.action !== 'unchanged')).toEqual(changed);
+    expect(fixed.apply.writes).toBe(1);
+    expect(lines).toContain(`update Secret/${ns}/dex-config (data.config.yaml)`);
+    const restored = await readSecret(kc, ns, 'dex-config');
+    const rendered = fixed.objects.find(o => o.kind === 'Secret' && o.metadata.name === 'dex-config') as unknown as { data: Record<string, string> };
+    expect(restored.data).toEqual(rendered.data);
+    expect(restored.data).toEqual(before.data);
+    expect(secretValue(restored, 'config.yaml')).not.toContain('backdoor');
+    // The hand edit's manager no longer owns the config: the next run has nothing to do.
+    expect((await provisionPack(kc, packSpec(ns))).apply.writes).toBe(0);
+  });
+});
