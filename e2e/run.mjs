@@ -63,10 +63,16 @@ async function main() {
     const tests = fs.readdirSync(path.join(here, 'tests')).filter(f => f.endsWith('.test.cjs')).map(f => path.join(here, 'tests', f));
     const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...tests], {
       cwd: root,
-      stdio: 'inherit',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
       env: { ...env, E2E_KUBECONFIG: cluster.kubeconfigPath, E2E_CLUSTER_CA: cluster.caPem, E2E_TOKEN: token, CHROMIUM_PATH: CHROMIUM },
     });
+    process.stdout.write(r.stdout ?? '');
     status = r.status ?? 1;
+    // The counts for the closing line of `npm test` (scripts/run.mjs).
+    const count = word => Number(new RegExp(`^ℹ ${word} (\\d+)$`, 'm').exec(r.stdout ?? '')?.[1] ?? 0);
+    fs.writeFileSync(path.join(here, 'artifacts', 'summary.json'), JSON.stringify({ passed: count('pass'), failed: count('fail') }));
   } finally {
     app.kill('SIGTERM');
     await new Promise(resolve => (app.exitCode !== null ? resolve() : app.once('exit', resolve)));

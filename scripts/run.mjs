@@ -94,7 +94,7 @@ function ensureBinaries(node, env) {
 
 const commands = {
   test: [
-    ['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false']],
+    ['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false', '--json', `--outputFile=${path.join(root, 'node_modules', '.cache', 'jest-results.json')}`]],
     ['node', ['e2e/run.mjs']],
   ],
   start: [['node', ['scripts/start.mjs']]],
@@ -112,8 +112,32 @@ env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolea
 ensureDeps(node, env);
 ensureBinaries(node, env);
 env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
+if (command === 'test') {
+  // Results of an earlier run must not count in this run's closing line.
+  for (const f of ['node_modules/.cache/jest-results.json', 'e2e/artifacts/summary.json']) fs.rmSync(path.join(root, f), { force: true });
+}
 for (const [cmd, args] of commands[command]) {
   const extra = command === 'test' && cmd === 'node' ? [] : rest;
   const status = sh(cmd === 'node' ? node.bin : cmd, [...args, ...extra], { env });
-  if (status !== 0) process.exit(status);
+  if (status !== 0) {
+    if (command === 'test') summarize();
+    process.exit(status);
+  }
+}
+if (command === 'test') summarize();
+
+/** One closing line over both runners: jest (unit + integration) and the browser tests. */
+function summarize() {
+  const read = file => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(root, file), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const jest = read('node_modules/.cache/jest-results.json');
+  const e2e = read('e2e/artifacts/summary.json');
+  const passed = (jest?.numPassedTests ?? 0) + (e2e?.passed ?? 0);
+  const failed = (jest?.numFailedTests ?? 0) + (e2e?.failed ?? 0);
+  process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 }
