@@ -103,6 +103,9 @@ async function readReferenced(kc: KubeConfig, spec: PackSpec): Promise<Reference
   return values;
 }
 
+/** Concurrent runs on one pack: how often a run starts over after the other wrote its material. */
+const MAX_ATTEMPTS = 4;
+
 /** Kubernetes keeps at most 1 MiB per Secret or ConfigMap (and about that per object in etcd). */
 const MAX_OBJECT_BYTES = 1024 * 1024;
 
@@ -159,9 +162,6 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
     }
   }
 }
-
-/** Concurrent runs on one pack: how often a run starts over after the other wrote its material. */
-const MAX_ATTEMPTS = 4;
 
 async function provisionOnce(
   kc: KubeConfig,

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import YAML from 'yaml';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
-import { LocalCluster } from '@backstage-dex/local-cluster';
+import type { LocalCluster } from '@backstage-dex/local-cluster';
 import { PackSpec, PackSpecInput, withDefaults } from '@backstage-dex/plugin-dex-common';
 import { clientNode } from '../cluster/clientNode';
 
