@@ -8,7 +8,7 @@ import {
   validateSpec,
 } from '@backstage-dex/plugin-dex-common';
 import { apiServerSettings } from './pack/apiServer';
-import { generateKeys, keyMatchesCertificate } from './pack/certificates';
+import { KeyPool, generateKeys, keyMatchesCertificate } from './pack/certificates';
 import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, refKey } from './pack/material';
 import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
@@ -24,6 +24,8 @@ export interface ProvisionOptions {
   /** Wait for the Deployments to roll out, up to this many milliseconds. */
   waitForRolloutMs?: number;
   log?: (message: string) => void;
+  /** Keys generated ahead of time (a backend keeps one); generated on the spot without. */
+  keyPool?: KeyPool;
 }
 
 export interface ProvisionResult {
@@ -175,7 +177,8 @@ async function provisionOnce(
   const existingMaterial = materialFromSecrets(spec, secrets);
   // A new CA means new serving certificates too: make all their keys at once, in parallel.
   const freshCa = options.rotateCertificates || !existingMaterial.ca || !keyMatchesCertificate(existingMaterial.ca);
-  const keys = freshCa ? await generateKeys(spec.authenticator.enabled ? 3 : 2) : undefined;
+  const keyCount = spec.authenticator.enabled ? 3 : 2;
+  const keys = freshCa ? await (options.keyPool ? options.keyPool.take(keyCount) : generateKeys(keyCount)) : undefined;
   const { material, generated } = prepareMaterial(spec, {
     existing: existingMaterial,
     keys,

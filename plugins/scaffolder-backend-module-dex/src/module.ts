@@ -1,5 +1,6 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import { KeyPool } from '@backstage-dex/plugin-dex-node';
 import { createDexPackApplyAction, createDexPackRenderAction } from './actions';
 
 /**
@@ -19,7 +20,8 @@ export const scaffolderModuleDex = createBackendModule({
       },
       async init({ scaffolder, config, permissions }) {
         scaffolder.addActions(
-          createDexPackApplyAction({ config, permissions }),
+          // RSA keys made in the background, so a run does not wait for key generation.
+          createDexPackApplyAction({ config, permissions, keyPool: new KeyPool() }),
           createDexPackRenderAction({ config }),
         );
       },

@@ -50,19 +50,53 @@ function newKeys(bits: number, source?: KeySource): ForgeKeys {
  * RSA keys generated concurrently on Node's thread pool (key generation dominates certificate
  * cost), as a source for generateCa / issueServingCertificate.
  */
-export async function generateKeys(count: number, bits = 2048): Promise<KeySource> {
-  const pems = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<string>((resolve, reject) =>
-        crypto.generateKeyPair(
-          'rsa',
-          { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } },
-          (err, _pub, priv) => (err ? reject(err) : resolve(priv)),
-        ),
-      ),
+function generateKeyPem(bits: number): Promise<string> {
+  return new Promise((resolve, reject) =>
+    crypto.generateKeyPair(
+      'rsa',
+      { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } },
+      (err, _pub, priv) => (err ? reject(err) : resolve(priv)),
     ),
   );
+}
+
+export async function generateKeys(count: number, bits = 2048): Promise<KeySource> {
+  const pems = await Promise.all(Array.from({ length: count }, () => generateKeyPem(bits)));
   return { next: () => pems.shift() };
+}
+
+/**
+ * RSA keys generated ahead of time, in the background, so a provision does not wait for key
+ * generation (the largest part of its own time). A backend keeps one and takes from it; it
+ * refills after each take. Keys are never reused: each is handed out once.
+ */
+export class KeyPool {
+  private readonly ready: string[] = [];
+  private pending = 0;
+
+  constructor(private readonly size = 3, private readonly bits = 2048) {
+    this.refill();
+  }
+
+  private refill() {
+    while (this.ready.length + this.pending < this.size) {
+      this.pending += 1;
+      generateKeyPem(this.bits)
+        .then(pem => this.ready.push(pem))
+        .catch(() => {})
+        .finally(() => {
+          this.pending -= 1;
+        });
+    }
+  }
+
+  /** `count` keys: ready ones first, the rest generated now. */
+  async take(count: number): Promise<KeySource> {
+    const taken = this.ready.splice(0, count);
+    const more = taken.length < count ? await generateKeys(count - taken.length, this.bits) : undefined;
+    this.refill();
+    return { next: () => taken.shift() ?? more?.next() };
+  }
 }
 
 /** A self-signed CA for the pack. */

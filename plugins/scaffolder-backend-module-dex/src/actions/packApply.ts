@@ -5,6 +5,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { dexPackApplyPermission } from '@backstage-dex/plugin-dex-common';
 import {
+  KeyPool,
   ObjectResult,
   findCluster,
   kubeConfigFor,
@@ -36,8 +37,8 @@ function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
  *
  * @public
  */
-export function createDexPackApplyAction(options: { config: Config; permissions?: PermissionsService }) {
-  const { config, permissions } = options;
+export function createDexPackApplyAction(options: { config: Config; permissions?: PermissionsService; keyPool?: KeyPool }) {
+  const { config, permissions, keyPool } = options;
 
   return createTemplateAction({
     id: 'dex:pack:apply',
@@ -117,6 +118,7 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
           dryRun,
           force,
           rotateCertificates,
+          keyPool,
           waitForRolloutMs: waitForRollout * 1000,
           // In a dry run the plan is logged below, once, with every object.
           log: m => (dryRun && m.startsWith('would ') ? ctx.logger.debug(m) : ctx.logger.info(m)),
