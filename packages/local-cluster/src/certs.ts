@@ -1,4 +1,18 @@
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+
+// node-forge picks a slow big-integer routine when a global `navigator` exists (Node >= 21 has
+// one); hide it while the module loads. (plugins/dex-node/src/pack/forge.ts explains.)
+function loadForge(): typeof Forge {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  if (descriptor) Object.defineProperty(globalThis, 'navigator', { value: undefined, configurable: true });
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('node-forge');
+  } finally {
+    if (descriptor) Object.defineProperty(globalThis, 'navigator', descriptor);
+  }
+}
+const forge = loadForge();
 
 export interface TestPki {
   caPem: string;

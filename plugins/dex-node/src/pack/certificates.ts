@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import { forge } from './forge';
 
 /** A PEM certificate and its PEM private key. */
 export interface KeyPair {
@@ -31,7 +32,7 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
-type ForgeKeys = { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey };
+type ForgeKeys = { publicKey: Forge.pki.rsa.PublicKey; privateKey: Forge.pki.rsa.PrivateKey };
 
 /** PEM private keys made ahead of time (e.g. in parallel by generateKeysPem); used before generating. */
 export type KeySource = { next(): string | undefined };
@@ -39,7 +40,7 @@ export type KeySource = { next(): string | undefined };
 function newKeys(bits: number, source?: KeySource): ForgeKeys {
   const pem = source?.next();
   if (pem) {
-    const privateKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+    const privateKey = forge.pki.privateKeyFromPem(pem) as Forge.pki.rsa.PrivateKey;
     return { privateKey, publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e) };
   }
   // node-forge delegates to Node's native generator when it is available.

@@ -1,4 +1,3 @@
-import './fastForge';
 import net from 'node:net';
 import YAML from 'yaml';
 import { ConfigReader } from '@backstage/config';

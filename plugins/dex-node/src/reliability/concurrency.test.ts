@@ -1,4 +1,3 @@
-import './fastForge';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ProvisionResult, provisionPack } from '../provision';

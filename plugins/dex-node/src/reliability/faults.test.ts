@@ -1,4 +1,3 @@
-import './fastForge';
 import YAML from 'yaml';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';

@@ -1,4 +1,3 @@
-import './fastForge';
 import YAML from 'yaml';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { LABEL_INSTANCE, PackSpec } from '@backstage-dex/plugin-dex-common';
