@@ -126,10 +126,17 @@ function checkSizes(objects: KubeObject[]) {
 }
 
 /** The target's Kubernetes version (gitVersion), e.g. v1.35.4. */
+const versions = new WeakMap<KubeConfig, { version: string; at: number }>();
+/** A cluster's version changes only on upgrade: remembered for a minute per KubeConfig. */
+const VERSION_TTL_MS = 60_000;
+
 export async function kubernetesVersion(kc: KubeConfig): Promise<string> {
+  const known = versions.get(kc);
+  if (known && Date.now() - known.at < VERSION_TTL_MS) return known.version;
   const k8s = await clientNode();
   try {
     const v = await kc.makeApiClient(k8s.VersionApi).getCode();
+    versions.set(kc, { version: v.gitVersion, at: Date.now() });
     return v.gitVersion;
   } catch (e) {
     throw describeKubeError(e, `asking ${kc.getCurrentCluster()?.server ?? 'the cluster'} for its version`);
