@@ -115,6 +115,7 @@ env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PAT
 if (command === 'test') {
   // Results of an earlier run must not count in this run's closing line.
   for (const f of ['node_modules/.cache/jest-results.json', 'e2e/artifacts/summary.json']) fs.rmSync(path.join(root, f), { force: true });
+  fs.mkdirSync(path.join(root, 'node_modules', '.cache'), { recursive: true });
 }
 for (const [cmd, args] of commands[command]) {
   const extra = command === 'test' && cmd === 'node' ? [] : rest;
