@@ -94,6 +94,8 @@ function ensureBinaries(node, env) {
 
 const commands = {
   test: [
+    ['tsc', ['--noEmit', '-p', 'tsconfig.json']],
+    ['backstage-cli', ['repo', 'lint']],
     ['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false', '--json', `--outputFile=${path.join(root, 'node_modules', '.cache', 'jest-results.json')}`]],
     ['node', ['e2e/run.mjs']],
   ],

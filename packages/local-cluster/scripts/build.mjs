@@ -43,7 +43,7 @@ function moduleVersion(target, version) {
 }
 
 function goModFor(target, version, modVersion) {
-  const lines = ['module localcluster.build/' + target.name, '', 'go 1.25', ''];
+  const lines = [`module localcluster.build/${target.name}`, '', 'go 1.25', ''];
   lines.push(`require ${target.module} ${modVersion}`);
   // A release whose go.mod replaces one of its own submodules with a folder of its tree (Dex
   // 2.44: api/v2 => ./api/v2) gets the published submodule with the same content instead.
@@ -56,7 +56,7 @@ function goModFor(target, version, modVersion) {
     for (const m of target.stagingModules) lines.push(`\t${m} => ${m} ${staged}`);
     lines.push(')');
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function ldflags(target, version) {
@@ -107,10 +107,10 @@ function chmodTree(p) {
 }
 
 /** Builds (or finds in the cache) one target; returns { bin: {name: path}, cached, seconds }. */
-export function buildTarget(name, version) {
+export function buildTarget(name, requestedVersion) {
   const target = catalogue.targets.find(t => t.name === name);
   if (!target) throw new Error(`Unknown local-cluster target "${name}"`);
-  version = version || target.default;
+  const version = requestedVersion || target.default;
   const modVersion = moduleVersion(target, version);
   const dir = path.join(cacheRoot(), `${name}-${version}`);
   const binDir = path.join(dir, 'bin');

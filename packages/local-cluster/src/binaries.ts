@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
+// A private package that only ever runs from its source folder (tests, npm start), never bundled.
+// eslint-disable-next-line no-restricted-syntax
 const buildScript = path.resolve(__dirname, '..', 'scripts', 'build.mjs');
 
 /** Paths of a target's binaries, building them (once, cached per user) when missing. */

@@ -111,11 +111,12 @@ export async function existingCluster(kubeconfigPath?: string): Promise<LocalClu
   const user = named(doc.users, context.user)?.user ?? {};
   if (!cluster?.server) throw new Error(`${file}: cluster "${context.cluster}" has no server`);
   const resolve = (p: string) => path.resolve(path.dirname(file), p);
-  const caPem = cluster['certificate-authority-data']
-    ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8')
-    : cluster['certificate-authority']
-      ? fs.readFileSync(resolve(cluster['certificate-authority']), 'utf8')
-      : undefined;
+  let caPem: string | undefined;
+  if (cluster['certificate-authority-data']) {
+    caPem = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+  } else if (cluster['certificate-authority']) {
+    caPem = fs.readFileSync(resolve(cluster['certificate-authority']), 'utf8');
+  }
   if (!caPem) throw new Error(`${file}: cluster "${context.cluster}" names no CA (certificate-authority-data or certificate-authority)`);
   const token = user.token ?? (user.tokenFile ? fs.readFileSync(resolve(user.tokenFile), 'utf8').trim() : undefined);
   if (!token) {

@@ -70,7 +70,8 @@ export async function startDex(options: StartDexOptions): Promise<LocalDex> {
     if (fs.existsSync(web) && !fs.existsSync(path.join(workDir, 'web'))) {
       fs.symlinkSync(web, path.join(workDir, 'web'));
     }
-    let discovery: Record<string, unknown> = {};
+    // Filled by the readiness check (a const holder: the check is a closure made in the loop).
+    const served: { discovery: Record<string, unknown> } = { discovery: {} };
     const restarts = options.restarts ?? 2;
     let starts = 0;
     for (let attempt = 0; ; attempt++) {
@@ -81,7 +82,7 @@ export async function startDex(options: StartDexOptions): Promise<LocalDex> {
         await waitFor(current, 'serving discovery', async () => {
           const res = await httpsRequest(`${issuer}/.well-known/openid-configuration`, { caPem: options.caPem });
           if (res.status !== 200) return false;
-          discovery = JSON.parse(res.body);
+          served.discovery = JSON.parse(res.body);
           return true;
         }, options.timeoutMs ?? 60_000);
         break;
@@ -99,7 +100,7 @@ export async function startDex(options: StartDexOptions): Promise<LocalDex> {
       issuer,
       version: options.version,
       starts,
-      discovery,
+      discovery: served.discovery,
       workDir,
       process: p,
       async stop() {

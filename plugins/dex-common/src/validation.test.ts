@@ -1,4 +1,4 @@
-import { PackSpecInput } from './types';
+import { PackSpecInput, ServiceType } from './types';
 import { DEFAULT_POLICY, PlatformPolicy, resolveSpec } from './validation';
 
 const valid: PackSpecInput = {
@@ -66,7 +66,7 @@ describe('resolveSpec', () => {
   });
 
   it('reports every problem at once', () => {
-    const found = problems({ namespace: 'A', instance: '-x', dex: { version: '1.0.0', exposure: { serviceType: 'Nope' } } });
+    const found = problems({ namespace: 'A', instance: '-x', dex: { version: '1.0.0', exposure: { serviceType: 'Nope' as ServiceType } } });
     expect(found.map(p => p.field)).toEqual(
       expect.arrayContaining(['namespace', 'instance', 'dex.version', 'dex.exposure.serviceType']),
     );

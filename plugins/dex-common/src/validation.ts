@@ -124,6 +124,7 @@ function checkFreeText(p: Problems, field: string, value: unknown, max = MAX_FRE
     p.add(field, 'must be a string');
   } else if (value.length > max) {
     p.add(field, `is ${value.length} characters long; keep it under ${max}`);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   } else if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
     p.add(field, 'contains control characters; remove them');
   }

@@ -88,7 +88,6 @@ beforeAll(async () => {
   material = prepareMaterial(specFor(DEX_RELEASES[0].version), { referenced: { 'users/admin': USER.password } }).material;
   fs.writeFileSync(caFile, material.ca.certPem);
   const settings = apiServerSettings(specFor(DEX_RELEASES[0].version), material.ca.certPem);
-  expect(settings.authenticationConfigurationApiVersion).toBe('apiserver.config.k8s.io/v1');
   [flagsCluster, authConfigCluster] = await Promise.all([
     startLocalCluster({ apiServerFlags: settings.flags }),
     startLocalCluster({ authenticationConfig: settings.authenticationConfiguration }),
@@ -98,6 +97,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([storageCluster?.stop(), flagsCluster?.stop(), authConfigCluster?.stop()]);
   fs.rmSync(work, { recursive: true, force: true });
+});
+
+it('writes the AuthenticationConfiguration version this Kubernetes reads', () => {
+  const settings = apiServerSettings(specFor(DEX_RELEASES[0].version), material.ca.certPem);
+  expect(storageCluster.version).toMatch(/^v1\.3[4-9]\./);
+  expect(settings.authenticationConfigurationApiVersion).toBe('apiserver.config.k8s.io/v1');
 });
 
 describe.each(VERSIONS)('Dex %s', version => {

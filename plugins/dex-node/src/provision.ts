@@ -94,7 +94,10 @@ async function readReferenced(kc: KubeConfig, spec: PackSpec): Promise<Reference
   const missing: string[] = [];
   for (const r of refs) {
     const s = secrets.get(r.name);
-    const raw = r.key ? s?.data?.[r.key] : s ? '' : undefined;
+    // A keyed reference needs the key; a TLS Secret reference (no key) needs the Secret.
+    let raw: string | undefined;
+    if (r.key) raw = s?.data?.[r.key];
+    else if (s) raw = '';
     if (raw === undefined) {
       missing.push(`- ${r.field}: Secret ${spec.namespace}/${r.name}${r.key ? ` has no key "${r.key}"` : ' does not exist'}${s || r.key === undefined ? '' : ' (the Secret does not exist)'}; create it first`);
     } else if (r.key) {

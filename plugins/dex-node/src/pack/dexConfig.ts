@@ -70,6 +70,13 @@ function userId(email: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/** How a static client authenticates: public, a secret from the pod's env, or a generated one. */
+function clientCredentials(c: PackSpec['staticClients'][number], material: PackMaterial): Record<string, unknown> {
+  if (c.public) return { public: true };
+  if (c.secretRef) return { secretEnv: `DEX_CLIENT_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET` };
+  return { secret: material.clientSecrets[c.id] };
+}
+
 /** Dex's config.yaml (as an object) for a spec. Contains secrets: it only ever goes into a Secret. */
 export function dexConfig(spec: PackSpec, material: PackMaterial): Record<string, unknown> {
   const release = findDexRelease(spec.dex.version)!;
@@ -100,7 +107,7 @@ export function dexConfig(spec: PackSpec, material: PackMaterial): Record<string
     clients.push({
       id: c.id,
       name: c.name ?? c.id,
-      ...(c.public ? { public: true } : c.secretRef ? { secretEnv: `DEX_CLIENT_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET` } : { secret: material.clientSecrets[c.id] }),
+      ...clientCredentials(c, material),
       redirectURIs: c.redirectURIs,
     });
   }

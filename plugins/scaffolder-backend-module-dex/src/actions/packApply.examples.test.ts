@@ -1,3 +1,4 @@
+/* eslint-disable jest/no-conditional-expect -- every example runs through one test body; each is also checked for the option it exercises */
 import { ConfigReader } from '@backstage/config';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { LABEL_KUBERNETES_ID, LABEL_MANAGED_BY } from '@backstage-dex/plugin-dex-common';
@@ -26,7 +27,7 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
     });
   }
 
-  async function namespace(name: string) {
+  async function createNamespace(name: string) {
     await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
   }
 
@@ -57,12 +58,12 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
     });
 
     // What the examples reference: Secrets they name, and a foreign object the "force" example takes over.
-    await namespace('payments-dex');
+    await createNamespace('payments-dex');
     await secret('payments-dex', 'dex-payments-example-com-tls', { 'tls.crt': 'x', 'tls.key': 'y' }, 'kubernetes.io/tls');
-    await namespace('dex-github');
+    await createNamespace('dex-github');
     await secret('dex-github', 'github-oauth', { 'client-secret': 'gh-secret' });
     await secret('dex-github', 'dex-test-user', { password: 'correct horse' });
-    await namespace('legacy-dex');
+    await createNamespace('legacy-dex');
     await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap(
       {
         namespace: 'legacy-dex',

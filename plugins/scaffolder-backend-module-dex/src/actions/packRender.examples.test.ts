@@ -1,3 +1,4 @@
+/* eslint-disable jest/no-conditional-expect -- every example runs through one test body; each is also checked for the option it exercises */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigReader } from '@backstage/config';

@@ -1,4 +1,3 @@
-import React from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import type { FieldExtensionComponentProps } from '@backstage/plugin-scaffolder-react';
 import useAsync from 'react-use/esm/useAsync';
@@ -27,12 +26,10 @@ export function DexClusterPicker(props: FieldExtensionComponentProps<string>) {
     [dexApi],
   );
   const names = value?.clusters.map(c => c.name) ?? [];
-  const preselect =
-    value?.default && names.includes(value.default)
-      ? value.default
-      : names.length === 1
-      ? names[0]
-      : undefined;
+  // The platform's default when it is offered, else the only cluster there is.
+  let preselect: string | undefined;
+  if (value?.default && names.includes(value.default)) preselect = value.default;
+  else if (names.length === 1) preselect = names[0];
 
   return (
     <DexSelectField

@@ -1,4 +1,4 @@
-import React, { useEffect } from 'react';
+import { useEffect } from 'react';
 import { Progress } from '@backstage/core-components';
 
 /** Props of {@link DexSelectField}. */

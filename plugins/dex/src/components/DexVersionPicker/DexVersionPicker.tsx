@@ -1,4 +1,3 @@
-import React from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import type {
   CustomFieldValidator,
