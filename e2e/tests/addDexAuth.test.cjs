@@ -22,6 +22,13 @@ let dexPort;
 let issuer;
 const cleanups = [];
 
+/** Waits until a form field shows `value` (pickers fill themselves after their API call answers). */
+async function waitForValue(selector, value) {
+  await page
+    .waitForFunction(([sel, v]) => document.querySelector(sel)?.value === v, [selector, value], { timeout: 30_000 })
+    .catch(async () => assert.fail(`${selector} shows "${await page.locator(selector).inputValue()}", expected "${value}"`));
+}
+
 before(async () => {
   k = await kubeConfig();
   dexPort = await freePort();
@@ -47,14 +54,17 @@ test('a developer adds Dex auth through the template, and the task shows the iss
   await page.locator('#root_entity').click();
   await page.locator('#root_entity').fill('payments');
   await page.getByRole('option', { name: /payments-api/ }).click();
-  assert.equal(await page.locator('#root_cluster').inputValue(), 'local');
+  // The cluster picker loads /api/dex/clusters and preselects the only configured cluster.
+  await waitForValue('#root_cluster', 'local');
   await page.locator('#root_namespace').fill(NAMESPACE);
   await page.getByRole('button', { name: 'Next' }).click();
 
-  // The version picker lists what app-config.yaml allows, with the platform default chosen.
+  // The version picker lists what app-config.yaml allows (loaded from /api/dex/versions), with the
+  // platform default chosen.
+  await page.locator('#root_version option', { hasText: '2.45.1' }).waitFor({ state: 'attached', timeout: 30_000 });
   const versions = await page.locator('#root_version option').allInnerTexts();
   assert.ok(versions.includes('2.45.1') && versions.includes('2.30.0'), `versions offered: ${versions}`);
-  assert.equal(await page.locator('#root_version').inputValue(), '2.45.1');
+  await waitForValue('#root_version', '2.45.1');
   await page.locator('#root_issuerUrl').fill(issuer);
   await page.locator('#root_ingress_enabled').check();
   await page.locator('#root_ingress_dexHost').fill(DEX_HOST);
