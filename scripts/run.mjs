@@ -86,8 +86,10 @@ function ensureDeps(node, env) {
 }
 
 /** The Go-built peers of the local cluster (cached outside the clone). */
-function ensureBinaries(node, env) {
-  if (process.env.KUBECONFIG && process.env.DEX_USE_KUBECONFIG === '1') return;
+function ensureBinaries(node, env, command) {
+  // `npm start` against $KUBECONFIG's cluster needs no local cluster (scripts/start.mjs); tests
+  // always run the local one (or the existing cluster with DEX_USE_KUBECONFIG=1, see local-cluster).
+  if (process.env.KUBECONFIG && (command === 'start' || process.env.DEX_USE_KUBECONFIG === '1')) return;
   const status = sh(node.bin, [path.join(root, 'packages/local-cluster/scripts/build.mjs'), '--keep-going'], { env });
   if (status !== 0) process.exit(status);
 }
@@ -112,7 +114,7 @@ const node = ensureNode();
 const env = envFor(node);
 env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ');
 ensureDeps(node, env);
-ensureBinaries(node, env);
+ensureBinaries(node, env, command);
 env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
 if (command === 'test') {
   // Results of an earlier run must not count in this run's closing line.
