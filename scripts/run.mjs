@@ -125,14 +125,18 @@ for (const [cmd, args] of commands[command]) {
   const extra = command === 'test' && cmd === 'node' ? [] : rest;
   const status = sh(cmd === 'node' ? node.bin : cmd, [...args, ...extra], { env });
   if (status !== 0) {
-    if (command === 'test') summarize();
+    if (command === 'test') summarize(`${cmd} ${args[0]}`);
     process.exit(status);
   }
 }
 if (command === 'test') summarize();
 
-/** One closing line over both runners: jest (unit + integration) and the browser tests. */
-function summarize() {
+/**
+ * One closing line over both runners: jest (unit + integration) and the browser tests.
+ * `failedStep` names a step that failed; when it reported no failed test (it crashed, or a
+ * check like tsc failed) it still counts as one failure, so the line never reads "0 failed".
+ */
+function summarize(failedStep) {
   const read = file => {
     try {
       return JSON.parse(fs.readFileSync(path.join(root, file), 'utf8'));
@@ -144,5 +148,9 @@ function summarize() {
   const e2e = read('e2e/artifacts/summary.json');
   const passed = (jest?.numPassedTests ?? 0) + (e2e?.passed ?? 0);
   const failed = (jest?.numFailedTests ?? 0) + (e2e?.failed ?? 0);
+  if (failedStep && failed === 0) {
+    process.stdout.write(`\n${passed} passed, 1 failed (${failedStep} failed before its tests reported; see above)\n`);
+    return;
+  }
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 }

@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { ensureBinaries } from './binaries';
 import { loopbackPki } from './certs';
 import { httpsRequest } from './https';
-import { freePort, ManagedProcess, startProcess, waitFor } from './process';
+import { freePort, isPortTaken, ManagedProcess, startProcess, waitFor } from './process';
 
 export interface LocalClusterOptions {
   /** Extra kube-apiserver flags, e.g. the rendered `--oidc-*` flags. */
@@ -167,6 +167,17 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     }
     return existingCluster();
   }
+  // A port can still be taken between choosing it and the child's bind; start again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOwnCluster(options);
+    } catch (e) {
+      if (attempt >= 3 || !isPortTaken(e)) throw e;
+    }
+  }
+}
+
+async function startOwnCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const etcdBin = ensureBinaries('etcd').etcd;
   const k8s = ensureBinaries('kubernetes', options.kubernetesVersion);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cluster-'));

@@ -14,17 +14,59 @@ process.once('exit', () => {
 // binary, same pid), so the kernel kills them when this process dies.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(p => process.platform === 'linux' && fs.existsSync(p));
 
-/** A free TCP port on loopback, chosen by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports handed out by this process, so two callers never get the same one.
+const handedOut = new Set<number>();
+
+/** The lower bound of the kernel's range for outgoing connections' source ports. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 11_000) return low;
+  } catch {
+    // not Linux: fall through
+  }
+  return 32_768;
+}
+
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise(resolve => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const bound = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A free TCP port on loopback, for a child process to listen on.
+ *
+ * Chosen below the ephemeral range: a port the kernel picks with listen(0) comes from the same
+ * range as the source ports of outgoing connections, so between our check and the child's bind
+ * any connect() on the machine can take it ("bind: address already in use" in CI).
+ */
+export async function freePort(): Promise<number> {
+  const low = 10_000;
+  const high = ephemeralLow();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(candidate)) continue;
+    if ((await tryListen(candidate)) === candidate) {
+      handedOut.add(candidate);
+      return candidate;
+    }
+  }
+  const port = await tryListen(0);
+  if (port === undefined) throw new Error('freePort: cannot listen on 127.0.0.1');
+  handedOut.add(port);
+  return port;
+}
+
+/** True when a process failed because a port it was given was taken meanwhile. */
+export function isPortTaken(error: unknown): boolean {
+  return /address already in use/i.test(String((error as Error)?.message ?? error));
 }
 
 export interface ManagedProcess {
