@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { ConfigReader } from '@backstage/config';
-import type { LoggerService } from '@backstage/backend-plugin-api';
+import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { LocalCluster, ensureBinaries, startLocalCluster } from '@backstage-dex/local-cluster';
-import { createDexService } from '@backstage-dex/plugin-dex-backend';
+import { DexStatusResponse } from '@backstage-dex/plugin-dex-common';
+import { createDexBackendPlugin } from '@backstage-dex/plugin-dex-backend';
 import { clientNode, provisionPack } from '@backstage-dex/plugin-dex-node';
 import { StatusBenchResult } from './report';
 import { benchSpec } from './provision';
@@ -11,16 +13,14 @@ import { median, percentile, timed } from './stats';
 
 const run = promisify(execFile);
 
-/** The benchmark measures the status path, not logging. */
-const quietLogger: LoggerService = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  child: () => quietLogger,
-};
 const ENTITY_ID = 'bench-status';
-const entity = { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: ENTITY_ID }, spec: {} };
+const ENTITY_REF = `component:default/${ENTITY_ID}`;
+const entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: ENTITY_ID, namespace: 'default' },
+  spec: { type: 'service', lifecycle: 'production', owner: 'bench' },
+};
 
 export interface StatusRow {
   clusters: number;
@@ -44,7 +44,7 @@ async function provisionMany(cluster: LocalCluster, name: string, from: number, 
 }
 
 function configFor(clusters: LocalCluster[], ttlSeconds: number) {
-  return new ConfigReader({
+  return {
     kubernetes: {
       clusterLocatorMethods: [
         {
@@ -60,7 +60,33 @@ function configFor(clusters: LocalCluster[], ttlSeconds: number) {
       ],
     },
     dex: { status: { cacheTtlSeconds: ttlSeconds } },
+  };
+}
+
+/**
+ * A Backstage backend serving the dex plugin over HTTP (catalog with the one entity, the real
+ * permission service, which allows when the permission framework is off): requests go through
+ * routing, authentication and the catalog lookup, as the card's do.
+ */
+async function statusBackend(clusters: LocalCluster[], ttlSeconds: number, onKubernetesCall?: () => void) {
+  const backend = await startTestBackend({
+    features: [
+      createDexBackendPlugin({ onKubernetesCall }),
+      mockServices.rootConfig.factory({ data: configFor(clusters, ttlSeconds) }),
+      catalogServiceMock.factory({ entities: [entity] }),
+      mockServices.permissions.factory(),
+    ],
   });
+  const url = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}/api/dex/status?entityRef=${encodeURIComponent(ENTITY_REF)}`;
+  const authorization = mockCredentials.user.header('user:default/bench');
+  return {
+    async status(): Promise<DexStatusResponse> {
+      const res = await fetch(url, { headers: { authorization } });
+      if (res.status !== 200) throw new Error(`GET /api/dex/status answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as DexStatusResponse;
+    },
+    stop: () => backend.stop(),
+  };
 }
 
 /** kubectl reading the same five kinds with the same selector from every cluster: the peer. */
@@ -74,16 +100,21 @@ async function kubectlRead(clusters: LocalCluster[]) {
 }
 
 /**
- * The status path (DexService.status: what GET /api/dex/status runs once the caller is
- * authenticated and allowed) for `sizes` installations on 1 and 3 clusters: latency cold (no
- * cache) and warm (cache), Kubernetes calls per request, against kubectl reading the same objects.
- * Then RSS growth over 1,000 warm requests.
+ * GET /api/dex/status on a Backstage backend for `sizes` installations on 1 and 3 clusters:
+ * latency cold (no cache) and warm (cache), Kubernetes calls per request, against kubectl reading
+ * the same objects. Then the backend's RSS growth over `memoryRequests` uncached requests.
  */
 export async function benchStatus(primary: LocalCluster, sizes: number[], requests: number, memoryRequests: number) {
   const extra = [await startLocalCluster(), await startLocalCluster()];
   const all = [primary, ...extra];
   const rows: StatusRow[] = [];
   let provisioned = 0;
+  const backends: { stop(): Promise<void> }[] = [];
+  const startBackend = async (...args: Parameters<typeof statusBackend>) => {
+    const backend = await statusBackend(...args);
+    backends.push(backend);
+    return backend;
+  };
   try {
     for (const size of sizes) {
       await Promise.all(all.map((c, i) => provisionMany(c, `c${i}`, provisioned, size)));
@@ -91,23 +122,22 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
       for (const clusterCount of [1, 3]) {
         const clusters = all.slice(0, clusterCount);
         let calls = 0;
-        const onKubernetesCall = () => {
+        const cold = await startBackend(clusters, 0, () => {
           calls += 1;
-        };
-        const cold = await createDexService({ config: configFor(clusters, 0), logger: quietLogger, onKubernetesCall });
+        });
         const coldTimes: number[] = [];
         for (let r = 0; r < requests; r += 1) {
-          const t = await timed(() => cold.status(entity as any));
+          const t = await timed(() => cold.status());
           if (t.value.installations.length !== size * clusterCount) {
             throw new Error(`expected ${size * clusterCount} installations, got ${t.value.installations.length}: ${JSON.stringify(t.value.errors)}`);
           }
           coldTimes.push(t.ms);
         }
         const callsPerRequest = calls / requests;
-        const warm = await createDexService({ config: configFor(clusters, 60), logger: quietLogger });
-        await warm.status(entity as any);
+        const warm = await startBackend(clusters, 60);
+        await warm.status();
         const warmTimes: number[] = [];
-        for (let r = 0; r < requests; r += 1) warmTimes.push((await timed(() => warm.status(entity as any))).ms);
+        for (let r = 0; r < requests; r += 1) warmTimes.push((await timed(() => warm.status())).ms);
         const kubectlTimes: number[] = [];
         for (let r = 0; r < Math.min(requests, 5); r += 1) kubectlTimes.push((await timed(() => kubectlRead(clusters))).ms);
         const kubectlMs = median(kubectlTimes);
@@ -122,18 +152,19 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
           kubectlMs,
           ratio: percentile(coldTimes, 50) / kubectlMs,
         });
+        await Promise.all([cold.stop(), warm.stop()]);
       }
     }
-    // Memory: RSS growth over many requests (3 clusters, the largest size, no cache so every
-    // request lists from the clusters), after GC.
-    const service = await createDexService({ config: configFor(all, 0), logger: quietLogger });
+    // Memory: RSS growth of the process the backend runs in over many requests (3 clusters, the
+    // largest size, no cache so every request lists from the clusters), after GC.
+    const backend = await startBackend(all, 0);
     const gc = (globalThis as { gc?: () => void }).gc;
     // Warm up first: JIT, connection pools and TLS sessions settle in the first few hundred.
-    for (let r = 0; r < 300; r += 1) await service.status(entity as any);
+    for (let r = 0; r < 300; r += 1) await backend.status();
     gc?.();
     const before = process.memoryUsage().rss;
     const heapBefore = process.memoryUsage().heapUsed;
-    for (let r = 0; r < memoryRequests; r += 1) await service.status(entity as any);
+    for (let r = 0; r < memoryRequests; r += 1) await backend.status();
     gc?.();
     const after = process.memoryUsage().rss;
     const heapAfter = process.memoryUsage().heapUsed;
@@ -149,6 +180,8 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
       },
     };
   } finally {
+    // stop() of an already stopped backend is a no-op
+    await Promise.all(backends.map(b => b.stop().catch(() => undefined)));
     await Promise.all(extra.map(c => c.stop()));
   }
 }
@@ -161,8 +194,8 @@ export function statusMarkdown(result: Awaited<ReturnType<typeof benchStatus>>):
   return [
     '## Status',
     '',
-    'DexService.status — what GET /api/dex/status runs once the caller is authenticated and allowed — for one entity',
-    'whose installations are spread over 1 and 3 clusters. Cold: no cache (every request lists from the clusters);',
+    'GET /api/dex/status over HTTP on a Backstage backend (the dex plugin, its catalog lookup and authentication, a user',
+    "token) for one entity whose installations are spread over 1 and 3 clusters. Cold: no cache (every request lists from the clusters);",
     'warm: the short status cache. Peer: `kubectl get deployments,services,ingresses,secrets,configmaps -A -l <selector> -o json`',
     'against the same clusters (in parallel), ratio = ours cold p50 / kubectl median.',
     '',
@@ -179,7 +212,7 @@ export function statusMarkdown(result: Awaited<ReturnType<typeof benchStatus>>):
     '',
     '## Memory',
     '',
-    `RSS before / after ${result.memory.requests} status requests (3 clusters, no cache, ${result.memory.gc ? 'after a forced GC' : 'no forced GC: run with --expose-gc'}):`,
+    `RSS of the process running the backend, before / after ${result.memory.requests} GET /api/dex/status requests (3 clusters, no cache, ${result.memory.gc ? 'after a forced GC' : 'no forced GC: run with --expose-gc'}):`,
     `RSS ${f(result.memory.beforeMb, 1)} MB → ${f(result.memory.afterMb, 1)} MB (growth ${f(growth, 1)} MB); JS heap ${f(result.memory.heapBeforeMb, 1)} MB → ${f(result.memory.heapAfterMb, 1)} MB.`,
     `Goal flat (RSS growth < 10 MB after a 300-request warm-up): ${growth < 10 ? 'met' : '**not met**'}.`,
   ].join('\n');
