@@ -26,6 +26,8 @@ async function main() {
       certificates,
       status,
     });
+    // A script run from the source tree (scripts/run.mjs), never built: __dirname is this folder.
+    // eslint-disable-next-line no-restricted-syntax
     const out = path.resolve(__dirname, '../../../docs/benchmarks.md');
     fs.writeFileSync(out, markdown);
     console.log(markdown);

@@ -117,7 +117,8 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
   };
   try {
     for (const size of sizes) {
-      await Promise.all(all.map((c, i) => provisionMany(c, `c${i}`, provisioned, size)));
+      const from = provisioned;
+      await Promise.all(all.map((c, i) => provisionMany(c, `c${i}`, from, size)));
       provisioned = size;
       for (const clusterCount of [1, 3]) {
         const clusters = all.slice(0, clusterCount);
