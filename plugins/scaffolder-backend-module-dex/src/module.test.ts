@@ -18,7 +18,6 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import request from 'supertest';
 import yaml from 'yaml';
 import { mockContext } from './__testUtils__/mockContext';
-import { napiSqliteDatabaseFactory } from './__testUtils__/napiSqliteDatabase';
 import { createDexPackApplyAction } from './actions';
 import scaffolderModuleDex from '.';
 
@@ -162,7 +161,6 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
         scaffolderModuleDex,
         mockServices.rootConfig.factory({ data: configData }),
-        napiSqliteDatabaseFactory,
       ],
     });
     // The catalog reads the template from its file location in the background.
