@@ -14,6 +14,11 @@ jest.setTimeout(240_000);
 type KubeConfig = InstanceType<Awaited<ReturnType<typeof clientNode>>['KubeConfig']>;
 
 const TIMEOUT_MS = 1500;
+/**
+ * A hanging cluster without the bound holds the answer until jest's timeout; the slack over
+ * TIMEOUT_MS is for a loaded CI machine, not a speed target.
+ */
+const BOUND_MS = TIMEOUT_MS + 10_000;
 const TTL_SECONDS = 0.2;
 const DENIED_USER = 'user:default/denied';
 
@@ -268,7 +273,7 @@ describe('dex backend plugin against two local clusters', () => {
     await waitForTtl();
     let started = Date.now();
     const everywhere = await status('component:default/payments-everywhere');
-    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
+    expect(Date.now() - started).toBeLessThan(BOUND_MS);
     expect(everywhere.installations.map(i => i.cluster)).toEqual(['a', 'b']);
     expect(everywhere.errors).toEqual([{ cluster: 'hang', message: `Cluster "hang" did not answer within ${TIMEOUT_MS} ms` }]);
 
@@ -276,7 +281,7 @@ describe('dex backend plugin against two local clusters', () => {
     await waitForTtl();
     started = Date.now();
     const body = await status('component:default/payments-api');
-    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
+    expect(Date.now() - started).toBeLessThan(BOUND_MS);
     expect(body.installations.map(i => i.cluster)).toEqual(['a']);
     expect(body.errors).toHaveLength(1);
     expect(body.errors[0].cluster).toBe('b');

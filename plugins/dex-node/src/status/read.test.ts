@@ -116,7 +116,10 @@ describe('readDexStatus on a real apiserver', () => {
     const elapsed = Date.now() - started;
     expect(status.installations).toHaveLength(3);
     expect(status.errors).toEqual([{ cluster: 'hang', message: 'Cluster "hang" did not answer within 800 ms' }]);
-    expect(elapsed).toBeLessThan(800 + 500);
+    // Without the bound the hanging cluster holds the answer until jest's timeout; the slack
+    // above 800 ms is for a loaded CI machine, not a speed target.
+    expect(elapsed).toBeGreaterThanOrEqual(790);
+    expect(elapsed).toBeLessThan(800 + 10_000);
   });
 
   it('says when a cluster refuses the credentials', async () => {
