@@ -50,7 +50,7 @@ export function report(r: BenchReport): string {
     '## Certificates',
     '',
     `CA + Dex and authenticator serving certificates, RSA 2048 (built by node-forge; keys generated and signatures made by Node's native crypto): median ${f(r.certificatesMedianMs, 1)} ms`,
-    `over ${r.certificates.length} runs. Goal < 300 ms: ${goal(r.certificatesMedianMs < 300)}. (RSA 2048 is the only key type offered: node-forge cannot sign with ECDSA keys.)`,
+    `over ${r.certificates.length} runs. Goal < 300 ms: ${goal(r.certificatesMedianMs < 300)}. (RSA 2048 is the only key type offered: node-forge builds certificates for RSA keys only.)`,
     '',
     r.status?.markdown ?? '## Status\n\nNot measured in this run.',
     '',
