@@ -16,3 +16,5 @@ export type { ManagedProcess } from './process';
 export { httpsRequest } from './https';
 export type { HttpsResponse } from './https';
 export { loopbackPki } from './certs';
+export { startHangingServer } from './hanging';
+export type { HangingServer } from './hanging';

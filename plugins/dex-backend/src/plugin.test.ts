@@ -1,9 +1,8 @@
-import net from 'node:net';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import { HangingServer, LocalCluster, startHangingServer, startLocalCluster } from '@backstage-dex/local-cluster';
 import { DexStatusResponse, withDefaults } from '@backstage-dex/plugin-dex-common';
 import { clientNode, countKubernetesCalls, provisionPack } from '@backstage-dex/plugin-dex-node';
 import request from 'supertest';
@@ -22,20 +21,6 @@ const BOUND_MS = TIMEOUT_MS + 10_000;
 const TTL_SECONDS = 0.2;
 const DENIED_USER = 'user:default/denied';
 
-/** A TCP server that accepts connections and never answers: a cluster that hangs. */
-async function blackhole(): Promise<{ port: number; close(): void }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer(s => sockets.push(s));
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      sockets.forEach(s => s.destroy());
-      server.close();
-    },
-  };
-}
-
 const entity = (name: string, annotations: Record<string, string>): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
@@ -46,7 +31,7 @@ const entity = (name: string, annotations: Record<string, string>): Entity => ({
 describe('dex backend plugin against two local clusters', () => {
   let a: LocalCluster;
   let b: LocalCluster;
-  let hang: { port: number; close(): void };
+  let hang: HangingServer;
   let kcA: KubeConfig;
   let server: Awaited<ReturnType<typeof startTestBackend>>['server'];
   const counter = countKubernetesCalls();
@@ -71,7 +56,7 @@ describe('dex backend plugin against two local clusters', () => {
   const waitForTtl = () => new Promise(resolve => setTimeout(resolve, TTL_SECONDS * 1000 + 50));
 
   beforeAll(async () => {
-    [a, b, hang] = await Promise.all([startLocalCluster(), startLocalCluster(), blackhole()]);
+    [a, b, hang] = await Promise.all([startLocalCluster(), startLocalCluster(), startHangingServer()]);
     const k8s = await clientNode();
     const kubeConfig = (c: LocalCluster) => {
       const kc = new k8s.KubeConfig();

@@ -1,5 +1,4 @@
-import net from 'node:net';
-import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import { HangingServer, LocalCluster, startHangingServer, startLocalCluster } from '@backstage-dex/local-cluster';
 import { withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from '../cluster/clientNode';
@@ -11,28 +10,14 @@ import { ClusterSnapshot } from './types';
 
 jest.setTimeout(180_000);
 
-/** A TCP server that accepts connections and never answers: a cluster that hangs. */
-async function blackhole(): Promise<{ port: number; close(): void }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer(s => sockets.push(s));
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      sockets.forEach(s => s.destroy());
-      server.close();
-    },
-  };
-}
-
 describe('readDexStatus on a real apiserver', () => {
   let cluster: LocalCluster;
   let kc: KubeConfig;
-  let hang: { port: number; close(): void };
+  let hang: HangingServer;
   let hangKc: KubeConfig;
 
   beforeAll(async () => {
-    [cluster, hang] = await Promise.all([startLocalCluster(), blackhole()]);
+    [cluster, hang] = await Promise.all([startLocalCluster(), startHangingServer()]);
     const k8s = await clientNode();
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
