@@ -109,11 +109,16 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
   const all = [primary, ...extra];
   const rows: StatusRow[] = [];
   let provisioned = 0;
-  const backends: { stop(): Promise<void> }[] = [];
+  // Backends still running: the memory one, or any when a measurement throws; stopped at the end.
+  const running = new Set<{ stop(): Promise<void> }>();
   const startBackend = async (...args: Parameters<typeof statusBackend>) => {
     const backend = await statusBackend(...args);
-    backends.push(backend);
+    running.add(backend);
     return backend;
+  };
+  const stopBackend = async (backend: { stop(): Promise<void> }) => {
+    running.delete(backend);
+    await backend.stop();
   };
   try {
     for (const size of sizes) {
@@ -153,7 +158,7 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
           kubectlMs,
           ratio: percentile(coldTimes, 50) / kubectlMs,
         });
-        await Promise.all([cold.stop(), warm.stop()]);
+        await Promise.all([stopBackend(cold), stopBackend(warm)]);
       }
     }
     // Memory: RSS growth of the process the backend runs in over many requests (3 clusters, the
@@ -181,8 +186,7 @@ export async function benchStatus(primary: LocalCluster, sizes: number[], reques
       },
     };
   } finally {
-    // stop() of an already stopped backend is a no-op
-    await Promise.all(backends.map(b => b.stop().catch(() => undefined)));
+    await Promise.all([...running].map(stopBackend));
     await Promise.all(extra.map(c => c.stop()));
   }
 }
