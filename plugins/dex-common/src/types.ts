@@ -225,6 +225,26 @@ export interface DexInstallation {
   authenticator?: ComponentStatus;
   certificates: CertificateStatus[];
   apiServer?: Pick<ApiServerSettings, 'flags' | 'authenticationConfiguration' | 'issuerUrl' | 'clientId'>;
+  /**
+   * Set when the cluster's kube-apiserver is configured through Cluster API (`clusterApi` mode):
+   * the KubeadmControlPlane the settings were applied to, and its rollout. Absent in `report`
+   * mode: the `apiServer` settings are to be applied by hand.
+   */
+  kubeadmControlPlane?: KubeadmControlPlaneStatus;
+}
+
+/** A KubeadmControlPlane that received a pack's kube-apiserver settings, as the status API reads it. */
+export interface KubeadmControlPlaneStatus {
+  managementCluster: string;
+  namespace: string;
+  name: string;
+  authentication: 'flags' | 'authenticationConfiguration';
+  /** The KubeadmControlPlane carries this installation's settings (false: someone removed or replaced them). */
+  applied?: boolean;
+  /** From its status: control-plane machines, and how many run the current spec. */
+  rollout?: { replicas: number; updated: number; observedLatestSpec: boolean };
+  /** Why it could not be read (management cluster not configured, unreachable, ...). */
+  error?: string;
 }
 
 export interface ClusterError {

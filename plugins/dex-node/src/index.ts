@@ -21,3 +21,14 @@ export { describeKubeError } from './cluster/errors';
 export * from './provision';
 export * from './policy';
 export * from './status';
+export { readApiServerModes, apiServerModeOf, REPORT_MODE } from './apiServer/config';
+export type { ApiServerMode, KubeadmControlPlaneRef } from './apiServer/config';
+export {
+  applyToKubeadmControlPlane,
+  kubeadmControlPlaneApiVersion,
+  ANNOTATION_KCP_OIDC,
+  DEFAULT_KCP_TIMEOUT_MS,
+} from './apiServer/kubeadmControlPlane';
+export type { KubeadmControlPlaneApplyOptions, KubeadmControlPlaneApplyResult } from './apiServer/kubeadmControlPlane';
+export { kubeadmApiServerSettings, KUBEADM_PKI_DIR } from './apiServer/kubeadmSettings';
+export type { KubeadmApiServerSettings, KubeadmFile } from './apiServer/kubeadmSettings';

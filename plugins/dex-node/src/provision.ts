@@ -15,6 +15,14 @@ import { KubeObject, render } from './pack/render';
 import { ApplyResult, applyObjects, isConcurrentChange, objectKey, readExisting, waitForRollout } from './cluster/apply';
 import { clientNode, shareConnections } from './cluster/clientNode';
 import { describeKubeError } from './cluster/errors';
+import type { KubeadmControlPlaneRef } from './apiServer/config';
+import {
+  KubeadmControlPlaneApplyResult,
+  applyToKubeadmControlPlane,
+  kubeadmControlPlaneApiVersion,
+} from './apiServer/kubeadmControlPlane';
+import { checkNodePath, kubeadmApiServerSettings } from './apiServer/kubeadmSettings';
+import { recordClusterApiTarget } from './apiServer/record';
 
 export interface ProvisionOptions {
   policy?: PlatformPolicy;
@@ -26,6 +34,23 @@ export interface ProvisionOptions {
   log?: (message: string) => void;
   /** Keys generated ahead of time (a backend keeps one); generated on the spot without. */
   keyPool?: KeyPool;
+  /**
+   * `clusterApi` mode: after the pack, apply the kube-apiserver settings to the workload
+   * cluster's KubeadmControlPlane on the management cluster (`force` takes over what someone
+   * else set there too).
+   */
+  kubeadmControlPlane?: KubeadmControlPlaneTarget;
+}
+
+/** A workload cluster's KubeadmControlPlane, and how to reach it. */
+export interface KubeadmControlPlaneTarget {
+  /** The management cluster's configured name, and a KubeConfig for it. */
+  managementCluster: string;
+  kc: KubeConfig;
+  ref: KubeadmControlPlaneRef;
+  authentication: 'flags' | 'authenticationConfiguration';
+  /** Bound of each call to the management cluster (default 15 s). */
+  timeoutMs?: number;
 }
 
 export interface ProvisionResult {
@@ -39,6 +64,8 @@ export interface ProvisionResult {
   generated: string[];
   /** The rendered objects (they contain secrets: never log or output them). */
   objects: KubeObject[];
+  /** `clusterApi` mode: what was (or would be) changed on the KubeadmControlPlane. */
+  kubeadmControlPlane?: KubeadmControlPlaneApplyResult;
 }
 
 const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
@@ -157,6 +184,13 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
   const problems = validateSpec(spec, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));
   log(`Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`);
+  let kcpApiVersion: string | undefined;
+  if (options.kubeadmControlPlane) {
+    // Checked before anything is written: the CA path must be one kubeadm mounts, and the
+    // management cluster must serve KubeadmControlPlanes.
+    checkNodePath('apiServerCaFile', spec.apiServerCaFile);
+    kcpApiVersion = await kubeadmControlPlaneApiVersion(options.kubeadmControlPlane.kc, options.kubeadmControlPlane.timeoutMs);
+  }
 
   const names = objectNames(spec);
   const guarded = [names.caSecret, names.tlsSecret, names.clientsSecret, ...(spec.authenticator.enabled ? [names.authenticatorTlsSecret] : [])].map(
@@ -164,7 +198,7 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
   );
   for (let attempt = 1; ; attempt++) {
     try {
-      return await provisionOnce(kc, spec, options, log, guarded);
+      return await provisionOnce(kc, spec, options, log, guarded, kcpApiVersion);
     } catch (e) {
       if (!isConcurrentChange(e) || attempt >= MAX_ATTEMPTS) throw e;
       // Another run wrote the pack's certificates or client secrets since we read them: start
@@ -181,6 +215,7 @@ async function provisionOnce(
   options: ProvisionOptions,
   log: (message: string) => void,
   guarded: string[],
+  kcpApiVersion?: string,
 ): Promise<ProvisionResult> {
   const [existing, referenced] = await Promise.all([readExisting(kc, skeleton(spec)), readReferenced(kc, spec)]);
   const secrets = [...existing.values()].filter(o => o.kind === 'Secret') as V1Secret[];
@@ -198,8 +233,20 @@ async function provisionOnce(
   for (const g of generated) log(`generated ${g}`);
   if (!generated.length) log('reusing the existing certificates and client secrets');
 
-  const objects = render(spec, material);
+  const target = options.kubeadmControlPlane;
+  let objects = render(spec, material);
+  if (target) {
+    objects = recordClusterApiTarget(objects, objectNames(spec).apiServerConfigMap, {
+      managementCluster: target.managementCluster,
+      ...target.ref,
+      apiVersion: kcpApiVersion!,
+      authentication: target.authentication,
+    });
+  }
   checkSizes(objects);
+  const settings = apiServerSettings(spec, material.ca.certPem);
+  // Checked before anything is written (they become kube-apiserver flags and node files).
+  const kcpSettings = target ? kubeadmApiServerSettings(spec, settings, target.authentication) : undefined;
   const apply = await applyObjects(kc, objects, {
     instance: spec.instance,
     dryRun: options.dryRun,
@@ -209,15 +256,30 @@ async function provisionOnce(
     log,
   });
   if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log);
+  // After the pack: the CA the KubeadmControlPlane gets is the one stored in the pack's Secret.
+  const kubeadmControlPlane =
+    target && kcpSettings
+    ? await applyToKubeadmControlPlane(target.kc, kcpSettings, {
+        ref: target.ref,
+        owner: `${spec.cluster}/${spec.namespace}/${spec.instance}`,
+        dryRun: options.dryRun,
+        takeOver: options.force,
+        timeoutMs: target.timeoutMs,
+        needsAuthenticationConfiguration: target.authentication === 'authenticationConfiguration',
+        apiVersion: kcpApiVersion,
+        log,
+      })
+    : undefined;
   return {
     spec,
     issuerUrl: issuerUrl(spec),
     authenticatorUrl: spec.authenticator.enabled ? authenticatorUrl(spec) : undefined,
     caPem: material.ca.certPem,
-    apiServer: apiServerSettings(spec, material.ca.certPem),
+    apiServer: settings,
     apply,
     generated,
     objects,
+    kubeadmControlPlane,
   };
 }
 

@@ -1,5 +1,11 @@
 import type * as ClientNode from '@kubernetes/client-node';
-import type { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  KubeConfig,
+  KubernetesObjectApi,
+  RequestContext,
+  ResponseContext,
+} from '@kubernetes/client-node';
 
 export type K8s = typeof ClientNode;
 
@@ -62,4 +68,20 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     }
   };
   return kc;
+}
+
+/** Per-call options that attach an AbortSignal to the request, so a timed-out call is cancelled. */
+export function withSignal(k8s: K8s, signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          ctx.setSignal(signal);
+          return new k8s.Observable(Promise.resolve(ctx));
+        },
+        post: (ctx: ResponseContext) => new k8s.Observable(Promise.resolve(ctx)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }

@@ -13,6 +13,7 @@ import {
   compareVersions,
   versionFromImage,
 } from '@backstage-dex/plugin-dex-common';
+import { clusterApiRecordOf } from '../apiServer/record';
 import { CertificateSummary, ClusterSnapshot, TlsSecretCertificates } from './types';
 
 const DAY = 24 * 3600 * 1000;
@@ -243,6 +244,7 @@ export function installationsFromSnapshot(
         o => componentOf(o.metadata) === AUTHENTICATOR,
       );
       const settings = apiServer(group.configMap);
+      const { apiVersion: _apiVersion, ...kubeadmControlPlane } = clusterApiRecordOf(group.configMap?.data) ?? {};
       const installation: DexInstallation = {
         cluster: cluster.name,
         namespace: group.namespace,
@@ -254,6 +256,7 @@ export function installationsFromSnapshot(
           : undefined,
         certificates: certificates(group, now),
         apiServer: settings,
+        ...('name' in kubeadmControlPlane ? { kubeadmControlPlane } : {}),
       };
       return installation;
     })

@@ -1,12 +1,9 @@
 import { InputError } from '@backstage/errors';
 import type {
   AppsV1Api,
-  ConfigurationOptions,
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
-  RequestContext,
-  ResponseContext,
   V1Secret,
 } from '@kubernetes/client-node';
 import {
@@ -18,8 +15,9 @@ import {
   PlatformPolicy,
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
-import { K8s, clientNode, shareConnections } from '../cluster/clientNode';
+import { clientNode, shareConnections, withSignal } from '../cluster/clientNode';
 import { describeKubeError } from '../cluster/errors';
+import { addKubeadmControlPlaneStatus } from '../apiServer/rollout';
 import { StatusCache } from './cache';
 import { installationsFromSnapshot } from './mapping';
 import { CertificateSummary, ClusterSnapshot, KubernetesCall, StatusResource, TlsSecretCertificates } from './types';
@@ -44,6 +42,11 @@ export interface ReadDexStatusOptions {
   onKubernetesCall?: (call: KubernetesCall) => void;
   /** "Now" for certificates' days left. */
   now?: Date;
+  /**
+   * The KubeConfig of a configured cluster by name, for the rollout of KubeadmControlPlanes that
+   * installations in `clusterApi` mode name (one call each, within `timeoutMs`); not read without.
+   */
+  managementCluster?: (name: string) => Promise<KubeConfig | undefined>;
 }
 
 export interface DexStatus {
@@ -86,22 +89,6 @@ async function apisFor(kc: KubeConfig): Promise<Apis> {
     apis.set(kc, found);
   }
   return found;
-}
-
-/** Per-call options that attach an AbortSignal to the request, so a timed-out list is cancelled. */
-function withSignal(k8s: K8s, signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(signal);
-          return new k8s.Observable(Promise.resolve(ctx));
-        },
-        post: (ctx: ResponseContext) => new k8s.Observable(Promise.resolve(ctx)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
 }
 
 function summary(pemBase64: string | undefined): CertificateSummary | undefined {
@@ -195,7 +182,9 @@ export async function readDexStatus(options: ReadDexStatusOptions): Promise<DexS
       try {
         const s = await within(snapshot, timeoutMs, `Cluster "${name}" did not answer within ${timeoutMs} ms`);
         const server = kc.getCurrentCluster()?.server;
-        return { installations: installationsFromSnapshot({ name, server }, s, { policy: options.policy, now }) };
+        const installations = installationsFromSnapshot({ name, server }, s, { policy: options.policy, now });
+        if (options.managementCluster) await addKubeadmControlPlaneStatus(installations, s.configMaps, options.managementCluster, timeoutMs);
+        return { installations };
       } catch (e) {
         const message =
           e instanceof ClusterTimeoutError || (e as Error)?.name === 'TimeoutError' || (e as Error)?.name === 'AbortError'

@@ -6,11 +6,14 @@ import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { dexPackApplyPermission } from '@backstage-dex/plugin-dex-common';
 import {
   KeyPool,
+  KubeadmControlPlaneTarget,
   ObjectResult,
+  apiServerModeOf,
   findCluster,
   kubeConfigFor,
   provisionPack,
   readClusters,
+  readApiServerModes,
   readPolicy,
 } from '@backstage-dex/plugin-dex-node';
 import { examples } from './packApply.examples';
@@ -25,6 +28,7 @@ type ApplySummary = {
   authenticationConfiguration: string;
   objects: { kind: string; name: string; namespace?: string; action: string; fields?: string[] }[];
   writes: number;
+  kubeadmControlPlane?: { name: string; apiVersion: string; action: string; changes: string[] };
 };
 
 function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
@@ -39,6 +43,8 @@ function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
  */
 export function createDexPackApplyAction(options: { config: Config; permissions?: PermissionsService; keyPool?: KeyPool }) {
   const { config, permissions, keyPool } = options;
+  // Read (and checked) when the module starts: a bad dex.clusters entry fails the backend's start.
+  const apiServerModes = readApiServerModes(config, readClusters(config).map(c => c.name));
 
   return createTemplateAction({
     id: 'dex:pack:apply',
@@ -51,7 +57,10 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
         ...packSpecInputSchema,
         force: z =>
           z
-            .boolean({ description: 'Take over objects of the same name that someone else created (default false)' })
+            .boolean({
+              description:
+                "Take over objects of the same name that someone else created, and (clusterApi mode) kube-apiserver arguments and files someone else set on the KubeadmControlPlane (default false)",
+            })
             .optional(),
         rotateCertificates: z =>
           z
@@ -87,6 +96,23 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
           ),
         entityRef: z =>
           z.string({ description: 'The owning entity (when the input names one), for a link' }).optional(),
+        apiServerMode: z =>
+          z.string({
+            description:
+              "How the cluster's kube-apiserver gets the settings: report (apply apiServerFlags by hand) or clusterApi (applied to its KubeadmControlPlane)",
+          }),
+        kubeadmControlPlane: z =>
+          z
+            .object(
+              {
+                name: z.string({ description: 'namespace/name on the management cluster' }),
+                apiVersion: z.string(),
+                action: z.string({ description: 'update or unchanged' }),
+                changes: z.array(z.string(), { description: 'What changed (or would, in a dry run)' }),
+              },
+              { description: 'clusterApi mode: what was done to the KubeadmControlPlane' },
+            )
+            .optional(),
       },
     },
     async handler(ctx) {
@@ -108,9 +134,23 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
           `Dex ${spec.dex.version}, authenticator ${spec.authenticator.enabled ? spec.authenticator.version : 'disabled'}`,
       );
 
-      const cluster = findCluster(readClusters(config), spec.cluster);
+      const clusters = readClusters(config);
+      const cluster = findCluster(clusters, spec.cluster);
       const kc = await kubeConfigFor(cluster);
       ctx.logger.info(`Connecting to cluster ${cluster.name}${cluster.url ? ` at ${cluster.url}` : ''}`);
+      const mode = apiServerModeOf(apiServerModes, spec.cluster);
+      let kubeadmControlPlane: KubeadmControlPlaneTarget | undefined;
+      if (mode.mode === 'clusterApi') {
+        const management = findCluster(clusters, mode.managementCluster);
+        const { namespace, name } = mode.kubeadmControlPlane;
+        ctx.logger.info(`The kube-apiserver settings go to KubeadmControlPlane ${namespace}/${name} on cluster ${management.name}`);
+        kubeadmControlPlane = {
+          managementCluster: management.name,
+          kc: await kubeConfigFor(management),
+          ref: mode.kubeadmControlPlane,
+          authentication: mode.authentication,
+        };
+      }
 
       const provision = async (dryRun: boolean): Promise<ApplySummary> => {
         const result = await provisionPack(kc, spec, {
@@ -119,6 +159,7 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
           force,
           rotateCertificates,
           keyPool,
+          kubeadmControlPlane,
           waitForRolloutMs: waitForRollout * 1000,
           // In a dry run the plan is logged below, once, with every object.
           log: m => (dryRun && m.startsWith('would ') ? ctx.logger.debug(m) : ctx.logger.info(m)),
@@ -133,6 +174,16 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
             JSON.parse(JSON.stringify({ kind, name, namespace, action, fields })),
           ),
           writes: result.apply.writes,
+          ...(result.kubeadmControlPlane
+            ? {
+                kubeadmControlPlane: {
+                  name: result.kubeadmControlPlane.kubeadmControlPlane,
+                  apiVersion: result.kubeadmControlPlane.apiVersion,
+                  action: result.kubeadmControlPlane.action,
+                  changes: result.kubeadmControlPlane.changes,
+                },
+              }
+            : {}),
         };
       };
 
@@ -149,6 +200,7 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
           force,
           rotateCertificates,
           waitForRollout,
+          mode,
         })}`;
         summary = await ctx.checkpoint({ key, fn: async () => ({ ...(await provision(false)) }) });
         const count = (action: string) => summary.objects.filter(o => o.action === action).length;
@@ -167,6 +219,18 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
       ctx.output('authenticationConfiguration', summary.authenticationConfiguration);
       ctx.output('objects', summary.objects);
       if (owner) ctx.output('entityRef', owner.entityRef);
+      ctx.output('apiServerMode', mode.mode);
+      const kcp = summary.kubeadmControlPlane;
+      if (kcp) {
+        ctx.output('kubeadmControlPlane', kcp);
+        ctx.logger.info(
+          kcp.action === 'unchanged'
+            ? `KubeadmControlPlane ${kcp.name} already has the kube-apiserver settings`
+            : `KubeadmControlPlane ${kcp.name}${ctx.isDryRun ? ' would get' : ':'} ${kcp.changes.join(', ')}; Cluster API rolls out its control-plane machines`,
+        );
+      } else {
+        ctx.logger.info('To do by hand: give the kube-apiserver the flags in the apiServerFlags output');
+      }
     },
   });
 }
