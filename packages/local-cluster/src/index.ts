@@ -18,3 +18,4 @@ export type { HttpsResponse } from './https';
 export { loopbackPki } from './certs';
 export { startHangingServer } from './hanging';
 export type { HangingServer } from './hanging';
+export { kubeadmControlPlaneCrd, peersDir } from './clusterApi';

@@ -103,6 +103,8 @@ export async function createDexService(options: DexServiceOptions): Promise<DexS
         timeoutMs,
         cache,
         onKubernetesCall: options.onKubernetesCall,
+        // clusterApi mode: the KubeadmControlPlane's rollout, from its management cluster.
+        managementCluster: async name => kubeConfigs.get(name),
       });
       for (const e of status.errors) logger.debug(`Dex status of ${stringifyEntityRef(entity)}: ${e.message}`);
       return {

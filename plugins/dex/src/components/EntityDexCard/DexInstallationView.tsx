@@ -14,6 +14,7 @@ import type {
   DexInstallation,
   Endpoint,
   IngressStatus,
+  KubeadmControlPlaneStatus,
 } from '@backstage-dex/plugin-dex-common';
 
 /** Certificates closer than this to expiry are flagged. */
@@ -191,6 +192,39 @@ function CodeBlock({ label, text }: { label: string; text: string }) {
   );
 }
 
+/** Where the kube-apiserver settings went in clusterApi mode, and how far its rollout is. */
+function KubeadmControlPlaneView({ kcp }: { kcp: KubeadmControlPlaneStatus }) {
+  const target = `KubeadmControlPlane ${kcp.namespace}/${kcp.name}`;
+  const where = `on cluster ${kcp.managementCluster}`;
+  if (kcp.error) {
+    return (
+      <StatusWarning>
+        Applied to {target} {where}; rollout unknown: {kcp.error}
+      </StatusWarning>
+    );
+  }
+  if (!kcp.applied) {
+    return (
+      <StatusError>
+        Not applied: {target} {where} does not carry this installation's
+        settings (changed by someone else); run the template again
+      </StatusError>
+    );
+  }
+  const rollout = kcp.rollout;
+  const text = `Applied to ${target} ${where} — rollout ${rollout?.updated ?? 0}/${
+    rollout?.replicas ?? 0
+  } updated`;
+  if (!rollout?.observedLatestSpec) {
+    return <StatusPending>{`${text} (waiting for Cluster API to see the change)`}</StatusPending>;
+  }
+  return rollout.updated >= rollout.replicas ? (
+    <StatusOK>{text}</StatusOK>
+  ) : (
+    <StatusPending>{text}</StatusPending>
+  );
+}
+
 /** One Dex installation: where it is, its components, certificates and API-server settings. */
 export function DexInstallationView({
   installation,
@@ -232,7 +266,12 @@ export function DexInstallationView({
       )}
       {apiServer && (
         <section aria-label="API-server settings">
-          <h4 style={styles.heading}>API-server flags</h4>
+          <h4 style={styles.heading}>API server</h4>
+          {installation.kubeadmControlPlane ? (
+            <KubeadmControlPlaneView kcp={installation.kubeadmControlPlane} />
+          ) : (
+            <div>To do by hand: give the kube-apiserver these flags</div>
+          )}
           <CodeBlock label="API-server flags" text={apiServer.flags.join('\n')} />
           {apiServer.authenticationConfiguration && (
             <details>

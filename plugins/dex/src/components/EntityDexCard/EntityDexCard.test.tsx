@@ -368,4 +368,58 @@ describe('EntityDexCard', () => {
     ).toBeInTheDocument();
     expect(screen.getByText('Add Dex auth')).toBeInTheDocument();
   });
+  it('says the API-server flags are to be set by hand in report mode', async () => {
+    await renderCard(mockApi(async () => response()));
+    const settings = await screen.findByRole('region', { name: 'API-server settings' });
+    expect(
+      within(settings).getByText('To do by hand: give the kube-apiserver these flags'),
+    ).toBeInTheDocument();
+  });
+
+  it('shows the KubeadmControlPlane the settings went to, and its rollout', async () => {
+    const kubeadmControlPlane = {
+      managementCluster: 'management',
+      namespace: 'capi-clusters',
+      name: 'payments-control-plane',
+      authentication: 'flags' as const,
+      applied: true,
+      rollout: { replicas: 3, updated: 1, observedLatestSpec: true },
+    };
+    await renderCard(
+      mockApi(async () => response({ installations: [installation({ kubeadmControlPlane })] })),
+    );
+    const settings = await screen.findByRole('region', { name: 'API-server settings' });
+    expect(
+      within(settings).getByText(
+        'Applied to KubeadmControlPlane capi-clusters/payments-control-plane on cluster management — rollout 1/3 updated',
+      ),
+    ).toBeInTheDocument();
+    expect(within(settings).queryByText(/To do by hand/)).not.toBeInTheDocument();
+  });
+
+  it('says when the KubeadmControlPlane no longer carries the settings, or cannot be read', async () => {
+    const base = {
+      managementCluster: 'management',
+      namespace: 'capi-clusters',
+      name: 'payments-control-plane',
+      authentication: 'flags' as const,
+    };
+    await renderCard(
+      mockApi(async () =>
+        response({
+          installations: [
+            installation({ kubeadmControlPlane: { ...base, applied: false, rollout: { replicas: 3, updated: 3, observedLatestSpec: true } } }),
+            installation({
+              namespace: 'dex-2',
+              kubeadmControlPlane: { ...base, error: 'The management cluster "management" did not answer within 5000 ms' },
+            }),
+          ],
+        }),
+      ),
+    );
+    expect(await screen.findByText(/^Not applied: KubeadmControlPlane capi-clusters\/payments-control-plane/)).toBeInTheDocument();
+    expect(
+      screen.getByText(/rollout unknown: The management cluster "management" did not answer within 5000 ms/),
+    ).toBeInTheDocument();
+  });
 });
