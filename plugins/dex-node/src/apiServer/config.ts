@@ -47,15 +47,14 @@ export function readApiServerModes(config: Config, clusterNames: string[]): Map<
       continue;
     }
     const entry = clusters!.getConfig(name);
-    const read = <T>(fn: () => T): T | undefined => {
-      try {
-        return fn();
-      } catch (e) {
-        problems.push(`${at}: ${(e as Error).message}`);
-        return undefined;
-      }
+    /** A string setting; anything else (a number, a list) is a problem named by its key. */
+    const read = (key: string): string | undefined => {
+      const value = entry.getOptional(key);
+      if (value === undefined || typeof value === 'string') return value;
+      problems.push(`${at}.${key.replace(/^apiServer\./, '')}: must be a string, got ${JSON.stringify(value).slice(0, 50)}`);
+      return undefined;
     };
-    const mode = read(() => entry.getOptionalString('apiServer.mode')) ?? 'report';
+    const mode = read('apiServer.mode') ?? 'report';
     if (mode === 'report') {
       modes.set(name, REPORT_MODE);
       continue;
@@ -65,21 +64,21 @@ export function readApiServerModes(config: Config, clusterNames: string[]): Map<
       continue;
     }
     const before = problems.length;
-    const management = read(() => entry.getOptionalString('apiServer.managementCluster'));
+    const management = read('apiServer.managementCluster');
     if (!management) {
       problems.push(`${at}.managementCluster: required in clusterApi mode; name the configured cluster that holds the KubeadmControlPlane`);
     } else if (!clusterNames.includes(management)) {
       problems.push(`${at}.managementCluster: "${management}" is not a configured cluster (configured: ${clusterNames.join(', ')})`);
     }
-    const namespace = read(() => entry.getOptionalString('apiServer.kubeadmControlPlane.namespace'));
-    const kcpName = read(() => entry.getOptionalString('apiServer.kubeadmControlPlane.name'));
+    const namespace = read('apiServer.kubeadmControlPlane.namespace');
+    const kcpName = read('apiServer.kubeadmControlPlane.name');
     if (!namespace || namespace.length > 63 || !DNS_LABEL.test(namespace)) {
       problems.push(`${at}.kubeadmControlPlane.namespace: ${namespace ? `"${namespace}" is not a namespace name (DNS-1123 label)` : 'required in clusterApi mode'}`);
     }
     if (!kcpName || kcpName.length > 253 || !DNS_SUBDOMAIN.test(kcpName)) {
       problems.push(`${at}.kubeadmControlPlane.name: ${kcpName ? `"${kcpName}" is not an object name (DNS-1123 subdomain)` : 'required in clusterApi mode'}`);
     }
-    const authentication = read(() => entry.getOptionalString('apiServer.authentication')) ?? 'flags';
+    const authentication = read('apiServer.authentication') ?? 'flags';
     if (authentication !== 'flags' && authentication !== 'authenticationConfiguration') {
       problems.push(`${at}.authentication: "${authentication}" is not supported; use flags or authenticationConfiguration`);
     }
