@@ -15,12 +15,13 @@ export function peersDir(): string {
   if (process.env.DEX_PEERS_DIR) return process.env.DEX_PEERS_DIR;
   // A private package that only ever runs from its source folder (tests, npm start), never bundled.
   // eslint-disable-next-line no-restricted-syntax
-  for (let dir = path.resolve(__dirname); ; dir = path.dirname(dir)) {
+  const here = __dirname;
+  for (let dir = here; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'shared', 'peers');
     if (fs.existsSync(path.join(candidate, CRDS_ARCHIVE))) return candidate;
     if (path.dirname(dir) === dir) {
       throw new Error(
-        `No shared/peers/${CRDS_ARCHIVE} above ${__dirname} (it sits beside the clone); set DEX_PEERS_DIR to the folder that holds it`,
+        `No shared/peers/${CRDS_ARCHIVE} above ${here} (it sits beside the clone); set DEX_PEERS_DIR to the folder that holds it`,
       );
     }
   }
