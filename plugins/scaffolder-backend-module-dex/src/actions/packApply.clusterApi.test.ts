@@ -13,6 +13,7 @@ import {
   LocalCluster,
   LocalDex,
   freePort,
+  httpsRequest,
   kubeadmControlPlaneCrd,
   passwordGrant,
   selfSubjectReview,
@@ -114,11 +115,20 @@ beforeAll(async () => {
   [workload, management] = await Promise.all([startLocalCluster(), startLocalCluster()]);
   workloadKc = kubeConfig(workload);
   managementKc = kubeConfig(management);
-  const ext = k8s.KubernetesObjectApi.makeApiClient(managementKc);
   // The management cluster serves v1beta2 (Cluster API 1.11+); the workload cluster doubles as an
-  // older management cluster that serves v1beta1.
-  await ext.create(kubeadmControlPlaneCrd('v1beta2') as any);
-  await k8s.KubernetesObjectApi.makeApiClient(workloadKc).create(kubeadmControlPlaneCrd('v1beta1') as any);
+  // older management cluster that serves v1beta1. Posted as JSON: the typed client serializes by
+  // its model and would drop the CRD's x-kubernetes-* keys.
+  const createCrd = async (c: LocalCluster, version: 'v1beta2' | 'v1beta1') => {
+    const body = JSON.stringify(kubeadmControlPlaneCrd(version));
+    const res = await httpsRequest(`${c.server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
+      caPem: c.caPem,
+      method: 'POST',
+      headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      body,
+    });
+    if (res.status !== 201) throw new Error(`creating the ${version} CRD: HTTP ${res.status} ${res.body.slice(0, 500)}`);
+  };
+  await Promise.all([createCrd(management, 'v1beta2'), createCrd(workload, 'v1beta1')]);
   for (const kc of [managementKc, workloadKc]) {
     await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: KCP_NS } } });
   }
