@@ -91,7 +91,7 @@ export async function kubeadmControlPlaneApiVersion(kc: KubeConfig, timeoutMs = 
   const what = `asking ${kc.getCurrentCluster()?.server ?? 'the management cluster'} for its API groups`;
   let groups;
   try {
-    groups = await bounded(what, timeoutMs, o => kc.makeApiClient(k8s.ApisApi).getAPIVersions(o));
+    groups = await bounded(what, timeoutMs, o => kc.makeApiClient(k8s.ApisApi).getAPIVersions({}, o));
   } catch (e) {
     throw e instanceof ServiceUnavailableError ? e : describeKubeError(e, what);
   }

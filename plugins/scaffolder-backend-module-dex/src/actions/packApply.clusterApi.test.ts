@@ -416,6 +416,31 @@ describe('v1beta1 (older Cluster API)', () => {
     expect((await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane')).metadata.resourceVersion).toBe(kcp.metadata.resourceVersion);
   });
 
+  it('refuses an argument of the pack that someone else changed, naming them; force sets it back', async () => {
+    await serverSideApply(
+      workloadKc,
+      {
+        apiVersion: `${GROUP}/v1beta1`,
+        kind: 'KubeadmControlPlane',
+        metadata: { name: 'legacy-control-plane', namespace: KCP_NS },
+        spec: { kubeadmConfigSpec: { clusterConfiguration: { apiServer: { extraArgs: { 'oidc-client-id': 'other-client' } } } } },
+      },
+      'platform-admin',
+    );
+    const before = await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane');
+    await expect(run('legacy')).rejects.toMatchObject({
+      name: 'ConflictError',
+      message: expect.stringContaining('extraArgs oidc-client-id is set to "other-client" by platform-admin. Nothing was changed.'),
+    });
+    expect((await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+
+    const { outputs } = await run('legacy', { force: true });
+    expect((outputs.kubeadmControlPlane as any).changes).toEqual(['change extraArgs oidc-client-id']);
+    const kcp = await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane');
+    expect(kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs['oidc-client-id']).toBe('kubernetes');
+    expect(kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs['audit-log-path']).toBe('/var/log/kubernetes/audit.log');
+  });
+
   it('switching to an AuthenticationConfiguration replaces the flags and the CA file with the config file', async () => {
     const { outputs } = await run('legacy', { authentication: 'authenticationConfiguration' });
     expect((outputs.kubeadmControlPlane as any).changes).toEqual(
