@@ -72,4 +72,13 @@ describe('dex:pack:apply', () => {
       { credentials: expect.objectContaining({ principal: expect.anything() }) },
     );
   });
+  it('refuses a bad dex.clusters entry when it is created (at startup), naming the key', () => {
+    const bad = new ConfigReader({
+      kubernetes: config.get('kubernetes'),
+      dex: { clusters: { prod: { apiServer: { mode: 'clusterApi', managementCluster: 'capi-management' } } } },
+    });
+    expect(() => createDexPackApplyAction({ config: bad })).toThrow(
+      /dex\.clusters\.prod\.apiServer\.managementCluster: "capi-management" is not a configured cluster \(configured: prod, staging\)/,
+    );
+  });
 });
