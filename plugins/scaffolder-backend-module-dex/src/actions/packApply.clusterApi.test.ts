@@ -216,6 +216,39 @@ async function caPem() {
   return Buffer.from(s.data!['tls.crt'], 'base64').toString('utf8');
 }
 
+/** Runs the pack's Dex from its rendered config (memory storage; listen address and file paths local) and gets a token from it. */
+async function packDexToken(instance: string): Promise<{ dex: LocalDex; token: string }> {
+  const core = workloadKc.makeApiClient(k8s.CoreV1Api);
+  const read = (name: string) => core.readNamespacedSecret({ name: `${instance}-${name}`, namespace: 'dex' });
+  const [configSecret, tls, clients, ca] = await Promise.all([read('config'), read('tls'), read('clients'), read('ca')]);
+  const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+  const dir = fs.mkdtempSync(path.join(work, `${instance}-`));
+  const dexConfig = YAML.parse(b64(configSecret.data!['config.yaml']));
+  dexConfig.web = { https: `127.0.0.1:${dexPort}`, tlsCert: path.join(dir, 'tls.crt'), tlsKey: path.join(dir, 'tls.key') };
+  if (dexConfig.telemetry) dexConfig.telemetry = { http: `127.0.0.1:${await freePort()}` };
+  const caPemOfPack = b64(ca.data!['tls.crt']);
+  const dex = await startDex({
+    version: `v${DEFAULT_DEX_VERSION}`,
+    configYaml: YAML.stringify(dexConfig),
+    caPem: caPemOfPack,
+    files: { [path.join(dir, 'tls.crt')]: b64(tls.data!['tls.crt']), [path.join(dir, 'tls.key')]: b64(tls.data!['tls.key']) },
+  });
+  try {
+    const token = await passwordGrant({
+      issuer: dex.issuer,
+      caPem: caPemOfPack,
+      clientId: 'kubernetes',
+      clientSecret: b64(clients.data!.kubernetes),
+      username: USER.email,
+      password: USER.password,
+    });
+    return { dex, token };
+  } catch (e) {
+    await dex.stop();
+    throw e;
+  }
+}
+
 describe('v1beta2 (Cluster API 1.11+)', () => {
   it('dry run: shows the change and writes nothing to the KubeadmControlPlane', async () => {
     const before = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
@@ -355,35 +388,11 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
       .map((a: any) => `--${a.name}=${mapPath(a.value)}`);
     expect(flags).toHaveLength(6);
 
-    // The pack's Dex, from its rendered config (memory storage; listen address and file paths local).
-    const core = workloadKc.makeApiClient(k8s.CoreV1Api);
-    const configSecret = await core.readNamespacedSecret({ name: 'dex-config', namespace: 'dex' });
-    const tls = await core.readNamespacedSecret({ name: 'dex-tls', namespace: 'dex' });
-    const clients = await core.readNamespacedSecret({ name: 'dex-clients', namespace: 'dex' });
-    const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-    const dexConfig = YAML.parse(b64(configSecret.data!['config.yaml']));
-    dexConfig.web = { https: `127.0.0.1:${dexPort}`, tlsCert: path.join(work, 'tls.crt'), tlsKey: path.join(work, 'tls.key') };
-    if (dexConfig.telemetry) dexConfig.telemetry = { http: `127.0.0.1:${await freePort()}` };
     let dex: LocalDex | undefined;
     let apiserver: LocalCluster | undefined;
     try {
-      [dex, apiserver] = await Promise.all([
-        startDex({
-          version: `v${DEFAULT_DEX_VERSION}`,
-          configYaml: YAML.stringify(dexConfig),
-          caPem: await caPem(),
-          files: { [path.join(work, 'tls.crt')]: b64(tls.data!['tls.crt']), [path.join(work, 'tls.key')]: b64(tls.data!['tls.key']) },
-        }),
-        startLocalCluster({ apiServerFlags: flags }),
-      ]);
-      const token = await passwordGrant({
-        issuer: dex.issuer,
-        caPem: await caPem(),
-        clientId: 'kubernetes',
-        clientSecret: b64(clients.data!.kubernetes),
-        username: USER.email,
-        password: USER.password,
-      });
+      let token: string;
+      [{ dex, token }, apiserver] = await Promise.all([packDexToken('dex'), startLocalCluster({ apiServerFlags: flags })]);
       const review = await selfSubjectReview(apiserver.server, apiserver.caPem, token);
       expect(review.username).toBe(USER.email);
     } finally {
@@ -459,5 +468,19 @@ describe('v1beta1 (older Cluster API)', () => {
       kind: 'AuthenticationConfiguration',
       jwt: [{ issuer: { url: `https://127.0.0.1:${dexPort}/dex`, audiences: ['kubernetes'] } }],
     });
+
+    // A kube-apiserver given exactly that file accepts the pack's tokens.
+    let dex: LocalDex | undefined;
+    let apiserver: LocalCluster | undefined;
+    try {
+      let token: string;
+      [{ dex, token }, apiserver] = await Promise.all([
+        packDexToken('legacy-dex'),
+        startLocalCluster({ authenticationConfig: files[1].content }),
+      ]);
+      expect((await selfSubjectReview(apiserver.server, apiserver.caPem, token)).username).toBe(USER.email);
+    } finally {
+      await Promise.all([dex?.stop(), apiserver?.stop()]);
+    }
   });
 });
