@@ -191,6 +191,8 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const text = JSON.stringify(run.output.text);
     expect(text).toContain('--oidc-issuer-url=https://dex.team-a.example.test');
     expect(text).toContain('kind: AuthenticationConfiguration');
+    // report mode (no dex.clusters entry): the settings are the user's to apply.
+    expect(text).toContain('To do by hand: give kube-apiserver the flags below');
 
     // Every object of the plan exists, with the labels of DESIGN.md.
     const created = run.text.match(/\bcreate \w+\/team-a\/[\w-]+/g) ?? [];
