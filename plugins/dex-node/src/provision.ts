@@ -247,6 +247,18 @@ async function provisionOnce(
   const settings = apiServerSettings(spec, material.ca.certPem);
   // Checked before anything is written (they become kube-apiserver flags and node files).
   const kcpSettings = target ? kubeadmApiServerSettings(spec, settings, target.authentication) : undefined;
+  const kcpOptions = target && {
+    ref: target.ref,
+    owner: `${spec.cluster}/${spec.namespace}/${spec.instance}`,
+    dryRun: options.dryRun,
+    takeOver: options.force,
+    timeoutMs: target.timeoutMs,
+    needsAuthenticationConfiguration: target.authentication === 'authenticationConfiguration',
+    apiVersion: kcpApiVersion,
+    log,
+  };
+  // A conflict on the KubeadmControlPlane stops the run before the pack is written.
+  if (target && kcpSettings && kcpOptions) await applyToKubeadmControlPlane(target.kc, kcpSettings, { ...kcpOptions, checkOnly: true });
   const apply = await applyObjects(kc, objects, {
     instance: spec.instance,
     dryRun: options.dryRun,
@@ -258,18 +270,7 @@ async function provisionOnce(
   if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log);
   // After the pack: the CA the KubeadmControlPlane gets is the one stored in the pack's Secret.
   const kubeadmControlPlane =
-    target && kcpSettings
-    ? await applyToKubeadmControlPlane(target.kc, kcpSettings, {
-        ref: target.ref,
-        owner: `${spec.cluster}/${spec.namespace}/${spec.instance}`,
-        dryRun: options.dryRun,
-        takeOver: options.force,
-        timeoutMs: target.timeoutMs,
-        needsAuthenticationConfiguration: target.authentication === 'authenticationConfiguration',
-        apiVersion: kcpApiVersion,
-        log,
-      })
-    : undefined;
+    target && kcpSettings && kcpOptions ? await applyToKubeadmControlPlane(target.kc, kcpSettings, kcpOptions) : undefined;
   return {
     spec,
     issuerUrl: issuerUrl(spec),

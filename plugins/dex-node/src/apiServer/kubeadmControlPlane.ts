@@ -32,6 +32,8 @@ export interface KubeadmControlPlaneApplyOptions {
   timeoutMs?: number;
   /** For `authenticationConfiguration`: the KubeadmControlPlane's Kubernetes must be 1.30 or newer. */
   needsAuthenticationConfiguration?: boolean;
+  /** Read and check only (conflicts throw), write nothing: run before anything else is written. */
+  checkOnly?: boolean;
   /** What kubeadmControlPlaneApiVersion() found, when already asked. */
   apiVersion?: string;
   log?: (message: string) => void;
@@ -286,6 +288,7 @@ export async function applyToKubeadmControlPlane(
       );
     }
     const base = { kubeadmControlPlane: `${namespace}/${name}`, apiVersion, changes: p.changes, dryRun: Boolean(options.dryRun) };
+    if (options.checkOnly) return { ...base, action: p.changes.length ? 'update' : 'unchanged', writes: 0 };
     if (!p.changes.length) {
       log(`${label} already has the OIDC settings; not written`);
       return { ...base, action: 'unchanged', writes: 0 };

@@ -204,9 +204,13 @@ const input = (cluster: string, extra: object = {}) => ({
   ...extra,
 });
 
-async function run(cluster: string, options: { isDryRun?: boolean; force?: boolean; authentication?: 'flags' | 'authenticationConfiguration' } = {}) {
+async function run(
+  cluster: string,
+  options: { isDryRun?: boolean; force?: boolean; authentication?: 'flags' | 'authenticationConfiguration'; instance?: string } = {},
+) {
   const action = createDexPackApplyAction({ config: config(options.authentication) });
-  const r = await mockContext({ input: input(cluster, options.force ? { force: true } : {}), isDryRun: options.isDryRun });
+  const extra = { ...(options.force ? { force: true } : {}), ...(options.instance ? { instance: options.instance } : {}) };
+  const r = await mockContext({ input: input(cluster, extra), isDryRun: options.isDryRun });
   await action.handler(r.ctx);
   return r;
 }
@@ -343,6 +347,20 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
       applied: true,
       rollout: { replicas: 3, updated: 1, observedLatestSpec: true },
     });
+  });
+
+  it('refuses a second Dex pack for the same KubeadmControlPlane before writing anything', async () => {
+    const before = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
+    await expect(run('workload', { instance: 'second' })).rejects.toMatchObject({
+      name: 'ConflictError',
+      message: expect.stringContaining(
+        `KubeadmControlPlane ${KCP_NS}/workload-control-plane: it carries the OIDC settings of another Dex pack (workload/dex/dex)`,
+      ),
+    });
+    expect((await readKcp(managementKc, 'v1beta2', 'workload-control-plane')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    // Checked before the pack: nothing of the second pack was written to the workload cluster.
+    const secrets = await workloadKc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace: 'dex' });
+    expect(secrets.items.map(i => i.metadata!.name).filter(n => n!.startsWith('second-'))).toEqual([]);
   });
 
   it('refuses an argument another manager set to another value, changing nothing; force takes it over', async () => {
