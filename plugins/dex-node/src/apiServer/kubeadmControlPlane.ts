@@ -199,10 +199,10 @@ function plan(kcp: Kcp, want: KubeadmApiServerSettings, options: KubeadmControlP
   for (const [name, value] of Object.entries(want.args)) {
     if (args.get(name) !== value) changes.push(`${args.has(name) ? 'change' : 'set'} extraArgs ${name}`);
   }
+  // Ours and no longer wanted (server-side apply drops them), or someone else's in the way (on takeover).
   for (const [name] of args) {
-    if (!(name in want.args) && owned.ours(name) && !otherInstance) changes.push(`remove extraArgs ${name}`);
+    if (!(name in want.args) && (owned.ours(name) || remove.includes(name))) changes.push(`remove extraArgs ${name}`);
   }
-  for (const name of remove) if (!(name in want.args)) changes.push(`remove extraArgs ${name}`);
 
   const wantedPaths = want.files.map(f => f.path);
   let files = [...(kcp.spec?.kubeadmConfigSpec?.files ?? [])] as Record<string, unknown>[];
