@@ -72,8 +72,9 @@ describe('two runs at once on one KubeadmControlPlane (real apiserver, Cluster A
       });
       return res.status;
     };
-    expect(await post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', kubeadmControlPlaneCrd('v1beta2'))).toBe(201);
-    expect(await post('/api/v1/namespaces', { metadata: { name: 'capi' } })).toBe(201);
+    const crd = await post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', kubeadmControlPlaneCrd('v1beta2'));
+    const ns = await post('/api/v1/namespaces', { metadata: { name: 'capi' } });
+    if (crd !== 201 || ns !== 201) throw new Error(`creating the CRD and namespace: HTTP ${crd}, ${ns}`);
     const kcp = {
       apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
       kind: 'KubeadmControlPlane',
