@@ -1,11 +1,68 @@
 /**
- * Types, constants, the version catalogue and spec validation shared by the Dex plugins.
- * No Node or React imports.
+ * Types, constants, the version catalogue, the installation spec's schema and its validation, and
+ * the permissions, shared by the Dex plugins. No Node or React imports.
  *
  * @packageDocumentation
  */
-export * from './constants';
-export * from './types';
-export * from './versions';
-export * from './validation';
-export * from './permissions';
+export {
+  ANNOTATION_DEX_CLUSTERS,
+  ANNOTATION_KUBERNETES_ID,
+  FIELD_MANAGER,
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_KUBERNETES_ID,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  LABEL_PART_OF,
+  LABEL_VERSION,
+  MANAGED_BY,
+  PART_OF,
+} from './constants';
+export type {
+  ApiServerSettings,
+  CertificateStatus,
+  ClaimsSpec,
+  ClusterError,
+  ComponentStatus,
+  ConnectorSpec,
+  DexClustersResponse,
+  DexInstallation,
+  DexStatusResponse,
+  DexVersionsResponse,
+  Endpoint,
+  EndpointKind,
+  ExposureSpec,
+  GitHubConnectorSpec,
+  IngressSpec,
+  IngressStatus,
+  LdapConnectorSpec,
+  OidcConnectorSpec,
+  PackSpec,
+  PackSpecInput,
+  ResourcesSpec,
+  SecretKeyRef,
+  ServiceType,
+  SpecProblem,
+  StaticClientSpec,
+  StaticUserSpec,
+} from './types';
+export { SERVICE_TYPES, packSpecInputSchema, packSpecSchemaWith } from './spec/schema';
+export type { PackSpecInputSchema } from './spec/schema';
+export { nearestName } from './spec/checks';
+export { normalizeVersion } from './spec/patterns';
+export {
+  AUTHENTICATOR_RELEASES,
+  DEFAULT_AUTHENTICATOR_VERSION,
+  DEFAULT_DEX_VERSION,
+  DEX_RELEASES,
+  authenticationConfigurationApiVersion,
+  compareVersions,
+  findAuthenticatorRelease,
+  findDexRelease,
+  kubernetesServesV1beta1Crds,
+  versionFromImage,
+} from './versions';
+export type { AuthenticatorRelease, DexRelease } from './versions';
+export { DEFAULT_POLICY, formatProblems, resolveSpec, validateSpec, withDefaults } from './validation';
+export type { PlatformPolicy } from './validation';
+export { dexPackApplyPermission, dexPermissions } from './permissions';

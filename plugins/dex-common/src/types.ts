@@ -1,158 +1,101 @@
-/** How a component (Dex or the authenticator) is reached from outside its namespace. */
-export type ServiceType = 'ClusterIP' | 'LoadBalancer' | 'NodePort';
-export const SERVICE_TYPES: ServiceType[] = ['ClusterIP', 'LoadBalancer', 'NodePort'];
+import type {
+  ConnectorInput,
+  ExposureInput,
+  GitHubConnectorInput,
+  IngressInput,
+  LdapConnectorInput,
+  OidcConnectorInput,
+  StaticClientSpec,
+  StaticUserSpec,
+  packSpecInputSchema,
+} from './spec/schema';
+import type { z } from 'zod/v3';
 
-/** A key of a Secret in the pack's namespace; secrets are referenced, never inlined. */
-export interface SecretKeyRef {
-  name: string;
-  key: string;
-}
+export type {
+  ResourcesSpec,
+  SecretKeyRef,
+  StaticClientSpec,
+  StaticUserSpec,
+} from './spec/schema';
 
-export interface IngressSpec {
-  enabled: boolean;
-  /** spec.ingressClassName; the platform default (`dex.defaults.ingressClassName`) when absent. */
-  className?: string;
-  annotations?: Record<string, string>;
-  /** URL path prefix, "/" by default. */
-  path?: string;
-  hosts: string[];
-  /**
-   * Secret (kubernetes.io/tls) the Ingress terminates TLS with. Absent: the pack's own serving
-   * certificate Secret, signed by the pack's CA. Named: it must already exist in the namespace.
-   */
-  tlsSecretName?: string;
-}
+// The spec's types derive from its schema (spec/schema.ts). The input is what a developer writes;
+// PackSpec is the same with every default filled in (withDefaults).
 
-export interface ExposureSpec {
+/**
+ * A Dex installation as written: every field but the cluster may be left out.
+ *
+ * @public
+ */
+export type PackSpecInput = z.infer<typeof packSpecInputSchema>;
+
+/**
+ * How a component (Dex or the authenticator) is reached from outside its namespace.
+ *
+ * @public
+ */
+export type ServiceType = NonNullable<ExposureInput['serviceType']>;
+
+/** @public */
+export type IngressSpec = IngressInput & { hosts: string[]; path: string };
+
+/** @public */
+export type ExposureSpec = Omit<ExposureInput, 'serviceType' | 'ingress'> & {
   serviceType: ServiceType;
-  /** Extra names or IPs clients use (e.g. a LoadBalancer's DNS name); added to the certificate. */
-  extraNames?: string[];
   ingress?: IngressSpec;
-}
+};
 
-export interface GitHubConnectorSpec {
-  type: 'github';
-  id: string;
-  name: string;
-  clientId: string;
-  clientSecretRef: SecretKeyRef;
-  orgs?: string[];
-}
+type WithName<T> = T & { id: string; name: string };
+/** @public */
+export type GitHubConnectorSpec = WithName<GitHubConnectorInput>;
+/** @public */
+export type OidcConnectorSpec = WithName<OidcConnectorInput>;
+/** @public */
+export type LdapConnectorSpec = WithName<LdapConnectorInput>;
+/** @public */
+export type ConnectorSpec = WithName<ConnectorInput>;
 
-export interface OidcConnectorSpec {
-  type: 'oidc';
-  id: string;
-  name: string;
-  issuer: string;
-  clientId: string;
-  clientSecretRef: SecretKeyRef;
-  scopes?: string[];
-}
-
-export interface LdapConnectorSpec {
-  type: 'ldap';
-  id: string;
-  name: string;
-  /** host:port of the LDAP server. */
-  host: string;
-  bindDN: string;
-  bindPasswordRef: SecretKeyRef;
-  userBaseDN: string;
-  userFilter?: string;
-  usernameAttr?: string;
-  groupBaseDN?: string;
-  insecureNoSSL?: boolean;
-}
-
-export type ConnectorSpec = GitHubConnectorSpec | OidcConnectorSpec | LdapConnectorSpec;
-
-export interface StaticClientSpec {
-  id: string;
-  name?: string;
-  redirectURIs: string[];
-  /** The client's secret; generated (and kept across re-runs) when absent. */
-  secretRef?: SecretKeyRef;
-  public?: boolean;
-}
-
-/** A static Dex user (for development and tests). The password is hashed, never stored in clear. */
-export interface StaticUserSpec {
-  email: string;
-  username: string;
-  /** Secret key holding the clear password; hashed with bcrypt into Dex's config Secret. */
-  passwordRef?: SecretKeyRef;
-  /** Or a bcrypt hash given directly. */
-  hash?: string;
-  groups?: string[];
-}
-
-export interface ClaimsSpec {
+/** @public */
+export type ClaimsSpec = {
   usernameClaim: string;
   usernamePrefix?: string;
   groupsClaim: string;
   groupsPrefix?: string;
-}
+};
 
-export interface ResourcesSpec {
-  requests?: { cpu?: string; memory?: string };
-  limits?: { cpu?: string; memory?: string };
-}
+type DexInput = NonNullable<PackSpecInput['dex']>;
+type AuthenticatorInput = NonNullable<PackSpecInput['authenticator']>;
 
-/** One validated description of a Dex installation. */
-export interface PackSpec {
-  /** Name of the target cluster (as configured under kubernetes.clusterLocatorMethods). */
-  cluster: string;
+/**
+ * One validated description of a Dex installation: the input with every default filled in.
+ *
+ * @public
+ */
+export type PackSpec = Omit<
+  PackSpecInput,
+  'dex' | 'authenticator' | 'connectors' | 'staticClients' | 'staticUsers' | 'claims' | 'expiry'
+> & {
   namespace: string;
-  /** Prefix of every object's name, and the app.kubernetes.io/instance label. */
   instance: string;
-  /** Value of the backstage.io/kubernetes-id label: the catalog entity the pack belongs to. */
   kubernetesId: string;
-  dex: {
+  dex: Omit<DexInput, 'version' | 'exposure' | 'replicas' | 'storage'> & {
     version: string;
-    /** The issuer URL; derived from the first Ingress host, or the Service DNS name, when absent. */
-    issuerUrl?: string;
     exposure: ExposureSpec;
     replicas: number;
-    resources?: ResourcesSpec;
-    /** `kubernetes` keeps state in CRDs (needs Dex 2.30+ on Kubernetes 1.22+); `memory` loses it on restart. */
-    storage: 'kubernetes' | 'memory';
+    storage: NonNullable<DexInput['storage']>;
   };
-  authenticator: {
+  authenticator: Omit<AuthenticatorInput, 'enabled' | 'version' | 'exposure' | 'replicas'> & {
     enabled: boolean;
     version: string;
     exposure: ExposureSpec;
     replicas: number;
-    resources?: ResourcesSpec;
-    /** Public URL of the authenticator; derived like the issuer when absent. */
-    url?: string;
-    /** The kube-apiserver URL users' kubeconfigs point at. */
-    apiServerUrl?: string;
-    /** PEM of the CA users' kubeconfigs trust for the apiserver. */
-    apiServerCaPem?: string;
   };
-  /** Client id kube-apiserver accepts tokens for (also the authenticator's client). */
   clientId: string;
   connectors: ConnectorSpec[];
   staticClients: StaticClientSpec[];
   staticUsers: StaticUserSpec[];
   claims: ClaimsSpec;
   expiry: { idTokens: string; signingKeys: string };
-  /** Replaces the registry of every image, e.g. registry.example.com/mirror. */
-  imageRegistry?: string;
-  /** Kubernetes version of the target (e.g. v1.35.4); constraints are checked against it. */
-  kubernetesVersion?: string;
-  /** Path of the CA file on the control-plane nodes, for the --oidc-ca-file flag. */
   apiServerCaFile: string;
-}
-
-/** What PackSpec fields may be given as input; everything else gets a default. */
-export type PackSpecInput = Partial<Omit<PackSpec, 'dex' | 'authenticator' | 'claims' | 'expiry'>> & {
-  cluster: string;
-  namespace: string;
-  dex?: Partial<PackSpec['dex']>;
-  authenticator?: Partial<PackSpec['authenticator']>;
-  claims?: Partial<ClaimsSpec>;
-  expiry?: Partial<PackSpec['expiry']>;
 };
 
 /** One problem with a spec: the field (dotted path) and what to change. */

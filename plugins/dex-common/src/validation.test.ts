@@ -7,8 +7,8 @@ const valid: PackSpecInput = {
   dex: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, hosts: ['dex.example.com'] } } },
 };
 
-function problems(input: Partial<PackSpecInput> & Record<string, unknown>, policy?: PlatformPolicy) {
-  return resolveSpec({ ...valid, ...input } as PackSpecInput, policy).problems;
+function problems(input: Record<string, unknown>, policy?: PlatformPolicy) {
+  return resolveSpec({ ...valid, ...input }, policy).problems;
 }
 
 const secretRef = { name: 'upstream', key: 'secret' };
@@ -57,6 +57,37 @@ describe('resolveSpec', () => {
     const match = found.find(p => p.field === field);
     expect(match).toBeDefined();
     expect(match!.message).toMatch(message);
+  });
+
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['authenticator.enable (for enabled)', { authenticator: { enable: false } }, 'authenticator.enable', 'unknown field; did you mean "enabled"?'],
+    ['dex.replica (for replicas)', { dex: { replica: 2 } }, 'dex.replica', 'unknown field; did you mean "replicas"?'],
+    ['a top-level connector (for connectors)', { connector: [{ type: 'github' }] }, 'connector', 'unknown field; did you mean "connectors"?'],
+    ['an ingress field under dex (for exposure)', { dex: { exposur: {} } }, 'dex.exposur', 'unknown field; did you mean "exposure"?'],
+  ])('refuses an unknown field, naming the nearest known one: %s', (_name, input, field, message) => {
+    expect(problems(input)).toContainEqual({ field, message });
+  });
+
+  it('lists the known fields when no known one is near', () => {
+    expect(problems({ dex: { colour: 'blue' } })).toContainEqual({
+      field: 'dex.colour',
+      message: expect.stringMatching(/^unknown field; known fields: version, exposure, replicas, resources, issuerUrl, storage$/),
+    });
+  });
+
+  it('says which type a field needs', () => {
+    expect(problems({ dex: { replicas: 'two' } })).toContainEqual({ field: 'dex.replicas', message: 'must be a number; got "two"' });
+    expect(problems({ connectors: { type: 'github' } })).toContainEqual({ field: 'connectors', message: 'must be a list; got an object' });
+    expect(resolveSpec({}).problems).toContainEqual({ field: 'cluster', message: 'name the target cluster' });
+    expect(resolveSpec('cluster: x').problems).toContainEqual({ field: '', message: 'must be an object; got "cluster: x"' });
+  });
+
+  it('takes empty form fields as not given', () => {
+    const { spec, problems: found } = resolveSpec({ ...valid, namespace: '', instance: null, dex: { ...valid.dex, issuerUrl: '' } });
+    expect(found).toEqual([]);
+    expect(spec.namespace).toBe('dex');
+    expect(spec.instance).toBe('dex');
+    expect(spec.dex.issuerUrl).toBeUndefined();
   });
 
   it('refuses a version the platform does not allow, naming the allowed ones', () => {

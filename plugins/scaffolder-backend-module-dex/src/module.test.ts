@@ -324,14 +324,14 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     const action = createDexPackApplyAction({ config: new ConfigReader(configData) });
     const run = await mockContext({
-      input: { cluster: 'local', namespace: 'team-e4', dex: { ingress: { enabled: true, hosts: ['dex_example!'] } } },
+      input: { cluster: 'local', namespace: 'team-e4', dex: { exposure: { ingress: { enabled: true, hosts: ['dex_example!'] } } } },
     });
     await expect(action.handler(run.ctx)).rejects.toThrow(/dex\.exposure\.ingress\.hosts\[0\]: "dex_example!" is not a valid host name/);
     expect(await namespaceExists('team-e4')).toBe(false);
   });
 
   it('does not redo a finished apply when a recovered task replays the step (checkpoint)', async () => {
-    const input = { cluster: 'local', namespace: 'team-a', entityRef: 'component:default/payments-api', dex: { ingress: { enabled: true, hosts: ['dex.team-a.example.test'] } }, authenticator: { ingress: { enabled: true, hosts: ['login.team-a.example.test'] } } };
+    const input = { cluster: 'local', namespace: 'team-a', entityRef: 'component:default/payments-api', dex: { exposure: { ingress: { enabled: true, hosts: ['dex.team-a.example.test'] } } }, authenticator: { exposure: { ingress: { enabled: true, hosts: ['login.team-a.example.test'] } } } };
     const first = await mockContext({ input });
     await createDexPackApplyAction({ config: new ConfigReader(configData) }).handler(first.ctx);
     expect(first.checkpoints.size).toBe(1);

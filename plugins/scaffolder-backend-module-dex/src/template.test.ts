@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
 import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-common';
+import { DEFAULT_POLICY, SERVICE_TYPES } from '@backstage-dex/plugin-dex-common';
+import { Validator } from 'jsonschema';
+import { createTemplateRenderer } from 'nunjitsu';
 import yaml from 'yaml';
 import { createDexPackApplyAction } from './actions';
+import { resolvePackSpec } from './actions/specInput';
 
 /** The template this package's actions serve (templates/add-dex-auth at the repository root). */
 const TEMPLATE_PATH = path.resolve(__dirname, '../../../templates/add-dex-auth/template.yaml');
@@ -11,6 +15,9 @@ const TEMPLATE_PATH = path.resolve(__dirname, '../../../templates/add-dex-auth/t
 type JsonSchema = {
   properties?: Record<string, JsonSchema>;
   dependencies?: Record<string, { oneOf?: JsonSchema[] }>;
+  enum?: string[];
+  pattern?: string;
+  maxLength?: number;
 };
 
 /** Property names a schema can hold, including those its dependencies' branches add. */
@@ -30,8 +37,46 @@ function references(text: string, prefix: string): string[][] {
   return [...text.matchAll(re)].map(m => m[1].split('.'));
 }
 
+const secretRef = (name: string, key: string) => ({ name, key });
+
+/** Form values a user can submit, one per branch of the form. */
+const FORMS: Record<string, Record<string, unknown>> = {
+  'the defaults': {},
+  'Ingresses for Dex and the authenticator, with a TLS Secret': {
+    ingress: { enabled: true, dexHost: 'dex.example.com', authenticatorHost: 'login.example.com', className: 'nginx', tlsSecretName: 'wildcard-tls' },
+  },
+  'an Ingress for Dex only, a LoadBalancer and an issuer URL': {
+    serviceType: 'LoadBalancer',
+    issuerUrl: 'https://dex.example.com:8443',
+    ingress: { enabled: true, dexHost: 'dex.example.com' },
+  },
+  'no authenticator': { authenticator: false },
+  'a static test user': {
+    testUser: { enabled: true, email: 'tester@example.com', username: 'tester', passwordRef: secretRef('tester', 'password') },
+  },
+  'GitHub login': {
+    connector: { type: 'github', clientId: 'gh-app', clientSecretRef: secretRef('github', 'client-secret'), orgs: ['acme'] },
+  },
+  'OIDC login': {
+    connector: { type: 'oidc', issuer: 'https://accounts.example.com', clientId: 'dex', clientSecretRef: secretRef('oidc', 'client-secret') },
+  },
+  'LDAP login': {
+    connector: {
+      type: 'ldap',
+      host: 'ldap.example.com:636',
+      bindDN: 'cn=dex,dc=example,dc=com',
+      bindPasswordRef: secretRef('ldap', 'password'),
+      userBaseDN: 'ou=people,dc=example,dc=com',
+    },
+  },
+  'rotation and take-over': { rotateCertificates: true, force: true },
+};
+
 describe('templates/add-dex-auth', () => {
   const template = yaml.parse(fs.readFileSync(TEMPLATE_PATH, 'utf8'));
+  const action = createDexPackApplyAction({ config: new ConfigReader({}) });
+  const parameters: JsonSchema = { properties: {} };
+  for (const step of template.spec.parameters) Object.assign(parameters.properties!, step.properties);
 
   it('is a valid scaffolder.backstage.io/v1beta3 Template', async () => {
     expect(template.metadata.name).toBe('add-dex-auth');
@@ -42,12 +87,10 @@ describe('templates/add-dex-auth', () => {
   });
 
   it('uses only parameters it defines', () => {
-    const root: JsonSchema = { properties: {} };
-    for (const step of template.spec.parameters) Object.assign(root.properties!, step.properties);
     const used = references(JSON.stringify([template.spec.steps, template.spec.output]), 'parameters');
     expect(used.length).toBeGreaterThan(10);
     for (const refPath of used) {
-      let candidates: JsonSchema[] = [root];
+      let candidates: JsonSchema[] = [parameters];
       for (const segment of refPath) {
         candidates = candidates.flatMap(c => propertiesOf(c).get(segment) ?? []);
         expect({ ref: `parameters.${refPath.join('.')}`, defined: candidates.length > 0 }).toEqual({
@@ -58,18 +101,61 @@ describe('templates/add-dex-auth', () => {
     }
   });
 
-  it("reads only outputs the action declares, and gives only inputs it accepts", () => {
-    const action = createDexPackApplyAction({ config: new ConfigReader({}) });
+  it('reads only outputs the action declares', () => {
     const outputs = Object.keys((action.schema?.output as JsonSchema).properties ?? {});
     for (const [name] of references(JSON.stringify(template.spec.output), 'steps.apply.output')) {
       expect(outputs).toContain(name);
     }
-    const inputs = propertiesOf(action.schema?.input as JsonSchema);
-    const given = template.spec.steps[0].input;
-    for (const key of Object.keys(given)) expect(inputs.has(key)).toBe(true);
-    for (const section of ['dex', 'authenticator'] as const) {
-      const accepted = propertiesOf(inputs.get(section)![0]);
-      for (const key of Object.keys(given[section])) expect(`${section}.${key}: ${accepted.has(key)}`).toBe(`${section}.${key}: true`);
+  });
+
+  it("asks in the form what the spec schema accepts (the form's own checks are the spec's)", () => {
+    const props = propertiesOf(parameters);
+    expect(props.get('serviceType')![0].enum!.every(t => (SERVICE_TYPES as readonly string[]).includes(t))).toBe(true);
+    // A value the form lets through must not be refused by the action only after submitting.
+    const namespace = props.get('namespace')![0];
+    const instance = props.get('instance')![0];
+    const probe = (values: Record<string, unknown>) => () => resolvePackSpec({ cluster: 'local', ...values }, DEFAULT_POLICY);
+    expect(probe({ namespace: 'a'.repeat(namespace.maxLength!) })).not.toThrow();
+    expect(probe({ namespace: 'a'.repeat(namespace.maxLength! + 1) })).toThrow(/namespace/);
+    expect(probe({ instance: 'a'.repeat(instance.maxLength!) })).not.toThrow();
+    expect(probe({ instance: 'a'.repeat(instance.maxLength! + 1) })).toThrow(/instance/);
+    for (const bad of ['-dex', 'Dex', 'dex_1']) {
+      expect(new RegExp(namespace.pattern!).test(bad)).toBe(false);
+      expect(probe({ namespace: bad })).toThrow(/namespace/);
     }
+  });
+
+  describe.each(Object.entries(FORMS))('submitted with %s', (_name, form) => {
+    const renderer = createTemplateRenderer();
+    const defaults = Object.fromEntries(
+      Object.entries(parameters.properties!).flatMap(([k, v]) =>
+        (v as { default?: unknown }).default !== undefined ? [[k, (v as { default?: unknown }).default]] : [],
+      ),
+    );
+    const values = { entity: 'component:default/payments-api', cluster: 'local', version: '2.45.1', ...defaults, ...form };
+    // As the scaffolder renders a step's input (NunjucksWorkflowRunner.render).
+    const input = JSON.parse(JSON.stringify(template.spec.steps[0].input), (_key, value) =>
+      typeof value === 'string' ? renderer.renderValue(value, { parameters: values }, { coercion: 'json' }) : value,
+    );
+
+    it("the form's values pass the template's parameters", () => {
+      const validator = new Validator();
+      for (const step of template.spec.parameters) {
+        expect(validator.validate(values, { ...step, type: 'object' }).errors.map(e => e.stack)).toEqual([]);
+      }
+    });
+
+    it("the step's input passes the action's JSON Schema (as the scaffolder checks it)", () => {
+      expect(new Validator().validate(input, action.schema!.input!).errors.map(e => e.stack)).toEqual([]);
+    });
+
+    it('the step input is a valid spec', () => {
+      const spec = resolvePackSpec(input, DEFAULT_POLICY);
+      expect(spec.kubernetesId).toBe('payments-api');
+      expect(spec.authenticator.enabled).toBe(form.authenticator !== false);
+      const ingress = form.ingress as { enabled?: boolean; dexHost?: string } | undefined;
+      expect(spec.dex.exposure.ingress?.hosts ?? []).toEqual(ingress?.enabled ? [ingress.dexHost] : []);
+      expect(spec.connectors.map(c => c.type)).toEqual(form.connector ? [(form.connector as { type: string }).type] : []);
+    });
   });
 });

@@ -36,19 +36,21 @@ export const examples: TemplateExample[] = [
             kubernetesId: 'payments-api',
             dex: {
               version: '2.45.1',
-              serviceType: 'ClusterIP',
-              ingress: {
-                enabled: true,
-                className: 'nginx',
-                hosts: ['dex.payments.example.com'],
-                tlsSecretName: 'dex-payments-example-com-tls',
-                annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
+              exposure: {
+                serviceType: 'ClusterIP',
+                ingress: {
+                  enabled: true,
+                  className: 'nginx',
+                  hosts: ['dex.payments.example.com'],
+                  tlsSecretName: 'dex-payments-example-com-tls',
+                  annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
+                },
               },
             },
             authenticator: {
               enabled: true,
               version: '1.4.0',
-              ingress: { enabled: true, className: 'nginx', hosts: ['login.payments.example.com'] },
+              exposure: { ingress: { enabled: true, className: 'nginx', hosts: ['login.payments.example.com'] } },
               apiServerUrl: 'https://api.payments.example.com:6443',
             },
           },
@@ -69,9 +71,8 @@ export const examples: TemplateExample[] = [
             cluster: 'production',
             namespace: 'dex-github',
             dex: {
-              serviceType: 'LoadBalancer',
               issuerUrl: 'https://dex.example.com:5556/dex',
-              extraNames: ['dex.example.com'],
+              exposure: { serviceType: 'LoadBalancer', extraNames: ['dex.example.com'] },
             },
             authenticator: { enabled: false },
             connectors: [

@@ -28,7 +28,7 @@ describe('dex:pack:apply', () => {
       input: {
         cluster: 'prod',
         namespace: 'Not_A_Namespace',
-        dex: { version: '2.35.1', ingress: { enabled: true, hosts: ['https://dex.example.com/'] } },
+        dex: { version: '2.35.1', exposure: { ingress: { enabled: true, hosts: ['https://dex.example.com/'] } } },
         authenticator: { version: '9.9.9' },
       },
     });
@@ -39,6 +39,18 @@ describe('dex:pack:apply', () => {
     expect(message).toMatch(/- dex\.version: Dex version 2\.35\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/);
     expect(message).toMatch(/- dex\.exposure\.ingress\.hosts\[0\]: "https:\/\/dex\.example\.com\/" is not a valid host name/);
     expect(message).toMatch(/- authenticator\.version: .*"9\.9\.9" is not in the catalogue/);
+  });
+
+  it('refuses unknown fields, naming the one meant, before reaching any cluster', async () => {
+    const action = createDexPackApplyAction({ config });
+    const run = runAction(action, {
+      input: { cluster: 'qa', authenticator: { enable: false }, dex: { replica: 2 }, connector: [] },
+    });
+    const message = await run.catch(e => e.message);
+    expect(message).toContain('3 problems');
+    expect(message).toContain('- authenticator.enable: unknown field; did you mean "enabled"?');
+    expect(message).toContain('- dex.replica: unknown field; did you mean "replicas"?');
+    expect(message).toContain('- connector: unknown field; did you mean "connectors"?');
   });
 
   it('names the configured clusters when the cluster is unknown', async () => {

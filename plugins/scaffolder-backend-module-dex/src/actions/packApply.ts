@@ -3,7 +3,7 @@ import type { Config } from '@backstage/config';
 import { NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { dexPackApplyPermission } from '@backstage-dex/plugin-dex-common';
+import { dexPackApplyPermission, packSpecSchemaWith } from '@backstage-dex/plugin-dex-common';
 import {
   KeyPool,
   KubeadmControlPlaneTarget,
@@ -16,8 +16,9 @@ import {
   readApiServerModes,
   readPolicy,
 } from '@backstage-dex/plugin-dex-node';
+import { z } from 'zod/v3';
 import { examples } from './packApply.examples';
-import { digest, ownerOf, packSpecInputSchema, resolvePackSpec } from './specInput';
+import { digest, ownerField, ownerOf, resolvePackSpec } from './specInput';
 
 /** What the checkpoint stores and the outputs are made of: JSON, and nothing secret. */
 type ApplySummary = {
@@ -53,38 +54,36 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
     examples,
     supportsDryRun: true,
     schema: {
-      input: {
-        ...packSpecInputSchema,
-        force: z =>
-          z
-            .boolean({
-              description:
-                "Take over objects of the same name that someone else created, and (clusterApi mode) kube-apiserver arguments and files someone else set on the KubeadmControlPlane (default false)",
-            })
-            .optional(),
-        rotateCertificates: z =>
-          z
-            .boolean({ description: 'Issue a new CA and serving certificates even though the current ones are valid' })
-            .optional(),
-        waitForRollout: z =>
-          z
-            .number({ description: "Seconds to wait for the Deployments' rollout; 0 or absent: do not wait" })
-            .int()
-            .min(0)
-            .max(3600)
-            .optional(),
-      },
-      output: {
-        issuerUrl: z => z.string({ description: 'The Dex issuer URL' }),
-        authenticatorUrl: z =>
-          z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
-        caPem: z => z.string({ description: 'PEM of the pack CA (certificate only)' }),
-        apiServerFlags: z =>
-          z.array(z.string(), { description: 'kube-apiserver --oidc-* flags, one per element' }),
-        authenticationConfiguration: z =>
-          z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
-        objects: z =>
-          z.array(
+      input: () =>
+        packSpecSchemaWith(
+          {
+            ...ownerField,
+            force: z
+              .boolean({
+                description:
+                  'Take over objects of the same name that someone else created, and (clusterApi mode) kube-apiserver arguments and files someone else set on the KubeadmControlPlane (default false)',
+              })
+              .optional(),
+            rotateCertificates: z
+              .boolean({ description: 'Issue a new CA and serving certificates even though the current ones are valid' })
+              .optional(),
+            waitForRollout: z
+              .number({ description: "Seconds to wait for the Deployments' rollout; 0 or absent: do not wait" })
+              .int()
+              .min(0)
+              .max(3600)
+              .optional(),
+          },
+          'The Dex pack to install, and how',
+        ),
+      output: () =>
+        z.object({
+          issuerUrl: z.string({ description: 'The Dex issuer URL' }),
+          authenticatorUrl: z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
+          caPem: z.string({ description: 'PEM of the pack CA (certificate only)' }),
+          apiServerFlags: z.array(z.string(), { description: 'kube-apiserver --oidc-* flags, one per element' }),
+          authenticationConfiguration: z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
+          objects: z.array(
             z.object({
               kind: z.string(),
               name: z.string(),
@@ -94,15 +93,12 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
             }),
             { description: 'The objects of the pack and what was done to each (the plan, in a dry run)' },
           ),
-        entityRef: z =>
-          z.string({ description: 'The owning entity (when the input names one), for a link' }).optional(),
-        apiServerMode: z =>
-          z.string({
+          entityRef: z.string({ description: 'The owning entity (when the input names one), for a link' }).optional(),
+          apiServerMode: z.string({
             description:
               "How the cluster's kube-apiserver gets the settings: report (apply apiServerFlags by hand) or clusterApi (applied to its KubeadmControlPlane)",
           }),
-        kubeadmControlPlane: z =>
-          z
+          kubeadmControlPlane: z
             .object(
               {
                 name: z.string({ description: 'namespace/name on the management cluster' }),
@@ -113,7 +109,7 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
               { description: 'clusterApi mode: what was done to the KubeadmControlPlane' },
             )
             .optional(),
-      },
+        }),
     },
     async handler(ctx) {
       const { force = false, rotateCertificates = false, waitForRollout = 0 } = ctx.input;

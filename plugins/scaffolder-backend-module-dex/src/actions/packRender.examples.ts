@@ -34,8 +34,10 @@ export const examples: TemplateExample[] = [
           input: {
             cluster: 'staging',
             namespace: 'dex',
-            dex: { ingress: { enabled: true, className: 'nginx', hosts: ['dex.staging.example.com'] } },
-            authenticator: { ingress: { enabled: true, className: 'nginx', hosts: ['login.staging.example.com'] } },
+            dex: { exposure: { ingress: { enabled: true, className: 'nginx', hosts: ['dex.staging.example.com'] } } },
+            authenticator: {
+              exposure: { ingress: { enabled: true, className: 'nginx', hosts: ['login.staging.example.com'] } },
+            },
             staticUsers: [
               {
                 email: 'tester@example.com',

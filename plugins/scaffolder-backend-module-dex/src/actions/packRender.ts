@@ -4,6 +4,8 @@ import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { packSpecSchemaWith } from '@backstage-dex/plugin-dex-common';
+import { z } from 'zod/v3';
 import {
   KubeObject,
   apiServerSettings,
@@ -15,7 +17,7 @@ import {
   toYaml,
 } from '@backstage-dex/plugin-dex-node';
 import { examples } from './packRender.examples';
-import { ownerOf, packSpecInputSchema, resolvePackSpec } from './specInput';
+import { ownerField, ownerOf, resolvePackSpec } from './specInput';
 
 /** Files the action writes, relative to targetPath. */
 export const RENDERED_FILES = {
@@ -58,35 +60,30 @@ export function createDexPackRenderAction(options: { config: Config }) {
     examples,
     supportsDryRun: true,
     schema: {
-      input: {
-        ...packSpecInputSchema,
-        kubernetesVersion: z =>
-          z
-            .string({
-              description:
-                'Kubernetes version of the target (e.g. v1.35.4): checks version constraints and picks the AuthenticationConfiguration apiVersion',
-            })
-            .optional(),
-        targetPath: z =>
-          z
-            .string({ description: 'Folder inside the workspace to write to (default: the workspace root)' })
-            .optional(),
-      },
-      output: {
-        issuerUrl: z => z.string({ description: 'The Dex issuer URL' }),
-        authenticatorUrl: z =>
-          z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
-        caPem: z => z.string({ description: 'PEM of the generated pack CA (certificate only)' }),
-        apiServerFlags: z => z.array(z.string(), { description: 'kube-apiserver --oidc-* flags' }),
-        authenticationConfiguration: z =>
-          z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
-        files: z => z.array(z.string(), { description: 'Files written, relative to the workspace' }),
-        objects: z =>
-          z.array(z.object({ kind: z.string(), name: z.string(), namespace: z.string().optional() }), {
-            description: 'The objects in manifests.yaml',
-          }),
-        entityRef: z => z.string({ description: 'The owning entity (when the input names one)' }).optional(),
-      },
+      input: () =>
+        packSpecSchemaWith(
+          {
+            ...ownerField,
+            targetPath: z
+                .string({ description: 'Folder inside the workspace to write to (default: the workspace root)' })
+                .optional(),
+      
+          },
+          'The Dex pack to render, and where',
+        ),
+      output: z =>
+        z.object({
+          issuerUrl: z.string({ description: 'The Dex issuer URL' }),
+          authenticatorUrl: z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
+          caPem: z.string({ description: 'PEM of the generated pack CA (certificate only)' }),
+          apiServerFlags: z.array(z.string(), { description: 'kube-apiserver --oidc-* flags' }),
+          authenticationConfiguration: z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
+          files: z.array(z.string(), { description: 'Files written, relative to the workspace' }),
+          objects: z.array(z.object({ kind: z.string(), name: z.string(), namespace: z.string().optional() }), {
+              description: 'The objects in manifests.yaml',
+            }),
+          entityRef: z.string({ description: 'The owning entity (when the input names one)' }).optional(),
+        }),
     },
     async handler(ctx) {
       const { targetPath = '' } = ctx.input;

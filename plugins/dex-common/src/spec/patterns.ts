@@ -1,0 +1,46 @@
+/**
+ * The name and value patterns Kubernetes and Dex accept, and the limits the pack keeps to. One
+ * definition each, used by the spec schema, the checks and the renderer.
+ */
+
+/** A DNS-1123 label: namespaces, instance names, IngressClass names. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS-1123 subdomain: host names, Secret names. */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A Kubernetes label value (may be empty). */
+export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+/** A qualified name (annotation or label key): optional DNS-subdomain prefix and a name. */
+export const QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** A dotted-quad IPv4 address (the certificate takes it as an IP SAN). */
+export const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
+/** A Go duration such as 24h or 1h30m. */
+export const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+/** A JWT claim name: no whitespace (it becomes part of an --oidc-* flag), URLs allowed. */
+export const CLAIM_NAME = /^[A-Za-z0-9_.:/#-]{1,256}$/;
+/** An OAuth client id or a user name: what Dex and the flags take without quoting. */
+export const CLIENT_ID = /^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/;
+/** A connector id. */
+export const CONNECTOR_ID = /^[a-z0-9][-a-z0-9_]{0,62}$/;
+/** A key inside a Secret. */
+export const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+/** A bcrypt hash ($2a$, $2b$ or $2y$). */
+export const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
+/** An image registry host with an optional path, e.g. registry.example.com/mirror. */
+export const IMAGE_REGISTRY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/;
+
+/** Longest free text (annotation values, names shown on login pages). */
+export const MAX_FREE_TEXT = 4096;
+/** Longest instance name that leaves room for the suffixes objects get (-authenticator-tls). */
+export const MAX_INSTANCE = 40;
+/** Most entries a list may have (hosts, clients, users, ...): each becomes config, SANs or rules. */
+export const MAX_LIST = 100;
+/** Kubernetes' limit on an object's annotations, keys and values together (less room for ours). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024 - 1024;
+/** Longest URL. */
+export const MAX_URL = 2048;
+
+/** A version as the catalogue writes it: without a leading "v". */
+export function normalizeVersion(version: unknown): string {
+  return String(version ?? '').replace(/^v/, '');
+}
