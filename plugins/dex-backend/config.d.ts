@@ -1,7 +1,6 @@
 /**
- * Settings of the dex backend plugin. The shared `dex:` keys (versions, defaults) are declared by
- * the scaffolder module's config.d.ts; clusters are the Kubernetes plugin's
- * `kubernetes.clusterLocatorMethods`.
+ * Settings of the dex backend plugin. The shared `dex:` keys (versions, defaults) and the clusters
+ * (`kubernetes.clusterLocatorMethods`) are declared by plugins/dex-node's config.d.ts, which reads them.
  */
 export interface Config {
   dex?: {

@@ -1,9 +1,54 @@
 /**
- * The part of the `dex:` section read by @backstage-dex/plugin-dex-node itself (the scaffolder
- * module and the backend read the rest).
+ * The configuration dex-node reads (readClusters, readPolicy), for the scaffolder actions and the
+ * dex backend plugin alike.
  */
 export interface Config {
+  /**
+   * Clusters, in the Backstage Kubernetes plugin's format: configure them once for both. The Dex
+   * plugins use locators of type `config` (clusters with authProvider `serviceAccount`) and
+   * `localKubectlProxy`; any other type or auth provider is refused at startup, naming it.
+   */
+  kubernetes?: {
+    clusterLocatorMethods?: Array<{
+      /** config, or localKubectlProxy (http://localhost:8001, as `kubectl proxy` serves it; cluster "local"). */
+      type: string;
+      /** The clusters of a `config` locator. */
+      clusters?: Array<{
+        /** The name the template's cluster picker and the action's `cluster` input use. */
+        name: string;
+        /** https://host:port of the kube-apiserver. */
+        url: string;
+        /** How the backend authenticates: serviceAccount (the only one the Dex plugins support). */
+        authProvider: string;
+        /**
+         * The service account's token; absent: the token of the pod the backend runs in.
+         * @visibility secret
+         */
+        serviceAccountToken?: string;
+        /**
+         * Base64 of the PEM of the cluster's CA.
+         * @visibility secret
+         */
+        caData?: string;
+        /** Path of a PEM file with the cluster's CA (instead of caData). */
+        caFile?: string;
+        /** Skip verifying the kube-apiserver's certificate (development only). */
+        skipTLSVerify?: boolean;
+      }>;
+    }>;
+  };
+  /**
+   * The `dex:` section: what the platform team allows and prefers for the Dex packs developers
+   * install (the versions and defaults are also visible to the frontend, so the template's field
+   * extensions can preselect them).
+   */
   dex?: {
+    /**
+     * Add the current context of $KUBECONFIG (or ~/.kube/config) as the cluster "local". Off by
+     * default: without it, the Dex plugins use only kubernetes.clusterLocatorMethods and never
+     * fall back to whatever the server's kubeconfig points at.
+     */
+    useLocalKubeconfig?: boolean;
     /**
      * Per cluster (by its name under kubernetes.clusterLocatorMethods), how its kube-apiserver
      * gets the pack's OIDC settings. Clusters without an entry are in `report` mode. Checked at
@@ -32,6 +77,59 @@ export interface Config {
           authentication?: 'flags' | 'authenticationConfiguration';
         };
       };
+    };
+    /** Dex versions developers may install. */
+    versions?: {
+      /**
+       * Versions developers may choose (e.g. ["2.45.1", "2.44.0"]); every catalogued version when
+       * absent. Each must be in the version catalogue.
+       * @visibility frontend
+       */
+      allowed?: string[];
+      /**
+       * The version preselected in the form and used when the action input names none; the
+       * catalogue's newest allowed version when absent.
+       * @visibility frontend
+       */
+      default?: string;
+    };
+    /** dex-k8s-authenticator, the web client that hands out kubeconfigs. */
+    authenticator?: {
+      versions?: {
+        /**
+         * dex-k8s-authenticator versions developers may choose; every catalogued one when absent.
+         * @visibility frontend
+         */
+        allowed?: string[];
+        /**
+         * The authenticator version used when none is chosen.
+         * @visibility frontend
+         */
+        default?: string;
+      };
+    };
+    /** Defaults filled into a pack spec when the input leaves the field out. */
+    defaults?: {
+      /**
+       * Namespace the pack is installed into (default "dex").
+       * @visibility frontend
+       */
+      namespace?: string;
+      /**
+       * Service type of Dex and the authenticator (default ClusterIP).
+       * @visibility frontend
+       */
+      serviceType?: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
+      /**
+       * spec.ingressClassName of the pack's Ingresses when the input names none.
+       * @visibility frontend
+       */
+      ingressClassName?: string;
+      /**
+       * Registry (host with optional path) that replaces the registry of every image, e.g. a
+       * mirror such as registry.example.com/mirror.
+       */
+      imageRegistry?: string;
     };
   };
 }

@@ -1,6 +1,6 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
-import { KeyPool } from '@backstage-dex/plugin-dex-node';
+import { KeyPool, readClusters } from '@backstage-dex/plugin-dex-node';
 import { createDexPackApplyAction, createDexPackRenderAction } from './actions';
 
 /**
@@ -19,6 +19,8 @@ export const scaffolderModuleDex = createBackendModule({
         permissions: coreServices.permissions,
       },
       async init({ scaffolder, config, permissions }) {
+        // Refuses, at startup, cluster settings the actions could not use (naming them).
+        readClusters(config);
         scaffolder.addActions(
           // RSA keys made in the background, so a run does not wait for key generation.
           createDexPackApplyAction({ config, permissions, keyPool: new KeyPool() }),

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Validator } from 'jsonschema';
 import YAML from 'yaml';
 
 const bin = path.resolve(__dirname, '../../bin/dex-pack');
@@ -45,6 +46,28 @@ describe('dex-pack CLI', () => {
     expect(YAML.parse(fs.readFileSync(path.join(out, 'apiserver', 'authentication-configuration.yaml'), 'utf8')).kind).toBe(
       'AuthenticationConfiguration',
     );
+  });
+
+  it('refuses unknown fields, naming the one meant (the authenticator would otherwise be installed)', () => {
+    const typo = write('typo.yaml', { cluster: 'prod', authenticator: { enable: false }, dex: { replica: 2 }, connector: [] });
+    const r = run(['validate', '-f', typo]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('- authenticator.enable: unknown field; did you mean "enabled"?');
+    expect(r.err).toContain('- dex.replica: unknown field; did you mean "replicas"?');
+    expect(r.err).toContain('- connector: unknown field; did you mean "connectors"?');
+  });
+
+  it('prints the JSON Schema of the spec, which holds a valid spec and refuses a misspelt field', () => {
+    const r = run(['schema']);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.out);
+    expect(schema.properties.authenticator.additionalProperties).toBe(false);
+    expect(schema.properties.dex.properties.exposure.properties.serviceType.enum).toEqual(['ClusterIP', 'LoadBalancer', 'NodePort']);
+    const validator = new Validator();
+    expect(validator.validate(YAML.parse(fs.readFileSync(good, 'utf8')), schema).errors).toEqual([]);
+    expect(validator.validate({ cluster: 'prod', authenticator: { enable: false } }, schema).errors.map(e => e.message)).toEqual([
+      'is not allowed to have the additional property "enable"',
+    ]);
   });
 
   it('exits 2 on usage errors', () => {

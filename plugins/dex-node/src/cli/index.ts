@@ -1,19 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { PackSpecInput, formatProblems, resolveSpec } from '@backstage-dex/plugin-dex-common';
+import { formatProblems, packSpecInputSchema, resolveSpec } from '@backstage-dex/plugin-dex-common';
+import { zodToJsonSchema } from 'zod-to-json-schema';
 import { apiServerSettings } from '../pack/apiServer';
 import { prepareMaterial } from '../pack/material';
 import { render, toYaml } from '../pack/render';
 
 const USAGE = `Usage:
   dex-pack validate -f spec.yaml           print every problem of the spec
+  dex-pack schema                          print the spec's JSON Schema (for editors: yaml-language-server)
   dex-pack render -f spec.yaml [-o DIR]    write the manifests (multi-document YAML) and the
                                            kube-apiserver settings; to stdout without -o
 Exit codes: 0 ok, 1 invalid spec, 2 usage.
 The manifests contain Secrets (certificates, client secrets): seal or encrypt them before committing.`;
 
-interface Io {
+/**
+ * Where the CLI writes.
+ *
+ * @public
+ */
+export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
@@ -32,21 +39,37 @@ function parseArgs(argv: string[]) {
   return { command, opts, bad: undefined };
 }
 
-/** The `dex-pack` command for GitOps users; returns the exit code. */
+/** The spec's JSON Schema, derived from the one zod schema (the scaffolder derives its own the same way). */
+export function specJsonSchema(): object {
+  return {
+    ...zodToJsonSchema(packSpecInputSchema, { $refStrategy: 'none' }),
+    title: 'Dex pack spec (dex-pack, dex:pack:apply)',
+  };
+}
+
+/**
+ * The `dex-pack` command for GitOps users; returns the exit code.
+ *
+ * @public
+ */
 export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
   const { command, opts, bad } = parseArgs(argv);
+  if (command === 'schema' && argv.length === 1) {
+    io.out(`${JSON.stringify(specJsonSchema(), null, 2)}\n`);
+    return 0;
+  }
   if (bad !== undefined || !['validate', 'render'].includes(command ?? '') || !opts.file) {
     io.err(`${bad !== undefined ? `Unknown argument ${bad}\n` : ''}${USAGE}\n`);
     return 2;
   }
-  let input: PackSpecInput;
+  let input: unknown;
   try {
     input = YAML.parse(fs.readFileSync(opts.file, 'utf8'));
   } catch (e) {
     io.err(`Cannot read ${opts.file}: ${(e as Error).message}\n`);
     return 2;
   }
-  const { spec, problems } = resolveSpec(input ?? ({} as PackSpecInput));
+  const { spec, problems } = resolveSpec(input ?? {});
   if (problems.length) {
     io.err(`${formatProblems(problems)}\n`);
     return 1;

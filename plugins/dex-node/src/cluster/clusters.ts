@@ -6,56 +6,103 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode, shareConnections } from './clientNode';
 
+/** Where a pod's service-account token is mounted (serviceAccount clusters without a token). */
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+/** `kubectl proxy`'s address, as the Kubernetes plugin's localKubectlProxy locator assumes. */
+const KUBECTL_PROXY_URL = 'http://localhost:8001';
+/** The name of the cluster dex.useLocalKubeconfig adds. */
+const LOCAL_KUBECONFIG_CLUSTER = 'local';
+
 /**
- * A cluster as the Backstage Kubernetes plugin configures it
- * (`kubernetes.clusterLocatorMethods`, type `config`), so platform teams configure clusters once.
+ * A cluster as the Backstage Kubernetes plugin configures it (`kubernetes.clusterLocatorMethods`),
+ * so platform teams configure clusters once.
+ *
+ * @public
  */
 export interface ClusterDetails {
   name: string;
   url: string;
-  authProvider: string;
+  /** serviceAccount (a token), localKubectlProxy (no credentials) or kubeconfig (dex.useLocalKubeconfig). */
+  authProvider: 'serviceAccount' | 'localKubectlProxy' | 'kubeconfig';
   serviceAccountToken?: string;
   caData?: string;
   caFile?: string;
   skipTLSVerify?: boolean;
-  /** Set for the kubeconfig fallback: the file and context to use instead of the fields above. */
-  kubeconfig?: { path: string; context: string };
+  /** Set for dex.useLocalKubeconfig: the file whose current context to use instead of the fields above. */
+  kubeconfig?: { path: string };
 }
 
-/** Clusters from `kubernetes.clusterLocatorMethods`; the local kubeconfig's current context when none. */
+const SUPPORTED = 'type config (authProvider serviceAccount) or localKubectlProxy, or dex.useLocalKubeconfig: true';
+
+/**
+ * The clusters of `kubernetes.clusterLocatorMethods`, read as @backstage/plugin-kubernetes-backend
+ * reads them, plus the local kubeconfig's current context when `dex.useLocalKubeconfig` is true.
+ * A locator type or auth provider the Dex plugins cannot use is refused, naming it: a silent
+ * fallback would install into whatever cluster happens to be reachable.
+ *
+ * @public
+ */
 export function readClusters(config: Config): ClusterDetails[] {
   const clusters: ClusterDetails[] = [];
-  for (const method of config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? []) {
-    if (method.getString('type') !== 'config') continue;
-    for (const c of method.getOptionalConfigArray('clusters') ?? []) {
+  const methods = config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
+  methods.forEach((method, i) => {
+    const type = method.getString('type');
+    const at = `kubernetes.clusterLocatorMethods[${i}]`;
+    if (type === 'localKubectlProxy') {
+      clusters.push({ name: 'local', url: KUBECTL_PROXY_URL, authProvider: 'localKubectlProxy' });
+      return;
+    }
+    if (type !== 'config') {
+      throw new InputError(`${at}: the Dex plugins cannot use clusters of type "${type}"; use ${SUPPORTED}`);
+    }
+    (method.getOptionalConfigArray('clusters') ?? []).forEach((c, j) => {
+      const name = c.getString('name');
+      const authProvider = c.getString('authProvider');
+      if (authProvider !== 'serviceAccount') {
+        throw new InputError(
+          `${at}.clusters[${j}] ("${name}"): the Dex plugins cannot use authProvider "${authProvider}"; use serviceAccount with serviceAccountToken`,
+        );
+      }
       clusters.push({
-        name: c.getString('name'),
+        name,
         url: c.getString('url'),
-        authProvider: c.getOptionalString('authProvider') ?? 'serviceAccount',
+        authProvider,
         serviceAccountToken: c.getOptionalString('serviceAccountToken'),
         caData: c.getOptionalString('caData'),
         caFile: c.getOptionalString('caFile'),
         skipTLSVerify: c.getOptionalBoolean('skipTLSVerify') ?? false,
       });
+    });
+  });
+  if (config.getOptionalBoolean('dex.useLocalKubeconfig')) clusters.push(localKubeconfigCluster());
+  const seen = new Set<string>();
+  for (const c of clusters) {
+    if (seen.has(c.name)) {
+      throw new InputError(`Two clusters are named "${c.name}" (kubernetes.clusterLocatorMethods, dex.useLocalKubeconfig); rename one`);
     }
-  }
-  if (clusters.length === 0) {
-    const fallback = kubeconfigFallback();
-    if (fallback) clusters.push(fallback);
+    seen.add(c.name);
   }
   return clusters;
 }
 
-function kubeconfigFallback(): ClusterDetails | undefined {
+/**
+ * The kubeconfig's current context as the cluster "local": $KUBECONFIG (its first file) or
+ * ~/.kube/config. The context is read when connecting, by client-node's KubeConfig.
+ */
+function localKubeconfigCluster(): ClusterDetails {
   const file = (process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter)[0];
-  if (!file || !fs.existsSync(file)) return undefined;
-  const text = fs.readFileSync(file, 'utf8');
-  const context = /^current-context:\s*"?([^"\n]+)"?\s*$/m.exec(text)?.[1];
-  if (!context) return undefined;
-  return { name: context, url: '', authProvider: 'kubeconfig', kubeconfig: { path: file, context } };
+  if (!file || !fs.existsSync(file)) {
+    throw new InputError(`dex.useLocalKubeconfig is true, but there is no kubeconfig at ${file}; set KUBECONFIG or remove the setting`);
+  }
+  return { name: LOCAL_KUBECONFIG_CLUSTER, url: '', authProvider: 'kubeconfig', kubeconfig: { path: file } };
 }
 
-/** Finds a configured cluster by name, or says which names exist. */
+/**
+ * Finds a configured cluster by name, or says which names exist.
+ *
+ * @public
+ */
 export function findCluster(clusters: ClusterDetails[], name: string): ClusterDetails {
   const found = clusters.find(c => c.name === name);
   if (!found) {
@@ -66,22 +113,43 @@ export function findCluster(clusters: ClusterDetails[], name: string): ClusterDe
   return found;
 }
 
-/** A KubeConfig for one cluster, with its credentials; validated so bad config fails clearly. */
+/**
+ * A KubeConfig for one cluster, with its credentials; validated so bad config fails clearly.
+ *
+ * @public
+ */
 export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig> {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   if (cluster.kubeconfig) {
     kc.loadFromFile(cluster.kubeconfig.path);
-    kc.setCurrentContext(cluster.kubeconfig.context);
+    if (!kc.getCurrentCluster()) {
+      throw new InputError(
+        `Cluster "${cluster.name}": the current context ("${kc.getCurrentContext()}") of ${cluster.kubeconfig.path} names no cluster; run kubectl config use-context NAME`,
+      );
+    }
     return shareConnections(kc);
   }
-  if (cluster.authProvider !== 'serviceAccount') {
-    throw new InputError(
-      `Cluster "${cluster.name}" uses authProvider "${cluster.authProvider}"; the Dex plugins support serviceAccount (with serviceAccountToken)`,
-    );
+  try {
+    // eslint-disable-next-line no-new
+    new URL(cluster.url);
+  } catch {
+    throw new InputError(`Cluster "${cluster.name}": url "${cluster.url}" is not a URL; set it to https://host:port of the kube-apiserver`);
   }
+  let token = cluster.serviceAccountToken;
   let caData = cluster.caData;
-  if (!caData && cluster.caFile) caData = fs.readFileSync(cluster.caFile).toString('base64');
+  let caFile = cluster.caFile;
+  if (cluster.authProvider === 'serviceAccount' && !token) {
+    // As the Kubernetes plugin does: without a token, the backend's own pod service account.
+    if (!fs.existsSync(IN_CLUSTER_TOKEN)) {
+      throw new InputError(
+        `Cluster "${cluster.name}" has no serviceAccountToken and the backend runs outside a pod (no ${IN_CLUSTER_TOKEN}); set serviceAccountToken`,
+      );
+    }
+    token = fs.readFileSync(IN_CLUSTER_TOKEN, 'utf8').trim();
+    if (!caData && !caFile && fs.existsSync(IN_CLUSTER_CA)) caFile = IN_CLUSTER_CA;
+  }
+  if (!caData && caFile) caData = fs.readFileSync(caFile).toString('base64');
   if (caData) {
     const pem = Buffer.from(caData, 'base64').toString('utf8');
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
@@ -90,15 +158,9 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
       );
     }
   }
-  try {
-    // eslint-disable-next-line no-new
-    new URL(cluster.url);
-  } catch {
-    throw new InputError(`Cluster "${cluster.name}": url "${cluster.url}" is not a URL; set it to https://host:port of the kube-apiserver`);
-  }
   kc.loadFromOptions({
     clusters: [{ name: cluster.name, server: cluster.url, caData, skipTLSVerify: cluster.skipTLSVerify ?? false }],
-    users: [{ name: 'backstage', token: cluster.serviceAccountToken }],
+    users: [token ? { name: 'backstage', token } : { name: 'backstage' }],
     contexts: [{ name: cluster.name, cluster: cluster.name, user: 'backstage' }],
     currentContext: cluster.name,
   });

@@ -85,6 +85,7 @@ describe('bad input never touches the cluster', () => {
                 {
                   name: 'local',
                   url: cluster.server,
+                  authProvider: 'serviceAccount',
                   serviceAccountToken: cluster.token,
                   caData: Buffer.from(cluster.caPem).toString('base64'),
                 },
