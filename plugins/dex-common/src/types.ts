@@ -98,13 +98,21 @@ export type PackSpec = Omit<
   apiServerCaFile: string;
 };
 
-/** One problem with a spec: the field (dotted path) and what to change. */
+/**
+ * One problem with a spec: the field (dotted path) and what to change.
+ *
+ * @public
+ */
 export interface SpecProblem {
   field: string;
   message: string;
 }
 
-/** The kube-apiserver settings that make it trust the pack's Dex. */
+/**
+ * The kube-apiserver settings that make it trust the pack's Dex.
+ *
+ * @public
+ */
 export interface ApiServerSettings {
   issuerUrl: string;
   clientId: string;
@@ -119,8 +127,10 @@ export interface ApiServerSettings {
 
 // ---- Status, as served by GET /api/dex/status -------------------------------------------
 
+/** @public */
 export type EndpointKind = 'ingress' | 'loadBalancer' | 'nodePort' | 'clusterIP';
 
+/** @public */
 export interface Endpoint {
   kind: EndpointKind;
   url: string;
@@ -128,6 +138,7 @@ export interface Endpoint {
   ready: boolean;
 }
 
+/** @public */
 export interface IngressStatus {
   name: string;
   className?: string;
@@ -138,6 +149,7 @@ export interface IngressStatus {
   state: 'pending' | 'ready';
 }
 
+/** @public */
 export interface ComponentStatus {
   name: 'dex' | 'dex-k8s-authenticator';
   /** Version running, read from the Deployment's image tag. */
@@ -152,6 +164,7 @@ export interface ComponentStatus {
   health: 'healthy' | 'progressing' | 'unhealthy' | 'missing';
 }
 
+/** @public */
 export interface CertificateStatus {
   name: string;
   subject: string;
@@ -159,6 +172,7 @@ export interface CertificateStatus {
   daysLeft: number;
 }
 
+/** @public */
 export interface DexInstallation {
   cluster: string;
   namespace: string;
@@ -190,22 +204,26 @@ export interface KubeadmControlPlaneStatus {
   error?: string;
 }
 
+/** @public */
 export interface ClusterError {
   cluster: string;
   message: string;
 }
 
+/** @public */
 export interface DexStatusResponse {
   entityRef: string;
   installations: DexInstallation[];
   errors: ClusterError[];
 }
 
+/** @public */
 export interface DexVersionsResponse {
   dex: { allowed: string[]; default: string };
   authenticator: { allowed: string[]; default: string };
 }
 
+/** @public */
 export interface DexClustersResponse {
   clusters: { name: string }[];
   default?: string;

@@ -1,26 +1,36 @@
 /**
  * The Dex pack in Node: certificates, the pure renderer, API-server settings, cluster access,
- * server-side apply and the status reader. Shared by the scaffolder module and the dex backend.
+ * server-side apply and the status reader, and the `dex-pack` CLI. Shared by the scaffolder module
+ * and the dex backend.
  *
  * @packageDocumentation
  */
-export * from './pack/certificates';
-export * from './pack/material';
-export * from './pack/names';
+export { KeyPool, generateCa, generateKeys, issueServingCertificate, certificateInfo } from './pack/certificates';
+export type { CertificateInfo, KeyPair, KeySource } from './pack/certificates';
+export { prepareMaterial } from './pack/material';
+export type { PackMaterial, PrepareOptions, PreparedMaterial } from './pack/material';
+export { authenticatorUrl, issuerUrl } from './pack/names';
 export { render, toYaml } from './pack/render';
 export type { KubeObject } from './pack/render';
-export { dexConfig } from './pack/dexConfig';
-export { authenticatorConfig } from './pack/authenticatorConfig';
 export { apiServerSettings } from './pack/apiServer';
-export * from './cluster/clusters';
-export { applyObjects, readExisting, waitForRollout, isOurs } from './cluster/apply';
-export type { ApplyResult, ObjectResult, ObjectAction } from './cluster/apply';
-export { changedFields } from './cluster/diff';
+export { findCluster, kubeConfigFor, readClusters } from './cluster/clusters';
+export type { ClusterDetails } from './cluster/clusters';
+export type { ApplyResult, ObjectAction, ObjectResult } from './cluster/apply';
 export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
-export * from './provision';
-export * from './policy';
-export * from './status';
+export { kubernetesVersion, provisionPack } from './provision';
+export type { KubeadmControlPlaneTarget, ProvisionOptions, ProvisionResult } from './provision';
+export { readPolicy } from './policy';
+export { DEFAULT_STATUS_TIMEOUT_MS, StatusCache, countKubernetesCalls, readDexStatus } from './status';
+export type {
+  ClusterSnapshot,
+  DexStatus,
+  KubernetesCall,
+  KubernetesCallCounter,
+  ReadDexStatusOptions,
+  StatusCacheStats,
+  StatusClusterTarget,
+} from './status';
 export { readApiServerModes, apiServerModeOf, REPORT_MODE } from './apiServer/config';
 export type { ApiServerMode, KubeadmControlPlaneRef } from './apiServer/config';
 export {
@@ -32,3 +42,5 @@ export {
 export type { KubeadmControlPlaneApplyOptions, KubeadmControlPlaneApplyResult } from './apiServer/kubeadmControlPlane';
 export { kubeadmApiServerSettings, KUBEADM_PKI_DIR } from './apiServer/kubeadmSettings';
 export type { KubeadmApiServerSettings, KubeadmFile } from './apiServer/kubeadmSettings';
+export { runCli } from './cli';
+export type { Io } from './cli';

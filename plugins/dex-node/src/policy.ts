@@ -1,7 +1,11 @@
 import { Config } from '@backstage/config';
 import { DEFAULT_POLICY, PlatformPolicy, ServiceType } from '@backstage-dex/plugin-dex-common';
 
-/** The platform policy from the `dex:` section of app-config (see config.d.ts of the plugins). */
+/**
+ * The platform policy from the `dex:` section of app-config (declared in this package's config.d.ts).
+ *
+ * @public
+ */
 export function readPolicy(config: Config): PlatformPolicy {
   const dex = config.getOptionalConfig('dex');
   if (!dex) return DEFAULT_POLICY;

@@ -13,6 +13,8 @@ export function formatPath(path: (string | number)[]): string {
     .join('');
 }
 
+const TYPE_NAMES: Record<string, string> = { array: 'a list', object: 'an object' };
+
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
@@ -30,7 +32,7 @@ const errorMap: z.ZodErrorMap = (issue, ctx) => {
   switch (issue.code) {
     case z.ZodIssueCode.invalid_type:
       if (issue.received === 'undefined') return { message: 'is required' };
-      return { message: `must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}; got ${describeValue(ctx.data)}` };
+      return { message: `must be ${TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`}; got ${describeValue(ctx.data)}` };
     case z.ZodIssueCode.invalid_enum_value:
       return { message: `must be one of ${issue.options.join(', ')}; got ${JSON.stringify(issue.received)}` };
     case z.ZodIssueCode.invalid_literal:

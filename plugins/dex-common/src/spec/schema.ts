@@ -103,7 +103,11 @@ const replicas = (description: string) =>
 
 const NEVER_INLINE = 'secrets are never given inline: store it in a Secret and reference it with';
 
-/** A key of a Secret in the pack's namespace: secrets are referenced, never inlined. */
+/**
+ * A key of a Secret in the pack's namespace: secrets are referenced, never inlined.
+ *
+ * @public
+ */
 export const secretKeyRefSchema = checked(
   strictObject(
     {
@@ -129,6 +133,7 @@ const secretRef = (description: string) =>
     })
     .pipe(secretKeyRefSchema);
 
+/** @public */
 export const SERVICE_TYPES = ['ClusterIP', 'LoadBalancer', 'NodePort'] as const;
 
 const ingressSchema = strictObject(
@@ -406,17 +411,31 @@ export const packSpecInputSchema = strictObject(
   'A Dex installation: Dex, dex-k8s-authenticator and the kube-apiserver settings that trust them',
 );
 
-/** The spec schema's output: a spec as written, before defaults. */
+/**
+ * The spec schema's output: a spec as written, before defaults.
+ *
+ * @public
+ */
 export type PackSpecInputSchema = typeof packSpecInputSchema;
+/** @public */
 export type IngressInput = z.infer<typeof ingressSchema>;
+/** @public */
 export type ExposureInput = z.infer<typeof exposureSchema>;
+/** @public */
 export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+/** @public */
 export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
+/** @public */
 export type GitHubConnectorInput = z.infer<typeof githubConnectorSchema>;
+/** @public */
 export type OidcConnectorInput = z.infer<typeof oidcConnectorSchema>;
+/** @public */
 export type LdapConnectorInput = z.infer<typeof ldapConnectorSchema>;
+/** @public */
 export type ConnectorInput = z.infer<typeof connectorSchema>;
+/** @public */
 export type StaticClientSpec = z.infer<typeof staticClientSchema>;
+/** @public */
 export type StaticUserSpec = z.infer<typeof staticUserSchema>;
 
 /**

@@ -2,16 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
+import type { JsonObject } from '@backstage/types';
 import { findCluster, kubeConfigFor, readClusters } from './clusters';
 
-const configCluster = (extra: Record<string, unknown> = {}) => ({
+const configCluster = (extra: JsonObject = {}): JsonObject => ({
   name: 'prod',
   url: 'https://k8s.example.com:6443',
   authProvider: 'serviceAccount',
   serviceAccountToken: 'token',
   ...extra,
 });
-const locators = (...methods: unknown[]) => new ConfigReader({ kubernetes: { clusterLocatorMethods: methods } });
+const locators = (...methods: JsonObject[]) => new ConfigReader({ kubernetes: { clusterLocatorMethods: methods } });
 
 describe('readClusters', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dex-clusters-'));
@@ -75,7 +76,7 @@ describe('readClusters', () => {
   });
 
   it('requires authProvider, as the Kubernetes plugin does', () => {
-    expect(() => readClusters(locators({ type: 'config', clusters: [configCluster({ authProvider: undefined })] }))).toThrow(
+    expect(() => readClusters(locators({ type: 'config', clusters: [configCluster({ authProvider: null })] }))).toThrow(
       /authProvider/,
     );
   });
@@ -110,7 +111,7 @@ describe('readClusters', () => {
   });
 
   it('refuses a serviceAccount cluster without a token outside a pod, naming the setting', async () => {
-    const [prod] = readClusters(locators({ type: 'config', clusters: [configCluster({ serviceAccountToken: undefined })] }));
+    const [prod] = readClusters(locators({ type: 'config', clusters: [{ ...configCluster(), serviceAccountToken: undefined } as JsonObject] }));
     await expect(kubeConfigFor(prod)).rejects.toThrow(/Cluster "prod" has no serviceAccountToken .*set serviceAccountToken/);
   });
 });

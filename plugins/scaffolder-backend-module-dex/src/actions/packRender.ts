@@ -71,7 +71,7 @@ export function createDexPackRenderAction(options: { config: Config }) {
           },
           'The Dex pack to render, and where',
         ),
-      output: z =>
+      output: () =>
         z.object({
           issuerUrl: z.string({ description: 'The Dex issuer URL' }),
           authenticatorUrl: z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
