@@ -87,6 +87,7 @@ function ensureDeps(node, env) {
 
 /** The Go-built peers of the local cluster (cached outside the clone). */
 function ensureBinaries(node, env, command) {
+  if (command === 'test:unit') return;
   // `npm start` against $KUBECONFIG's cluster needs no local cluster (scripts/start.mjs); tests
   // always run the local one (or the existing cluster with DEX_USE_KUBECONFIG=1, see local-cluster).
   if (process.env.KUBECONFIG && (command === 'start' || process.env.DEX_USE_KUBECONFIG === '1')) return;
@@ -101,9 +102,32 @@ const commands = {
     ['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false', '--json', `--outputFile=${path.join(root, 'node_modules', '.cache', 'jest-results.json')}`]],
     ['node', ['e2e/run.mjs']],
   ],
+  // No Go, no cluster: every jest suite but the integration ones (see integrationTests).
+  'test:unit': [['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false', '--testPathIgnorePatterns', '/node_modules/', ...integrationTests()]]],
   start: [['node', ['scripts/start.mjs']]],
   bench: [['node', ['--expose-gc', '--require', '@backstage/cli/config/nodeTransform.cjs', 'packages/bench/src/run.ts']]],
 };
+
+/**
+ * Test files that need the Go-built local cluster (they import @backstage-dex/local-cluster) or
+ * are slow for another reason (a `@tier integration` comment, e.g. npm pack and install).
+ */
+function integrationTests() {
+  const found = [];
+  const walk = dir => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'node_modules') walk(file);
+      else if (/\.test\.tsx?$/.test(entry.name)) {
+        const text = fs.readFileSync(file, 'utf8');
+        if (text.includes("'@backstage-dex/local-cluster'") || text.includes('@tier integration')) found.push(path.relative(root, file));
+      }
+    }
+  };
+  for (const top of ['plugins', 'packages']) walk(path.join(root, top));
+  // packages/local-cluster's own tests run its binaries.
+  return [...found, 'packages/local-cluster/'];
+}
 
 const [command, ...rest] = process.argv.slice(2);
 if (!commands[command]) {

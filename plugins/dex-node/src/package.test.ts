@@ -5,6 +5,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 
 /**
+ * @tier integration (builds, packs and installs: about a minute)
+ *
  * The package contract: plugins/dex-node as npm would publish it (built, `npm pack`ed, with its
  * workspace dependency dex-common packed beside it), installed into an empty folder, runs
  * `dex-pack` from its bin. Installs from the local npm cache where it can (--prefer-offline).
