@@ -1,3 +1,4 @@
+import { normalizeVersion } from './spec/patterns';
 /**
  * The version catalogue: every Dex and dex-k8s-authenticator release the pack can render, with
  * the constraints of each. The renderer enforces them, so a spec that cannot work on its target
@@ -95,6 +96,7 @@ export function authenticationConfigurationApiVersion(kubernetesVersion: string)
 
 /** The version in an image reference's tag ("ghcr.io/dexidp/dex:v2.45.1" -> "2.45.1"). */
 export function versionFromImage(image: string): string | undefined {
-  const tag = /:([^/:@]+)(@.*)?$/.exec(image)?.[1];
-  return tag ? tag.replace(/^v/, '') : undefined;
+  // A digest (@sha256:...) is not a tag: only what comes before it names a version.
+  const tag = /:([^/:@]+)$/.exec(image.split('@')[0])?.[1];
+  return tag ? normalizeVersion(tag) : undefined;
 }

@@ -18,6 +18,8 @@ export type { ClusterDetails } from './cluster/clusters';
 export type { ApplyResult, ObjectAction, ObjectResult } from './cluster/apply';
 export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
+export { clusterClient } from './cluster/client';
+export type { ClusterClient, ObjectRef } from './cluster/client';
 export { kubernetesVersion, provisionPack } from './provision';
 export type { KubeadmControlPlaneTarget, ProvisionOptions, ProvisionResult } from './provision';
 export { readPolicy } from './policy';

@@ -13,7 +13,7 @@ import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, r
 import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
 import { ApplyResult, applyObjects, isConcurrentChange, objectKey, readExisting, waitForRollout } from './cluster/apply';
-import { clientNode, shareConnections } from './cluster/clientNode';
+import { ClusterClient, asClusterClient } from './cluster/client';
 import { describeKubeError } from './cluster/errors';
 import type { KubeadmControlPlaneRef } from './apiServer/config';
 import {
@@ -100,20 +100,17 @@ function references(spec: PackSpec): { field: string; name: string; key?: string
   return refs;
 }
 
-async function readReferenced(kc: KubeConfig, spec: PackSpec): Promise<ReferencedValues> {
+async function readReferenced(cluster: ClusterClient, spec: PackSpec): Promise<ReferencedValues> {
   const refs = references(spec);
   if (!refs.length) return {};
-  const k8s = await clientNode();
-  const core = kc.makeApiClient(k8s.CoreV1Api);
   const names = [...new Set(refs.map(r => r.name))];
   const secrets = new Map<string, V1Secret | undefined>();
   await Promise.all(
     names.map(async name => {
       try {
-        secrets.set(name, await core.readNamespacedSecret({ name, namespace: spec.namespace }));
+        secrets.set(name, (await cluster.read({ apiVersion: 'v1', kind: 'Secret', name, namespace: spec.namespace })) as V1Secret | undefined);
       } catch (e) {
-        if ((e as { code?: number }).code !== 404) throw describeKubeError(e, `reading Secret ${spec.namespace}/${name}`);
-        secrets.set(name, undefined);
+        throw describeKubeError(e, `reading Secret ${spec.namespace}/${name}`);
       }
     }),
   );
@@ -155,21 +152,17 @@ function checkSizes(objects: KubeObject[]) {
   }
 }
 
-/** The target's Kubernetes version (gitVersion), e.g. v1.35.4. */
-const versions = new WeakMap<KubeConfig, { version: string; at: number }>();
-/** A cluster's version changes only on upgrade: remembered for a minute per KubeConfig. */
-const VERSION_TTL_MS = 60_000;
-
-export async function kubernetesVersion(kc: KubeConfig): Promise<string> {
-  const known = versions.get(kc);
-  if (known && Date.now() - known.at < VERSION_TTL_MS) return known.version;
-  const k8s = await clientNode();
+/**
+ * The target's Kubernetes version (gitVersion), e.g. v1.35.4.
+ *
+ * @public
+ */
+export async function kubernetesVersion(target: KubeConfig | ClusterClient): Promise<string> {
+  const cluster = asClusterClient(target);
   try {
-    const v = await kc.makeApiClient(k8s.VersionApi).getCode();
-    versions.set(kc, { version: v.gitVersion, at: Date.now() });
-    return v.gitVersion;
+    return await cluster.version();
   } catch (e) {
-    throw describeKubeError(e, `asking ${kc.getCurrentCluster()?.server ?? 'the cluster'} for its version`);
+    throw describeKubeError(e, `asking ${cluster.server} for its version`);
   }
 }
 
@@ -177,9 +170,13 @@ export async function kubernetesVersion(kc: KubeConfig): Promise<string> {
  * Certificates + render + apply of a pack on one cluster: reads what exists (reusing its
  * certificates and secrets), renders, applies what changed, optionally waits for the rollout.
  */
-export async function provisionPack(kc: KubeConfig, input: PackSpec, options: ProvisionOptions = {}): Promise<ProvisionResult> {
+export async function provisionPack(
+  target: KubeConfig | ClusterClient,
+  input: PackSpec,
+  options: ProvisionOptions = {},
+): Promise<ProvisionResult> {
   const log = options.log ?? (() => {});
-  shareConnections(kc);
+  const kc = asClusterClient(target);
   const spec: PackSpec = { ...input, kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)) };
   const problems = validateSpec(spec, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));
@@ -210,7 +207,7 @@ export async function provisionPack(kc: KubeConfig, input: PackSpec, options: Pr
 }
 
 async function provisionOnce(
-  kc: KubeConfig,
+  kc: ClusterClient,
   spec: PackSpec,
   options: ProvisionOptions,
   log: (message: string) => void,

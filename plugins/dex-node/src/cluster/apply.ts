@@ -1,8 +1,8 @@
 import { ConflictError } from '@backstage/errors';
-import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
 import { KubeObject } from '../pack/render';
-import { clientNode, objectApi } from './clientNode';
+import { ClusterClient, asClusterClient } from './client';
 import { changedFields } from './diff';
 import { describeKubeError } from './errors';
 
@@ -31,21 +31,21 @@ export function objectKey(o: { kind: string; metadata?: { name?: string; namespa
 }
 
 /** Reads the objects (by kind and name) as they are now; missing ones are absent from the map. */
-export async function readExisting(kc: KubeConfig, objects: KubeObject[]): Promise<Map<string, KubernetesObject>> {
-  const api = await objectApi(kc);
+export async function readExisting(
+  target: KubeConfig | ClusterClient,
+  objects: KubeObject[],
+): Promise<Map<string, KubernetesObject>> {
+  const cluster = asClusterClient(target);
   const found = new Map<string, KubernetesObject>();
   await Promise.all(
     objects.map(async o => {
+      let existing: KubernetesObject | undefined;
       try {
-        const existing = await api.read({
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          metadata: { name: o.metadata.name, namespace: o.metadata.namespace },
-        });
-        found.set(objectKey(o), existing);
+        existing = await cluster.read({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace });
       } catch (e) {
-        if ((e as { code?: number }).code !== 404) throw describeKubeError(e, `reading ${objectKey(o)}`);
+        throw describeKubeError(e, `reading ${objectKey(o)}`);
       }
+      if (existing) found.set(objectKey(o), existing);
     }),
   );
   return found;
@@ -96,10 +96,13 @@ export interface ApplyOptions {
  * `force`. A pre-existing Namespace made by someone else is left as it is. The Namespace goes first;
  * everything else is applied concurrently.
  */
-export async function applyObjects(kc: KubeConfig, objects: KubeObject[], options: ApplyOptions): Promise<ApplyResult> {
-  const k8s = await clientNode();
-  const api: KubernetesObjectApi = await objectApi(kc);
-  const existing = options.existing ?? (await readExisting(kc, objects));
+export async function applyObjects(
+  target: KubeConfig | ClusterClient,
+  objects: KubeObject[],
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  const cluster = asClusterClient(target);
+  const existing = options.existing ?? (await readExisting(cluster, objects));
   const log = options.log ?? (() => {});
 
   const plan: { object: KubeObject; result: ObjectResult }[] = [];
@@ -133,7 +136,6 @@ export async function applyObjects(kc: KubeConfig, objects: KubeObject[], option
   }
 
   let writes = 0;
-  const dryRun = options.dryRun ? 'All' : undefined;
   const guarded = new Set(options.dryRun ? [] : options.guarded ?? []);
   const apply = async ({ object, result }: (typeof plan)[number]) => {
     if (result.action === 'unchanged' || result.action === 'skip') return;
@@ -155,14 +157,14 @@ export async function applyObjects(kc: KubeConfig, objects: KubeObject[], option
             ...(object.type === 'kubernetes.io/tls' ? { data: { 'tls.crt': '', 'tls.key': '' } } : {}),
           };
           writes += 1;
-          const created = await api.create(claim as KubernetesObject, undefined, undefined, FIELD_MANAGER);
+          const created = await cluster.create(claim as KubernetesObject);
           resourceVersion = created.metadata?.resourceVersion;
         }
         // Server-side apply honours metadata.resourceVersion as a precondition (409 when changed).
         body = { ...object, metadata: { ...object.metadata, resourceVersion } } as KubernetesObject;
       }
       // force: our own objects may have drifted (someone edited them); applying restores them.
-      await api.patch(body, undefined, dryRun, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+      await cluster.apply(body, { dryRun: options.dryRun });
     } catch (e) {
       if (guarded.has(key) && (e as { code?: number }).code === 409) throw concurrentChange(key);
       throw describeKubeError(e, `applying ${key}`);
@@ -186,18 +188,18 @@ export async function applyObjects(kc: KubeConfig, objects: KubeObject[], option
 
 /** Waits until every Deployment among the objects has rolled out, or the timeout passes. */
 export async function waitForRollout(
-  kc: KubeConfig,
+  target: KubeConfig | ClusterClient,
   objects: KubeObject[],
   timeoutMs: number,
   log: (m: string) => void = () => {},
 ): Promise<void> {
-  const k8s = await clientNode();
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const cluster = asClusterClient(target);
   const deployments = objects.filter(o => o.kind === 'Deployment');
   const deadline = Date.now() + timeoutMs;
   for (const d of deployments) {
     for (;;) {
-      const cur = await apps.readNamespacedDeployment({ name: d.metadata.name, namespace: d.metadata.namespace! });
+      const cur = ((await cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, namespace: d.metadata.namespace })) ??
+        {}) as V1Deployment;
       const want = cur.spec?.replicas ?? 1;
       const s = cur.status ?? {};
       if ((s.observedGeneration ?? 0) >= (cur.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want) {

@@ -1,0 +1,81 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import type { KubeObject } from '../pack/render';
+import { memoryCluster } from '../__testUtils__/memoryCluster';
+import { applyObjects, isConcurrentChange } from './apply';
+
+const ours = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_INSTANCE]: 'dex' };
+const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: ours } };
+const cm = (data: Record<string, string>, labels: Record<string, string> = ours): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'dex-settings', namespace: 'team', labels },
+  data,
+});
+const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dex-ca', namespace: 'team', labels: ours }, data: { 'ca.crt': 'eA==' } };
+
+describe('applyObjects (against a ClusterClient)', () => {
+  it('creates what is missing, Namespace first, and reports each object', async () => {
+    const { client, writes } = memoryCluster();
+    const result = await applyObjects(client, [cm({ a: '1' }), ns], { instance: 'dex' });
+    expect(result.objects.map(o => `${o.action} ${o.kind}`)).toEqual(['create ConfigMap', 'create Namespace']);
+    expect(writes.map(w => w.key)).toEqual(['Namespace//team', 'ConfigMap/team/dex-settings']);
+    expect(result.writes).toBe(2);
+  });
+
+  it('writes nothing on an unchanged re-run, and only the changed object with its changed fields', async () => {
+    const { client, writes } = memoryCluster([ns, cm({ a: '1', b: '2' })]);
+    const same = await applyObjects(client, [ns, cm({ a: '1', b: '2' })], { instance: 'dex' });
+    expect(same.writes).toBe(0);
+    expect(writes).toEqual([]);
+    const changed = await applyObjects(client, [ns, cm({ a: '1', b: '3' })], { instance: 'dex' });
+    expect(changed.objects.find(o => o.kind === 'ConfigMap')).toMatchObject({ action: 'update', fields: ['data.b'] });
+    expect(writes.map(w => w.key)).toEqual(['ConfigMap/team/dex-settings']);
+  });
+
+  it("refuses someone else's object, naming it and its manager, and writes nothing at all", async () => {
+    const foreign = {
+      ...cm({ a: 'theirs' }, {}),
+      metadata: { ...cm({}).metadata, labels: {}, managedFields: [{ manager: 'kubectl-edit' }] },
+    } as KubernetesObject;
+    const { client, writes } = memoryCluster([foreign]);
+    await expect(applyObjects(client, [ns, cm({ a: '1' })], { instance: 'dex' })).rejects.toThrow(
+      'These objects already exist and were not created by this Dex pack: ConfigMap/team/dex-settings (managed by kubectl-edit). Nothing was applied.',
+    );
+    expect(writes).toEqual([]);
+    const forced = await applyObjects(client, [ns, cm({ a: '1' })], { instance: 'dex', force: true });
+    expect(forced.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
+  });
+
+  it("leaves someone else's Namespace as it is", async () => {
+    const { client, writes } = memoryCluster([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: {} } }]);
+    const result = await applyObjects(client, [ns], { instance: 'dex' });
+    expect(result.objects[0]).toMatchObject({ action: 'skip', reason: expect.stringContaining('managed by someone else') });
+    expect(writes).toEqual([]);
+  });
+
+  it('creates a guarded object only if still absent: another run that got there first is a concurrent change', async () => {
+    const { client } = memoryCluster([ns]);
+    const existing = new Map<string, KubernetesObject>();
+    // Another run creates the Secret after this one read the cluster (existing says: absent).
+    await client.create(secret);
+    const run = applyObjects(client, [ns, secret], { instance: 'dex', guarded: ['Secret/team/dex-ca'], existing });
+    const error = await run.catch(e => e);
+    expect(isConcurrentChange(error)).toBe(true);
+    expect(error.message).toMatch(/created or changed by another run at the same time/);
+  });
+
+  it('in a dry run sends every write as a dry run', async () => {
+    const { client, writes, objects } = memoryCluster([ns]);
+    await applyObjects(client, [ns, cm({ a: '1' })], { instance: 'dex', dryRun: true });
+    expect(writes.every(w => w.dryRun)).toBe(true);
+    expect(objects.has('ConfigMap/team/dex-settings')).toBe(false);
+  });
+
+  it('marks objects written under the pack field manager as ours even without its labels', async () => {
+    const managed = { ...cm({ a: '1' }, {}), metadata: { ...cm({}).metadata, labels: {}, managedFields: [{ manager: FIELD_MANAGER }] } };
+    const { client } = memoryCluster([ns, managed as KubernetesObject]);
+    const result = await applyObjects(client, [ns, cm({ a: '2' })], { instance: 'dex' });
+    expect(result.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
+  });
+});
