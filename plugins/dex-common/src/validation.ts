@@ -116,7 +116,7 @@ function checkVersion(p: Problems, field: string, version: string, what: string,
 }
 
 function checkIngressHosts(p: Problems, field: string, e: ExposureSpec | undefined) {
-  if (e?.ingress?.enabled && Array.isArray(e.ingress.hosts) && e.ingress.hosts.length === 0) {
+  if (e?.ingress?.enabled && !e.ingress.hosts?.length) {
     p.add(`${field}.ingress.hosts`, 'an enabled Ingress needs at least one host; add one or set ingress.enabled: false');
   }
 }
@@ -127,6 +127,9 @@ function checkIngressHosts(p: Problems, field: string, e: ExposureSpec | undefin
  */
 function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
   const p = new Problems();
+  // Empty in an input means "the default"; in a spec, these must have a value.
+  if (!spec.namespace) p.add('namespace', 'namespace is required');
+  if (!spec.instance) p.add('instance', 'instance name is required');
   checkVersion(p, 'dex.version', spec.dex.version, 'Dex version', DEX_RELEASES.map(r => r.version), policy.dex.allowedVersions);
   const release = findDexRelease(spec.dex.version);
   checkIngressHosts(p, 'dex.exposure', spec.dex.exposure);

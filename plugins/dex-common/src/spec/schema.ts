@@ -88,8 +88,9 @@ const host = (description: string) => checked(z.string({ description }), (p, v) 
 const list = <T extends z.ZodTypeAny>(item: T, what: string, description: string) =>
   // The count is checked before the entries: a list over the limit is not checked entry by entry.
   checked(z.array(z.any(), { description }), (p, v) => checkCount(p, '', v, what)).pipe(z.array(item));
+/** A string matching a pattern; when required and absent, the message says what to give. */
 const pattern = (re: RegExp, description: string, message: (v: string) => string) =>
-  checked(z.string({ description }), (p, v) => {
+  checked(z.string({ description, required_error: message('') }), (p, v) => {
     if (!re.test(v)) p.add('', message(v));
   });
 const replicas = (description: string) =>
