@@ -101,6 +101,10 @@ describe('templates/add-dex-auth', () => {
     }
   });
 
+  it("has an input schema without $ref (the scaffolder's validator cannot resolve them without an $id)", () => {
+    expect(JSON.stringify(action.schema?.input)).not.toContain('$ref');
+  });
+
   it('reads only outputs the action declares', () => {
     const outputs = Object.keys((action.schema?.output as JsonSchema).properties ?? {});
     for (const [name] of references(JSON.stringify(template.spec.output), 'steps.apply.output')) {

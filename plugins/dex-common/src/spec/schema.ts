@@ -109,7 +109,8 @@ const NEVER_INLINE = 'secrets are never given inline: store it in a Secret and r
  *
  * @public
  */
-export const secretKeyRefSchema = checked(
+export const secretKeyRefSchema = () =>
+  checked(
   strictObject(
     {
       name: z.string({ description: 'Name of the Secret in the pack namespace' }),
@@ -132,12 +133,13 @@ const secretRef = (description: string) =>
         });
       }
     })
-    .pipe(secretKeyRefSchema);
+    .pipe(secretKeyRefSchema());
 
 /** @public */
 export const SERVICE_TYPES = ['ClusterIP', 'LoadBalancer', 'NodePort'] as const;
 
-const ingressSchema = strictObject(
+const ingressSchema = () =>
+  strictObject(
   {
     enabled: z.boolean({ description: 'Create an Ingress' }),
     className: optional(
@@ -180,7 +182,8 @@ const ingressSchema = strictObject(
   'An Ingress in front of the component',
 );
 
-const exposureSchema = strictObject(
+const exposureSchema = () =>
+  strictObject(
   {
     serviceType: optional(z.enum(SERVICE_TYPES, { description: 'Service type; dex.defaults.serviceType (or ClusterIP) when absent' })),
     extraNames: list(
@@ -188,12 +191,13 @@ const exposureSchema = strictObject(
       'extra names',
       "Extra host names or IPs clients use (e.g. a LoadBalancer's DNS name), added to the certificate",
     ).optional(),
-    ingress: ingressSchema.optional(),
+    ingress: ingressSchema().optional(),
   },
   'How the component is reached from outside its namespace',
 );
 
-const resourcesSchema = strictObject(
+const resourcesSchema = () =>
+  strictObject(
   {
     requests: strictObject({ cpu: z.string().optional(), memory: z.string().optional() }, 'Resource requests').optional(),
     limits: strictObject({ cpu: z.string().optional(), memory: z.string().optional() }, 'Resource limits').optional(),
@@ -201,10 +205,12 @@ const resourcesSchema = strictObject(
   'Container resources',
 );
 
-const connectorId = optional(
+const connectorId = () =>
+  optional(
   pattern(CONNECTOR_ID, 'Connector id (unique); the type when absent', () => "give the connector an id of lowercase letters, digits, '-' or '_'"),
 );
-const connectorName = optional(text('Name shown on the login page; GitHub, OIDC or LDAP when absent', 200));
+const connectorName = () =>
+  optional(text('Name shown on the login page; GitHub, OIDC or LDAP when absent', 200));
 const connectorInline = (ref: string) => ({
   clientSecret: `${NEVER_INLINE} ${ref}: {name, key}`,
   bindPW: `${NEVER_INLINE} ${ref}: {name, key}`,
@@ -215,8 +221,8 @@ const connectorInline = (ref: string) => ({
 const githubConnectorSchema = strictObject(
   {
     type: z.literal('github'),
-    id: connectorId,
-    name: connectorName,
+    id: connectorId(),
+    name: connectorName(),
     clientId: requiredText('The GitHub OAuth app client id', 'the GitHub OAuth app client id is required', 256),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
     orgs: list(requiredText('An organisation', 'name the organisation', 256), 'organisations', 'Organisations whose members may log in').optional(),
@@ -228,8 +234,8 @@ const githubConnectorSchema = strictObject(
 const oidcConnectorSchema = strictObject(
   {
     type: z.literal('oidc'),
-    id: connectorId,
-    name: connectorName,
+    id: connectorId(),
+    name: connectorName(),
     issuer: url('The upstream issuer URL (https)'),
     clientId: requiredText("The upstream provider's client id", "the upstream provider's client id is required", 256),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
@@ -242,8 +248,8 @@ const oidcConnectorSchema = strictObject(
 const ldapConnectorSchema = strictObject(
   {
     type: z.literal('ldap'),
-    id: connectorId,
-    name: connectorName,
+    id: connectorId(),
+    name: connectorName(),
     host: pattern(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'host:port of the LDAP server', () => 'give the LDAP server as host:port, e.g. ldap.example.com:636'),
     bindDN: requiredText('DN to bind as', 'the DN to bind as is required'),
     bindPasswordRef: secretRef('Secret key holding the bind password'),
@@ -312,12 +318,12 @@ const duration = (description: string) =>
   );
 
 /** The component fields Dex and the authenticator share. */
-const componentFields = {
+const componentFields = () => ({
   version: optional(z.string({ description: 'Version; the platform default (dex: config) when absent' })),
-  exposure: exposureSchema.optional(),
+  exposure: exposureSchema().optional(),
   replicas: replicas('Replicas (1-20)').optional(),
-  resources: resourcesSchema.optional(),
-};
+  resources: resourcesSchema().optional(),
+});
 
 /**
  * The installation spec: what a developer (or a spec file for the `dex-pack` CLI) writes. Every
@@ -351,7 +357,7 @@ export const packSpecInputSchema = strictObject(
     ),
     dex: strictObject(
       {
-        ...componentFields,
+        ...componentFields(),
         issuerUrl: optional(url('Issuer URL (https); derived from the first Ingress host or the Service DNS name when absent')),
         storage: optional(
           z.enum(['kubernetes', 'memory'], {
@@ -363,7 +369,7 @@ export const packSpecInputSchema = strictObject(
     ).optional(),
     authenticator: strictObject(
       {
-        ...componentFields,
+        ...componentFields(),
         enabled: z.boolean({ description: 'Install dex-k8s-authenticator (default true)' }).optional(),
         url: optional(url('Public URL of the authenticator; derived like the issuer when absent', { allowLoopbackHttp: true })),
         apiServerUrl: optional(url('The kube-apiserver URL the generated kubeconfigs point at')),
@@ -419,13 +425,13 @@ export const packSpecInputSchema = strictObject(
  */
 export type PackSpecInputSchema = typeof packSpecInputSchema;
 /** @public */
-export type IngressInput = z.infer<typeof ingressSchema>;
+export type IngressInput = z.infer<ReturnType<typeof ingressSchema>>;
 /** @public */
-export type ExposureInput = z.infer<typeof exposureSchema>;
+export type ExposureInput = z.infer<ReturnType<typeof exposureSchema>>;
 /** @public */
-export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+export type ResourcesSpec = z.infer<ReturnType<typeof resourcesSchema>>;
 /** @public */
-export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
+export type SecretKeyRef = z.infer<ReturnType<typeof secretKeyRefSchema>>;
 /** @public */
 export type GitHubConnectorInput = z.infer<typeof githubConnectorSchema>;
 /** @public */
