@@ -49,7 +49,7 @@ export type {
 export { SERVICE_TYPES, packSpecInputSchema, packSpecSchemaWith } from './spec/schema';
 export type { PackSpecInputSchema } from './spec/schema';
 export { nearestName } from './spec/checks';
-export { normalizeVersion } from './spec/patterns';
+export { isIpv4, isLabelValue, normalizeVersion } from './spec/patterns';
 export {
   AUTHENTICATOR_RELEASES,
   DEFAULT_AUTHENTICATOR_VERSION,

@@ -73,12 +73,12 @@ export const DEFAULT_DEX_VERSION = '2.45.1';
 export const DEFAULT_AUTHENTICATOR_VERSION = '1.4.0';
 
 export function findDexRelease(version: string): DexRelease | undefined {
-  const v = version.replace(/^v/, '');
+  const v = normalizeVersion(version);
   return DEX_RELEASES.find(r => r.version === v);
 }
 
 export function findAuthenticatorRelease(version: string): AuthenticatorRelease | undefined {
-  const v = version.replace(/^v/, '');
+  const v = normalizeVersion(version);
   return AUTHENTICATOR_RELEASES.find(r => r.version === v);
 }
 

@@ -1,5 +1,5 @@
 import { Config } from '@backstage/config';
-import { DEFAULT_POLICY, PlatformPolicy, ServiceType } from '@backstage-dex/plugin-dex-common';
+import { DEFAULT_POLICY, PlatformPolicy, ServiceType, normalizeVersion } from '@backstage-dex/plugin-dex-common';
 
 /**
  * The platform policy from the `dex:` section of app-config (declared in this package's config.d.ts).
@@ -12,7 +12,7 @@ export function readPolicy(config: Config): PlatformPolicy {
   const versions = (path: string, fallback: PlatformPolicy['dex']) => {
     const allowed = dex.getOptionalStringArray(`${path}.allowed`) ?? fallback.allowedVersions;
     const def = dex.getOptionalString(`${path}.default`) ?? (allowed.includes(fallback.defaultVersion) ? fallback.defaultVersion : allowed[0]);
-    return { allowedVersions: allowed.map(v => v.replace(/^v/, '')), defaultVersion: def.replace(/^v/, '') };
+    return { allowedVersions: allowed.map(normalizeVersion), defaultVersion: normalizeVersion(def) };
   };
   return {
     dex: versions('versions', DEFAULT_POLICY.dex),

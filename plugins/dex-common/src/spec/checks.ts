@@ -2,11 +2,11 @@ import type { SpecProblem } from '../types';
 import {
   DNS_LABEL,
   DNS_SUBDOMAIN,
-  IPV4,
   MAX_FREE_TEXT,
   MAX_LIST,
   MAX_URL,
   SECRET_KEY,
+  isIpv4,
 } from './patterns';
 
 /**
@@ -44,7 +44,7 @@ export function checkDnsLabel(p: Problems, field: string, value: unknown, what: 
 export function checkHost(p: Problems, field: string, value: unknown) {
   if (typeof value !== 'string' || value === '') {
     p.add(field, 'a host name is required');
-  } else if (value.length > 253 || !(DNS_SUBDOMAIN.test(value) || IPV4.test(value))) {
+  } else if (value.length > 253 || !(DNS_SUBDOMAIN.test(value) || isIpv4(value))) {
     p.add(
       field,
       `"${clip(value)}" is not a valid host name: use lowercase DNS labels separated by dots (DNS-1123 subdomain), without scheme, port, path or wildcard`,

@@ -40,7 +40,29 @@ export const MAX_ANNOTATIONS_BYTES = 256 * 1024 - 1024;
 /** Longest URL. */
 export const MAX_URL = 2048;
 
-/** A version as the catalogue writes it: without a leading "v". */
+/**
+ * A version as the catalogue writes it: without a leading "v".
+ *
+ * @public
+ */
 export function normalizeVersion(version: unknown): string {
   return String(version ?? '').replace(/^v/, '');
+}
+
+/**
+ * Whether a value can be a Kubernetes label value (at most 63 characters).
+ *
+ * @public
+ */
+export function isLabelValue(value: string): boolean {
+  return value.length <= 63 && LABEL_VALUE.test(value);
+}
+
+/**
+ * Whether a name is a dotted-quad IPv4 address (a certificate takes it as an IP SAN, not a DNS name).
+ *
+ * @public
+ */
+export function isIpv4(value: string): boolean {
+  return IPV4.test(value);
 }

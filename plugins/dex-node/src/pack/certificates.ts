@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type Forge from 'node-forge';
+import { isIpv4 } from '@backstage-dex/plugin-dex-common';
 import { forge } from './forge';
 
 /** A PEM certificate and its PEM private key. */
@@ -18,7 +19,6 @@ export interface CertificateInfo {
 }
 
 const DAY = 24 * 3600 * 1000;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** node-forge writes PEM with CRLF line ends; configs and YAML read cleaner with LF. */
 function lf(pem: string): string {
@@ -160,7 +160,7 @@ export function issueServingCertificate(
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
-      altNames: names.map(n => (IPV4.test(n) ? { type: 7, ip: n } : { type: 2, value: n })),
+      altNames: names.map(n => (isIpv4(n) ? { type: 7, ip: n } : { type: 2, value: n })),
     },
   ]);
   signSha256(cert, ca.keyPem);

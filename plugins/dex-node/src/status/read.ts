@@ -13,6 +13,7 @@ import {
   LABEL_MANAGED_BY,
   MANAGED_BY,
   PlatformPolicy,
+  isLabelValue,
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
 import { clientNode, shareConnections, withSignal } from '../cluster/clientNode';
@@ -56,11 +57,9 @@ export interface DexStatus {
 
 export const DEFAULT_STATUS_TIMEOUT_MS = 5000;
 
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-
 /** The label selector of an entity's Dex objects. */
 export function statusLabelSelector(kubernetesId: string): string {
-  if (!kubernetesId || kubernetesId.length > 63 || !LABEL_VALUE.test(kubernetesId)) {
+  if (!kubernetesId || !isLabelValue(kubernetesId)) {
     throw new InputError(
       `"${kubernetesId}" is not a valid Kubernetes label value for ${LABEL_KUBERNETES_ID}; use at most 63 letters, digits, "-", "_" or "."`,
     );
