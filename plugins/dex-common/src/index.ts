@@ -35,6 +35,7 @@ export type {
   GitHubConnectorSpec,
   IngressSpec,
   IngressStatus,
+  KubeadmControlPlaneStatus,
   LdapConnectorSpec,
   OidcConnectorSpec,
   PackSpec,

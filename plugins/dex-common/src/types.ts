@@ -190,7 +190,11 @@ export interface DexInstallation {
   kubeadmControlPlane?: KubeadmControlPlaneStatus;
 }
 
-/** A KubeadmControlPlane that received a pack's kube-apiserver settings, as the status API reads it. */
+/**
+ * A KubeadmControlPlane that received a pack's kube-apiserver settings, as the status API reads it.
+ *
+ * @public
+ */
 export interface KubeadmControlPlaneStatus {
   managementCluster: string;
   namespace: string;
