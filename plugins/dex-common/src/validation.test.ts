@@ -64,6 +64,7 @@ describe('resolveSpec', () => {
     ['dex.replica (for replicas)', { dex: { replica: 2 } }, 'dex.replica', 'unknown field; did you mean "replicas"?'],
     ['a top-level connector (for connectors)', { connector: [{ type: 'github' }] }, 'connector', 'unknown field; did you mean "connectors"?'],
     ['an ingress field under dex (for exposure)', { dex: { exposur: {} } }, 'dex.exposur', 'unknown field; did you mean "exposure"?'],
+    ['an exposure field one level too high', { dex: { extraNames: ['a.b'] } }, 'dex.extraNames', 'unknown field; did you mean "exposure.extraNames"?'],
   ])('refuses an unknown field, naming the nearest known one: %s', (_name, input, field, message) => {
     expect(problems(input)).toContainEqual({ field, message });
   });

@@ -61,20 +61,33 @@ function optional<T extends z.ZodTypeAny>(schema: T): z.ZodEffects<z.ZodOptional
  */
 function strictObject<T extends z.ZodRawShape>(shape: T, description: string, inline: Record<string, string> = {}) {
   const known = Object.keys(shape);
+  // A field of a nested object given one level too high (dex.extraNames for dex.exposure.extraNames).
+  const nested: Record<string, string> = {};
+  for (const [name, field] of Object.entries(shape)) {
+    for (const child of Object.keys(objectShape(field))) nested[child] ??= `${name}.${child}`;
+  }
   return z
     .object(shape, {
       description,
       errorMap: (issue, ctx) => {
         if (issue.code !== z.ZodIssueCode.unrecognized_keys) return { message: ctx.defaultError };
-        return { message: issue.keys.map(key => unknownFieldMessage(key, known, inline)).join('\n') };
+        return { message: issue.keys.map(key => unknownFieldMessage(key, known, inline, nested)).join('\n') };
       },
     })
     .strict();
 }
 
-function unknownFieldMessage(key: string, known: string[], inline: Record<string, string>) {
+/** The fields of an object schema under optional/effects wrappers; none for other schemas. */
+function objectShape(schema: z.ZodTypeAny): z.ZodRawShape {
+  if (schema instanceof z.ZodObject) return schema.shape;
+  if (schema instanceof z.ZodOptional) return objectShape(schema.unwrap());
+  if (schema instanceof z.ZodEffects) return objectShape(schema.innerType());
+  return {};
+}
+
+function unknownFieldMessage(key: string, known: string[], inline: Record<string, string>, nested: Record<string, string>) {
   if (inline[key]) return inline[key];
-  const nearest = nearestName(key, known);
+  const nearest = nearestName(key, known) ?? nested[key];
   return `unknown field${nearest ? `; did you mean "${nearest}"?` : `; known fields: ${known.join(', ')}`}`;
 }
 

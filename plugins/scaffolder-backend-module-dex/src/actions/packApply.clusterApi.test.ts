@@ -198,7 +198,7 @@ const input = (cluster: string, extra: object = {}) => ({
   namespace: 'dex',
   instance: cluster === 'legacy' ? 'legacy-dex' : 'dex',
   entityRef: 'component:default/payments-api',
-  dex: { issuerUrl: `https://127.0.0.1:${dexPort}/dex`, extraNames: ['127.0.0.1'], storage: 'memory' },
+  dex: { issuerUrl: `https://127.0.0.1:${dexPort}/dex`, exposure: { extraNames: ['127.0.0.1'] }, storage: 'memory' },
   authenticator: { enabled: false },
   staticUsers: [{ email: USER.email, username: 'admin', passwordRef: { name: 'dex-users', key: 'admin' } }],
   ...extra,
