@@ -95,6 +95,31 @@ function ensureBinaries(node, env, command) {
   if (status !== 0) process.exit(status);
 }
 
+/**
+ * Debian's PostgreSQL server for the production-shape tests (packages/backend/src/production.test.ts),
+ * which start a throwaway cluster of their own; nothing else here uses it. Installed as root with
+ * apt-get when neither /usr/lib/postgresql/<major>/bin/initdb nor initdb on the PATH exists.
+ */
+function ensurePostgres() {
+  const debian = '/usr/lib/postgresql';
+  const installed =
+    (fs.existsSync(debian) && fs.readdirSync(debian).some(v => fs.existsSync(path.join(debian, v, 'bin', 'initdb')))) ||
+    (process.env.PATH ?? '').split(path.delimiter).some(d => d && fs.existsSync(path.join(d, 'initdb')));
+  if (installed) return;
+  if (process.getuid?.() !== 0) {
+    log("PostgreSQL is missing and this is not root: install Debian's postgresql (apt-get install postgresql), or the production-shape tests fail");
+    return;
+  }
+  log("installing Debian's postgresql (apt-get)");
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'postgresql']]) {
+    const status = sh('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (status !== 0) {
+      log(`apt-get ${args.join(' ')} failed with exit code ${status}`);
+      process.exit(status);
+    }
+  }
+}
+
 const commands = {
   test: [
     ['tsc', ['--noEmit', '-p', 'tsconfig.json']],
@@ -139,6 +164,7 @@ const env = envFor(node);
 env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ');
 ensureDeps(node, env);
 ensureBinaries(node, env, command);
+if (command === 'test') ensurePostgres();
 env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
 if (command === 'test') {
   // Results of an earlier run must not count in this run's closing line.

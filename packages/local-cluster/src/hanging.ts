@@ -3,6 +3,8 @@ import net from 'node:net';
 /** A peer that accepts connections and never answers. */
 export interface HangingServer {
   port: number;
+  /** How many connections it has accepted so far (a caller now waits on it). */
+  connections(): number;
   close(): void;
 }
 
@@ -16,6 +18,7 @@ export async function startHangingServer(): Promise<HangingServer> {
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    connections: () => sockets.length,
     close: () => {
       sockets.forEach(s => s.destroy());
       server.close();

@@ -16,6 +16,8 @@ export type { ManagedProcess } from './process';
 export { httpsRequest } from './https';
 export type { HttpsResponse } from './https';
 export { loopbackPki } from './certs';
+export { startPostgres, postgresBinDir } from './postgres';
+export type { LocalPostgres } from './postgres';
 export { startHangingServer } from './hanging';
 export type { HangingServer } from './hanging';
 export { kubeadmControlPlaneCrd, peersDir } from './clusterApi';

@@ -72,6 +72,8 @@ export function isPortTaken(error: unknown): boolean {
 export interface ManagedProcess {
   name: string;
   logFile: string;
+  /** The binary's pid (setpriv execs it, so the pid is the program's own), e.g. to SIGKILL it. */
+  pid: number | undefined;
   /** The last lines the process wrote, for error messages. */
   tail(lines?: number): string;
   exited(): boolean;
@@ -122,6 +124,7 @@ export function startProcess(options: {
   return {
     name: options.name,
     logFile,
+    pid: child.pid,
     tail(lines = 30) {
       try {
         return fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
