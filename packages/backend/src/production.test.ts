@@ -231,11 +231,12 @@ describe('production shape: PostgreSQL and two backend instances', () => {
       }
     }
     const conflicts = runs.filter(r => r.status === 'failed' && DOCUMENTED_CONFLICT.test(r.text)).length;
+    const reread = runs.filter(r => /reading the pack again/.test(r.text)).length;
     const count = (name: string) => [...ranBy.values()].filter(v => v.includes(name)).length;
     // eslint-disable-next-line no-console
     console.log(
       `20 tasks across 2 instances on PostgreSQL: ${elapsedMs} ms from the first submission to the last completion; ` +
-        `run by backend-a ${count('backend-a')}, backend-b ${count('backend-b')} (submitted 10 each); ${conflicts} failed with the documented conflict`,
+        `run by backend-a ${count('backend-a')}, backend-b ${count('backend-b')} (submitted 10 each); ${conflicts} failed with the documented conflict, ${reread} read the pack again after another run wrote it`,
     );
     // Each task was started by exactly one process, once.
     expect([...ranBy.entries()].filter(([, by]) => by.length !== 1)).toEqual([]);
