@@ -274,6 +274,20 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     }
     expect(new Set([...packs.values()].map(p => p.clientSecret)).size).toBe(namespaces.length);
 
+    // No client secret or private key in what the scaffolder keeps in the shared database (task
+    // specs, state and checkpoints, events), although task recovery keeps tasks' secrets until they end.
+    const rowsContaining = (needles: string[]) =>
+      Number(
+        scaffolderDb(
+          `select count(*) from (
+             select coalesce(spec::text, '') || coalesce(state::text, '') || coalesce(secrets::text, '') as t from tasks
+             union all select coalesce(body::text, '') from task_events) rows
+           where ${needles.map(n => `position('${n.replace(/'/g, "''")}' in t) > 0`).join(' or ')}`,
+        )[0][0],
+      );
+    expect(rowsContaining(['dex.prod-0.example.test'])).toBeGreaterThan(0); // the query finds what is there
+    expect(rowsContaining([...[...packs.values()].map(p => p.clientSecret), 'PRIVATE KEY'])).toBe(0);
+
     // The status API: the same answer from either instance, every installation in it.
     const [fromA, fromB] = [await status(a), await status(b)];
     expect(fromB).toEqual(fromA);
