@@ -213,9 +213,9 @@ describe('production shape: PostgreSQL and two backend instances', () => {
   it('20 Add Dex auth tasks across both instances: each runs once, each installation ends with one CA and client secret', async () => {
     const [a, b] = instances;
     const namespaces = Array.from({ length: 7 }, (_, i) => `prod-${i}`);
-    // Task i goes to namespace i % 7 through instance i % 2: every namespace gets 2 or 3 tasks,
-    // submitted through both instances.
-    const plan = Array.from({ length: 20 }, (_, i) => ({ namespace: namespaces[i % 7], via: i % 2 ? b : a }));
+    // Tasks 3k, 3k+1, 3k+2 go to namespace k, through alternating instances: every namespace gets
+    // 2 or 3 tasks submitted next to each other through both instances, so their runs overlap.
+    const plan = Array.from({ length: 20 }, (_, i) => ({ namespace: namespaces[Math.floor(i / 3)], via: i % 2 ? b : a }));
     const started = Date.now();
     const ids = await Promise.all(plan.map(p => submit(p.via, p.namespace)));
     const runs = await Promise.all(ids.map(id => settle(id, [a, b])));
