@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { postgresBinDir, startPostgres } from './postgres';
 
+/**
+ * @tier integration (needs Debian's PostgreSQL, which `npm test` installs and `npm run test:unit` does not)
+ */
 jest.setTimeout(120_000);
 
 describe('startPostgres', () => {
