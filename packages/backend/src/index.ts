@@ -25,11 +25,10 @@ backend.add(
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 backend.add(import('@backstage-dex/plugin-scaffolder-backend-module-dex'));
 
-// Permissions: allow everything (replace the policy module for real deployments).
+// Permissions (permission.enabled in app-config.yaml), with an example policy for the Dex
+// permissions: owners may install Dex for their entities, the platform group may take over.
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+backend.add(import('./permissionPolicy'));
 
 // The Dex REST API at /api/dex (status, versions, clusters).
 backend.add(import('@backstage-dex/plugin-dex-backend'));

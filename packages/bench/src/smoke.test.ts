@@ -33,9 +33,9 @@ describe('benchmark smoke run', () => {
   it('measures status latency and Kubernetes calls per request on 1 and 3 clusters, and memory', async () => {
     const result = await benchStatus(cluster, [1], 3, 20);
     expect(result.rows.map(r => [r.clusters, r.callsPerRequest])).toEqual([
-      [1, 5],
-      [3, 15],
+      [1, 4],
+      [3, 12],
     ]);
-    expect(statusMarkdown(result)).toContain('Calls per request independent of the number of installations (5 lists per cluster): met');
+    expect(statusMarkdown(result)).toContain('Calls per request independent of the number of installations (4 lists per cluster): met');
   });
 });

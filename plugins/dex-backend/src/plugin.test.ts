@@ -75,6 +75,7 @@ describe('dex backend plugin against two local clusters', () => {
           dex: { version: '2.44.0', exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: ['dex.a.example.test'] } } },
           authenticator: { exposure: { serviceType: 'LoadBalancer', ingress: { enabled: true, className: 'nginx', hosts: ['login.a.example.test'] } } },
         }),
+        { entityRef: 'component:default/payments-api' },
       ),
       provisionPack(
         kcB,
@@ -84,6 +85,13 @@ describe('dex backend plugin against two local clusters', () => {
           kubernetesId: 'payments-api',
           authenticator: { exposure: { serviceType: 'NodePort' } },
         }),
+        { entityRef: 'component:default/payments-api' },
+      ),
+      // Same kubernetes-id, another entity: only payments-everywhere sees it (the stamped full ref).
+      provisionPack(
+        kcB,
+        withDefaults({ cluster: 'b', namespace: 'team-e', kubernetesId: 'payments-api', authenticator: { enabled: false } }),
+        { entityRef: 'component:default/payments-everywhere' },
       ),
     ]);
     for (const [kc, namespace] of [
@@ -152,7 +160,7 @@ describe('dex backend plugin against two local clusters', () => {
     expect(body.errors).toEqual([]);
     expect(body.installations.map(i => `${i.cluster}:${i.namespace}/${i.instance}`)).toEqual(['a:team-a/dex', 'b:team-b/dex']);
     // One list per kind per cluster.
-    expect(counter.byCluster()).toEqual({ a: 5, b: 5 });
+    expect(counter.byCluster()).toEqual({ a: 4, b: 4 });
 
     const [onA, onB] = body.installations;
     expect(onA.issuerUrl).toBe('https://dex.a.example.test');
@@ -189,7 +197,7 @@ describe('dex backend plugin against two local clusters', () => {
     counter.reset();
     const results = await Promise.all(Array.from({ length: 5 }, () => status('component:default/payments-api')));
     expect(results.every(r => r.installations.length === 2)).toBe(true);
-    expect(counter.total()).toBe(10);
+    expect(counter.total()).toBe(8);
   });
 
   it('reports the address an Ingress controller writes through the status subresource', async () => {
@@ -259,7 +267,7 @@ describe('dex backend plugin against two local clusters', () => {
     let started = Date.now();
     const everywhere = await status('component:default/payments-everywhere');
     expect(Date.now() - started).toBeLessThan(BOUND_MS);
-    expect(everywhere.installations.map(i => i.cluster)).toEqual(['a', 'b']);
+    expect(everywhere.installations.map(i => `${i.cluster}:${i.namespace}/${i.instance}`)).toEqual(['b:team-e/dex']);
     expect(everywhere.errors).toEqual([{ cluster: 'hang', message: `Cluster "hang" did not answer within ${TIMEOUT_MS} ms` }]);
 
     await b.stopApiServer();

@@ -45,3 +45,18 @@ export const ANNOTATION_DEX_CLUSTERS = 'dex.backstage.io/clusters';
  * @public
  */
 export const FIELD_MANAGER = 'backstage-dex';
+
+/**
+ * Object annotations: the catalog entity (full ref, kind:namespace/name) and the instance an
+ * object of a pack belongs to. A run for another entity or instance does not touch the object
+ * unless the user may take it over and asked to.
+ *
+ * @public
+ */
+export const ANNOTATION_OWNER_ENTITY_REF = 'dex.backstage.io/entity-ref';
+/**
+ * See {@link ANNOTATION_OWNER_ENTITY_REF}.
+ *
+ * @public
+ */
+export const ANNOTATION_OWNER_INSTANCE = 'dex.backstage.io/instance';

@@ -7,6 +7,8 @@
 export {
   ANNOTATION_DEX_CLUSTERS,
   ANNOTATION_KUBERNETES_ID,
+  ANNOTATION_OWNER_ENTITY_REF,
+  ANNOTATION_OWNER_INSTANCE,
   FIELD_MANAGER,
   LABEL_COMPONENT,
   LABEL_INSTANCE,
@@ -66,4 +68,4 @@ export {
 export type { AuthenticatorRelease, DexRelease } from './versions';
 export { DEFAULT_POLICY, formatProblems, resolveSpec, validateSpec, withDefaults } from './validation';
 export type { PlatformPolicy } from './validation';
-export { dexPackApplyPermission, dexPermissions } from './permissions';
+export { dexPackApplyPermission, dexPackTakeoverPermission, dexPermissions } from './permissions';

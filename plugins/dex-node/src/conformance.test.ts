@@ -114,8 +114,8 @@ describe.each(VERSIONS)('Dex %s', version => {
     const spec = specFor(version);
     expect(validateSpec(spec)).toEqual([]);
     const objects = render(spec, material);
-    await applyObjects(kc, objects.filter(o => o.kind === 'Namespace'), { instance: spec.instance });
-    const result = await applyObjects(kc, objects.filter(o => o.kind !== 'Namespace'), { instance: spec.instance, dryRun: true });
+    await applyObjects(kc, objects.filter(o => o.kind === 'Namespace'), { owner: { instance: spec.instance, kubernetesId: spec.kubernetesId } });
+    const result = await applyObjects(kc, objects.filter(o => o.kind !== 'Namespace'), { owner: { instance: spec.instance, kubernetesId: spec.kubernetesId }, dryRun: true });
     expect(result.objects.map(o => o.action)).toEqual(result.objects.map(() => 'create'));
     // Nothing was created by the dry run.
     const k8s = await clientNode();

@@ -20,7 +20,7 @@ export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
 export { clusterClient } from './cluster/client';
 export type { ClusterClient, ObjectRef } from './cluster/client';
-export { kubernetesVersion, provisionPack } from './provision';
+export { DEFAULT_REQUEST_TIMEOUT_MS, kubernetesVersion, provisionPack } from './provision';
 export type { KubeadmControlPlaneTarget, ProvisionOptions, ProvisionResult } from './provision';
 export { readPolicy } from './policy';
 export { DEFAULT_STATUS_TIMEOUT_MS, StatusCache, countKubernetesCalls, readDexStatus } from './status';

@@ -1,4 +1,4 @@
-import { InputError } from '@backstage/errors';
+import { InputError, ServiceUnavailableError } from '@backstage/errors';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import {
   ApiServerSettings,
@@ -12,9 +12,11 @@ import { KeyPool, generateKeys, keyMatchesCertificate } from './pack/certificate
 import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, refKey } from './pack/material';
 import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
+import { PackOwner, stampOwner } from './pack/ownership';
 import { ApplyResult, applyObjects, isConcurrentChange, objectKey, readExisting, waitForRollout } from './cluster/apply';
 import { ClusterClient, asClusterClient } from './cluster/client';
-import { describeKubeError } from './cluster/errors';
+import { boundRequests } from './cluster/clientNode';
+import { describeKubeError, isTimeout } from './cluster/errors';
 import type { KubeadmControlPlaneRef } from './apiServer/config';
 import {
   KubeadmControlPlaneApplyResult,
@@ -34,6 +36,12 @@ export interface ProvisionOptions {
   log?: (message: string) => void;
   /** Keys generated ahead of time (a backend keeps one); generated on the spot without. */
   keyPool?: KeyPool;
+  /** The catalog entity the installation belongs to (full ref), stamped on every object. */
+  entityRef?: string;
+  /** Upper bound of every request to the cluster (DEFAULT_REQUEST_TIMEOUT_MS when absent). */
+  requestTimeoutMs?: number;
+  /** Cancels the run (e.g. the scaffolder task's ctx.signal): requests in flight are aborted. */
+  signal?: AbortSignal;
   /**
    * `clusterApi` mode: after the pack, apply the kube-apiserver settings to the workload
    * cluster's KubeadmControlPlane on the management cluster (`force` takes over what someone
@@ -52,6 +60,13 @@ export interface KubeadmControlPlaneTarget {
   /** Bound of each call to the management cluster (default 15 s). */
   timeoutMs?: number;
 }
+
+/**
+ * The default upper bound of each request a provision makes to the cluster.
+ *
+ * @public
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ProvisionResult {
   spec: PackSpec;
@@ -175,8 +190,21 @@ export async function provisionPack(
   input: PackSpec,
   options: ProvisionOptions = {},
 ): Promise<ProvisionResult> {
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Through a KubeConfig, every request is bounded and cancellable here; a ClusterClient given
+  // as it is bounds its own calls (the signal still stops the run between attempts).
+  if ('makeApiClient' in target) boundRequests(target, { timeoutMs, signal: options.signal });
+  const cluster = asClusterClient(target);
+  try {
+    return await provisionBounded(cluster, input, options);
+  } catch (e) {
+    if (!isTimeout(e)) throw e;
+    throw new ServiceUnavailableError(`Cluster "${input.cluster}" (${cluster.server}) did not answer within ${timeoutMs} ms: ${(e as Error).message}`);
+  }
+}
+
+async function provisionBounded(kc: ClusterClient, input: PackSpec, options: ProvisionOptions): Promise<ProvisionResult> {
   const log = options.log ?? (() => {});
-  const kc = asClusterClient(target);
   const spec: PackSpec = { ...input, kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)) };
   const problems = validateSpec(spec, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));
@@ -194,6 +222,7 @@ export async function provisionPack(
     name => objectKey({ kind: 'Secret', metadata: { name, namespace: spec.namespace } }),
   );
   for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
     try {
       return await provisionOnce(kc, spec, options, log, guarded, kcpApiVersion);
     } catch (e) {
@@ -231,6 +260,7 @@ async function provisionOnce(
   if (!generated.length) log('reusing the existing certificates and client secrets');
 
   const target = options.kubeadmControlPlane;
+  const owner: PackOwner = { entityRef: options.entityRef, instance: spec.instance, kubernetesId: spec.kubernetesId };
   let objects = render(spec, material);
   if (target) {
     objects = recordClusterApiTarget(objects, objectNames(spec).apiServerConfigMap, {
@@ -240,6 +270,7 @@ async function provisionOnce(
       authentication: target.authentication,
     });
   }
+  objects = stampOwner(objects, owner);
   checkSizes(objects);
   const settings = apiServerSettings(spec, material.ca.certPem);
   // Checked before anything is written (they become kube-apiserver flags and node files).
@@ -257,14 +288,14 @@ async function provisionOnce(
   // A conflict on the KubeadmControlPlane stops the run before the pack is written.
   if (target && kcpSettings && kcpOptions) await applyToKubeadmControlPlane(target.kc, kcpSettings, { ...kcpOptions, checkOnly: true });
   const apply = await applyObjects(kc, objects, {
-    instance: spec.instance,
+    owner,
     dryRun: options.dryRun,
     force: options.force,
     existing,
     guarded,
     log,
   });
-  if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log);
+  if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log, options.signal);
   // After the pack: the CA the KubeadmControlPlane gets is the one stored in the pack's Secret.
   const kubeadmControlPlane =
     target && kcpSettings && kcpOptions ? await applyToKubeadmControlPlane(target.kc, kcpSettings, kcpOptions) : undefined;

@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import type { JsonObject } from '@backstage/types';
-import { LocalCluster, freePort, startLocalCluster } from '@backstage-dex/local-cluster';
+import { HangingServer, LocalCluster, freePort, startHangingServer, startLocalCluster } from '@backstage-dex/local-cluster';
 import {
+  ANNOTATION_OWNER_ENTITY_REF,
+  ANNOTATION_OWNER_INSTANCE,
   FIELD_MANAGER,
   LABEL_INSTANCE,
   LABEL_KUBERNETES_ID,
@@ -18,6 +20,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import request from 'supertest';
 import yaml from 'yaml';
 import { mockContext } from './__testUtils__/mockContext';
+import { PLATFORM_USER, authWithActors, testPolicyModule, userInfoWithGroups } from './__testUtils__/permissions';
 import { createDexPackApplyAction } from './actions';
 import scaffolderModuleDex from '.';
 
@@ -25,12 +28,16 @@ import scaffolderModuleDex from '.';
 jest.setTimeout(240_000);
 
 const TEMPLATE_PATH = path.resolve(__dirname, '../../../templates/add-dex-auth/template.yaml');
+const ENTITIES_PATH = path.resolve(__dirname, '__testUtils__/entities.yaml');
+/** The bound of every request to a cluster in these tests (dex.apply.requestTimeoutSeconds). */
+const REQUEST_TIMEOUT_SECONDS = 3;
 
 type TaskEvent = { type: string; body: { message?: string; status?: string; output?: JsonObject } };
 type TaskRun = { status: string; output: JsonObject; events: TaskEvent[]; text: string };
 
-describe('scaffolder module dex: the Add Dex auth template through the scaffolder REST API', () => {
+describe('scaffolder module dex: the Add Dex auth template through the scaffolder REST API, permission framework on', () => {
   let cluster: LocalCluster;
+  let hang: HangingServer;
   let kc: KubeConfig;
   let k8s: typeof import('@kubernetes/client-node');
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
@@ -49,10 +56,11 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     ...extra,
   });
 
-  async function runTask(formValues: JsonObject): Promise<TaskRun> {
-    const created = await request(backend.server)
-      .post('/api/scaffolder/v2/tasks')
-      .send({ templateRef: 'template:default/add-dex-auth', values: formValues });
+  /** Runs the template as `user` (the test backend's default user, user:default/mock, when absent). */
+  async function runTask(formValues: JsonObject, user?: string): Promise<TaskRun> {
+    const post = request(backend.server).post('/api/scaffolder/v2/tasks');
+    if (user) post.set('Authorization', mockCredentials.user.header(user));
+    const created = await post.send({ templateRef: 'template:default/add-dex-auth', values: formValues });
     expect(created.status).toBe(201);
     const id = created.body.id;
     let status = 'open';
@@ -125,7 +133,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   }
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    [cluster, hang] = await Promise.all([startLocalCluster(), startHangingServer()]);
     k8s = await import('@kubernetes/client-node');
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -145,35 +153,51 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
                 serviceAccountToken: cluster.token,
                 caData,
               },
+              // Accepts connections and never answers.
+              { name: 'hanging', url: `https://127.0.0.1:${hang.port}`, authProvider: 'serviceAccount', serviceAccountToken: 't', caData },
             ],
           },
         ],
       },
       catalog: {
-        locations: [{ type: 'file', target: TEMPLATE_PATH, rules: [{ allow: ['Template'] }] }],
+        locations: [
+          { type: 'file', target: TEMPLATE_PATH, rules: [{ allow: ['Template'] }] },
+          { type: 'file', target: ENTITIES_PATH },
+        ],
       },
-      dex: { versions: { allowed: ['2.45.1', '2.44.0'], default: '2.45.1' } },
+      permission: { enabled: true },
+      dex: {
+        versions: { allowed: ['2.45.1', '2.44.0'], default: '2.45.1' },
+        apply: { requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS },
+      },
     };
     backend = await startTestBackend({
       features: [
         import('@backstage/plugin-scaffolder-backend'),
         import('@backstage/plugin-catalog-backend'),
         import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
+        import('@backstage/plugin-permission-backend'),
+        testPolicyModule,
+        userInfoWithGroups,
+        authWithActors,
         scaffolderModuleDex,
         mockServices.rootConfig.factory({ data: configData }),
       ],
     });
-    // The catalog reads the template from its file location in the background.
-    for (const deadline = Date.now() + 60_000; ; ) {
-      const res = await request(backend.server).get('/api/catalog/entities/by-name/template/default/add-dex-auth');
-      if (res.status === 200) break;
-      if (Date.now() > deadline) throw new Error(`the catalog did not load ${TEMPLATE_PATH}`);
-      await new Promise(r => setTimeout(r, 250));
+    // The catalog reads the template and the entities from their file locations in the background.
+    for (const ref of ['template/default/add-dex-auth', 'component/default/payments-api', 'component/default/billing']) {
+      for (const deadline = Date.now() + 60_000; ; ) {
+        const res = await request(backend.server).get(`/api/catalog/entities/by-name/${ref}`);
+        if (res.status === 200) break;
+        if (Date.now() > deadline) throw new Error(`the catalog did not load ${ref}: ${res.status} ${JSON.stringify(res.body)}`);
+        await new Promise(r => setTimeout(r, 250));
+      }
     }
   });
 
   afterAll(async () => {
     await backend?.stop();
+    hang?.close();
     await cluster?.stop();
   });
 
@@ -217,6 +241,14 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         }),
       });
       expect(o.metadata!.managedFields!.map(f => f.manager)).toContain(FIELD_MANAGER);
+      // Whose it is: the full entity ref and the instance.
+      expect({ key, annotations: o.metadata!.annotations }).toEqual({
+        key,
+        annotations: expect.objectContaining({
+          [ANNOTATION_OWNER_ENTITY_REF]: 'component:default/payments-api',
+          [ANNOTATION_OWNER_INSTANCE]: 'dex',
+        }),
+      });
     }
     await expectNoSecrets(run, 'team-a');
   });
@@ -226,7 +258,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const ca = await caCert('team-a');
     const again = await runTask(values('team-a'));
     expect(again.status).toBe('completed');
-    expect(again.text).toMatch(/0 created, 0 updated, \d+ unchanged .*\(0 writes\)/);
+    expect(again.text).toMatch(/0 created, 0 updated, \d+ unchanged.*\(0 writes\)/);
     expect(await snapshot('team-a')).toEqual(before);
     expect(await caCert('team-a')).toBe(ca);
 
@@ -275,7 +307,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(JSON.stringify(upgrade)).not.toContain('PRIVATE KEY');
   });
 
-  it("(d) refuses to take over another field manager's object unless force is set", async () => {
+  it("(d) refuses to take over another field manager's object unless force is set by a user allowed to take over", async () => {
     await core().createNamespace({ body: { metadata: { name: 'team-d' } } });
     await core().createNamespacedConfigMap(
       {
@@ -292,16 +324,140 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(refused.text).toContain('force: true');
     expect(await snapshot('team-d')).toEqual(before);
 
-    const forced = await runTask(values('team-d', { force: true }));
-    expect(forced.status).toBe('completed');
+    // The entity's owner asks to take over, without dex.pack.takeover.
+    const notAllowed = await runTask(values('team-d', { force: true }));
+    expect(notAllowed.status).toBe('failed');
+    expect(notAllowed.text).toContain(
+      'Not allowed to take over objects of another owner for component:default/payments-api (permission dex.pack.takeover); nothing was applied',
+    );
+    expect(await snapshot('team-d')).toEqual(before);
+
+    // The platform group may.
+    const forced = await runTask(values('team-d', { force: true }), PLATFORM_USER);
+    expect({ status: forced.status, log: forced.status === 'completed' ? '' : forced.text }).toEqual({ status: 'completed', log: '' });
     const cm = await core().readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: 'team-d' });
     expect(cm.metadata!.labels![LABEL_MANAGED_BY]).toBe(MANAGED_BY);
+    expect(cm.metadata!.annotations![ANNOTATION_OWNER_ENTITY_REF]).toBe('component:default/payments-api');
     expect(cm.metadata!.managedFields!.map(f => f.manager)).toContain(FIELD_MANAGER);
+  });
+
+  it("(f) refuses to install for another user's entity, writing nothing", async () => {
+    const run = await runTask(values('team-f', { entity: 'component:default/billing' }));
+    expect(run.status).toBe('failed');
+    expect(run.text).toContain('Not allowed to install Dex for component:default/billing (permission dex.pack.apply); nothing was applied');
+    expect(await namespaceExists('team-f')).toBe(false);
+    // Its owner may.
+    const owners = await runTask(values('team-f', { entity: 'component:default/billing' }), 'user:default/alice');
+    expect({ status: owners.status, log: owners.status === 'completed' ? '' : owners.text }).toEqual({ status: 'completed', log: '' });
+  });
+
+  it("(g) refuses to update another entity's installation, even for a user allowed both, unless taken over", async () => {
+    // team-a/dex belongs to payments-api (test a); alice owns billing and aims at the same namespace and instance.
+    const before = await snapshot('team-a');
+    const run = await runTask(values('team-a', { entity: 'component:default/billing' }), 'user:default/alice');
+    expect(run.status).toBe('failed');
+    expect(run.text).toMatch(
+      /do not belong to this installation \(component:default\/billing, instance "dex"\): .*Deployment\/team-a\/dex \(belongs to component:default\/payments-api, instance "dex"\)/,
+    );
+    expect(run.text).toContain('Nothing was applied');
+    expect(await snapshot('team-a')).toEqual(before);
+
+    // Another instance in the same namespace is a separate installation: it installs beside it.
+    const beside = await runTask(
+      values('team-a', { entity: 'component:default/billing', instance: 'billing-dex', ingress: { enabled: true, dexHost: 'billing-dex.team-a.example.test', authenticatorHost: 'billing-login.team-a.example.test' } }),
+      'user:default/alice',
+    );
+    expect({ status: beside.status, log: beside.status === 'completed' ? '' : beside.text }).toEqual({ status: 'completed', log: '' });
+    const after = await snapshot('team-a');
+    for (const [key, version] of Object.entries(before)) expect({ key, version: after[key] }).toEqual({ key, version });
+  });
+
+  it('(h) a cluster that accepts connections and never answers fails the run within the bound, naming the cluster', async () => {
+    const started = Date.now();
+    const run = await runTask(values('team-h', { cluster: 'hanging' }));
+    const elapsed = Date.now() - started;
+    expect(run.status).toBe('failed');
+    expect(run.text).toMatch(
+      new RegExp(`Cluster "hanging" \\(https://127\\.0\\.0\\.1:${hang.port}\\) did not answer within ${REQUEST_TIMEOUT_SECONDS * 1000} ms`),
+    );
+    // Without the bound the run would still be pending at jest's timeout; the slack is for a loaded machine.
+    expect(elapsed).toBeLessThan(REQUEST_TIMEOUT_SECONDS * 1000 + 30_000);
+  });
+
+  it('(i) a 422 on one object after the Secrets were written is reported with what was and was not written; the re-run converges', async () => {
+    const admission = 'admissionregistration.k8s.io/v1';
+    const policy = {
+      apiVersion: admission,
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'refuse-dex-deployment' },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] },
+        validations: [{ expression: "object.metadata.name != 'dex'", message: 'refused by the test policy', reason: 'Invalid' }],
+      },
+    };
+    const binding = {
+      apiVersion: admission,
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: 'refuse-dex-deployment' },
+      spec: {
+        policyName: 'refuse-dex-deployment',
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'team-i' } } },
+      },
+    };
+    await objectsApi().create(policy);
+    await objectsApi().create(binding);
+    // The policy takes effect once the apiserver has loaded it: probe with a dry run until it refuses.
+    await core().createNamespace({ body: { metadata: { name: 'team-i' } } });
+    const probe = () =>
+      objectsApi()
+        .create(
+          { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'dex', namespace: 'team-i' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } } as KubernetesObject,
+          undefined,
+          'All',
+        )
+        .then(
+          () => 200,
+          (e: { code?: number }) => e.code ?? 0,
+        );
+    for (const deadline = Date.now() + 30_000; (await probe()) !== 422; ) {
+      if (Date.now() > deadline) throw new Error('the admission policy did not take effect');
+      await new Promise(r => setTimeout(r, 200));
+    }
+
+    const failed = await runTask(values('team-i'));
+    expect(failed.status).toBe('failed');
+    expect(failed.text).toMatch(/applying Deployment\/team-i\/dex: the apiserver refused the object \(422\)/);
+    const written = /Written: ([^.]*)\./.exec(failed.text)?.[1].split(', ') ?? [];
+    const notWritten = /Not written: ([^.]*)\./.exec(failed.text)?.[1].split(', ') ?? [];
+    expect(written).toEqual(expect.arrayContaining(['Secret/team-i/dex-ca', 'Secret/team-i/dex-clients', 'Deployment/team-i/dex-authenticator']));
+    expect(notWritten).toEqual(['Deployment/team-i/dex']);
+    // The report matches the cluster.
+    const snap = await snapshot('team-i');
+    for (const [kind, , name] of written.map(k => k.split('/')).filter(parts => parts.length === 3)) expect(snap).toHaveProperty([`${kind}/${name}`]);
+    expect(snap).not.toHaveProperty(['Deployment/dex']);
+    await expectNoSecrets(failed, 'team-i');
+
+    await objectsApi().delete(binding);
+    for (const deadline = Date.now() + 30_000; (await probe()) !== 200; ) {
+      if (Date.now() > deadline) throw new Error('the admission policy did not go away');
+      await new Promise(r => setTimeout(r, 200));
+    }
+    await objectsApi().delete(policy);
+    const ca = await caCert('team-i');
+    const rerun = await runTask(values('team-i'));
+    expect({ status: rerun.status, log: rerun.status === 'completed' ? '' : rerun.text }).toEqual({ status: 'completed', log: '' });
+    expect(rerun.text).toMatch(/Applied the Dex pack: 1 created, 0 updated/);
+    // What the failed run wrote was kept: same CA, no rotation.
+    expect(await caCert('team-i')).toBe(ca);
+    const again = await runTask(values('team-i'));
+    expect(again.text).toMatch(/0 created, 0 updated, \d+ unchanged.*\(0 writes\)/);
   });
 
   it('(e) fails clearly, applying nothing, on an unknown cluster, a disallowed version or an unreachable cluster', async () => {
     const cases: [JsonObject, RegExp][] = [
-      [values('team-e1', { cluster: 'nowhere' }), /Unknown cluster "nowhere"; configured clusters: local, offline/],
+      [values('team-e1', { cluster: 'nowhere' }), /Unknown cluster "nowhere"; configured clusters: local, offline, hanging/],
       [values('team-e2', { version: '2.43.1' }), /dex\.version: Dex version 2\.43\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/],
       [values('team-e3', { cluster: 'offline' }), /the cluster is unreachable \(ECONNREFUSED\)/],
     ];
@@ -322,9 +478,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain('dexHost');
 
-    const action = createDexPackApplyAction({ config: new ConfigReader(configData) });
+    const action = createDexPackApplyAction({ config: new ConfigReader(configData), permissions: mockServices.permissions() });
     const run = await mockContext({
-      input: { cluster: 'local', namespace: 'team-e4', dex: { exposure: { ingress: { enabled: true, hosts: ['dex_example!'] } } } },
+      input: { cluster: 'local', entityRef: 'component:default/payments-api', namespace: 'team-e4', dex: { exposure: { ingress: { enabled: true, hosts: ['dex_example!'] } } } },
     });
     await expect(action.handler(run.ctx)).rejects.toThrow(/dex\.exposure\.ingress\.hosts\[0\]: "dex_example!" is not a valid host name/);
     expect(await namespaceExists('team-e4')).toBe(false);
@@ -333,7 +489,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('does not redo a finished apply when a recovered task replays the step (checkpoint)', async () => {
     const input = { cluster: 'local', namespace: 'team-a', entityRef: 'component:default/payments-api', dex: { exposure: { ingress: { enabled: true, hosts: ['dex.team-a.example.test'] } } }, authenticator: { exposure: { ingress: { enabled: true, hosts: ['login.team-a.example.test'] } } } };
     const first = await mockContext({ input });
-    await createDexPackApplyAction({ config: new ConfigReader(configData) }).handler(first.ctx);
+    await createDexPackApplyAction({ config: new ConfigReader(configData), permissions: mockServices.permissions() }).handler(first.ctx);
     expect(first.checkpoints.size).toBe(1);
     const stored = JSON.stringify([...first.checkpoints.values()]);
     expect(stored).not.toContain('PRIVATE KEY');
@@ -345,7 +501,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       kubernetes: { clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'local', url: 'https://127.0.0.1:1', authProvider: 'serviceAccount', serviceAccountToken: 't' }] }] },
     });
     const replay = await mockContext({ input, checkpoints: first.checkpoints });
-    await createDexPackApplyAction({ config: offline }).handler(replay.ctx);
+    await createDexPackApplyAction({ config: offline, permissions: mockServices.permissions() }).handler(replay.ctx);
     expect(replay.outputs).toEqual(first.outputs);
   });
 });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-common';
 import { DEFAULT_POLICY, SERVICE_TYPES } from '@backstage-dex/plugin-dex-common';
@@ -74,7 +75,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
 
 describe('templates/add-dex-auth', () => {
   const template = yaml.parse(fs.readFileSync(TEMPLATE_PATH, 'utf8'));
-  const action = createDexPackApplyAction({ config: new ConfigReader({}) });
+  const action = createDexPackApplyAction({ config: new ConfigReader({}), permissions: mockServices.permissions() });
   const parameters: JsonSchema = { properties: {} };
   for (const step of template.spec.parameters) Object.assign(parameters.properties!, step.properties);
 

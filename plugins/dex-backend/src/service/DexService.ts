@@ -99,6 +99,7 @@ export async function createDexService(options: DexServiceOptions): Promise<DexS
       const status = await readDexStatus({
         clusters: targets,
         kubernetesId: kubernetesIdOf(entity),
+        entityRef: stringifyEntityRef(entity),
         policy,
         timeoutMs,
         cache,

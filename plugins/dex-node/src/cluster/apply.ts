@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '@backstage/errors';
 import type { KubeConfig, KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import { PackOwner, ownershipOf } from '../pack/ownership';
 import { KubeObject } from '../pack/render';
 import { ClusterClient, asClusterClient } from './client';
 import { changedFields } from './diff';
-import { describeKubeError } from './errors';
+import { describeKubeError, isTimeout, markTimeout } from './errors';
 
 export type ObjectAction = 'create' | 'update' | 'unchanged' | 'skip';
 
@@ -51,13 +52,6 @@ export async function readExisting(
   return found;
 }
 
-/** Whether an existing object was made by this pack instance (ours to update). */
-export function isOurs(existing: KubernetesObject, instance: string): boolean {
-  const labels = existing.metadata?.labels ?? {};
-  const managed = (existing.metadata?.managedFields ?? []).some(f => f.manager === FIELD_MANAGER);
-  return managed || (labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_INSTANCE] === instance);
-}
-
 /** Errors that mean "another run changed the guarded objects since they were read": read again and retry. */
 const concurrentChanges = new WeakSet<Error>();
 
@@ -73,8 +67,13 @@ function concurrentChange(key: string): Error {
   return e;
 }
 
+function describeOwner(owner: PackOwner) {
+  return `${owner.entityRef ?? `kubernetes-id "${owner.kubernetesId}"`}, instance "${owner.instance}"`;
+}
+
 export interface ApplyOptions {
-  instance: string;
+  /** Whose objects these are (annotations); objects of another owner are refused unless `force`. */
+  owner: PackOwner;
   /**
    * Keys (objectKey) of objects others derive from (the CA, certificates, client secrets). They are
    * written first and only if unchanged since `existing` was read: created only when still absent,
@@ -83,7 +82,7 @@ export interface ApplyOptions {
    */
   guarded?: string[];
   dryRun?: boolean;
-  /** Take over objects of the same name made by someone else. */
+  /** Take over objects of the same name made by someone else (another installation or outside the pack). */
   force?: boolean;
   /** Objects as they are now (from readExisting), to skip a second read. */
   existing?: Map<string, KubernetesObject>;
@@ -114,14 +113,15 @@ export async function applyObjects(
       plan.push({ object, result: { ...base, action: 'create' } });
       continue;
     }
-    if (!isOurs(current, options.instance)) {
+    const ownership = ownershipOf(current, options.owner);
+    if (ownership.kind !== 'ours') {
+      // A namespace is shared: other installations and other tenants may live in it.
       if (object.kind === 'Namespace') {
-        plan.push({ object, result: { ...base, action: 'skip', reason: 'namespace exists and is managed by someone else; left as it is' } });
+        plan.push({ object, result: { ...base, action: 'skip', reason: 'namespace exists and belongs to someone else; left as it is' } });
         continue;
       }
       if (!options.force) {
-        const managers = [...new Set((current.metadata?.managedFields ?? []).map(f => f.manager))].join(', ');
-        foreign.push(`${objectKey(object)} (managed by ${managers || 'unknown'})`);
+        foreign.push(`${objectKey(object)} (${ownership.kind === 'installation' ? `belongs to ${ownership.by}` : ownership.by})`);
         continue;
       }
     }
@@ -130,8 +130,8 @@ export async function applyObjects(
   }
   if (foreign.length) {
     throw new ConflictError(
-      `These objects already exist and were not created by this Dex pack: ${foreign.join('; ')}. ` +
-        'Nothing was applied. Choose another instance name or namespace, or set force: true to take them over.',
+      `These objects already exist and do not belong to this installation (${describeOwner(options.owner)}): ${foreign.join('; ')}. ` +
+        'Nothing was applied. Choose another instance name or namespace, or set force: true to take them over (needs the dex.pack.takeover permission).',
     );
   }
 
@@ -172,7 +172,40 @@ export async function applyObjects(
     log(`${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`);
   };
   const [namespaces, rest] = [plan.filter(p => p.object.kind === 'Namespace'), plan.filter(p => p.object.kind !== 'Namespace')];
-  for (const p of namespaces) await apply(p);
+  const written: string[] = [];
+  const failed: { key: string; error: unknown }[] = [];
+  // Every write of a phase is let finish (none is left in flight), then the failures are reported
+  // with what was and was not written, so the user knows the state a re-run starts from.
+  const phase = async (items: typeof plan) => {
+    await Promise.all(
+      items.map(p =>
+        apply(p).then(
+          () => p.result.action !== 'unchanged' && p.result.action !== 'skip' && written.push(objectKey(p.object)),
+          error => failed.push({ key: objectKey(p.object), error }),
+        ),
+      ),
+    );
+    if (!failed.length) return;
+    const concurrent = failed.find(f => isConcurrentChange(f.error));
+    if (concurrent) throw concurrent.error;
+    const notWritten = plan
+      .filter(p => p.result.action !== 'unchanged' && p.result.action !== 'skip')
+      .map(p => objectKey(p.object))
+      .filter(k => !written.includes(k));
+    const first = failed[0].error as Error;
+    // One line per distinct reason: an outage fails every write the same way.
+    const reason = (f: (typeof failed)[number]) => (f.error as Error).message.replace(`applying ${f.key}: `, '');
+    const others = [...new Set(failed.slice(1).map(reason))].filter(r => r !== reason(failed[0]));
+    const more = failed.length > 1 ? ` (${failed.length - 1} more failed${others.length ? `: ${others.join('; ')}` : ' the same way'})` : '';
+    const e = new Error(
+      `${first.message}${more}. ` +
+        `Written: ${written.join(', ') || 'nothing'}. Not written: ${notWritten.join(', ')}. ` +
+        'What was written is consistent (certificates and secrets first); run again to apply the rest.',
+    );
+    e.name = first.name;
+    throw failed.some(f => isTimeout(f.error)) ? markTimeout(e) : e;
+  };
+  await phase(namespaces);
   if (options.dryRun && namespaces.some(p => p.result.action === 'create')) {
     // A dry run cannot create the namespace, so namespaced objects cannot be dry-run applied in it.
     for (const p of rest) log(`would ${p.result.action} ${objectKey(p.object)}`);
@@ -180,8 +213,8 @@ export async function applyObjects(
   } else {
     // What others derive from goes first: a failure (or another run) in between leaves nothing
     // that refers to material which is not stored.
-    await Promise.all(rest.filter(p => guarded.has(objectKey(p.object))).map(apply));
-    await Promise.all(rest.filter(p => !guarded.has(objectKey(p.object))).map(apply));
+    await phase(rest.filter(p => guarded.has(objectKey(p.object))));
+    await phase(rest.filter(p => !guarded.has(objectKey(p.object))));
   }
   return { objects: plan.map(p => p.result), writes, dryRun: Boolean(options.dryRun) };
 }
@@ -192,6 +225,7 @@ export async function waitForRollout(
   objects: KubeObject[],
   timeoutMs: number,
   log: (m: string) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<void> {
   const cluster = asClusterClient(target);
   const deployments = objects.filter(o => o.kind === 'Deployment');
@@ -212,7 +246,7 @@ export async function waitForRollout(
             `(${s.availableReplicas ?? 0}/${want} available); check its pods' events`,
         );
       }
-      await new Promise(r => setTimeout(r, 1000));
+      await sleep(1000, undefined, { signal });
     }
   }
 }

@@ -38,8 +38,31 @@ export async function objectApi(kc: KubeConfig): Promise<KubernetesObjectApi> {
 }
 
 type Dispatcher = { close(): Promise<void> };
-type AuthContext = { getDispatcher(): Dispatcher | undefined; setDispatcher(d: Dispatcher): void };
+type AuthContext = {
+  getDispatcher(): Dispatcher | undefined;
+  setDispatcher(d: Dispatcher): void;
+  setSignal(signal: AbortSignal): void;
+};
 const shared = new WeakSet<KubeConfig>();
+
+/** Time bound of every request through a KubeConfig, and a signal that cancels them all. */
+export interface RequestBounds {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+const bounds = new WeakMap<KubeConfig, RequestBounds>();
+
+/**
+ * Bounds every request made through `kc`: each one is aborted after `timeoutMs` (an apiserver
+ * that accepts the connection and never answers would otherwise hold a run forever), and all at
+ * once when `signal` aborts (the scaffolder task was cancelled).
+ */
+export function boundRequests(kc: KubeConfig, requestBounds: RequestBounds): KubeConfig {
+  shareConnections(kc);
+  bounds.set(kc, requestBounds);
+  return kc;
+}
 
 /**
  * Makes every request through `kc` share one connection pool. client-node 2.0 builds a new undici
@@ -55,6 +78,11 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
   kc.applySecurityAuthentication = async (context: Parameters<KubeConfig['applySecurityAuthentication']>[0]) => {
     await original(context);
     const ctx = context as unknown as AuthContext;
+    const bound = bounds.get(kc);
+    if (bound) {
+      const timeout = AbortSignal.timeout(bound.timeoutMs);
+      ctx.setSignal(bound.signal ? AbortSignal.any([timeout, bound.signal]) : timeout);
+    }
     const fresh = ctx.getDispatcher();
     if (!fresh) return;
     const key = JSON.stringify([kc.getCurrentContext(), kc.getCurrentCluster()?.server, kc.getCurrentUser()?.name]);

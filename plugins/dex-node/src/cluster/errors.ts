@@ -1,5 +1,18 @@
 import { AuthenticationError, ConflictError, NotAllowedError, ServiceUnavailableError } from '@backstage/errors';
 
+/** Errors that mean "a request to the cluster was cut off at its time bound". */
+const timeouts = new WeakSet<Error>();
+
+export function isTimeout(e: unknown): boolean {
+  return e instanceof Error && timeouts.has(e);
+}
+
+/** Marks an error (e.g. one that sums up several failures) as a timeout. */
+export function markTimeout<E extends Error>(e: E): E {
+  timeouts.add(e);
+  return e;
+}
+
 /**
  * A Kubernetes API error as a Backstage error with a message that says what happened and what to
  * change. Never includes request bodies (they may carry secrets).
@@ -13,6 +26,10 @@ export function describeKubeError(e: unknown, doing: string): Error {
     // not JSON
   }
   const reason = status.message ?? err.message ?? String(e);
+  // AbortSignal.timeout (the request bound) rejects with a TimeoutError, a cancelled task with an AbortError.
+  const name = (e as { name?: string })?.name;
+  if (name === 'TimeoutError') return markTimeout(new ServiceUnavailableError(`${doing}: the cluster did not answer in time`));
+  if (name === 'AbortError') return new Error(`${doing}: cancelled`);
   switch (err.code) {
     case 401:
       return new AuthenticationError(`${doing}: the cluster rejected the credentials (401); check serviceAccountToken`);

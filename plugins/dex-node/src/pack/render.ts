@@ -20,6 +20,7 @@ import {
   objectNames,
   selector,
 } from './names';
+import { certificatesConfigMap } from './publishedCertificates';
 
 /** A Kubernetes object as rendered: plain data, ready for server-side apply. */
 export interface KubeObject {
@@ -325,6 +326,7 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
         'ca.crt': material.ca.certPem,
       },
     },
+    certificatesConfigMap(spec, material),
     ...dexObjects(spec, material),
     ...authenticatorObjects(spec, material),
   ];

@@ -50,7 +50,9 @@ describe('faults', () => {
       (e: Error) => e,
     );
     expect(outage).toBeDefined();
-    expect(failed?.message).toMatch(/^applying \S+: the cluster is unreachable \((ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)\); check the cluster url and that it is up$/);
+    expect(failed?.message).toMatch(
+      /^applying \S+: the cluster is unreachable \((ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)\); check the cluster url and that it is up( \(\d+ more failed[^)]*\))?\. Written: .*\. Not written: .*\. .*run again to apply the rest\.$/,
+    );
 
     await outage;
     await cluster.startApiServer();
@@ -62,6 +64,11 @@ describe('faults', () => {
     expect(written[0]).toBe(`Namespace/${NS}`);
     const afterFault = await secretsIn(kc, NS);
     const present = await clusterSnapshot(kc);
+    // What the error says was written is there (objectKey: Kind/namespace/name, or Kind/name).
+    const reported = /Written: (.*?)\. Not written/.exec(failed!.message)![1].split(', ');
+    const snapshotKey = (key: string) => (key.split('/').length === 2 ? key.replace('/', '//') : key);
+    expect(reported.filter(k => !present.has(snapshotKey(k)))).toEqual([]);
+    expect(reported).toContain(`Namespace/${NS}`);
     const packKeys = (await provisionPack(kc, packSpec(NS), { dryRun: true })).objects.map(
       o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`,
     );

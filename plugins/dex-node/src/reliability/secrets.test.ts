@@ -41,7 +41,7 @@ describe('secrets stay in Secrets', () => {
   const see = (what: string, value: unknown) => seen.push({ what, text: typeof value === 'string' ? value : JSON.stringify(value) });
   const run = async (what: string, s: PackSpec, options: ProvisionOptions = {}): Promise<ProvisionResult | undefined> => {
     try {
-      const result = await provisionPack(kc, s, { ...options, log: line => see(`${what} log`, line) });
+      const result = await provisionPack(kc, s, { entityRef: 'component:default/payments-api', ...options, log: line => see(`${what} log`, line) });
       // `objects` is documented to carry the rendered Secrets: callers never output it.
       const { objects: _objects, ...rest } = result;
       see(`${what} result`, rest);
@@ -92,10 +92,10 @@ describe('secrets stay in Secrets', () => {
     await createSecret(kc, 'taken', 'upstream', { github: CONNECTOR_SECRET, ldap: LDAP_PASSWORD });
     await createSecret(kc, 'taken', 'users', { admin: PASSWORD });
     await run('conflict', spec('taken'));
-    expect(seen.find(s => s.what === 'conflict error')?.text).toMatch(/not created by this Dex pack/);
+    expect(seen.find(s => s.what === 'conflict error')?.text).toMatch(/do not belong to this installation/);
 
     // Status, as the backend serves it.
-    see('status', await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api' }));
+    see('status', await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef: 'component:default/payments-api' }));
     // Events in the pack's namespaces (core and events.k8s.io).
     for (const namespace of [NS, 'taken']) {
       see(`events ${namespace}`, await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace }));
@@ -130,7 +130,7 @@ describe('secrets stay in Secrets', () => {
 
     // ConfigMaps of the pack carry no secret either.
     const configMaps = await kc.makeApiClient(k8s.CoreV1Api).listConfigMapForAllNamespaces({ labelSelector: `${LABEL_INSTANCE}=dex` });
-    expect(configMaps.items.map(c => c.metadata?.name).sort()).toEqual(['dex-apiserver-settings', 'dex-authenticator']);
+    expect(configMaps.items.map(c => c.metadata?.name).sort()).toEqual(['dex-apiserver-settings', 'dex-authenticator', 'dex-certificates']);
     const cmText = JSON.stringify(configMaps.items.map(c => c.data));
     expect(cmText).not.toContain('PRIVATE KEY');
     expect(needles.filter(n => cmText.includes(n))).toEqual([]);

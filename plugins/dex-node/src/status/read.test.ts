@@ -10,6 +10,8 @@ import { ClusterSnapshot } from './types';
 
 jest.setTimeout(180_000);
 
+const ENTITY = 'component:default/payments-api';
+
 describe('readDexStatus on a real apiserver', () => {
   let cluster: LocalCluster;
   let kc: KubeConfig;
@@ -38,10 +40,13 @@ describe('readDexStatus on a real apiserver', () => {
         authenticator: { exposure: { serviceType: 'LoadBalancer' } },
       });
     await Promise.all([
-      provisionPack(kc, spec('team-a', 'dex')),
-      provisionPack(kc, spec('team-b', 'dex')),
-      provisionPack(kc, spec('team-b', 'dex-2')),
-      provisionPack(kc, withDefaults({ cluster: 'local', namespace: 'other', kubernetesId: 'someone-else' })),
+      provisionPack(kc, spec('team-a', 'dex'), { entityRef: ENTITY }),
+      provisionPack(kc, spec('team-b', 'dex'), { entityRef: ENTITY }),
+      provisionPack(kc, spec('team-b', 'dex-2'), { entityRef: ENTITY }),
+      provisionPack(kc, withDefaults({ cluster: 'local', namespace: 'other', kubernetesId: 'someone-else' }), { entityRef: 'component:default/someone-else' }),
+      // Same name and kubernetes-id, another catalog namespace and another kind: not ENTITY's.
+      provisionPack(kc, spec('team-c', 'dex'), { entityRef: 'component:other/payments-api' }),
+      provisionPack(kc, spec('team-d', 'dex'), { entityRef: 'resource:default/payments-api' }),
     ]);
   });
   afterAll(async () => {
@@ -51,10 +56,10 @@ describe('readDexStatus on a real apiserver', () => {
 
   it('reads every installation of the entity with one list per kind, whatever their number', async () => {
     const counter = countKubernetesCalls();
-    const status = await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', onKubernetesCall: counter.onKubernetesCall });
+    const status = await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef: ENTITY, onKubernetesCall: counter.onKubernetesCall });
     expect(status.errors).toEqual([]);
     expect(status.installations.map(i => `${i.namespace}/${i.instance}`)).toEqual(['team-a/dex', 'team-b/dex', 'team-b/dex-2']);
-    expect(counter.total()).toBe(5);
+    expect(counter.total()).toBe(4);
 
     const a = status.installations[0];
     expect(a.issuerUrl).toBe('https://dex.team-a.example.test');
@@ -72,20 +77,72 @@ describe('readDexStatus on a real apiserver', () => {
     expect(JSON.stringify(status)).not.toContain('PRIVATE KEY');
   });
 
+  it('shows only what was stamped for the full entity ref: same-named entities of other kinds or namespaces see their own', async () => {
+    const of = async (entityRef: string) =>
+      (await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef })).installations.map(
+        i => `${i.namespace}/${i.instance}`,
+      );
+    expect(await of(ENTITY)).toEqual(['team-a/dex', 'team-b/dex', 'team-b/dex-2']);
+    expect(await of('component:other/payments-api')).toEqual(['team-c/dex']);
+    expect(await of('resource:default/payments-api')).toEqual(['team-d/dex']);
+  });
+
+  it('needs no access to Secrets: a reader allowed to list only Deployments, Services, Ingresses and ConfigMaps sees the certificates', async () => {
+    const k8s = await clientNode();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    // The RBAC plugins/dex-backend/README.md documents for the status reader.
+    await core.createNamespace({ body: { metadata: { name: 'status-reader' } } });
+    await core.createNamespacedServiceAccount({ namespace: 'status-reader', body: { metadata: { name: 'reader' } } });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'dex-status-reader' },
+        rules: [
+          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
+          { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['list'] },
+          { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list'] },
+        ],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'dex-status-reader' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dex-status-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'status-reader' }],
+      },
+    });
+    const token = await core.createNamespacedServiceAccountToken({ name: 'reader', namespace: 'status-reader', body: { spec: { audiences: [] } } });
+    const reader = new k8s.KubeConfig();
+    reader.loadFromOptions({
+      clusters: [{ name: 'local', server: cluster.server, caData: Buffer.from(cluster.caPem).toString('base64') }],
+      users: [{ name: 'reader', token: token.status!.token }],
+      contexts: [{ name: 'local', cluster: 'local', user: 'reader' }],
+      currentContext: 'local',
+    });
+    // The reader cannot read Secrets at all.
+    await expect(reader.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces()).rejects.toMatchObject({ code: 403 });
+
+    const status = await readDexStatus({ clusters: [{ name: 'local', kc: reader }], kubernetesId: 'payments-api', entityRef: ENTITY });
+    expect(status.errors).toEqual([]);
+    const a = status.installations.find(i => i.namespace === 'team-a')!;
+    expect(a.certificates.map(c => c.name)).toEqual(['dex-ca', 'dex-authenticator-tls', 'dex-tls']);
+    expect(a.certificates.every(c => c.daysLeft > 300 && c.subject)).toBe(true);
+  });
+
   it('shares one load between concurrent requests and reuses it within the TTL', async () => {
     let clock = 0;
     const cache = new StatusCache<ClusterSnapshot>({ ttlMs: 2000, now: () => clock });
     const counter = countKubernetesCalls();
-    const read = () => readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', cache, onKubernetesCall: counter.onKubernetesCall });
+    const read = () => readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef: ENTITY, cache, onKubernetesCall: counter.onKubernetesCall });
     const results = await Promise.all([read(), read(), read()]);
     expect(results.every(r => r.installations.length === 3)).toBe(true);
-    expect(counter.total()).toBe(5);
+    expect(counter.total()).toBe(4);
     await read();
-    expect(counter.total()).toBe(5);
+    expect(counter.total()).toBe(4);
     expect(cache.stats()).toMatchObject({ misses: 1, coalesced: 2, hits: 1, size: 1 });
     clock += 2001;
     await read();
-    expect(counter.total()).toBe(10);
+    expect(counter.total()).toBe(8);
   });
 
   it('answers for the clusters that answer, and an error for one that hangs, within the bound', async () => {
@@ -96,6 +153,7 @@ describe('readDexStatus on a real apiserver', () => {
         { name: 'hang', kc: hangKc },
       ],
       kubernetesId: 'payments-api',
+      entityRef: ENTITY,
       timeoutMs: 800,
     });
     const elapsed = Date.now() - started;
@@ -116,12 +174,12 @@ describe('readDexStatus on a real apiserver', () => {
       contexts: [{ name: 'local', cluster: 'local', user: 'u' }],
       currentContext: 'local',
     });
-    const status = await readDexStatus({ clusters: [{ name: 'local', kc: bad }], kubernetesId: 'payments-api' });
+    const status = await readDexStatus({ clusters: [{ name: 'local', kc: bad }], kubernetesId: 'payments-api', entityRef: ENTITY });
     expect(status.installations).toEqual([]);
     expect(status.errors[0].message).toMatch(/rejected the credentials \(401\)/);
   });
 
   it('refuses a Kubernetes id that would change the label selector', async () => {
-    await expect(readDexStatus({ clusters: [], kubernetesId: 'a,b=c' })).rejects.toThrow(/not a valid Kubernetes label value/);
+    await expect(readDexStatus({ clusters: [], kubernetesId: 'a,b=c', entityRef: ENTITY })).rejects.toThrow(/not a valid Kubernetes label value/);
   });
 });

@@ -4,11 +4,13 @@ import type {
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
-  V1Secret,
+  V1ConfigMap,
 } from '@kubernetes/client-node';
 import {
+  ANNOTATION_OWNER_ENTITY_REF,
   ClusterError,
   DexInstallation,
+  LABEL_INSTANCE,
   LABEL_KUBERNETES_ID,
   LABEL_MANAGED_BY,
   MANAGED_BY,
@@ -16,6 +18,7 @@ import {
   isLabelValue,
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
+import { CERTIFICATE_KEY_SUFFIX } from '../pack/publishedCertificates';
 import { clientNode, shareConnections, withSignal } from '../cluster/clientNode';
 import { describeKubeError } from '../cluster/errors';
 import { addKubeadmControlPlaneStatus } from '../apiServer/rollout';
@@ -33,6 +36,11 @@ export interface ReadDexStatusOptions {
   clusters: StatusClusterTarget[];
   /** The `backstage.io/kubernetes-id` label value of the entity's objects. */
   kubernetesId: string;
+  /**
+   * The entity's full ref (kind:namespace/name): only objects the action stamped with it count, so
+   * same-named entities of other kinds or namespaces do not see each other's installations.
+   */
+  entityRef: string;
   /** Default versions to compare the running ones with; DEFAULT_POLICY when absent. */
   policy?: PlatformPolicy;
   /** Upper bound per cluster: a cluster slower than this yields an error instead (default 5000). */
@@ -90,32 +98,41 @@ async function apisFor(kc: KubeConfig): Promise<Apis> {
   return found;
 }
 
-function summary(pemBase64: string | undefined): CertificateSummary | undefined {
-  if (!pemBase64) return undefined;
+function summary(pem: string | undefined): CertificateSummary | undefined {
+  if (!pem) return undefined;
   try {
-    const info = certificateInfo(Buffer.from(pemBase64, 'base64').toString('utf8'));
+    const info = certificateInfo(pem);
     return { subject: info.subject, notAfter: info.notAfter };
   } catch {
     return undefined;
   }
 }
 
-/** A TLS Secret reduced to its certificates: the key and every other data field are dropped here. */
-function certificatesOf(secret: V1Secret): TlsSecretCertificates {
-  return {
-    namespace: secret.metadata?.namespace ?? '',
-    name: secret.metadata?.name ?? '',
-    labels: secret.metadata?.labels ?? {},
-    certificate: summary(secret.data?.['tls.crt']),
-    ca: summary(secret.data?.['ca.crt']),
-  };
+/**
+ * The certificates a pack publishes in its `<instance>-certificates` ConfigMap (public
+ * certificates only), one entry per TLS Secret they belong to, each with the pack's CA.
+ */
+function publishedCertificates(configMap: V1ConfigMap): TlsSecretCertificates[] {
+  const meta = configMap.metadata ?? {};
+  const instance = meta.labels?.[LABEL_INSTANCE];
+  const data = configMap.data ?? {};
+  const ca = summary(data[`${instance}-ca${CERTIFICATE_KEY_SUFFIX}`]);
+  return Object.keys(data)
+    .filter(k => k.endsWith(CERTIFICATE_KEY_SUFFIX) && k !== `${instance}-ca${CERTIFICATE_KEY_SUFFIX}`)
+    .map(k => ({
+      namespace: meta.namespace ?? '',
+      name: k.slice(0, -CERTIFICATE_KEY_SUFFIX.length),
+      entityRef: meta.annotations?.[ANNOTATION_OWNER_ENTITY_REF],
+      labels: meta.labels ?? {},
+      certificate: summary(data[k]),
+      ca,
+    }));
 }
 
 /**
  * Lists an entity's Dex objects on one cluster: one cluster-wide list per kind, all at once, so
- * the number of calls does not depend on the number of installations. Secrets are listed by type
- * (kubernetes.io/tls) and reduced to their certificates: the CA Secret (with its key), the client
- * secrets and Dex's config are never read.
+ * the number of calls does not depend on the number of installations. No Secret is read: the
+ * certificates come from the ConfigMap the pack publishes them in.
  */
 export async function readClusterSnapshot(
   kc: KubeConfig,
@@ -128,23 +145,34 @@ export async function readClusterSnapshot(
     options.onKubernetesCall?.({ cluster: options.cluster, resource });
     return fn();
   };
-  const [deployments, services, ingresses, secrets, configMaps] = await Promise.all([
+  const [deployments, services, ingresses, configMaps] = await Promise.all([
     call('deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector }, callOptions)),
     call('services', () => core.listServiceForAllNamespaces({ labelSelector }, callOptions)),
     call('ingresses', () => networking.listIngressForAllNamespaces({ labelSelector }, callOptions)),
-    call('secrets', () =>
-      core.listSecretForAllNamespaces({ labelSelector, fieldSelector: 'type=kubernetes.io/tls' }, callOptions),
-    ),
     call('configmaps', () => core.listConfigMapForAllNamespaces({ labelSelector }, callOptions)),
   ]);
   return {
     deployments: deployments.items,
     services: services.items,
     ingresses: ingresses.items,
-    tlsSecrets: secrets.items.map(certificatesOf),
+    tlsSecrets: configMaps.items
+      .filter(c => c.metadata?.name === `${c.metadata?.labels?.[LABEL_INSTANCE]}-certificates`)
+      .flatMap(publishedCertificates),
     configMaps: configMaps.items
       .filter(c => c.metadata?.name?.endsWith('-apiserver-settings'))
       .map(c => ({ metadata: c.metadata, data: c.data })),
+  };
+}
+
+/** Only the objects stamped for the entity (ANNOTATION_OWNER_ENTITY_REF). */
+function stampedFor(snapshot: ClusterSnapshot, entityRef: string): ClusterSnapshot {
+  const mine = (meta: { annotations?: Record<string, string> } | undefined) => meta?.annotations?.[ANNOTATION_OWNER_ENTITY_REF] === entityRef;
+  return {
+    deployments: snapshot.deployments.filter(o => mine(o.metadata)),
+    services: snapshot.services.filter(o => mine(o.metadata)),
+    ingresses: snapshot.ingresses.filter(o => mine(o.metadata)),
+    tlsSecrets: snapshot.tlsSecrets.filter(c => c.entityRef === entityRef),
+    configMaps: snapshot.configMaps.filter(o => mine(o.metadata)),
   };
 }
 
@@ -181,8 +209,9 @@ export async function readDexStatus(options: ReadDexStatusOptions): Promise<DexS
       try {
         const s = await within(snapshot, timeoutMs, `Cluster "${name}" did not answer within ${timeoutMs} ms`);
         const server = kc.getCurrentCluster()?.server;
-        const installations = installationsFromSnapshot({ name, server }, s, { policy: options.policy, now });
-        if (options.managementCluster) await addKubeadmControlPlaneStatus(installations, s.configMaps, options.managementCluster, timeoutMs);
+        const mine = stampedFor(s, options.entityRef);
+        const installations = installationsFromSnapshot({ name, server }, mine, { policy: options.policy, now });
+        if (options.managementCluster) await addKubeadmControlPlaneStatus(installations, mine.configMaps, options.managementCluster, timeoutMs);
         return { installations };
       } catch (e) {
         const message =

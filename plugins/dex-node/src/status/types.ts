@@ -6,19 +6,24 @@ export interface CertificateSummary {
   notAfter: Date;
 }
 
-/** A kubernetes.io/tls Secret reduced to its certificates (tls.crt, ca.crt); key and data dropped. */
+/**
+ * The certificates of one of a pack's TLS Secrets (its certificate and the pack's CA), as the pack
+ * publishes them in its `<instance>-certificates` ConfigMap; the Secret itself is never read.
+ */
 export interface TlsSecretCertificates {
   namespace: string;
+  /** The TLS Secret's name. */
   name: string;
   labels: Record<string, string>;
+  /** The entity ref the ConfigMap was stamped with. */
+  entityRef?: string;
   certificate?: CertificateSummary;
   ca?: CertificateSummary;
 }
 
 /**
- * The labelled objects of one entity on one cluster, as listed (one list per kind). Secrets are
- * already reduced to their certificates, so a snapshot (and the cache that holds it) carries no
- * secret data.
+ * The labelled objects of one entity on one cluster, as listed (one list per kind). No Secret is
+ * listed, so a snapshot (and the cache that holds it) carries no secret data.
  */
 export interface ClusterSnapshot {
   deployments: V1Deployment[];
@@ -30,7 +35,7 @@ export interface ClusterSnapshot {
 }
 
 /** The kinds the status reader lists, one call each per cluster. */
-export type StatusResource = 'deployments' | 'services' | 'ingresses' | 'secrets' | 'configmaps';
+export type StatusResource = 'deployments' | 'services' | 'ingresses' | 'configmaps';
 
 /** One Kubernetes API call made by the status reader (for counters in tests and benchmarks). */
 export interface KubernetesCall {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import {
   LocalCluster,
@@ -208,7 +209,7 @@ async function run(
   cluster: string,
   options: { isDryRun?: boolean; force?: boolean; authentication?: 'flags' | 'authenticationConfiguration'; instance?: string } = {},
 ) {
-  const action = createDexPackApplyAction({ config: config(options.authentication) });
+  const action = createDexPackApplyAction({ config: config(options.authentication), permissions: mockServices.permissions() });
   const extra = { ...(options.force ? { force: true } : {}), ...(options.instance ? { instance: options.instance } : {}) };
   const r = await mockContext({ input: input(cluster, extra), isDryRun: options.isDryRun });
   await action.handler(r.ctx);
@@ -336,6 +337,7 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
     const status = await readDexStatus({
       clusters: [{ name: 'workload', kc: workloadKc }],
       kubernetesId: 'payments-api',
+      entityRef: 'component:default/payments-api',
       managementCluster: async name => (name === 'management' ? managementKc : undefined),
     });
     expect(status.errors).toEqual([]);

@@ -1,4 +1,5 @@
 /* eslint-disable jest/no-conditional-expect -- every example runs through one test body; each is also checked for the option it exercises */
+import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { LABEL_KUBERNETES_ID, LABEL_MANAGED_BY } from '@backstage-dex/plugin-dex-common';
@@ -37,6 +38,7 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
     action = createDexPackApplyAction({
+      permissions: mockServices.permissions(),
       config: new ConfigReader({
         kubernetes: {
           clusterLocatorMethods: [

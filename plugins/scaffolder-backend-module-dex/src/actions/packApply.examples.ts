@@ -31,6 +31,7 @@ export const examples: TemplateExample[] = [
           name: 'Install Dex behind an Ingress',
           input: {
             cluster: 'production',
+            entityRef: 'component:default/payments-api',
             namespace: 'payments-dex',
             instance: 'payments',
             kubernetesId: 'payments-api',
@@ -69,6 +70,7 @@ export const examples: TemplateExample[] = [
           name: 'Install Dex with GitHub login',
           input: {
             cluster: 'production',
+            entityRef: 'component:default/payments-api',
             namespace: 'dex-github',
             dex: {
               issuerUrl: 'https://dex.example.com:5556/dex',
@@ -128,6 +130,7 @@ export const examples: TemplateExample[] = [
           name: 'Adopt an existing Dex install',
           input: {
             cluster: 'production',
+            entityRef: 'component:default/payments-api',
             namespace: 'legacy-dex',
             imageRegistry: 'registry.example.com/mirror',
             force: true,

@@ -1,7 +1,7 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { dexPackApplyPermission } from '@backstage-dex/plugin-dex-common';
+import { dexPackApplyPermission, dexPackTakeoverPermission } from '@backstage-dex/plugin-dex-common';
 import { mockContext, runAction } from '../__testUtils__/mockContext';
 import { createDexPackApplyAction } from './packApply';
 
@@ -21,12 +21,15 @@ const config = new ConfigReader({
   dex: { versions: { allowed: ['2.45.1', '2.44.0'], default: '2.44.0' }, defaults: { namespace: 'identity' } },
 });
 
+const ENTITY = 'component:default/payments-api';
+
 describe('dex:pack:apply', () => {
   it('reports every problem of the input at once, naming the fields', async () => {
-    const action = createDexPackApplyAction({ config });
+    const action = createDexPackApplyAction({ config, permissions: mockServices.permissions() });
     const run = runAction(action, {
       input: {
         cluster: 'prod',
+        entityRef: ENTITY,
         namespace: 'Not_A_Namespace',
         dex: { version: '2.35.1', exposure: { ingress: { enabled: true, hosts: ['https://dex.example.com/'] } } },
         authenticator: { version: '9.9.9' },
@@ -54,33 +57,33 @@ describe('dex:pack:apply', () => {
   });
 
   it('names the configured clusters when the cluster is unknown', async () => {
-    const action = createDexPackApplyAction({ config });
-    await expect(runAction(action, { input: { cluster: 'qa' } })).rejects.toThrow(
+    const action = createDexPackApplyAction({ config, permissions: mockServices.permissions() });
+    await expect(runAction(action, { input: { cluster: 'qa', entityRef: ENTITY } })).rejects.toThrow(
       'Unknown cluster "qa"; configured clusters: prod, staging',
     );
   });
 
   it('fills defaults from the dex: config', async () => {
-    const action = createDexPackApplyAction({ config });
-    const run = await mockContext({ input: { cluster: 'prod' }, isDryRun: true });
+    const action = createDexPackApplyAction({ config, permissions: mockServices.permissions() });
+    const run = await mockContext({ input: { cluster: 'prod', entityRef: ENTITY }, isDryRun: true });
     // The spec is resolved with the platform defaults; then the (closed) cluster is the first thing to fail.
     await expect(action.handler(run.ctx)).rejects.toThrow(/cluster is unreachable/);
     expect(run.logs[0]).toBe(
-      'info: Dex pack "dex" for dex: cluster prod, namespace identity, Dex 2.44.0, authenticator 1.4.0',
+      'info: Dex pack "dex" for payments-api: cluster prod, namespace identity, Dex 2.44.0, authenticator 1.4.0',
     );
   });
 
-  it('is refused without the dex.pack.apply permission, before anything else', async () => {
+  it('is refused without the dex.pack.apply permission on the entity, before anything else', async () => {
     const permissions = mockServices.permissions.mock({
       authorize: jest.fn(async () => [{ result: AuthorizeResult.DENY }]),
     });
     const action = createDexPackApplyAction({ config, permissions });
-    await expect(runAction(action, { input: { cluster: 'qa' } })).rejects.toMatchObject({
+    await expect(runAction(action, { input: { cluster: 'qa', entityRef: 'payments-api' } })).rejects.toMatchObject({
       name: 'NotAllowedError',
-      message: expect.stringContaining('dex.pack.apply'),
+      message: expect.stringContaining(`Not allowed to install Dex for ${ENTITY} (permission dex.pack.apply)`),
     });
     expect(permissions.authorize).toHaveBeenCalledWith(
-      [{ permission: dexPackApplyPermission }],
+      [{ permission: dexPackApplyPermission, resourceRef: ENTITY }],
       { credentials: expect.objectContaining({ principal: expect.anything() }) },
     );
   });
@@ -89,8 +92,36 @@ describe('dex:pack:apply', () => {
       kubernetes: config.get('kubernetes'),
       dex: { clusters: { prod: { apiServer: { mode: 'clusterApi', managementCluster: 'capi-management' } } } },
     });
-    expect(() => createDexPackApplyAction({ config: bad })).toThrow(
+    expect(() => createDexPackApplyAction({ config: bad, permissions: mockServices.permissions() })).toThrow(
       /dex\.clusters\.prod\.apiServer\.managementCluster: "capi-management" is not a configured cluster \(configured: prod, staging\)/,
     );
+  });
+
+  it('needs dex.pack.takeover on the entity as well when force is set', async () => {
+    const permissions = mockServices.permissions.mock({
+      authorize: jest.fn(async requests =>
+        requests.map(r => ({ result: r.permission.name === 'dex.pack.apply' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY })),
+      ),
+    });
+    const action = createDexPackApplyAction({ config, permissions });
+    await expect(runAction(action, { input: { cluster: 'qa', entityRef: ENTITY, force: true } })).rejects.toMatchObject({
+      name: 'NotAllowedError',
+      message: expect.stringContaining('(permission dex.pack.takeover); nothing was applied'),
+    });
+    expect(permissions.authorize).toHaveBeenCalledWith(
+      [
+        { permission: dexPackApplyPermission, resourceRef: ENTITY },
+        { permission: dexPackTakeoverPermission, resourceRef: ENTITY },
+      ],
+      expect.anything(),
+    );
+  });
+
+  it('needs the entity the installation belongs to', async () => {
+    const action = createDexPackApplyAction({ config, permissions: mockServices.permissions() });
+    await expect(runAction(action, { input: { cluster: 'prod' } })).rejects.toMatchObject({
+      name: 'InputError',
+      message: expect.stringContaining('entityRef is required'),
+    });
   });
 });

@@ -1,10 +1,11 @@
 import type { PermissionsService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
-import { NotAllowedError } from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { dexPackApplyPermission, packSpecSchemaWith } from '@backstage-dex/plugin-dex-common';
+import { dexPackApplyPermission, dexPackTakeoverPermission, packSpecSchemaWith } from '@backstage-dex/plugin-dex-common';
 import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
   KeyPool,
   KubeadmControlPlaneTarget,
   ObjectResult,
@@ -18,7 +19,7 @@ import {
 } from '@backstage-dex/plugin-dex-node';
 import { z } from 'zod/v3';
 import { examples } from './packApply.examples';
-import { digest, ownerField, ownerOf, resolvePackSpec } from './specInput';
+import { digest, ownerOf, resolvePackSpec } from './specInput';
 
 /** What the checkpoint stores and the outputs are made of: JSON, and nothing secret. */
 type ApplySummary = {
@@ -38,14 +39,17 @@ function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
 
 /**
  * Creates the `dex:pack:apply` action: installs (or updates) a Dex pack on a configured cluster
- * with server-side apply and returns the kube-apiserver OIDC settings.
+ * with server-side apply and returns the kube-apiserver OIDC settings. The installation belongs
+ * to a catalog entity: the user needs `dex.pack.apply` on it, and `dex.pack.takeover` on it to
+ * take over objects of another owner (`force`).
  *
  * @public
  */
-export function createDexPackApplyAction(options: { config: Config; permissions?: PermissionsService; keyPool?: KeyPool }) {
+export function createDexPackApplyAction(options: { config: Config; permissions: PermissionsService; keyPool?: KeyPool }) {
   const { config, permissions, keyPool } = options;
   // Read (and checked) when the module starts: a bad dex.clusters entry fails the backend's start.
   const apiServerModes = readApiServerModes(config, readClusters(config).map(c => c.name));
+  const requestTimeoutMs = (config.getOptionalNumber('dex.apply.requestTimeoutSeconds') ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
 
   return createTemplateAction({
     id: 'dex:pack:apply',
@@ -57,11 +61,15 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
       input: () =>
         packSpecSchemaWith(
           {
-            ...ownerField,
+            // Required here (optional for dex:pack:render): permissions are checked on the entity.
+            entityRef: z.string({
+              description:
+                'The catalog entity the installation belongs to (e.g. component:default/payments-api): permissions are checked on it, every object is annotated with it, and its name becomes the backstage.io/kubernetes-id label when kubernetesId is absent',
+            }),
             force: z
               .boolean({
                 description:
-                  'Take over objects of the same name that someone else created, and (clusterApi mode) kube-apiserver arguments and files someone else set on the KubeadmControlPlane (default false)',
+                  'Take over objects of the same name that belong to another owner (another entity or instance, or made outside the pack), and (clusterApi mode) kube-apiserver arguments and files someone else set on the KubeadmControlPlane; needs the dex.pack.takeover permission (default false)',
               })
               .optional(),
             rotateCertificates: z
@@ -93,7 +101,7 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
             }),
             { description: 'The objects of the pack and what was done to each (the plan, in a dry run)' },
           ),
-          entityRef: z.string({ description: 'The owning entity (when the input names one), for a link' }).optional(),
+          entityRef: z.string({ description: 'The owning entity, for a link' }).optional(),
           apiServerMode: z.string({
             description:
               "How the cluster's kube-apiserver gets the settings: report (apply apiServerFlags by hand) or clusterApi (applied to its KubeadmControlPlane)",
@@ -114,17 +122,30 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
     async handler(ctx) {
       const { force = false, rotateCertificates = false, waitForRollout = 0 } = ctx.input;
 
-      if (permissions) {
-        const credentials = await ctx.getInitiatorCredentials();
-        const [decision] = await permissions.authorize([{ permission: dexPackApplyPermission }], { credentials });
-        if (decision.result !== AuthorizeResult.ALLOW) {
-          throw new NotAllowedError(`Not allowed to apply Dex packs (permission ${dexPackApplyPermission.name})`);
-        }
+      // The entity the installation belongs to is the resource the permissions are checked on.
+      const owner = ownerOf(ctx.input.entityRef);
+      if (!owner) {
+        throw new InputError(
+          'entityRef is required: a Dex installation belongs to a catalog entity (e.g. component:default/payments-api), and permissions are checked on it',
+        );
+      }
+      const credentials = await ctx.getInitiatorCredentials();
+      const wanted = [dexPackApplyPermission, ...(force ? [dexPackTakeoverPermission] : [])];
+      const decisions = await permissions.authorize(
+        wanted.map(permission => ({ permission, resourceRef: owner.entityRef })),
+        { credentials },
+      );
+      const denied = wanted.filter((_, i) => decisions[i]?.result !== AuthorizeResult.ALLOW);
+      if (denied.length) {
+        throw new NotAllowedError(
+          denied[0] === dexPackApplyPermission
+            ? `Not allowed to install Dex for ${owner.entityRef} (permission ${dexPackApplyPermission.name}); nothing was applied`
+            : `Not allowed to take over objects of another owner for ${owner.entityRef} (permission ${dexPackTakeoverPermission.name}); nothing was applied. Run without force, or ask for the permission`,
+        );
       }
 
       const policy = readPolicy(config);
       const spec = resolvePackSpec(ctx.input, policy);
-      const owner = ownerOf(ctx.input.entityRef);
       ctx.logger.info(
         `Dex pack "${spec.instance}" for ${spec.kubernetesId}: cluster ${spec.cluster}, namespace ${spec.namespace}, ` +
           `Dex ${spec.dex.version}, authenticator ${spec.authenticator.enabled ? spec.authenticator.version : 'disabled'}`,
@@ -156,6 +177,9 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
           rotateCertificates,
           keyPool,
           kubeadmControlPlane,
+          entityRef: owner.entityRef,
+          requestTimeoutMs,
+          signal: ctx.signal,
           waitForRolloutMs: waitForRollout * 1000,
           // In a dry run the plan is logged below, once, with every object.
           log: m => (dryRun && m.startsWith('would ') ? ctx.logger.debug(m) : ctx.logger.info(m)),
@@ -214,7 +238,7 @@ export function createDexPackApplyAction(options: { config: Config; permissions?
       ctx.output('apiServerFlags', summary.apiServerFlags);
       ctx.output('authenticationConfiguration', summary.authenticationConfiguration);
       ctx.output('objects', summary.objects);
-      if (owner) ctx.output('entityRef', owner.entityRef);
+      ctx.output('entityRef', owner.entityRef);
       ctx.output('apiServerMode', mode.mode);
       const kcp = summary.kubeadmControlPlane;
       if (kcp) {
