@@ -21,7 +21,7 @@ describe('DexService', () => {
       config: mockServices.rootConfig({
         data: {
           kubernetes: {
-            clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'broken', url: 'not a url', serviceAccountToken: 't' }] }],
+            clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'broken', url: 'not a url', authProvider: 'serviceAccount', serviceAccountToken: 't' }] }],
           },
         },
       }),

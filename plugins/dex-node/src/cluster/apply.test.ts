@@ -1,10 +1,12 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_KUBERNETES_ID, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import { PackOwner, stampOwner } from '../pack/ownership';
 import type { KubeObject } from '../pack/render';
 import { memoryCluster } from '../__testUtils__/memoryCluster';
 import { applyObjects, isConcurrentChange } from './apply';
 
-const ours = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_INSTANCE]: 'dex' };
+const owner: PackOwner = { entityRef: 'component:default/payments', instance: 'dex', kubernetesId: 'payments' };
+const ours = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_INSTANCE]: 'dex', [LABEL_KUBERNETES_ID]: 'payments' };
 const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: ours } };
 const cm = (data: Record<string, string>, labels: Record<string, string> = ours): KubeObject => ({
   apiVersion: 'v1',
@@ -17,7 +19,7 @@ const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name:
 describe('applyObjects (against a ClusterClient)', () => {
   it('creates what is missing, Namespace first, and reports each object', async () => {
     const { client, writes } = memoryCluster();
-    const result = await applyObjects(client, [cm({ a: '1' }), ns], { instance: 'dex' });
+    const result = await applyObjects(client, [cm({ a: '1' }), ns], { owner });
     expect(result.objects.map(o => `${o.action} ${o.kind}`)).toEqual(['create ConfigMap', 'create Namespace']);
     expect(writes.map(w => w.key)).toEqual(['Namespace//team', 'ConfigMap/team/dex-settings']);
     expect(result.writes).toBe(2);
@@ -25,10 +27,10 @@ describe('applyObjects (against a ClusterClient)', () => {
 
   it('writes nothing on an unchanged re-run, and only the changed object with its changed fields', async () => {
     const { client, writes } = memoryCluster([ns, cm({ a: '1', b: '2' })]);
-    const same = await applyObjects(client, [ns, cm({ a: '1', b: '2' })], { instance: 'dex' });
+    const same = await applyObjects(client, [ns, cm({ a: '1', b: '2' })], { owner });
     expect(same.writes).toBe(0);
     expect(writes).toEqual([]);
-    const changed = await applyObjects(client, [ns, cm({ a: '1', b: '3' })], { instance: 'dex' });
+    const changed = await applyObjects(client, [ns, cm({ a: '1', b: '3' })], { owner });
     expect(changed.objects.find(o => o.kind === 'ConfigMap')).toMatchObject({ action: 'update', fields: ['data.b'] });
     expect(writes.map(w => w.key)).toEqual(['ConfigMap/team/dex-settings']);
   });
@@ -39,18 +41,18 @@ describe('applyObjects (against a ClusterClient)', () => {
       metadata: { ...cm({}).metadata, labels: {}, managedFields: [{ manager: 'kubectl-edit' }] },
     } as KubernetesObject;
     const { client, writes } = memoryCluster([foreign]);
-    await expect(applyObjects(client, [ns, cm({ a: '1' })], { instance: 'dex' })).rejects.toThrow(
-      'These objects already exist and were not created by this Dex pack: ConfigMap/team/dex-settings (managed by kubectl-edit). Nothing was applied.',
+    await expect(applyObjects(client, [ns, cm({ a: '1' })], { owner })).rejects.toThrow(
+      'These objects already exist and do not belong to this installation (component:default/payments, instance "dex"): ConfigMap/team/dex-settings (managed by kubectl-edit). Nothing was applied.',
     );
     expect(writes).toEqual([]);
-    const forced = await applyObjects(client, [ns, cm({ a: '1' })], { instance: 'dex', force: true });
+    const forced = await applyObjects(client, [ns, cm({ a: '1' })], { owner, force: true });
     expect(forced.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
   });
 
   it("leaves someone else's Namespace as it is", async () => {
     const { client, writes } = memoryCluster([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: {} } }]);
-    const result = await applyObjects(client, [ns], { instance: 'dex' });
-    expect(result.objects[0]).toMatchObject({ action: 'skip', reason: expect.stringContaining('managed by someone else') });
+    const result = await applyObjects(client, [ns], { owner });
+    expect(result.objects[0]).toMatchObject({ action: 'skip', reason: expect.stringContaining('belongs to someone else') });
     expect(writes).toEqual([]);
   });
 
@@ -59,7 +61,7 @@ describe('applyObjects (against a ClusterClient)', () => {
     const existing = new Map<string, KubernetesObject>();
     // Another run creates the Secret after this one read the cluster (existing says: absent).
     await client.create(secret);
-    const run = applyObjects(client, [ns, secret], { instance: 'dex', guarded: ['Secret/team/dex-ca'], existing });
+    const run = applyObjects(client, [ns, secret], { owner, guarded: ['Secret/team/dex-ca'], existing });
     const error = await run.catch(e => e);
     expect(isConcurrentChange(error)).toBe(true);
     expect(error.message).toMatch(/created or changed by another run at the same time/);
@@ -67,15 +69,29 @@ describe('applyObjects (against a ClusterClient)', () => {
 
   it('in a dry run sends every write as a dry run', async () => {
     const { client, writes, objects } = memoryCluster([ns]);
-    await applyObjects(client, [ns, cm({ a: '1' })], { instance: 'dex', dryRun: true });
+    await applyObjects(client, [ns, cm({ a: '1' })], { owner, dryRun: true });
     expect(writes.every(w => w.dryRun)).toBe(true);
     expect(objects.has('ConfigMap/team/dex-settings')).toBe(false);
   });
 
-  it('marks objects written under the pack field manager as ours even without its labels', async () => {
-    const managed = { ...cm({ a: '1' }, {}), metadata: { ...cm({}).metadata, labels: {}, managedFields: [{ manager: FIELD_MANAGER }] } };
+  it("refuses an object the pack wrote for another entity or instance, naming its owner; force takes it over", async () => {
+    const [theirs] = stampOwner([cm({ a: '1' })], { ...owner, entityRef: 'component:default/billing' });
+    const { client, writes } = memoryCluster([ns, theirs as KubernetesObject]);
+    await expect(applyObjects(client, [ns, cm({ a: '2' })], { owner })).rejects.toThrow(
+      'ConfigMap/team/dex-settings (belongs to component:default/billing, instance "dex")',
+    );
+    expect(writes).toEqual([]);
+    const other = await applyObjects(client, [ns, cm({ a: '2' })], { owner: { ...owner, entityRef: 'component:default/billing' } });
+    expect(other.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
+  });
+
+  it('adopts objects the pack wrote before the ownership annotations when instance and kubernetes-id match', async () => {
+    const managed = { ...cm({ a: '1' }), metadata: { ...cm({}).metadata, managedFields: [{ manager: FIELD_MANAGER }] } };
     const { client } = memoryCluster([ns, managed as KubernetesObject]);
-    const result = await applyObjects(client, [ns, cm({ a: '2' })], { instance: 'dex' });
+    const result = await applyObjects(client, [ns, cm({ a: '2' })], { owner });
     expect(result.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
+    await expect(applyObjects(client, [ns, cm({ a: '2' })], { owner: { ...owner, instance: 'dex-2' } })).rejects.toThrow(
+      /belongs to kubernetes-id "payments", instance "dex"/,
+    );
   });
 });

@@ -45,9 +45,9 @@ describe('dex:pack:apply', () => {
   });
 
   it('refuses unknown fields, naming the one meant, before reaching any cluster', async () => {
-    const action = createDexPackApplyAction({ config });
+    const action = createDexPackApplyAction({ config, permissions: mockServices.permissions() });
     const run = runAction(action, {
-      input: { cluster: 'qa', authenticator: { enable: false }, dex: { replica: 2 }, connector: [] },
+      input: { cluster: 'qa', entityRef: ENTITY, authenticator: { enable: false }, dex: { replica: 2 }, connector: [] },
     });
     const message = await run.catch(e => e.message);
     expect(message).toContain('3 problems');
