@@ -6,6 +6,9 @@ import { promisify } from 'node:util';
 import { LocalCluster, ensureBinaries } from '@backstage-dex/local-cluster';
 import { PackSpec, withDefaults } from '@backstage-dex/plugin-dex-common';
 import { KeyPool, clientNode, generateCa, issueServingCertificate, prepareMaterial, provisionPack, render, toYaml } from '@backstage-dex/plugin-dex-node';
+import { Floor, connectFloor } from './floor';
+import { HelmPeer } from './helm';
+import { Progress, silent } from './progress';
 import { median, timed } from './stats';
 
 const run = promisify(execFile);
@@ -32,6 +35,18 @@ export interface ProvisionRow {
   rerunRatio: number;
   rerunWrites: number;
   objects: number;
+  /** Both Helm charts installed into a fresh namespace (absent when Helm was not measured). */
+  helmMs?: number;
+  /** The floor: the rendered objects as parallel server-side applies on one HTTP/2 connection. */
+  floorMs: number;
+  /** The floor of an unchanged re-run: reading the same objects, in parallel on one connection. */
+  floorReadMs: number;
+}
+
+export interface ProvisionOptions {
+  /** Also install the Helm charts each run (builds helm on first use). */
+  helm?: HelmPeer;
+  progress?: Progress;
 }
 
 /**
@@ -40,7 +55,8 @@ export interface ProvisionRow {
  * with the same material) against the same apiserver, kubectl built from the apiserver's release.
  * Then both again with nothing to change.
  */
-export async function benchProvision(cluster: LocalCluster, runs: number): Promise<ProvisionRow[]> {
+export async function benchProvision(cluster: LocalCluster, runs: number, options: ProvisionOptions = {}): Promise<ProvisionRow[]> {
+  const progress = options.progress ?? silent;
   const kubectl = ensureBinaries('kubernetes').kubectl;
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
@@ -50,8 +66,10 @@ export async function benchProvision(cluster: LocalCluster, runs: number): Promi
   // As the scaffolder module does: RSA keys generated in the background, ahead of the runs.
   const keyPool = new KeyPool();
   await new Promise(r => setTimeout(r, 1000));
+  const floor: Floor = await connectFloor(cluster);
   try {
     for (let i = 0; i < runs; i += 1) {
+      progress(`provision run ${i + 1} of ${runs}`);
       const tag = `${process.pid}-${i}`;
       const ours = await timed(() => provisionPack(kc, benchSpec(`ours-${tag}`), { keyPool }));
       const noPool = await timed(() => provisionPack(kc, benchSpec(`nopool-${tag}`)));
@@ -63,6 +81,14 @@ export async function benchProvision(cluster: LocalCluster, runs: number): Promi
       const peer = await timed(kubectlApply);
       const rerun = await timed(() => provisionPack(kc, benchSpec(`ours-${tag}`)));
       const rerunPeer = await timed(kubectlApply);
+      // Certificates and rendering happen before the clock starts: the floor only writes.
+      const floorSpec = { ...benchSpec(`floor-${tag}`), kubernetesVersion: cluster.version };
+      const floorObjects = render(floorSpec, prepareMaterial(floorSpec).material);
+      await floor.prepare(floorObjects);
+      const floorApply = await timed(() => floor.apply(floorObjects));
+      const floorRead = await timed(() => floor.read(floorObjects));
+      const helm = options.helm;
+      const helmRun = helm ? await timed(() => helm.install(`helm-${tag}`)) : undefined;
       rows.push({
         run: i + 1,
         oursMs: ours.ms,
@@ -74,9 +100,13 @@ export async function benchProvision(cluster: LocalCluster, runs: number): Promi
         rerunRatio: rerun.ms / rerunPeer.ms,
         rerunWrites: rerun.value.apply.writes,
         objects: ours.value.objects.length,
+        helmMs: helmRun?.ms,
+        floorMs: floorApply.ms,
+        floorReadMs: floorRead.ms,
       });
     }
   } finally {
+    floor.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;
@@ -114,5 +144,21 @@ export function summarizeProvision(rows: ProvisionRow[]) {
     rerunOursMs: median(rows.map(r => r.rerunOursMs)),
     rerunKubectlMs: median(rows.map(r => r.rerunKubectlMs)),
     maxRerunWrites: Math.max(...rows.map(r => r.rerunWrites)),
+    floorMs: median(rows.map(r => r.floorMs)),
+    floorReadMs: median(rows.map(r => r.floorReadMs)),
+    /** Ours / floor, and the unchanged re-run / reading the objects: per run, then the median. */
+    floorRatio: median(rows.map(r => r.oursMs / r.floorMs)),
+    rerunReadRatio: median(rows.map(r => r.rerunOursMs / r.floorReadMs)),
+    ...helmSummary(rows),
+  };
+}
+
+function helmSummary(rows: ProvisionRow[]) {
+  const measured = rows.filter(r => r.helmMs !== undefined) as (ProvisionRow & { helmMs: number })[];
+  if (!measured.length) return {};
+  return {
+    helmMs: median(measured.map(r => r.helmMs)),
+    helmRatio: median(measured.map(r => r.oursMs / r.helmMs)),
+    helmNoPoolRatio: median(measured.map(r => r.oursNoPoolMs / r.helmMs)),
   };
 }

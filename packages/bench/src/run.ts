@@ -5,17 +5,30 @@ import path from 'node:path';
 import { startLocalCluster } from '@backstage-dex/local-cluster';
 import { benchCertificates, benchProvision, summarizeProvision } from './provision';
 import { median } from './stats';
-import { report } from './report';
+import { HelmPeer, helmPeer } from './helm';
+import { progressOnStderr } from './progress';
+import { goalLines, report } from './report';
 import { benchStatusReport } from './status';
 
-/** `npm run bench` (repeat counts from BENCH_RUNS, default 7). Writes docs/benchmarks.md. */
+/**
+ * `npm run bench` (repeat counts from BENCH_RUNS, default 7; BENCH_HELM=0 leaves Helm out).
+ * Writes docs/benchmarks.md and prints every goal as met / not met.
+ */
 async function main() {
   const runs = Number(process.env.BENCH_RUNS ?? 7);
+  const progress = progressOnStderr();
+  progress('building / finding the local cluster and starting it');
   const cluster = await startLocalCluster();
+  let helm: HelmPeer | undefined;
   try {
-    const provision = await benchProvision(cluster, runs);
+    if (process.env.BENCH_HELM !== '0') {
+      progress('building / finding helm and unpacking the charts');
+      helm = helmPeer(cluster);
+    }
+    const provision = await benchProvision(cluster, runs, { helm, progress });
+    progress('certificates');
     const certificates = benchCertificates(Math.max(runs, 10));
-    const status = await benchStatusReport(cluster, runs);
+    const status = await benchStatusReport(cluster, runs, progress);
     const markdown = report({
       command: `BENCH_RUNS=${runs} npm run bench`,
       cores: os.cpus().length,
@@ -31,8 +44,10 @@ async function main() {
     const out = path.resolve(__dirname, '../../../docs/benchmarks.md');
     fs.writeFileSync(out, markdown);
     console.log(markdown);
-    console.log(`written to ${out}`);
+    console.log(`written to ${out}\n\nGoals:\n${goalLines(markdown).join('\n')}`);
+    progress('done');
   } finally {
+    helm?.close();
     await cluster.stop();
   }
 }

@@ -1,6 +1,6 @@
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { benchCertificates, benchProvision, summarizeProvision } from './provision';
-import { report } from './report';
+import { goalLines, report } from './report';
 import { benchStatus, statusMarkdown } from './status';
 
 jest.setTimeout(240_000);
@@ -13,11 +13,17 @@ describe('benchmark smoke run', () => {
   });
   afterAll(() => cluster?.stop());
 
-  it('measures provision and re-run against kubectl, and certificates', async () => {
-    const rows = await benchProvision(cluster, 1);
+  it('measures provision and re-run against kubectl and the floor, and certificates', async () => {
+    const steps: string[] = [];
+    const rows = await benchProvision(cluster, 1, { progress: step => steps.push(step) });
+    expect(steps).toEqual(['provision run 1 of 1']);
     expect(rows).toHaveLength(1);
     expect(rows[0].kubectlMs).toBeGreaterThan(0);
     expect(rows[0].rerunWrites).toBe(0);
+    // The floor wrote the whole pack: reading every object back succeeded.
+    expect(rows[0].floorMs).toBeGreaterThan(0);
+    expect(rows[0].floorReadMs).toBeGreaterThan(0);
+    expect(rows[0].helmMs).toBeUndefined();
     const markdown = report({
       command: 'smoke',
       cores: 2,
@@ -28,6 +34,10 @@ describe('benchmark smoke run', () => {
       certificates: benchCertificates(1),
     });
     expect(markdown).toContain('| **median** |');
+    expect(markdown).toContain('Helm was not measured in this run.');
+    expect(goalLines(markdown).map(l => l.split(':')[0])).toEqual(
+      expect.arrayContaining(['- Provision ≤ 2 × the floor', '- Unchanged re-run ≤ 1.2 × reading the objects']),
+    );
   });
 
   it('measures status latency and Kubernetes calls per request on 1 and 3 clusters, and memory', async () => {
@@ -37,5 +47,6 @@ describe('benchmark smoke run', () => {
       [3, 12],
     ]);
     expect(statusMarkdown(result)).toContain('Calls per request independent of the number of installations (4 lists per cluster): met');
+    expect(statusMarkdown(result)).toMatch(/- Cold p95 < 100 ms at 1 × 3: (met|\*\*not met\*\*) \(\d+\.\d ms\)/);
   });
 });
