@@ -7,6 +7,8 @@ export interface StatusBenchResult {
 export interface BenchReport {
   command: string;
   cores: number;
+  /** os.loadavg() (1, 5, 15 minutes) when the run began and when it ended: the machine may be shared. */
+  load: { start: number[]; end: number[] };
   kubernetes: string;
   provision: ProvisionRow[];
   provisionSummary: ReturnType<typeof summarizeProvision>;
@@ -25,7 +27,8 @@ export function report(r: BenchReport): string {
     '# Benchmarks',
     '',
     `Made by \`${r.command}\` on a machine with ${r.cores} cores, against the embedded local cluster`,
-    `(etcd + kube-apiserver ${r.kubernetes} built from Go modules, on loopback). Medians over ${r.provision.length} runs in one process run;`,
+    `(etcd + kube-apiserver ${r.kubernetes} built from Go modules, on loopback). Load average (1, 5, 15 min) ${r.load.start.map(l => f(l, 2)).join(', ')}`,
+    `when the run began and ${r.load.end.map(l => f(l, 2)).join(', ')} when it ended. Medians over ${r.provision.length} runs in one process run;`,
     'ratios are ours / peer measured in the same run (lower is better).',
     '',
     '## Provision and re-run, against kubectl',

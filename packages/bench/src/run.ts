@@ -16,6 +16,7 @@ import { benchStatusReport } from './status';
  */
 async function main() {
   const runs = Number(process.env.BENCH_RUNS ?? 7);
+  const loadAtStart = os.loadavg();
   const progress = progressOnStderr();
   progress('building / finding the local cluster and starting it');
   const cluster = await startLocalCluster();
@@ -32,6 +33,7 @@ async function main() {
     const markdown = report({
       command: `BENCH_RUNS=${runs} npm run bench`,
       cores: os.cpus().length,
+      load: { start: loadAtStart, end: os.loadavg() },
       kubernetes: cluster.version,
       provision,
       provisionSummary: summarizeProvision(provision),

@@ -27,6 +27,7 @@ describe('benchmark smoke run', () => {
     const markdown = report({
       command: 'smoke',
       cores: 2,
+      load: { start: [1, 1, 1], end: [1, 1, 1] },
       kubernetes: cluster.version,
       provision: rows,
       provisionSummary: summarizeProvision(rows),
