@@ -60,8 +60,9 @@ export function helmPeer(cluster: LocalCluster): HelmPeer {
   return {
     async install(namespace) {
       const v = helmValues(namespace, cluster.server);
-      await install('dex', DEX_CHART.dir, namespace, v.dex);
-      await install('dex-k8s-authenticator', AUTHENTICATOR_CHART.dir, namespace, v.authenticator);
+      // The dex chart names its ClusterRole after the release: one release name per namespace.
+      await install(`dex-${namespace}`, DEX_CHART.dir, namespace, v.dex);
+      await install(`dex-k8s-authenticator-${namespace}`, AUTHENTICATOR_CHART.dir, namespace, v.authenticator);
     },
     close() {
       fs.rmSync(work, { recursive: true, force: true });
