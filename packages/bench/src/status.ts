@@ -181,7 +181,10 @@ export async function benchStatus(
     gc?.();
     const before = process.memoryUsage().rss;
     const heapBefore = process.memoryUsage().heapUsed;
-    for (let r = 0; r < memoryRequests; r += 1) await backend.status();
+    for (let r = 0; r < memoryRequests; r += 1) {
+      await backend.status();
+      if ((r + 1) % 250 === 0) progress(`status: memory, request ${r + 1} of ${memoryRequests}`);
+    }
     gc?.();
     const after = process.memoryUsage().rss;
     const heapAfter = process.memoryUsage().heapUsed;
