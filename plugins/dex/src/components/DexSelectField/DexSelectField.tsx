@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { Progress } from '@backstage/core-components';
+import { Flex, Text } from '@backstage/ui';
 
 /** Props of {@link DexSelectField}. */
 export interface DexSelectFieldProps {
@@ -18,14 +19,6 @@ export interface DexSelectFieldProps {
   disabled?: boolean;
   rawErrors?: string[];
 }
-
-const styles = {
-  root: { display: 'flex', flexDirection: 'column' as const, margin: '8px 0' },
-  label: { fontSize: '0.875rem', marginBottom: 4 },
-  select: { padding: '8px 4px', fontSize: '1rem', minWidth: 240 },
-  help: { fontSize: '0.75rem', marginTop: 4, opacity: 0.8 },
-  error: { fontSize: '0.75rem', marginTop: 4, color: '#d32f2f' },
-};
 
 /**
  * A labelled native select for a scaffolder form. Fills in `preselect` once
@@ -64,17 +57,16 @@ export function DexSelectField(props: DexSelectFieldProps) {
   ];
 
   return (
-    <div style={styles.root}>
-      <label htmlFor={id} style={styles.label}>
+    <Flex direction="column" gap="1" my="2">
+      <Text<'label'> as="label" htmlFor={id} variant="body-small">
         {label}
         {required ? ' *' : ''}
-      </label>
+      </Text>
       {loading ? (
         <Progress />
       ) : (
         <select
           id={id}
-          style={styles.select}
           value={value ?? ''}
           required={required}
           disabled={disabled}
@@ -95,15 +87,21 @@ export function DexSelectField(props: DexSelectFieldProps) {
         </select>
       )}
       {description && (
-        <span id={helpId} style={styles.help}>
+        <Text<'span'> as="span" id={helpId} variant="body-x-small" color="secondary">
           {description}
-        </span>
+        </Text>
       )}
       {problems.length > 0 && (
-        <span id={errorId} role="alert" style={styles.error}>
+        <Text<'span'>
+          as="span"
+          id={errorId}
+          role="alert"
+          variant="body-x-small"
+          color="danger"
+        >
           {problems.join(' ')}
-        </span>
+        </Text>
       )}
-    </div>
+    </Flex>
   );
 }

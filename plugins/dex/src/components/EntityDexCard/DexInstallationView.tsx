@@ -8,6 +8,8 @@ import {
   StatusWarning,
   StructuredMetadataTable,
 } from '@backstage/core-components';
+import { Badge, Box, Flex, Text } from '@backstage/ui';
+import { PlainList } from '../PlainList';
 import type {
   CertificateStatus,
   ComponentStatus,
@@ -32,31 +34,18 @@ const ENDPOINT_KINDS: Record<Endpoint['kind'], string> = {
   clusterIP: 'ClusterIP',
 };
 
-const styles = {
-  section: { marginBottom: 24 },
-  heading: { margin: '16px 0 8px', fontSize: '1rem' },
-  list: { margin: 0, paddingLeft: 0, listStyle: 'none' },
-  badge: {
-    marginLeft: 8,
-    padding: '0 6px',
-    borderRadius: 8,
-    border: '1px solid currentColor',
-    fontSize: '0.75rem',
-    whiteSpace: 'nowrap' as const,
-  },
-  pre: {
-    margin: 0,
-    padding: 8,
-    overflowX: 'auto' as const,
-    fontSize: '0.8rem',
-    background: 'rgba(127, 127, 127, 0.1)',
-    borderRadius: 4,
-  },
-  codeRow: { display: 'flex', alignItems: 'flex-start', gap: 4 },
-};
-
-function Badge({ children }: { children: ReactNode }) {
-  return <span style={styles.badge}>{children}</span>;
+function Heading({ level, children }: { level: 3 | 4; children: ReactNode }) {
+  return (
+    <Box mt="4" mb="2">
+      <Text
+        as={level === 3 ? 'h3' : 'h4'}
+        variant={level === 3 ? 'title-x-small' : 'body-medium'}
+        weight="bold"
+      >
+        {children}
+      </Text>
+    </Box>
+  );
 }
 
 function EndpointList({ endpoints }: { endpoints: Endpoint[] }) {
@@ -64,7 +53,7 @@ function EndpointList({ endpoints }: { endpoints: Endpoint[] }) {
     return <span>none</span>;
   }
   return (
-    <ul style={styles.list}>
+    <PlainList>
       {endpoints.map(endpoint => (
         <li key={`${endpoint.kind}:${endpoint.url}`}>
           <Link to={endpoint.url}>{endpoint.url}</Link>{' '}
@@ -77,7 +66,7 @@ function EndpointList({ endpoints }: { endpoints: Endpoint[] }) {
           )}
         </li>
       ))}
-    </ul>
+    </PlainList>
   );
 }
 
@@ -87,7 +76,7 @@ function IngressView({ ingress }: { ingress: IngressStatus }) {
       ? ingress.addresses.join(', ')
       : undefined;
   return (
-    <ul style={styles.list}>
+    <PlainList>
       <li>
         Ingress {ingress.name}{' '}
         {ingress.state === 'ready' ? (
@@ -100,7 +89,7 @@ function IngressView({ ingress }: { ingress: IngressStatus }) {
       <li>Hosts: {ingress.hosts.length ? ingress.hosts.join(', ') : 'none'}</li>
       <li>TLS: {ingress.tls ? 'yes' : 'no'}</li>
       <li>Addresses: {addresses ?? 'pending'}</li>
-    </ul>
+    </PlainList>
   );
 }
 
@@ -122,7 +111,7 @@ function VersionView({ component }: { component: ComponentStatus }) {
     <span>
       {component.version ?? 'unknown'}
       {component.updateAvailable && (
-        <Badge>
+        <Badge size="small">
           update available
           {component.defaultVersion ? ` (${component.defaultVersion})` : ''}
         </Badge>
@@ -145,9 +134,9 @@ function ComponentView({ component }: { component: ComponentStatus }) {
   }
   return (
     <section aria-label={COMPONENT_TITLES[component.name] ?? component.name}>
-      <h4 style={styles.heading}>
+      <Heading level={4}>
         {COMPONENT_TITLES[component.name] ?? component.name}
-      </h4>
+      </Heading>
       <StructuredMetadataTable
         metadata={metadata}
         options={{ titleFormat: key => key }}
@@ -183,12 +172,12 @@ function CertificateExpiry({ certificate }: { certificate: CertificateStatus }) 
 
 function CodeBlock({ label, text }: { label: string; text: string }) {
   return (
-    <div style={styles.codeRow}>
-      <pre style={{ ...styles.pre, flex: 1 }}>
+    <Flex align="start" gap="1">
+      <Box as="pre" m="0" p="2" bg="neutral" grow style={{ overflowX: 'auto' }}>
         <code>{text}</code>
-      </pre>
+      </Box>
       <CopyTextButton text={text} aria-label={`Copy ${label}`} />
-    </div>
+    </Flex>
   );
 }
 
@@ -237,13 +226,14 @@ export function DexInstallationView({
   );
   const apiServer = installation.apiServer;
   return (
-    <section
-      style={styles.section}
+    <Box
+      as="section"
+      mb="6"
       aria-label={`Dex ${instance} in ${cluster}/${namespace}`}
     >
-      <h3 style={styles.heading}>
+      <Heading level={3}>
         Cluster {cluster} · namespace {namespace} · instance {instance}
-      </h3>
+      </Heading>
       {installation.issuerUrl && (
         <div>
           Issuer: <Link to={installation.issuerUrl}>{installation.issuerUrl}</Link>
@@ -254,19 +244,19 @@ export function DexInstallationView({
       ))}
       {installation.certificates.length > 0 && (
         <section aria-label="Certificates">
-          <h4 style={styles.heading}>Certificates</h4>
-          <ul style={styles.list}>
+          <Heading level={4}>Certificates</Heading>
+          <PlainList>
             {installation.certificates.map(certificate => (
               <li key={certificate.name} title={certificate.subject}>
                 <CertificateExpiry certificate={certificate} />
               </li>
             ))}
-          </ul>
+          </PlainList>
         </section>
       )}
       {apiServer && (
         <section aria-label="API-server settings">
-          <h4 style={styles.heading}>API server</h4>
+          <Heading level={4}>API server</Heading>
           {installation.kubeadmControlPlane ? (
             <KubeadmControlPlaneView kcp={installation.kubeadmControlPlane} />
           ) : (
@@ -284,6 +274,6 @@ export function DexInstallationView({
           )}
         </section>
       )}
-    </section>
+    </Box>
   );
 }

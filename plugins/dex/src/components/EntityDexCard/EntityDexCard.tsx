@@ -6,6 +6,7 @@ import {
   StatusError,
 } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
+import { Box } from '@backstage/ui';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
   MissingAnnotationEmptyState,
@@ -18,6 +19,7 @@ import {
 import useAsync from 'react-use/esm/useAsync';
 import { dexApiRef } from '../../api';
 import { isDexAvailable } from '../../conditions';
+import { PlainList } from '../PlainList';
 import { DexInstallationView } from './DexInstallationView';
 
 const TITLE = 'Dex authentication';
@@ -27,8 +29,8 @@ function ClusterErrors({ errors }: { errors: ClusterError[] }) {
     return null;
   }
   return (
-    <section aria-label="Cluster errors" style={{ marginBottom: 16 }}>
-      <ul style={{ margin: 0, paddingLeft: 0, listStyle: 'none' }}>
+    <Box as="section" aria-label="Cluster errors" mb="4">
+      <PlainList>
         {errors.map(error => (
           <li key={`${error.cluster}:${error.message}`}>
             <StatusError>
@@ -36,8 +38,8 @@ function ClusterErrors({ errors }: { errors: ClusterError[] }) {
             </StatusError>
           </li>
         ))}
-      </ul>
-    </section>
+      </PlainList>
+    </Box>
   );
 }
 
