@@ -20,6 +20,11 @@ export interface LocalClusterOptions {
    * cluster's folder for --oidc-ca-file. Cannot be combined with `authenticationConfig`.
    */
   oidc?: LocalClusterOidc;
+  /**
+   * Its processes do not keep Node alive: for a cluster that lives until the process exits
+   * (they are killed then), e.g. `sharedLocalCluster`.
+   */
+  background?: boolean;
 }
 
 export interface LocalClusterOidc {
@@ -194,6 +199,7 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
       name: 'etcd',
       bin: etcdBin,
       workDir,
+      background: options.background,
       args: [
         `--data-dir=${path.join(workDir, 'etcd')}`,
         `--listen-client-urls=${etcdUrl}`,
@@ -260,7 +266,13 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
     const startApiServer = async () => {
       if (stopped) throw new Error('startApiServer: the local cluster was stopped');
       if (apiserver && !apiserver.exited()) return;
-      const proc = startProcess({ name: 'kube-apiserver', bin: k8s['kube-apiserver'], args, workDir });
+      const proc = startProcess({
+        name: 'kube-apiserver',
+        bin: k8s['kube-apiserver'],
+        args,
+        workDir,
+        background: options.background,
+      });
       apiserver = proc;
       processes.push(proc);
       try {

@@ -6,6 +6,7 @@
  */
 export { startLocalCluster, existingCluster } from './cluster';
 export type { LocalCluster, LocalClusterOptions, LocalClusterOidc } from './cluster';
+export { sharedLocalCluster } from './shared';
 export { startDex } from './dex';
 export type { LocalDex, StartDexOptions } from './dex';
 export { passwordGrant, selfSubjectReview, bcryptHash, jwtClaims } from './oidc';

@@ -2,12 +2,27 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import vm from 'node:vm';
 
-const running = new Set<ChildProcess>();
-// Children must not outlive a test run that crashes or is interrupted.
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
+/**
+ * The process that really exits. Under jest each test file gets its own copy of `process`, whose
+ * 'exit' listeners never run, and its own copy of this module; the main context's process is the
+ * real one, shared by all test files of a worker.
+ */
+export const hostProcess: NodeJS.Process = vm.runInThisContext('process');
+
+const RUNNING = Symbol.for('@backstage-dex/local-cluster/running');
+type WithRunning = { [RUNNING]?: Set<ChildProcess> };
+
+// Children must not outlive a test run that crashes or is interrupted. One set and one listener
+// per real process, however many copies of this module load.
+const running: Set<ChildProcess> = ((hostProcess as WithRunning)[RUNNING] ??= (() => {
+  const children = new Set<ChildProcess>();
+  hostProcess.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+  return children;
+})());
 
 // A jest worker that is killed (SIGKILL, OOM, timeout) runs no 'exit' handler: on Linux the
 // children are started through util-linux `setpriv --pdeathsig KILL` (which then execs the
@@ -90,6 +105,8 @@ export function startProcess(options: {
   workDir: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Do not keep the Node process alive for this child (it is still killed when Node exits). */
+  background?: boolean;
 }): ManagedProcess {
   const logFile = path.join(options.workDir, `${options.name}.log`);
   const out = fs.openSync(logFile, 'a');
@@ -102,6 +119,7 @@ export function startProcess(options: {
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
+  if (options.background) child.unref();
   running.add(child);
   let exitedFlag = false;
   let exitReason: string | undefined;

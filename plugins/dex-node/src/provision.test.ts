@@ -1,4 +1,4 @@
-import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
 import { withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster/clientNode';
@@ -11,12 +11,11 @@ describe('provisionPack on a real apiserver', () => {
   let kc: KubeConfig;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    cluster = await sharedLocalCluster();
     const k8s = await clientNode();
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
   });
-  afterAll(() => cluster?.stop());
 
   const spec = (namespace: string) =>
     withDefaults({
@@ -34,18 +33,18 @@ describe('provisionPack on a real apiserver', () => {
   }
 
   it('applies the whole pack, then changes nothing on a re-run, and rotates only when asked', async () => {
-    const first = await provisionPack(kc, spec('team-a'));
+    const first = await provisionPack(kc, spec('provision-a'));
     expect(first.apply.objects.every(o => o.action === 'create')).toBe(true);
     expect(first.issuerUrl).toBe('https://dex.example.test');
-    const before = await secretVersions('team-a');
+    const before = await secretVersions('provision-a');
 
-    const second = await provisionPack(kc, spec('team-a'));
+    const second = await provisionPack(kc, spec('provision-a'));
     expect(second.apply.writes).toBe(0);
     expect(second.apply.objects.map(o => o.action)).toEqual(second.apply.objects.map(() => 'unchanged'));
     expect(second.caPem).toBe(first.caPem);
-    expect(await secretVersions('team-a')).toEqual(before);
+    expect(await secretVersions('provision-a')).toEqual(before);
 
-    const rotated = await provisionPack(kc, spec('team-a'), { rotateCertificates: true });
+    const rotated = await provisionPack(kc, spec('provision-a'), { rotateCertificates: true });
     expect(rotated.caPem).not.toBe(first.caPem);
     const changed = rotated.apply.objects.filter(o => o.action === 'update').map(o => `${o.kind}/${o.name}`);
     expect(changed).toEqual(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import type { JsonObject } from '@backstage/types';
-import { HangingServer, LocalCluster, freePort, startHangingServer, startLocalCluster } from '@backstage-dex/local-cluster';
+import { HangingServer, LocalCluster, freePort, sharedLocalCluster, startHangingServer } from '@backstage-dex/local-cluster';
 import {
   ANNOTATION_OWNER_ENTITY_REF,
   ANNOTATION_OWNER_INSTANCE,
@@ -133,7 +133,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   }
 
   beforeAll(async () => {
-    [cluster, hang] = await Promise.all([startLocalCluster(), startHangingServer()]);
+    [cluster, hang] = await Promise.all([sharedLocalCluster(), startHangingServer()]);
     k8s = await import('@kubernetes/client-node');
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -198,7 +198,6 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   afterAll(async () => {
     await backend?.stop();
     hang?.close();
-    await cluster?.stop();
   });
 
   it('(a) installs the whole pack, labelled, and outputs the issuer and API-server settings', async () => {

@@ -1,4 +1,4 @@
-import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ProvisionResult, provisionPack } from '../provision';
 import { adminKubeConfig, clusterSnapshot, expectConsistentPack, packSpec } from './helpers';
@@ -10,10 +10,9 @@ describe('concurrent provisions', () => {
   let kc: KubeConfig;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    cluster = await sharedLocalCluster();
     kc = await adminKubeConfig(cluster);
   });
-  afterAll(() => cluster?.stop());
 
   it('20 provisions in parallel on distinct namespaces all succeed, each with its full pack', async () => {
     const namespaces = Array.from({ length: 20 }, (_, i) => `par-${i}`);

@@ -1,7 +1,7 @@
 /* eslint-disable jest/no-conditional-expect -- every example runs through one test body; each is also checked for the option it exercises */
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
+import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
 import { LABEL_KUBERNETES_ID, LABEL_MANAGED_BY } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { exampleInput, runAction } from '../__testUtils__/mockContext';
@@ -33,7 +33,7 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
   }
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    cluster = await sharedLocalCluster();
     k8s = await import('@kubernetes/client-node');
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -74,7 +74,6 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
       },
     );
   });
-  afterAll(() => cluster?.stop());
 
   const caOf = async (namespace: string) =>
     (await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: 'dex-ca', namespace })).data!['tls.crt'];
