@@ -18,6 +18,12 @@ export interface DexRelease {
   staticUserGroups: boolean;
   /** Before 2.30 Dex's in-cluster storage reads its namespace from a service-account token claim, which bound tokens lack. */
   namespaceFromTokenClaim: boolean;
+  /**
+   * The image's ENTRYPOINT (its Dockerfile): before 2.28 `dex` itself, so the container's args
+   * start at `serve`; from 2.28 `docker-entrypoint`, which runs its args as a command and first
+   * templates each `*.yaml` argument with gomplate into a new file under /tmp.
+   */
+  imageEntrypoint: 'dex' | 'docker-entrypoint';
 }
 
 export interface AuthenticatorRelease {
@@ -48,6 +54,7 @@ function dexRelease(version: string): DexRelease {
     telemetryHealth: atLeast('2.28.0'),
     staticUserGroups: atLeast('2.45.0'),
     namespaceFromTokenClaim: !atLeast('2.30.0'),
+    imageEntrypoint: atLeast('2.28.0') ? 'docker-entrypoint' : 'dex',
   };
 }
 

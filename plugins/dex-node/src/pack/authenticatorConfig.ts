@@ -17,8 +17,13 @@ export const AUTHENTICATOR_SECRET_ENV = 'DEX_CLIENT_SECRET';
  * reference the authenticator fills from its environment (a secretKeyRef), so the config can
  * live in a ConfigMap.
  */
-export function authenticatorConfig(spec: PackSpec): Record<string, unknown> {
+/** The path the authenticator serves under, with a trailing slash ("/" or e.g. "/login/"). */
+export function authenticatorWebPathPrefix(spec: PackSpec): string {
   const prefix = new URL(authenticatorUrl(spec)).pathname || '/';
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+export function authenticatorConfig(spec: PackSpec): Record<string, unknown> {
   const cluster: Record<string, unknown> = {
     name: spec.cluster,
     short_description: spec.cluster,
@@ -32,9 +37,13 @@ export function authenticatorConfig(spec: PackSpec): Record<string, unknown> {
   if (spec.authenticator.apiServerCaPem) cluster.k8s_ca_pem = spec.authenticator.apiServerCaPem;
   return {
     listen: `https://0.0.0.0:${AUTHENTICATOR_PORT}`,
-    web_path_prefix: prefix.endsWith('/') ? prefix : `${prefix}/`,
+    web_path_prefix: authenticatorWebPathPrefix(spec),
     tls_cert: AUTHENTICATOR_PATHS.tlsCert,
     tls_key: AUTHENTICATOR_PATHS.tlsKey,
+    // Its own calls to Dex (discovery, code exchange) trust the system pool plus this file only;
+    // the image's /certs alternative needs root, which the pod does not have.
+    trusted_root_ca_file: AUTHENTICATOR_PATHS.dexCa,
+    // Only copied into the kubeconfigs it hands out.
     idp_ca_pem_file: AUTHENTICATOR_PATHS.dexCa,
     clusters: [cluster],
   };

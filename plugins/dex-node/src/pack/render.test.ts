@@ -64,6 +64,8 @@ describe('render', () => {
       valueFrom: { secretKeyRef: { name: 'corp-clients', key: 'kubernetes' } },
     });
     expect(pod.volumes).toContainEqual({ name: 'dex-ca', secret: { secretName: 'corp-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    // The authenticator trusts Dex's CA for its own calls, and hands the same CA out in kubeconfigs.
+    expect(auth.trusted_root_ca_file).toBe('/app/dex-ca/ca.crt');
     expect(auth.idp_ca_pem_file).toBe('/app/dex-ca/ca.crt');
   });
 
@@ -104,6 +106,36 @@ describe('render', () => {
     const newDex = (byKind('Deployment', 'corp') as any).spec.template.spec.containers[0];
     expect(newDex.image).toBe('ghcr.io/dexidp/dex:v2.45.1');
     expect(newDex.readinessProbe.httpGet).toEqual({ path: '/healthz/ready', port: 'telemetry', scheme: 'HTTP' });
+  });
+
+  it("starts each Dex image the way its Dockerfile's entrypoint expects", () => {
+    const dexContainer = (version: string, issuerUrl?: string) => {
+      const s = withDefaults({ ...spec, dex: { ...spec.dex, version, storage: 'memory', issuerUrl } });
+      const deployment = render(s, material).find(o => o.kind === 'Deployment' && o.metadata.name === 'corp') as any;
+      return { pod: deployment.spec.template.spec, container: deployment.spec.template.spec.containers[0] };
+    };
+    // Before 2.28 the ENTRYPOINT is dex itself: the args start at its subcommand.
+    const old = dexContainer('2.25.0', 'https://dex.example.com/dex');
+    expect(old.container.args).toEqual(['serve', '/etc/dex/cfg/config.yaml']);
+    expect(old.container.volumeMounts.map((m: any) => m.mountPath)).not.toContain('/tmp');
+    // ... and its health endpoint lives under the issuer's path, like every endpoint.
+    expect(old.container.readinessProbe.httpGet.path).toBe('/dex/healthz');
+    // From 2.28 docker-entrypoint runs the args as a command, writing the templated config to /tmp.
+    const current = dexContainer('2.45.1');
+    expect(current.container.args).toEqual(['dex', 'serve', '/etc/dex/cfg/config.yaml']);
+    expect(current.container.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(current.container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(current.pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+  });
+
+  it("probes the authenticator under its web path prefix (outside it, it answers 404)", () => {
+    const probePath = (url?: string) => {
+      const s = withDefaults({ ...spec, authenticator: { ...spec.authenticator, url } });
+      const auth = render(s, material).find(o => o.kind === 'Deployment' && o.metadata.name === 'corp-authenticator') as any;
+      return auth.spec.template.spec.containers[0].readinessProbe.httpGet.path;
+    };
+    expect(probePath()).toBe('/healthz');
+    expect(probePath('https://login.example.com/kubernetes/login')).toBe('/kubernetes/login/healthz');
   });
 
   it('rewrites image registries when the platform mirrors them', () => {

@@ -7,7 +7,12 @@ import {
   findAuthenticatorRelease,
   findDexRelease,
 } from '@backstage-dex/plugin-dex-common';
-import { AUTHENTICATOR_PATHS, AUTHENTICATOR_SECRET_ENV, authenticatorConfig } from './authenticatorConfig';
+import {
+  AUTHENTICATOR_PATHS,
+  AUTHENTICATOR_SECRET_ENV,
+  authenticatorConfig,
+  authenticatorWebPathPrefix,
+} from './authenticatorConfig';
 import { apiServerSettings } from './apiServer';
 import { DEX_PATHS, dexConfig, dexSecretEnv } from './dexConfig';
 import { PackMaterial } from './material';
@@ -16,6 +21,7 @@ import {
   Component,
   DEX_HTTPS_PORT,
   DEX_TELEMETRY_PORT,
+  issuerUrl,
   labels,
   objectNames,
   selector,
@@ -174,9 +180,14 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
     type: 'Opaque',
     data: { 'config.yaml': b64(configYaml), 'password-hashes.json': b64(JSON.stringify(material.passwordHashes)) },
   });
+  // Before the telemetry port, /healthz is served under the issuer's path, like every Dex endpoint.
+  const issuerPath = new URL(issuerUrl(spec)).pathname.replace(/\/$/, '');
   const probe = release.telemetryHealth
     ? (path: string) => ({ httpGet: { path, port: 'telemetry', scheme: 'HTTP' } })
-    : () => ({ httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' } });
+    : () => ({ httpGet: { path: `${issuerPath}/healthz`, port: 'https', scheme: 'HTTPS' } });
+  // The image's entrypoint from 2.28 runs the args as a command and writes the templated config
+  // to /tmp first: the root filesystem is read-only, so /tmp is a small memory volume.
+  const viaEntrypoint = release.imageEntrypoint === 'docker-entrypoint';
   const ports = [{ name: 'https', containerPort: DEX_HTTPS_PORT, protocol: 'TCP' }];
   if (release.telemetryHealth) ports.push({ name: 'telemetry', containerPort: DEX_TELEMETRY_PORT, protocol: 'TCP' });
   objects.push({
@@ -199,7 +210,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
             {
               name: 'dex',
               image: image(spec, release.image),
-              args: ['dex', 'serve', DEX_PATHS.config],
+              args: [...(viaEntrypoint ? ['dex'] : []), 'serve', DEX_PATHS.config],
               ports,
               env: [
                 // Dex < 2.30 reads its namespace from here (bound service-account tokens lack the old claim).
@@ -209,6 +220,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
               volumeMounts: [
                 { name: 'config', mountPath: '/etc/dex/cfg', readOnly: true },
                 { name: 'tls', mountPath: '/etc/dex/tls', readOnly: true },
+                ...(viaEntrypoint ? [{ name: 'tmp', mountPath: '/tmp' }] : []),
               ],
               readinessProbe: { ...probe('/healthz/ready'), periodSeconds: 10 },
               livenessProbe: { ...probe('/healthz/live'), periodSeconds: 20 },
@@ -219,6 +231,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
           volumes: [
             { name: 'config', secret: { secretName: n.configSecret } },
             { name: 'tls', secret: { secretName: n.tlsSecret } },
+            ...(viaEntrypoint ? [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }] : []),
           ],
         },
       },
@@ -274,7 +287,11 @@ function authenticatorObjects(spec: PackSpec, material: PackMaterial): KubeObjec
                   { name: 'tls', mountPath: '/app/tls', readOnly: true },
                   { name: 'dex-ca', mountPath: '/app/dex-ca', readOnly: true },
                 ],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 10 },
+                // Every path under the web prefix serves the page; outside it the authenticator answers 404.
+                readinessProbe: {
+                  httpGet: { path: `${authenticatorWebPathPrefix(spec)}healthz`, port: 'https', scheme: 'HTTPS' },
+                  periodSeconds: 10,
+                },
                 resources: resources(spec.authenticator.resources),
                 securityContext: restricted,
               },
