@@ -249,6 +249,10 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         }),
       });
     }
+    // The kubeconfig the authenticator hands out points at the configured cluster and trusts its CA.
+    const authenticator = await objectsApi().read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dex-authenticator', namespace: 'team-a' } });
+    const clusterEntry = yaml.parse((authenticator as any).data['config.yaml']).clusters[0];
+    expect({ uri: clusterEntry.k8s_master_uri, ca: clusterEntry.k8s_ca_pem }).toEqual({ uri: cluster.server, ca: cluster.caPem });
     await expectNoSecrets(run, 'team-a');
   });
 

@@ -166,3 +166,51 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
   });
   return shareConnections(kc);
 }
+
+/** Where users reach a cluster's kube-apiserver: what the kubeconfigs the authenticator hands out say. */
+export interface ClusterApiServer {
+  url?: string;
+  /** PEM of the CA that signed the kube-apiserver's certificate. */
+  caPem?: string;
+}
+
+/**
+ * The kube-apiserver URL and CA of a configured cluster, as its configuration says (url and
+ * caData/caFile, or the kubeconfig's cluster). Reads no network.
+ */
+export async function clusterApiServer(cluster: ClusterDetails): Promise<ClusterApiServer> {
+  let url: string | undefined = cluster.url || undefined;
+  let caData = cluster.caData;
+  let caFile = cluster.caFile;
+  if (cluster.kubeconfig) {
+    const current = (await kubeConfigFor(cluster)).getCurrentCluster();
+    url = current?.server;
+    caData = current?.caData;
+    caFile = current?.caFile;
+  }
+  let caPem: string | undefined;
+  if (caData) caPem = Buffer.from(caData, 'base64').toString('utf8');
+  else if (caFile && fs.existsSync(caFile)) caPem = fs.readFileSync(caFile, 'utf8');
+  return { url, caPem: caPem?.includes('-----BEGIN CERTIFICATE-----') ? caPem : undefined };
+}
+
+/**
+ * The spec with the authenticator's apiServerUrl and apiServerCaPem filled from the target
+ * cluster where the spec leaves them out, so the kubeconfig it hands out reaches that cluster.
+ * A plain-http URL is not taken (the kubeconfig would send tokens in clear).
+ */
+export function withClusterApiServer<T extends { authenticator: { apiServerUrl?: string; apiServerCaPem?: string } }>(
+  spec: T,
+  apiServer: ClusterApiServer,
+): T {
+  const url = spec.authenticator.apiServerUrl ?? (apiServer.url?.startsWith('https://') ? apiServer.url : undefined);
+  const caPem = spec.authenticator.apiServerCaPem ?? apiServer.caPem;
+  return {
+    ...spec,
+    authenticator: {
+      ...spec.authenticator,
+      ...(url ? { apiServerUrl: url } : {}),
+      ...(caPem ? { apiServerCaPem: caPem } : {}),
+    },
+  };
+}

@@ -10,12 +10,14 @@ import {
   KubeadmControlPlaneTarget,
   ObjectResult,
   apiServerModeOf,
+  clusterApiServer,
   findCluster,
   kubeConfigFor,
   provisionPack,
   readClusters,
   readApiServerModes,
   readPolicy,
+  withClusterApiServer,
 } from '@backstage-dex/plugin-dex-node';
 import { z } from 'zod/v3';
 import { examples } from './packApply.examples';
@@ -145,15 +147,17 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
       }
 
       const policy = readPolicy(config);
-      const spec = resolvePackSpec(ctx.input, policy);
+      const requested = resolvePackSpec(ctx.input, policy);
       ctx.logger.info(
-        `Dex pack "${spec.instance}" for ${spec.kubernetesId}: cluster ${spec.cluster}, namespace ${spec.namespace}, ` +
-          `Dex ${spec.dex.version}, authenticator ${spec.authenticator.enabled ? spec.authenticator.version : 'disabled'}`,
+        `Dex pack "${requested.instance}" for ${requested.kubernetesId}: cluster ${requested.cluster}, namespace ${requested.namespace}, ` +
+          `Dex ${requested.dex.version}, authenticator ${requested.authenticator.enabled ? requested.authenticator.version : 'disabled'}`,
       );
 
       const clusters = readClusters(config);
-      const cluster = findCluster(clusters, spec.cluster);
+      const cluster = findCluster(clusters, requested.cluster);
       const kc = await kubeConfigFor(cluster);
+      // The kubeconfigs the authenticator hands out point at this cluster, as configured here.
+      const spec = withClusterApiServer(requested, await clusterApiServer(cluster));
       ctx.logger.info(`Connecting to cluster ${cluster.name}${cluster.url ? ` at ${cluster.url}` : ''}`);
       const mode = apiServerModeOf(apiServerModes, spec.cluster);
       let kubeadmControlPlane: KubeadmControlPlaneTarget | undefined;

@@ -10,11 +10,14 @@ import {
   KubeObject,
   apiServerSettings,
   authenticatorUrl,
+  clusterApiServer,
   issuerUrl,
   prepareMaterial,
+  readClusters,
   readPolicy,
   render,
   toYaml,
+  withClusterApiServer,
 } from '@backstage-dex/plugin-dex-node';
 import { examples } from './packRender.examples';
 import { ownerField, ownerOf, resolvePackSpec } from './specInput';
@@ -87,7 +90,10 @@ export function createDexPackRenderAction(options: { config: Config }) {
     },
     async handler(ctx) {
       const { targetPath = '' } = ctx.input;
-      const spec = resolvePackSpec(ctx.input, readPolicy(config));
+      const requested = resolvePackSpec(ctx.input, readPolicy(config));
+      // A configured cluster's url and CA go into the kubeconfigs the authenticator hands out.
+      const target = readClusters(config).find(c => c.name === requested.cluster);
+      const spec = target ? withClusterApiServer(requested, await clusterApiServer(target)) : requested;
       const withPassword = spec.staticUsers
         .map((u, i) => ({ u, i }))
         .filter(({ u }) => !u.hash);
