@@ -92,8 +92,8 @@ export function createDexPackRenderAction(options: { config: Config }) {
       const { targetPath = '' } = ctx.input;
       const requested = resolvePackSpec(ctx.input, readPolicy(config));
       // A configured cluster's url and CA go into the kubeconfigs the authenticator hands out.
-      const target = readClusters(config).find(c => c.name === requested.cluster);
-      const spec = target ? withClusterApiServer(requested, await clusterApiServer(target)) : requested;
+      const targetCluster = readClusters(config).find(c => c.name === requested.cluster);
+      const spec = targetCluster ? withClusterApiServer(requested, await clusterApiServer(targetCluster)) : requested;
       const withPassword = spec.staticUsers
         .map((u, i) => ({ u, i }))
         .filter(({ u }) => !u.hash);
