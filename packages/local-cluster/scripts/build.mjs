@@ -1,26 +1,46 @@
 #!/usr/bin/env node
-// Builds the local cluster's real peers (etcd, kube-apiserver, kubectl, Dex) from the Go module
-// proxy with `go build`, into a cache outside the clone so fresh clones on one machine reuse them.
+// Builds the local cluster's real peers (etcd, kube-apiserver, kubectl, Dex, dex-k8s-authenticator,
+// gomplate, kubelogin) with `go build`, into a cache outside the clone so fresh clones on one
+// machine reuse them. A target comes from the Go module proxy; when the proxy refuses that module
+// version, from a source archive (targets.json `sources`, sha256-checked) in the peers folder.
 //
-//   node build.mjs [--json] [target[@version] ...]    (no target: the default set)
+//   node build.mjs [--json] [--keep-going] [target[@version] ...]    (no target: the default set)
 //
-// Prints where each binary is; with --json, one JSON object {target@version: {bin} | {error}}.
+// Prints where each binary is; with --json, one JSON object {target@version: {bin, dir} | {error}}.
 // Exits 1 when a requested build fails, naming the module, version and the go error.
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const catalogue = JSON.parse(
-  fs.readFileSync(path.join(here, '..', 'targets.json'), 'utf8'),
-);
+const repoRoot = path.resolve(here, '..', '..', '..');
+const catalogue = JSON.parse(fs.readFileSync(path.join(here, '..', 'targets.json'), 'utf8'));
 
 export function cacheRoot() {
   if (process.env.LOCAL_CLUSTER_CACHE) return process.env.LOCAL_CLUSTER_CACHE;
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'backstage-dex', 'local-cluster');
+}
+
+/**
+ * Folders that may hold the source archives, in order: $LOCAL_CLUSTER_SOURCES; `../shared/peers`
+ * beside the clone; for a git worktree, the same beside its main checkout.
+ */
+export function sourceFolders() {
+  if (process.env.LOCAL_CLUSTER_SOURCES) return [path.resolve(process.env.LOCAL_CLUSTER_SOURCES)];
+  const folders = [path.resolve(repoRoot, '..', 'shared', 'peers')];
+  try {
+    // A worktree's .git is a file: "gitdir: <main>/.git/worktrees/<name>".
+    const gitFile = fs.readFileSync(path.join(repoRoot, '.git'), 'utf8');
+    const m = /^gitdir:\s*(.+?)[/\\]\.git[/\\]worktrees[/\\]/m.exec(gitFile);
+    if (m) folders.push(path.resolve(m[1], '..', 'shared', 'peers'));
+  } catch {
+    // a plain clone (.git is a folder) or no git at all
+  }
+  return [...new Set(folders)];
 }
 
 function goVersion() {
@@ -42,14 +62,24 @@ function moduleVersion(target, version) {
   return v;
 }
 
+const forVersion = version => entry => !entry.versions || entry.versions.includes(version);
+const modulePath = (target, version) => target.modules?.[version] ?? target.module;
+const importPath = (mod, pkg) => (pkg === '.' ? mod : `${mod}/${pkg}`);
+
 function goModFor(target, version, modVersion) {
   const lines = [`module localcluster.build/${target.name}`, '', 'go 1.25', ''];
-  lines.push(`require ${target.module} ${modVersion}`);
+  lines.push(`require ${modulePath(target, version)} ${modVersion}`);
   // A release whose go.mod replaces one of its own submodules with a folder of its tree (Dex
   // 2.44: api/v2 => ./api/v2) gets the published submodule with the same content instead.
   for (const [m, v] of Object.entries(target.requires?.[version] ?? {})) lines.push(`require ${m} ${v}`);
   // kubernetes' own go.mod points its staging modules at ./staging; outside that tree each
   // one must come from the proxy at its published v0.<minor>.<patch>.
+  // A dependency the proxy refuses at every version gets a stand-in module from ../go (README).
+  const replaces = Object.entries(target.replace ?? {});
+  if (replaces.length) {
+    lines.push('');
+    for (const [m, dir] of replaces) lines.push(`replace ${m} => ${path.resolve(here, '..', dir)}`);
+  }
   if (target.stagingReplace) {
     const staged = version.replace(/^v1\./, 'v0.');
     lines.push('', 'replace (');
@@ -76,37 +106,122 @@ function run(cmd, args, cwd, env) {
   if (r.error) throw r.error;
   if (r.status !== 0) {
     const out = `${r.stderr || ''}${r.stdout || ''}`.trim().split('\n').slice(-25).join('\n');
-    throw new Error(`${cmd} ${args.join(' ')} failed:\n${out}`);
+    const error = new Error(`${cmd} ${args.join(' ')} failed:\n${out}`);
+    error.output = out;
+    throw error;
   }
   return r.stdout;
 }
 
 /**
- * Folders of the module's source a binary reads at run time (Dex before 2.29 loads its templates
- * from ./web; later releases embed them), copied beside bin/ so the Go module cache may be cleaned.
+ * What the module proxy refused in a go error: the module@version it would not hand out and its
+ * answer (e.g. "403 Forbidden: This module version is not available."); undefined for other errors.
  */
-function copyAssets(target, modVersion, assets, dir, src, env) {
-  if (!assets.length) return;
-  const info = JSON.parse(run('go', ['mod', 'download', '-json', `${target.module}@${modVersion}`], src, env));
+function proxyRefusal(error) {
+  const text = error.output ?? error.message;
+  // go: <module>@<version>: reading <proxy>/<module>/@v/<version>.zip: 403 Forbidden
+  const m = /([^\s:]+)@([^\s:]+): reading \S+: (\d{3} [A-Za-z ]+?)\s*$/m.exec(text);
+  if (!m) return undefined;
+  const server = /server response:\s*(.+)/.exec(text)?.[1]?.trim();
+  return { module: `${m[1]}@${m[2]}`, answer: [m[3], server].filter(Boolean).join(': ') };
+}
+
+function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** The verified archive for target@version, or an error naming every folder looked in. */
+function findArchive(target, version, refusal) {
+  const source = target.sources?.[version];
+  const mod = `${modulePath(target, version)}@${moduleVersion(target, version)}`;
+  const folders = sourceFolders();
+  if (!source) {
+    throw new Error(
+      `the Go module proxy refused ${mod} (${refusal}), and targets.json records no source archive for ${target.name} ${version}`,
+    );
+  }
+  for (const folder of folders) {
+    const file = path.join(folder, source.archive);
+    if (!fs.existsSync(file)) continue;
+    const actual = sha256(file);
+    if (actual !== source.sha256) {
+      throw new Error(
+        `${file} has sha256 ${actual}, but targets.json records ${source.sha256} for ${target.name} ${version}: ` +
+          'replace the archive with the recorded one (or update targets.json if the new archive is trusted)',
+      );
+    }
+    return file;
+  }
+  throw new Error(
+    `the Go module proxy refused ${mod} (${refusal}), and ${source.archive} is not in ${folders.join(' or ')}. ` +
+      'Put the source archive there, or set LOCAL_CLUSTER_SOURCES=<folder that holds it>.',
+  );
+}
+
+/** Unpacks an archive into `into` and returns the one folder it holds (named like the archive). */
+function unpack(archive, into) {
+  fs.rmSync(into, { recursive: true, force: true });
+  fs.mkdirSync(into, { recursive: true });
+  run('tar', ['-xzf', archive, '-C', into], into, process.env);
+  const top = fs.readdirSync(into);
+  if (top.length !== 1) throw new Error(`${archive} should unpack into one folder, found: ${top.join(', ')}`);
+  return path.join(into, top[0]);
+}
+
+/**
+ * Files and folders of the source tree that the images carry besides the binaries (Dex's web/,
+ * its entrypoint script, the authenticator's templates/ and html/), copied beside bin/ so the Go
+ * module cache may be cleaned.
+ */
+function copyAssets(target, assets, dir, srcDir) {
   for (const a of assets) {
-    const from = path.join(info.Dir, a.dir);
-    if (!fs.existsSync(from)) throw new Error(`${target.module}@${modVersion} has no ${a.dir}/ folder`);
-    const to = path.join(dir, a.dir);
+    const from = path.join(srcDir, a.path);
+    if (!fs.existsSync(from)) throw new Error(`${target.module} has no ${a.path} in its source tree`);
+    const to = path.join(dir, a.path);
     fs.rmSync(`${to}.tmp`, { recursive: true, force: true });
     fs.cpSync(from, `${to}.tmp`, { recursive: true });
-    // The module cache is read-only; the copy must stay removable.
+    // The module cache is read-only and module zips keep no x bit: the copy gets plain modes
+    // (removable), and the scripts an image runs their executable bit (targets.json `executable`).
     chmodTree(`${to}.tmp`);
+    if (a.executable) fs.chmodSync(`${to}.tmp`, 0o755);
     fs.renameSync(`${to}.tmp`, to);
   }
 }
 
 function chmodTree(p) {
   const st = fs.statSync(p);
-  fs.chmodSync(p, st.isDirectory() ? 0o755 : 0o644);
+  const exec = st.isDirectory() || st.mode & 0o111;
+  fs.chmodSync(p, exec ? 0o755 : 0o644);
   if (st.isDirectory()) for (const e of fs.readdirSync(p)) chmodTree(path.join(p, e));
 }
 
-/** Builds (or finds in the cache) one target; returns { bin: {name: path}, cached, seconds }. */
+/** Builds through the Go module proxy; returns the module's source folder (for assets). */
+function buildFromProxy(target, version, modVersion, bins, src, env) {
+  const mod = modulePath(target, version);
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'go.mod'), goModFor(target, version, modVersion));
+  const packages = target.packages.filter(forVersion(version));
+  for (const p of packages) run('go', ['get', `${importPath(mod, p.pkg)}@${modVersion}`], src, env);
+  for (const p of packages) {
+    const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
+    run('go', [...flags, '-o', bins[p.bin], importPath(mod, p.pkg)], src, env);
+  }
+  return () => JSON.parse(run('go', ['mod', 'download', '-json', `${mod}@${modVersion}`], src, env)).Dir;
+}
+
+/** Builds inside the unpacked source archive (its own go.mod and go.sum); dependencies from the proxy. */
+function buildFromArchive(archive, target, version, bins, dir, env) {
+  const tree = unpack(archive, path.join(dir, 'archive'));
+  // Old releases' go.sum may miss entries newer Go wants, and their vendor/ is not in the archive.
+  const archiveEnv = { ...env, GOFLAGS: '-mod=mod' };
+  for (const p of target.packages.filter(forVersion(version))) {
+    const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
+    run('go', [...flags, '-o', bins[p.bin], p.pkg === '.' ? '.' : `./${p.pkg}`], tree, archiveEnv);
+  }
+  return () => tree;
+}
+
+/** Builds (or finds in the cache) one target; returns { bin: {name: path}, dir, cached, seconds, from }. */
 export function buildTarget(name, requestedVersion) {
   const target = catalogue.targets.find(t => t.name === name);
   if (!target) throw new Error(`Unknown local-cluster target "${name}"`);
@@ -114,12 +229,18 @@ export function buildTarget(name, requestedVersion) {
   const modVersion = moduleVersion(target, version);
   const dir = path.join(cacheRoot(), `${name}-${version}`);
   const binDir = path.join(dir, 'bin');
-  const bins = Object.fromEntries(target.packages.map(p => [p.bin, path.join(binDir, p.bin)]));
+  const packages = target.packages.filter(forVersion(version));
+  const bins = Object.fromEntries(packages.map(p => [p.bin, path.join(binDir, p.bin)]));
   const stamp = path.join(dir, 'built.json');
-  const assets = (target.assets ?? []).filter(a => !a.versions || a.versions.includes(version));
-  const missingAssets = () => assets.filter(a => !fs.existsSync(path.join(dir, a.dir)));
-  if (fs.existsSync(stamp) && Object.values(bins).every(b => fs.existsSync(b)) && !missingAssets().length) {
-    return { bin: bins, cached: true, seconds: 0 };
+  const assets = (target.assets ?? []).filter(forVersion(version));
+  const missingAssets = () =>
+    assets.filter(a => {
+      const p = path.join(dir, a.path);
+      return !fs.existsSync(p) || (a.executable && !(fs.statSync(p).mode & 0o100));
+    });
+  const binsThere = () => Object.values(bins).every(b => fs.existsSync(b));
+  if (fs.existsSync(stamp) && binsThere() && !missingAssets().length) {
+    return { bin: bins, dir, cached: true, seconds: 0 };
   }
   // A failed build is remembered per Go version, so every test run does not retry it
   // (LOCAL_CLUSTER_RETRY_FAILED=1 retries).
@@ -137,9 +258,7 @@ export function buildTarget(name, requestedVersion) {
     );
   }
   const started = Date.now();
-  const src = path.join(dir, 'src');
-  fs.mkdirSync(src, { recursive: true });
-  fs.writeFileSync(path.join(src, 'go.mod'), goModFor(target, version, modVersion));
+  fs.mkdirSync(binDir, { recursive: true });
   const env = {
     ...process.env,
     CGO_ENABLED: (target.cgoVersions ?? []).includes(version) ? '1' : '0',
@@ -147,25 +266,39 @@ export function buildTarget(name, requestedVersion) {
     GOTOOLCHAIN: 'local',
     GOWORK: 'off',
   };
-  const needsBuild = !fs.existsSync(stamp) || !Object.values(bins).every(b => fs.existsSync(b));
+  let from = 'proxy';
   try {
-    if (needsBuild) {
-      for (const p of target.packages) run('go', ['get', `${p.pkg}@${modVersion}`], src, env);
-      for (const p of target.packages) {
-        const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
-        run('go', [...flags, '-o', bins[p.bin], p.pkg], src, env);
+    let sourceTree;
+    try {
+      sourceTree = buildFromProxy(target, version, modVersion, bins, path.join(dir, 'src'), env);
+    } catch (e) {
+      const refusal = proxyRefusal(e);
+      if (!refusal) throw e;
+      const wanted = `${modulePath(target, version)}@${modVersion}`;
+      if (refusal.module !== wanted) {
+        throw new Error(
+          `the Go module proxy refused ${refusal.module}, a dependency of ${wanted} (${refusal.answer})\n${e.output ?? e.message}`,
+        );
       }
+      const archive = findArchive(target, version, refusal.answer);
+      from = archive;
+      sourceTree = buildFromArchive(archive, target, version, bins, dir, env);
     }
-    copyAssets(target, modVersion, missingAssets(), dir, src, env);
+    if (missingAssets().length) copyAssets(target, missingAssets(), dir, sourceTree());
   } catch (e) {
-    const error = `Building ${target.module} ${version} (${modVersion}) failed: ${e.message}`;
+    const error = `Building ${modulePath(target, version)} ${version} (${modVersion}) failed: ${e.message}`;
     fs.writeFileSync(failedStamp, JSON.stringify({ error, go: goVersion(), modVersion }));
     throw new Error(error);
+  } finally {
+    fs.rmSync(path.join(dir, 'archive'), { recursive: true, force: true });
   }
+  fs.rmSync(failedStamp, { force: true });
   const seconds = Math.round((Date.now() - started) / 1000);
-  if (!needsBuild) return { bin: bins, cached: true, seconds };
-  fs.writeFileSync(stamp, JSON.stringify({ module: target.module, version, modVersion, seconds, go: goVersion() }));
-  return { bin: bins, cached: false, seconds };
+  fs.writeFileSync(
+    stamp,
+    JSON.stringify({ module: modulePath(target, version), version, modVersion, from, seconds, go: goVersion() }),
+  );
+  return { bin: bins, dir, cached: false, seconds, from };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -175,20 +308,27 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const list = wanted.length ? wanted : catalogue.defaultBuild;
   const result = {};
   let failed = false;
-  for (const spec of list) {
+  const started = Date.now();
+  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s elapsed`;
+  list.forEach((spec, i) => {
     const [name, version] = spec.split('@');
     const t = catalogue.targets.find(x => x.name === name);
     const key = `${name}@${version || t?.default}`;
+    const progress = `[${i + 1}/${list.length}]`;
     try {
-      if (!json) process.stderr.write(`local-cluster: ${key} ...\n`);
+      if (!json) process.stderr.write(`local-cluster ${progress} ${key} ... (${elapsed()})\n`);
       result[key] = buildTarget(name, version);
-      if (!json) process.stderr.write(`local-cluster: ${key} ${result[key].cached ? 'cached' : `built in ${result[key].seconds}s`}\n`);
+      if (!json) {
+        const r = result[key];
+        const how = r.cached ? 'cached' : `built in ${r.seconds}s${r.from === 'proxy' ? '' : ` from ${r.from}`}`;
+        process.stderr.write(`local-cluster ${progress} ${key} ${how} (${elapsed()})\n`);
+      }
     } catch (e) {
       failed = true;
       result[key] = { error: e.message };
-      if (!json) process.stderr.write(`local-cluster: ${e.message}\n`);
+      if (!json) process.stderr.write(`local-cluster ${progress} ${e.message}\n`);
     }
-  }
+  });
   if (json) process.stdout.write(JSON.stringify(result));
   process.exit(failed && !args.includes('--keep-going') ? 1 : 0);
 }

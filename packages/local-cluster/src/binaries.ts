@@ -5,16 +5,27 @@ import path from 'node:path';
 // eslint-disable-next-line no-restricted-syntax
 const buildScript = path.resolve(__dirname, '..', 'scripts', 'build.mjs');
 
-/** Paths of a target's binaries, building them (once, cached per user) when missing. */
-export function ensureBinaries(target: string, version?: string): Record<string, string> {
+/** A built target: its binaries and the folder holding them and its assets (web/, templates/, ...). */
+export interface Build {
+  bin: Record<string, string>;
+  dir: string;
+}
+
+/** A target's build, building it (once, cached per user) when missing. */
+export function ensureBuild(target: string, version?: string): Build {
   const spec = version ? `${target}@${version}` : target;
   const out = execFileSync(process.execPath, [buildScript, '--json', '--keep-going', spec], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
   });
-  const result = Object.values(JSON.parse(out))[0] as { bin?: Record<string, string>; error?: string };
-  if (!result.bin) throw new Error(result.error ?? `no binaries for ${spec}`);
-  return result.bin;
+  const result = Object.values(JSON.parse(out))[0] as Partial<Build> & { error?: string };
+  if (!result.bin || !result.dir) throw new Error(result.error ?? `no binaries for ${spec}`);
+  return { bin: result.bin, dir: result.dir };
+}
+
+/** Paths of a target's binaries, building them (once, cached per user) when missing. */
+export function ensureBinaries(target: string, version?: string): Record<string, string> {
+  return ensureBuild(target, version).bin;
 }
 
 /** The Dex versions this machine can run, and why the others cannot (the go error). */
