@@ -181,21 +181,30 @@ describe('runPod: network', () => {
     const hiddenPort = (unforwarded.address() as net.AddressInfo).port;
     try {
       const hostPort = await freePort();
-      // busybox: a one-shot HTTP answer on 8080 with what the pod fetched from the host.
+      // busybox: serve on 8080 what the pod fetched from the host.
       const script =
         `got=$(wget -q -O - http://127.0.0.1:${egressPort}/ 2>&1); ` +
-        `hidden=$(wget -q -T 2 -O - http://127.0.0.1:${hiddenPort}/ 2>&1 || echo refused); ` +
-        `body="egress:$got hidden:$hidden"; ` +
-        `printf "HTTP/1.0 200 OK\\r\\nContent-Length: \${#body}\\r\\n\\r\\n%s" "$body" | nc -l -p 8080`;
+        `hidden=$(nc -z -w 2 127.0.0.1 ${hiddenPort} && echo reached || echo refused); ` +
+        `printf "egress:%s hidden:%s" "$got" "$hidden" > /www/index.html; exec httpd -f -p 8080 -h /www`;
       const pod = await start({
-        objects: [shellDeployment(script, {}, { ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 'http' } } })],
+        objects: [
+          shellDeployment(
+            script,
+            { volumes: [{ name: 'www', emptyDir: {} }] },
+            {
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/index.html', port: 'http' } },
+              volumeMounts: [{ name: 'www', mountPath: '/www' }],
+            },
+          ),
+        ],
         deployment: 'shell',
         ports: { 8080: hostPort },
         egress: [egressPort],
       });
       await pod.ready();
       const body = await new Promise<string>((resolve, reject) =>
-        http.get(`http://127.0.0.1:${hostPort}/`, res => {
+        http.get(`http://127.0.0.1:${hostPort}/index.html`, res => {
           let b = '';
           res.on('data', d => (b += d)).on('end', () => resolve(b));
         }).on('error', reject),

@@ -48,6 +48,7 @@ export interface RunningPod {
 }
 
 const POD_DIR_PREFIX = 'backstage-dex-pod-';
+const UNSHARE_KILLED = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
 const LOG_LIMIT = 1 << 20;
 const SETUP_TIMEOUT_MS = 30_000;
 const TOOLS = ['/usr/bin/setpriv', '/usr/bin/unshare', '/usr/bin/nsenter', '/usr/sbin/chroot', '/usr/sbin/ip', '/usr/bin/mount', '/usr/bin/env'];
@@ -81,6 +82,16 @@ function checkHost() {
   if (process.getuid?.() !== 0) throw new Error('runPod needs root (it creates mount and network namespaces); run the tests as root');
   const missing = TOOLS.filter(t => !fs.existsSync(t));
   if (missing.length) throw new Error(`runPod needs util-linux and iproute2: missing ${missing.join(', ')}`);
+}
+
+/** Whether a process has a handler for SIGTERM (SigCgt in /proc/<pid>/status). */
+function catchesSigterm(pid: number): boolean {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
 }
 
 function childPid(parent: number): number | undefined {
@@ -151,8 +162,14 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
     track(proc);
     proc.stdout!.on('data', append);
     proc.stderr!.on('data', append);
+    // unshare --fork passes on its child's exit code; a child killed by a signal it re-raises on
+    // itself, except SIGKILL, where util-linux 2.38 fails with "sigprocmask unblock failed" and exit 1.
     const exited = new Promise<{ code: number | null; signal: string | null }>(resolve =>
-      proc.once('exit', (code, signal) => resolve({ code, signal })),
+      proc.once('exit', (code, signal) => {
+        const killed = UNSHARE_KILLED.test(output);
+        output = output.replace(UNSHARE_KILLED, '');
+        resolve(killed && code === 1 ? { code: null, signal: 'SIGKILL' } : { code, signal });
+      }),
     );
     const where = `pod ${plan.namespace}/${plan.podName} (${image.image})`;
     const exitedEarly = (what: string) =>
@@ -185,8 +202,11 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
     const stop = () => {
       stopping ??= (async () => {
         // SIGTERM to the container's process, SIGKILL after the grace period (at most 10 s here).
+        // As pid 1 of its namespace it never receives a SIGTERM it has no handler for: no need to
+        // wait the grace period out then (the kubelet would, and then kill it the same way).
         try {
-          process.kill(pid!, 'SIGTERM');
+          if (catchesSigterm(pid!)) process.kill(pid!, 'SIGTERM');
+          else process.kill(pid!, 'SIGKILL');
         } catch {
           // already gone
         }
