@@ -123,7 +123,8 @@ function proxyRefusal(error) {
   const m = /([^\s:]+)@([^\s:]+): reading \S+: (\d{3} [A-Za-z ]+?)\s*$/m.exec(text);
   if (!m) return undefined;
   const server = /server response:\s*(.+)/.exec(text)?.[1]?.trim();
-  return { module: `${m[1]}@${m[2]}`, answer: [m[3], server].filter(Boolean).join(': ') };
+  // A checksum-database lookup names "<module>@<version>/go.mod" when it is the go.mod that is checked.
+  return { module: `${m[1]}@${m[2].replace(/\/go\.mod$/, '')}`, answer: [m[3], server].filter(Boolean).join(': ') };
 }
 
 function sha256(file) {
@@ -221,11 +222,52 @@ function buildFromArchive(archive, target, version, bins, dir, env) {
   return () => tree;
 }
 
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` holding `<dir>/.lock`, so two processes (parallel jest workers, two clones) never build
+ * one target into one folder at once; a lock whose process is gone is taken over.
+ */
+function withLock(dir, fn) {
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, '.lock');
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const owner = Number(fs.readFileSync(lock, 'utf8'));
+      // An empty file is a lock being written: its owner is alive.
+      if (owner && !alive(owner)) fs.rmSync(lock, { force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 /** Builds (or finds in the cache) one target; returns { bin: {name: path}, dir, cached, seconds, from }. */
 export function buildTarget(name, requestedVersion) {
   const target = catalogue.targets.find(t => t.name === name);
   if (!target) throw new Error(`Unknown local-cluster target "${name}"`);
   const version = requestedVersion || target.default;
+  moduleVersion(target, version);
+  return withLock(path.join(cacheRoot(), `${name}-${version}`), () => buildUnlocked(target, version));
+}
+
+function buildUnlocked(target, version) {
+  const name = target.name;
   const modVersion = moduleVersion(target, version);
   const dir = path.join(cacheRoot(), `${name}-${version}`);
   const binDir = path.join(dir, 'bin');
@@ -301,9 +343,36 @@ export function buildTarget(name, requestedVersion) {
   return { bin: bins, dir, cached: false, seconds, from };
 }
 
+/**
+ * Programs of the images' base layer that come from Debian packages (images.json hostPackages:
+ * alpine's /bin/sh is busybox; the authenticator's image runs tini). Installs them with apt-get
+ * when missing and running as root (as e2e/run.mjs installs Chromium); else says what to install.
+ */
+export function ensureHostTools(log) {
+  const images = JSON.parse(fs.readFileSync(path.join(here, '..', 'images.json'), 'utf8'));
+  const missing = Object.entries(images.hostPackages ?? {}).filter(([file]) => !fs.existsSync(file));
+  if (!missing.length) return;
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))];
+  const hint = `the pods' base image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${packages.join(' ')}`;
+  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) throw new Error(hint);
+  log(`installing ${packages.join(', ')} (apt-get): ${hint}`);
+  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0) throw new Error(`${hint} failed: ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
+  try {
+    ensureHostTools(line => process.stderr.write(`local-cluster: ${line}\n`));
+  } catch (e) {
+    // Builds go on: only runPod needs these, and it names the missing file.
+    process.stderr.write(`local-cluster: ${e.message}\n`);
+  }
   const wanted = args.filter(a => !a.startsWith('--'));
   const list = wanted.length ? wanted : catalogue.defaultBuild;
   const result = {};

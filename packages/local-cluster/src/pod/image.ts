@@ -73,10 +73,8 @@ export function resolveImage(image: string): ImageConfig {
     const host = /^host:(\/.+)$/.exec(source)?.[1];
     const local = host ?? path.join(buildDir(source.split(':')[0]), source.slice(source.indexOf(':') + 1));
     if (!fs.existsSync(local)) {
-      throw new Error(
-        `Image ${image}: ${at} comes from ${local}, which is missing` +
-          (host ? ' (install the base image tools: node packages/local-cluster/scripts/build.mjs)' : ''),
-      );
+      const hint = host ? ' (node packages/local-cluster/scripts/build.mjs installs the base image tools)' : '';
+      throw new Error(`Image ${image}: ${at} comes from ${local}, which is missing${hint}`);
     }
     files[at] = local;
   }
