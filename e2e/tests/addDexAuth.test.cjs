@@ -1,5 +1,6 @@
 // What a developer does in the browser: run "Add Dex auth", see the installation on the entity
-// page, and sign in through the installed Dex to the cluster.
+// page, and log in the way users will: the authenticator's page, Dex's login form, the kubeconfig
+// page, and kubectl with the ID token it shows.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -7,12 +8,13 @@ const os = require('node:os');
 const path = require('node:path');
 const YAML = require('yaml');
 const { APP_URL, launchBrowser, kubeConfig, screenshot } = require('./support.cjs');
-const { freePort, httpsRequest, selfSubjectReview, startDex, startLocalCluster } = require('@backstage-dex/local-cluster');
+const execFile = require('node:util').promisify(require('node:child_process').execFile);
+const { ensureBinaries, freePort, runPod, startLocalCluster } = require('@backstage-dex/local-cluster');
 
 const NAMESPACE = 'e2e-dex';
 const DEX_HOST = 'dex.e2e.test';
 const LOGIN_HOST = 'login.e2e.test';
-const USER = { email: 'admin@e2e.test', password: 'correct horse battery staple' };
+const USER = { email: 'admin@e2e.test', password: 'correct horse battery staple', group: 'e2e-admins' };
 const INGRESS_IP = '203.0.113.10';
 
 let browser;
@@ -72,6 +74,7 @@ test('a developer adds Dex auth through the template, and the task shows the iss
   await page.locator('#root_testUser_enabled').check();
   await page.locator('#root_testUser_email').fill(USER.email);
   await page.locator('#root_testUser_passwordRef_name').fill('e2e-users');
+  await page.locator('#root_testUser_group').fill(USER.group);
   await screenshot(page, '1-form');
   await page.getByRole('button', { name: 'Review' }).click();
   await page.getByRole('button', { name: 'Create' }).click();
@@ -111,83 +114,125 @@ test('the entity page card shows the endpoints, the version and the Ingress stat
   await screenshot(page, '4-card-ingress-address');
 });
 
-test("a user signs in through the installed Dex and the cluster accepts the ID token", async () => {
-  // The Dex config, CA and API-server settings exactly as the template applied them.
-  const secret = name => k.core.readNamespacedSecret({ name, namespace: NAMESPACE });
-  const decode = (s, key) => Buffer.from(s.data[key], 'base64').toString('utf8');
-  const config = YAML.parse(decode(await secret('dex-config'), 'config.yaml'));
-  const tls = await secret('dex-tls');
-  const clientSecret = decode(await secret('dex-clients'), 'kubernetes');
-  const settings = await k.core.readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: NAMESPACE });
-  const authenticator = YAML.parse(
-    (await k.core.readNamespacedConfigMap({ name: 'dex-authenticator', namespace: NAMESPACE })).data['config.yaml'],
-  );
-  assert.equal(config.issuer, issuer);
+/** The pack's objects as the template applied them, read back from the cluster (what its pods run from). */
+async function appliedObjects() {
+  const list = async (apiVersion, kind, read) => (await read()).items.map(o => ({ ...o, apiVersion, kind }));
+  const apps = k.kc.makeApiClient(k.k8s.AppsV1Api);
+  return [
+    ...(await list('apps/v1', 'Deployment', () => apps.listNamespacedDeployment({ namespace: NAMESPACE }))),
+    ...(await list('v1', 'Secret', () => k.core.listNamespacedSecret({ namespace: NAMESPACE }))),
+    ...(await list('v1', 'ConfigMap', () => k.core.listNamespacedConfigMap({ namespace: NAMESPACE }))),
+    ...(await list('v1', 'ServiceAccount', () => k.core.listNamespacedServiceAccount({ namespace: NAMESPACE }))),
+  ];
+}
 
-  // Run that Dex (only its storage, listen address and file paths differ outside a pod).
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-dex-'));
-  cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
-  const kubeconfig = path.join(work, 'kubeconfig');
-  const kc = YAML.parse(fs.readFileSync(process.env.E2E_KUBECONFIG, 'utf8'));
-  kc.contexts[0].context.namespace = NAMESPACE;
-  fs.writeFileSync(kubeconfig, YAML.stringify(kc));
-  config.storage = { type: 'kubernetes', config: { kubeConfigFile: kubeconfig } };
-  config.web = { https: `127.0.0.1:${dexPort}`, tlsCert: path.join(work, 'tls.crt'), tlsKey: path.join(work, 'tls.key') };
-  config.telemetry = { http: `127.0.0.1:${await freePort()}` };
-  const caPem = decode(tls, 'ca.crt');
-  const dex = await startDex({
-    version: 'v2.45.1',
-    configYaml: YAML.stringify(config),
-    caPem,
-    files: { [path.join(work, 'tls.crt')]: decode(tls, 'tls.crt'), [path.join(work, 'tls.key')]: decode(tls, 'tls.key') },
+/** Runs a Deployment's pod until its readinessProbe passes, starting it again if it exits first (as the kubelet would). */
+async function runReady(options) {
+  for (let attempt = 0; ; attempt++) {
+    const pod = await runPod(options);
+    try {
+      await pod.ready(60_000);
+      cleanups.push(() => pod.stop());
+      return pod;
+    } catch (e) {
+      await pod.stop();
+      if (attempt >= 2) throw e;
+    }
+  }
+}
+
+test("a user logs in through the authenticator's page, and kubectl accepts the ID token it shows", async () => {
+  const objects = await appliedObjects();
+  const settings = (await k.core.readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: NAMESPACE })).data;
+  const packCa = settings['ca.crt'];
+
+  // Dex and the authenticator run from those objects, as their pods would (kubernetes storage in
+  // this cluster through the rendered ServiceAccount's token); their ports are forwarded to loopback.
+  const cluster = k.kc.getCurrentCluster();
+  const apiPort = Number(new URL(cluster.server).port);
+  const saToken = await k.core.createNamespacedServiceAccountToken({
+    name: 'dex',
+    namespace: NAMESPACE,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
   });
-  cleanups.push(() => dex.stop());
+  const dex = await runReady({
+    objects,
+    deployment: 'dex',
+    ports: { 5556: dexPort, 5558: await freePort() },
+    egress: [apiPort],
+    apiServer: { port: apiPort, caPem: process.env.E2E_CLUSTER_CA, token: saToken.status.token },
+  });
+  const authenticatorPort = await freePort();
+  await runReady({ objects, deployment: 'dex-authenticator', ports: { 5555: authenticatorPort }, egress: [dexPort] });
 
   // A kube-apiserver started with the rendered --oidc-* flags (the CA file where the flag says).
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-login-'));
+  cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
   const caFile = path.join(work, 'dex-ca.crt');
-  fs.writeFileSync(caFile, settings.data['ca.crt']);
-  const flags = settings.data['oidc-flags'].split('\n').map(f => (f.startsWith('--oidc-ca-file=') ? `--oidc-ca-file=${caFile}` : f));
+  fs.writeFileSync(caFile, packCa);
+  const flags = settings['oidc-flags'].split('\n').map(f => (f.startsWith('--oidc-ca-file=') ? `--oidc-ca-file=${caFile}` : f));
   const apiserver = await startLocalCluster({ apiServerFlags: flags });
   cleanups.push(() => apiserver.stop());
 
-  // The login the authenticator starts: Dex's authorize endpoint for the authenticator's client
-  // and callback. (The authenticator binary itself cannot be built here: its Go module is not
-  // served by the module proxy. Its callback is answered by the test, which then does what the
-  // authenticator does with the code.)
-  const cluster = authenticator.clusters[0];
-  let callback;
-  await page.route(`https://${LOGIN_HOST}/**`, route => {
-    callback = new URL(route.request().url());
-    route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>authenticator callback</h1>' });
+  // The Ingress in front of the authenticator: the browser's requests for its host reach the pod.
+  await page.route(`https://${LOGIN_HOST}/**`, async route => {
+    const url = new URL(route.request().url());
+    url.host = `127.0.0.1:${authenticatorPort}`;
+    const response = await route.fetch({ url: url.toString(), maxRedirects: 0 });
+    await route.fulfill({ response });
   });
-  const authorize = new URL(`${cluster.issuer}/auth`);
-  authorize.search = new URLSearchParams({
-    client_id: cluster.client_id,
-    redirect_uri: cluster.redirect_uri,
-    response_type: 'code',
-    scope: 'openid profile email groups offline_access',
-    state: 'e2e-state',
-  }).toString();
-  await page.goto(authorize.toString());
+
+  // Its page lists the cluster (with one cluster, its root sends the user straight on to Dex).
+  await page.goto(`https://${LOGIN_HOST}/clusters`);
+  await page.getByText('Generate Kubernetes Token').waitFor();
+  await screenshot(page, '5-authenticator');
+  await page.getByRole('button', { name: 'local' }).click();
+  // Dex's login form, served by the Dex pod.
+  await page.locator('#login').waitFor({ timeout: 30_000 });
+  assert.equal(new URL(page.url()).origin, `https://127.0.0.1:${dexPort}`);
   await page.locator('#login').fill(USER.email);
   await page.locator('#password').fill(USER.password);
-  await screenshot(page, '5-dex-login');
+  await screenshot(page, '6-dex-login');
   await page.locator('#submit-login').click();
-  await page.waitForURL(`https://${LOGIN_HOST}/**`);
-  assert.equal(callback.pathname, '/callback/local');
-  assert.equal(callback.searchParams.get('state'), 'e2e-state');
+  // Back on the authenticator: its callback exchanged the code and shows the kubeconfig.
+  await page.waitForURL(`https://${LOGIN_HOST}/callback/local**`, { timeout: 30_000 });
+  await page.getByText(cluster.server).first().waitFor({ timeout: 30_000 });
+  await screenshot(page, '7-kubeconfig');
+  const idToken = (await page.locator('#IDToken code').textContent()).trim();
 
-  const body = new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: cluster.redirect_uri }).toString();
-  const token = await httpsRequest(`${issuer}/token`, {
-    caPem,
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${cluster.client_id}:${clientSecret}`).toString('base64')}`,
-    },
-    body,
-  });
-  assert.equal(token.status, 200, token.body);
-  const review = await selfSubjectReview(apiserver.server, apiserver.caPem, JSON.parse(token.body).id_token);
-  assert.equal(review.username, USER.email);
+  // kubectl with that token, against the apiserver that has the pack's flags.
+  const kubeconfig = path.join(work, 'kubeconfig');
+  fs.writeFileSync(
+    kubeconfig,
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'oidc', cluster: { server: apiserver.server, 'certificate-authority-data': Buffer.from(apiserver.caPem).toString('base64') } }],
+      users: [{ name: 'user', user: { token: idToken } }],
+      contexts: [{ name: 'oidc', context: { cluster: 'oidc', user: 'user' } }],
+      'current-context': 'oidc',
+    }),
+    { mode: 0o600 },
+  );
+  const { kubectl } = ensureBinaries('kubernetes');
+  // The apiserver fetches Dex's keys in the background after it starts: retry a refusal for a while.
+  let whoami;
+  for (const deadline = Date.now() + 30_000; ; ) {
+    // Asynchronously: this process forwards the pods' traffic to the apiserver (runPod's egress).
+    whoami = await execFile(kubectl, ['--kubeconfig', kubeconfig, 'auth', 'whoami'], { encoding: 'utf8', timeout: 30_000 }).then(
+      r => ({ status: 0, ...r }),
+      e => ({ status: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(e) }),
+    );
+    if (whoami.status === 0 || Date.now() > deadline) break;
+    await new Promise(r => setTimeout(r, 1000));
+  }
+  if (whoami.status !== 0) {
+    // What the apiserver said about the token, for the failure message.
+    const log = fs.readFileSync(path.join(apiserver.workDir, 'kube-apiserver.log'), 'utf8');
+    const lines = log.split('\n').filter(l => /oidc|jwt|authenticat|Unable to authenticate/i.test(l)).slice(-15);
+    assert.fail(`kubectl auth whoami: ${whoami.stderr}\napiserver:\n${lines.join('\n')}\nDex:\n${dex.logs().split('\n').slice(-30).join('\n')}`);
+  }
+  assert.match(whoami.stdout, new RegExp(`Username\\s+${USER.email.replace(/\./g, '\\.')}`));
+  // Groups carry the pack's prefix (oidc: by default).
+  assert.match(whoami.stdout, new RegExp(`Groups\\s+\\[oidc:${USER.group} system:authenticated\\]`));
 });

@@ -1,189 +1,286 @@
 /**
  * One suite of pack checks run against every catalogued Dex version (the habit of Dex's own
- * storage conformance suite): the rendered objects are accepted by a real kube-apiserver, the
- * rendered config is served by the real Dex binary of that version, and kube-apiservers configured
- * with the rendered flags or AuthenticationConfiguration accept its tokens. A version whose binary
- * cannot be built here is reported with the go error, not skipped.
+ * storage conformance suite). Each version runs as its pod would: the real binary started by
+ * runPod from the objects the pack rendered (the image's entrypoint with the container's args,
+ * env and volumes from the rendered Secrets/ConfigMaps, read-only root filesystem, the rendered
+ * ServiceAccount's token for kubernetes storage). For each: the objects are applied to a real
+ * kube-apiserver, discovery is served over TLS verified with the pack's CA, a user logs in, and
+ * kube-apiservers started with the rendered flags and the rendered AuthenticationConfiguration
+ * accept the ID token. Both authenticator versions run from the rendered objects too, and a
+ * login through their page yields a kubeconfig page whose token the apiserver accepts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import YAML from 'yaml';
 import {
   LocalCluster,
-  LocalDex,
-  dexBuilds,
+  RunPodOptions,
+  RunningPod,
   freePort,
+  httpsRequest,
+  jwtClaims,
   passwordGrant,
+  runPod,
   selfSubjectReview,
-  startDex,
   startLocalCluster,
 } from '@backstage-dex/local-cluster';
-import { DEX_RELEASES, PackSpec, findDexRelease, validateSpec, withDefaults } from '@backstage-dex/plugin-dex-common';
+import {
+  AUTHENTICATOR_RELEASES,
+  DEX_RELEASES,
+  PackSpec,
+  findDexRelease,
+  validateSpec,
+  withDefaults,
+} from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { formLogin } from './__testUtils__/formLogin';
 import { applyObjects } from './cluster/apply';
 import { clientNode } from './cluster/clientNode';
 import { apiServerSettings } from './pack/apiServer';
 import { PackMaterial, prepareMaterial } from './pack/material';
+import { AUTHENTICATOR_PORT, DEX_HTTPS_PORT, DEX_TELEMETRY_PORT, authenticatorUrl, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
 
 jest.setTimeout(300_000);
 
-const VERSIONS = DEX_RELEASES.map(r => r.version);
-const builds = dexBuilds(VERSIONS.map(v => `v${v}`));
-const USER = { email: 'admin@example.com', password: 'correct horse battery staple' };
+const USER = { email: 'admin@example.com', password: 'correct horse battery staple', group: 'platform-admins' };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dex-conformance-'));
 
-let storageCluster: LocalCluster;
+/**
+ * The apiserver with the rendered --oidc-* flags; it also holds every version's objects and is
+ * the cluster Dex's kubernetes storage talks to (with the rendered ServiceAccount's token).
+ */
 let flagsCluster: LocalCluster;
+/** The apiserver with the rendered AuthenticationConfiguration (it cannot be combined with flags). */
 let authConfigCluster: LocalCluster;
 let kc: KubeConfig;
-let dexPort: number;
+let ports: { dex: number; telemetry: number; authenticator: number };
 let caFile: string;
 let material: PackMaterial;
 
-function specFor(version: string): PackSpec {
+/** Half the versions put the authenticator under a web path prefix, half at the root. */
+const authenticatorPrefix = (version: string) => (DEX_RELEASES.findIndex(r => r.version === version) % 2 ? '' : '/kubernetes/login');
+
+function specFor(version: string, authenticatorVersion = AUTHENTICATOR_RELEASES[0].version): PackSpec {
   const release = findDexRelease(version)!;
-  const s = withDefaults({
+  return withDefaults({
     cluster: 'local',
     namespace: `conformance-${version.replace(/\./g, '-')}`,
     kubernetesId: 'conformance',
     clientId: 'kubernetes',
     dex: {
       version,
-      issuerUrl: `https://127.0.0.1:${dexPort}/dex`,
-      exposure: { serviceType: 'ClusterIP', extraNames: ['127.0.0.1'] },
+      issuerUrl: `https://127.0.0.1:${ports.dex}/dex`,
+      exposure: { serviceType: 'ClusterIP' },
       // Dex < 2.30 writes v1beta1 CRDs, gone since Kubernetes 1.22: memory storage is its only option here.
       storage: release.crdApiVersion.endsWith('v1beta1') ? 'memory' : 'kubernetes',
     },
-    authenticator: { enabled: true, exposure: { serviceType: 'ClusterIP' } },
+    authenticator: {
+      enabled: true,
+      version: authenticatorVersion,
+      url: `https://127.0.0.1:${ports.authenticator}${authenticatorPrefix(version)}`,
+      exposure: { serviceType: 'ClusterIP' },
+      // What the scaffolder action fills from the target cluster's configuration.
+      ...(flagsCluster ? { apiServerUrl: flagsCluster.server, apiServerCaPem: flagsCluster.caPem } : {}),
+    },
     staticClients: [{ id: 'other-app', redirectURIs: ['https://other.example.com/callback'] }],
-    staticUsers: [{ email: USER.email, username: 'admin', passwordRef: { name: 'users', key: 'admin' } }],
-    kubernetesVersion: storageCluster.version,
+    staticUsers: [
+      {
+        email: USER.email,
+        username: 'admin',
+        passwordRef: { name: 'users', key: 'admin' },
+        ...(release.staticUserGroups ? { groups: [USER.group] } : {}),
+      },
+    ],
+    kubernetesVersion: flagsCluster?.version,
     apiServerCaFile: caFile,
   });
-  return s;
 }
 
-/** The rendered Dex config with only what differs outside a pod changed: storage, listen address, file paths. */
-function localDexConfig(objects: KubeObject[], spec: PackSpec, kubeconfigPath: string, telemetryPort: number) {
-  const secret = objects.find(o => o.kind === 'Secret' && o.metadata.name === `${spec.instance}-config`) as any;
-  const config = YAML.parse(Buffer.from(secret.data['config.yaml'], 'base64').toString('utf8'));
-  const dir = fs.mkdtempSync(path.join(work, `dex-${spec.dex.version}-`));
-  const files = { [path.join(dir, 'tls.crt')]: material.dexTls.certPem, [path.join(dir, 'tls.key')]: material.dexTls.keyPem };
-  if (config.storage.type === 'kubernetes') config.storage = { type: 'kubernetes', config: { kubeConfigFile: kubeconfigPath } };
-  config.web = { https: `127.0.0.1:${dexPort}`, tlsCert: path.join(dir, 'tls.crt'), tlsKey: path.join(dir, 'tls.key') };
-  if (config.telemetry) config.telemetry = { http: `127.0.0.1:${telemetryPort}` };
-  return { configYaml: YAML.stringify(config), files, issuer: config.issuer as string };
+const portOf = (server: string) => Number(new URL(server).port);
+
+/**
+ * Runs a Deployment of the rendered objects and waits for its readinessProbe. A pod that exits
+ * before it is ready is started again, as the kubelet would (Dex exits when the CRDs it just
+ * created are not served yet: "storage is (re)initializing").
+ */
+async function runReady(options: RunPodOptions, restarts = 2): Promise<RunningPod> {
+  for (let attempt = 0; ; attempt++) {
+    const pod = await runPod(options);
+    try {
+      await pod.ready(60_000);
+      return pod;
+    } catch (e) {
+      await pod.stop();
+      if (attempt >= restarts) throw e;
+    }
+  }
+}
+
+/** The ServiceAccount token a pod of the rendered Deployment gets (TokenRequest, as the kubelet asks for it). */
+async function serviceAccountToken(spec: PackSpec): Promise<string> {
+  const k8s = await clientNode();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const res = await core.createNamespacedServiceAccountToken({
+    name: objectNames(spec).serviceAccount,
+    namespace: spec.namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  return res.status!.token!;
+}
+
+/** The ID token an authenticator's kubeconfig page shows (its "ID Token" tab). */
+function idTokenOnPage(html: string): string {
+  const token = /<div id="IDToken"[\s\S]*?<code>\s*([\w-]+\.[\w-]+\.[\w-]+)/.exec(html)?.[1];
+  if (!token) throw new Error(`no ID token on the authenticator's page:\n${html.slice(0, 2000)}`);
+  return token;
 }
 
 beforeAll(async () => {
-  dexPort = await freePort();
+  ports = { dex: await freePort(), telemetry: await freePort(), authenticator: await freePort() };
   caFile = path.join(work, 'dex-ca.crt');
-  storageCluster = await startLocalCluster();
-  const k8s = await clientNode();
-  kc = new k8s.KubeConfig();
-  kc.loadFromString(storageCluster.kubeconfig);
-  // One CA and one set of secrets for every version, so the apiservers below trust each Dex in turn.
+  // One CA and one set of secrets for every version, so the apiservers trust each Dex in turn.
   material = prepareMaterial(specFor(DEX_RELEASES[0].version), { referenced: { 'users/admin': USER.password } }).material;
   fs.writeFileSync(caFile, material.ca.certPem);
+  // Every version has the same issuer and claims, so one pair of apiservers serves them all.
+  flagsCluster = await startLocalCluster({ apiServerFlags: apiServerSettings(specFor(DEX_RELEASES[0].version), material.ca.certPem).flags });
   const settings = apiServerSettings(specFor(DEX_RELEASES[0].version), material.ca.certPem);
-  [flagsCluster, authConfigCluster] = await Promise.all([
-    startLocalCluster({ apiServerFlags: settings.flags }),
-    startLocalCluster({ authenticationConfig: settings.authenticationConfiguration }),
-  ]);
+  authConfigCluster = await startLocalCluster({ authenticationConfig: settings.authenticationConfiguration });
+  const k8s = await clientNode();
+  kc = new k8s.KubeConfig();
+  kc.loadFromString(flagsCluster.kubeconfig);
 });
 
 afterAll(async () => {
-  await Promise.all([storageCluster?.stop(), flagsCluster?.stop(), authConfigCluster?.stop()]);
+  await Promise.all([flagsCluster?.stop(), authConfigCluster?.stop()]);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
 it('writes the AuthenticationConfiguration version this Kubernetes reads', () => {
   const settings = apiServerSettings(specFor(DEX_RELEASES[0].version), material.ca.certPem);
-  expect(storageCluster.version).toMatch(/^v1\.3[4-9]\./);
+  expect(flagsCluster.version).toMatch(/^v1\.3[4-9]\./);
   expect(settings.authenticationConfigurationApiVersion).toBe('apiserver.config.k8s.io/v1');
 });
 
-describe.each(VERSIONS)('Dex %s', version => {
-  const build = builds[`v${version}`];
-  let dex: LocalDex | undefined;
+it("records how each Dex image starts as its release's Dockerfile says (local-cluster's images.json)", () => {
+  const images = JSON.parse(fs.readFileSync(require.resolve('@backstage-dex/local-cluster/images.json'), 'utf8')).images;
+  for (const release of DEX_RELEASES) {
+    const entrypoint: string[] = images[release.image].entrypoint;
+    expect({ version: release.version, entrypoint: path.basename(entrypoint[0]) }).toEqual({
+      version: release.version,
+      entrypoint: release.imageEntrypoint,
+    });
+  }
+});
+
+describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
+  const release = findDexRelease(version)!;
+  let spec: PackSpec;
+  let objects: KubeObject[];
+  let dex: RunningPod | undefined;
+  let applied: string[];
+
+  beforeAll(async () => {
+    spec = specFor(version);
+    const problems = validateSpec(spec);
+    if (problems.length) throw new Error(`the conformance spec is invalid: ${JSON.stringify(problems)}`);
+    objects = render(spec, material);
+    await applyObjects(kc, objects.filter(o => o.kind === 'Namespace'), { instance: spec.instance });
+    const result = await applyObjects(kc, objects.filter(o => o.kind !== 'Namespace'), { instance: spec.instance });
+    applied = result.objects.map(o => `${o.kind}/${o.name}: ${o.action}`).sort();
+    const inCluster = spec.dex.storage === 'kubernetes';
+    dex = await runReady({
+      objects,
+      deployment: objectNames(spec).dexDeployment,
+      ports: { [DEX_HTTPS_PORT]: ports.dex, ...(release.telemetryHealth ? { [DEX_TELEMETRY_PORT]: ports.telemetry } : {}) },
+      ...(inCluster
+        ? {
+            egress: [portOf(flagsCluster.server)],
+            apiServer: { port: portOf(flagsCluster.server), caPem: flagsCluster.caPem, token: await serviceAccountToken(spec) },
+          }
+        : {}),
+    });
+  });
+
   afterAll(() => dex?.stop());
 
-  it('renders objects the real kube-apiserver accepts (server-side apply, dry run)', async () => {
-    const spec = specFor(version);
-    expect(validateSpec(spec)).toEqual([]);
-    const objects = render(spec, material);
-    await applyObjects(kc, objects.filter(o => o.kind === 'Namespace'), { owner: { instance: spec.instance, kubernetesId: spec.kubernetesId } });
-    const result = await applyObjects(kc, objects.filter(o => o.kind !== 'Namespace'), { owner: { instance: spec.instance, kubernetesId: spec.kubernetesId }, dryRun: true });
-    expect(result.objects.map(o => o.action)).toEqual(result.objects.map(() => 'create'));
-    // Nothing was created by the dry run.
-    const k8s = await clientNode();
-    const secrets = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace: spec.namespace });
-    expect(secrets.items).toEqual([]);
+  it('renders objects the real kube-apiserver accepts (server-side apply)', () => {
+    expect(applied).toEqual(objects.filter(o => o.kind !== 'Namespace').map(o => `${o.kind}/${o.metadata.name}: create`).sort());
   });
 
-  if (findDexRelease(version)!.crdApiVersion.endsWith('v1beta1')) {
+  if (release.crdApiVersion.endsWith('v1beta1')) {
     it('is refused with CRD storage on this Kubernetes, before anything is applied', () => {
-      const problems = validateSpec({ ...specFor(version), dex: { ...specFor(version).dex, storage: 'kubernetes' } });
+      const problems = validateSpec({ ...spec, dex: { ...spec.dex, storage: 'kubernetes' } });
       expect(problems).toContainEqual({ field: 'dex.version', message: expect.stringContaining('choose Dex 2.30.0 or newer') });
     });
-  }
-
-  if (!build?.bin) {
-    it(`has no binary on this machine (reported, not skipped)`, () => {
-      // The Go module proxy refuses some Dex commits and some do not compile outside their tree;
-      // packages/local-cluster/README.md lists them. The error is kept in the report:
-      console.warn(`Dex ${version}: binary unavailable: ${build?.error}`);
-      expect(build?.error).toMatch(/github\.com\/dexidp\/dex .*failed/);
+  } else {
+    it('keeps its state in the cluster through the rendered ServiceAccount only', async () => {
+      // Dex's kubernetes storage wrote its signing keys as a custom resource in the pack's namespace.
+      const k8s = await clientNode();
+      const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+      const keys = await custom.listNamespacedCustomObject({ group: 'dex.coreos.com', version: 'v1', namespace: spec.namespace, plural: 'signingkeies' });
+      expect((keys as { items: unknown[] }).items.length).toBe(1);
     });
-    return;
   }
 
-  it('serves the rendered config over TLS, verified against the generated CA', async () => {
-    const spec = specFor(version);
-    const objects = render(spec, material);
-    const kubeconfig = path.join(work, `kubeconfig-${version}`);
-    // Dex's kubernetes storage keeps its objects in the kubeconfig context's namespace.
-    fs.writeFileSync(kubeconfig, storageCluster.kubeconfig.replace('context: {cluster: local, user: admin}', `context: {cluster: local, user: admin, namespace: ${spec.namespace}}`));
-    const local = localDexConfig(objects, spec, kubeconfig, await freePort());
-    dex = await startDex({ version: `v${version}`, configYaml: local.configYaml, caPem: material.ca.certPem, files: local.files });
-    expect(dex.discovery.issuer).toBe(`https://127.0.0.1:${dexPort}/dex`);
-    expect(dex.issuer).toBe(local.issuer);
+  it('serves discovery over TLS verified with the pack CA', async () => {
+    const res = await httpsRequest(`https://127.0.0.1:${ports.dex}/dex/.well-known/openid-configuration`, { caPem: material.ca.certPem });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).issuer).toBe(`https://127.0.0.1:${ports.dex}/dex`);
   });
 
-  it('gets tokens the kube-apiservers with the rendered flags and AuthenticationConfiguration accept', async () => {
-    expect(dex).toBeDefined();
-    // The apiservers keep the previous version's signing keys for this issuer: restart them so
-    // each version is checked from a clean start, as a fresh install would be.
-    await Promise.all(
-      [flagsCluster, authConfigCluster].map(async c => {
-        await c.stopApiServer();
-        await c.startApiServer();
-      }),
-    );
-    const token = await passwordGrant({
-      issuer: dex!.issuer,
-      caPem: material.ca.certPem,
-      clientId: 'kubernetes',
-      clientSecret: material.clientSecrets.kubernetes,
-      username: USER.email,
-      password: USER.password,
+  if (release.passwordGrant) {
+    it('issues password-grant tokens the kube-apiservers with the rendered flags and AuthenticationConfiguration accept', async () => {
+      const grant = (clientId: string) =>
+        passwordGrant({
+          issuer: `https://127.0.0.1:${ports.dex}/dex`,
+          caPem: material.ca.certPem,
+          clientId,
+          clientSecret: material.clientSecrets[clientId],
+          username: USER.email,
+          password: USER.password,
+        });
+      const token = await grant('kubernetes');
+      for (const apiserver of [flagsCluster, authConfigCluster]) {
+        const review = await selfSubjectReview(apiserver.server, apiserver.caPem, token);
+        expect(review.username).toBe(USER.email);
+        // Static users have groups from 2.45; the apiserver adds the pack's prefix.
+        expect(review.groups).toEqual(expect.arrayContaining(release.staticUserGroups ? [`oidc:${USER.group}`] : []));
+      }
+      // A token issued to another client of the same Dex is not for Kubernetes.
+      const otherToken = await grant('other-app');
+      for (const apiserver of [flagsCluster, authConfigCluster]) {
+        await expect(selfSubjectReview(apiserver.server, apiserver.caPem, otherToken, { retryMs: 0 })).rejects.toThrow(/401/);
+      }
     });
-    for (const apiserver of [flagsCluster, authConfigCluster]) {
-      const review = await selfSubjectReview(apiserver.server, apiserver.caPem, token);
-      expect(review.username).toBe(USER.email);
-    }
-    const otherToken = await passwordGrant({
-      issuer: dex!.issuer,
-      caPem: material.ca.certPem,
-      clientId: 'other-app',
-      clientSecret: material.clientSecrets['other-app'],
-      username: USER.email,
-      password: USER.password,
+  }
+
+  describe.each(AUTHENTICATOR_RELEASES.map(r => r.version))('with dex-k8s-authenticator %s', authenticatorVersion => {
+    let authenticator: RunningPod | undefined;
+    afterAll(() => authenticator?.stop());
+
+    it(`starts from the rendered objects${authenticatorPrefix(version) ? ' under a web path prefix' : ''}, and a login through its page yields a token the kube-apiservers accept`, async () => {
+      const withVersion = specFor(version, authenticatorVersion);
+      authenticator = await runReady({
+        objects: render(withVersion, material),
+        deployment: objectNames(withVersion).authenticator,
+        ports: { [AUTHENTICATOR_PORT]: ports.authenticator },
+        egress: [ports.dex],
+      });
+      const page = authenticatorUrl(withVersion);
+      // The user opens the authenticator, is sent to Dex's login form, and comes back to the kubeconfig page.
+      const login = await formLogin({ startUrl: `${page}/`, caPem: material.ca.certPem, username: USER.email, password: USER.password });
+      expect(login.visited.some(v => v.startsWith(`POST https://127.0.0.1:${ports.dex}/dex/auth/`))).toBe(true);
+      expect({ status: login.status, url: login.url.replace(/\?.*/, '') }).toEqual({ status: 200, url: `${page}/callback/local` });
+      // The kubeconfig it hands out points at the cluster and trusts its CA.
+      expect(login.body).toContain(`--server=${flagsCluster.server}`);
+      expect(login.body).toContain(flagsCluster.caPem.trim().split('\n')[1]);
+      const token = idTokenOnPage(login.body);
+      expect(jwtClaims(token)).toMatchObject({ aud: 'kubernetes', email: USER.email });
+      for (const apiserver of [flagsCluster, authConfigCluster]) {
+        const review = await selfSubjectReview(apiserver.server, apiserver.caPem, token);
+        expect(review.username).toBe(USER.email);
+      }
     });
-    for (const apiserver of [flagsCluster, authConfigCluster]) {
-      await expect(selfSubjectReview(apiserver.server, apiserver.caPem, otherToken, { retryMs: 0 })).rejects.toThrow(/401/);
-    }
   });
 });
