@@ -136,6 +136,7 @@ function findArchive(target, version, refusal) {
   const source = target.sources?.[version];
   const mod = `${modulePath(target, version)}@${moduleVersion(target, version)}`;
   const folders = sourceFolders();
+  const why = refusal ? `the Go module proxy refused ${mod} (${refusal}), and` : `${target.name} ${version} builds from its source archive, but`;
   if (!source) {
     throw new Error(
       `the Go module proxy refused ${mod} (${refusal}), and targets.json records no source archive for ${target.name} ${version}`,
@@ -154,7 +155,7 @@ function findArchive(target, version, refusal) {
     return file;
   }
   throw new Error(
-    `the Go module proxy refused ${mod} (${refusal}), and ${source.archive} is not in ${folders.join(' or ')}. ` +
+    `${why} ${source.archive} is not in ${folders.join(' or ')}. ` +
       'Put the source archive there, or set LOCAL_CLUSTER_SOURCES=<folder that holds it>.',
   );
 }
@@ -220,6 +221,12 @@ function buildFromArchive(archive, target, version, bins, dir, env) {
     run('go', [...flags, '-o', bins[p.bin], p.pkg === '.' ? '.' : `./${p.pkg}`], tree, archiveEnv);
   }
   return () => tree;
+}
+
+/** What a build of target@version depends on in targets.json: a failure is remembered only for the same recipe. */
+function recipe(target, version) {
+  const parts = [target.module, target.modules?.[version], target.packages.filter(forVersion(version)), target.requires?.[version], target.replace, target.sources?.[version], (target.cgoVersions ?? []).includes(version)];
+  return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
 function alive(pid) {
@@ -289,7 +296,7 @@ function buildUnlocked(target, version) {
   const failedStamp = path.join(dir, 'failed.json');
   if (fs.existsSync(failedStamp) && !process.env.LOCAL_CLUSTER_RETRY_FAILED) {
     const failed = JSON.parse(fs.readFileSync(failedStamp, 'utf8'));
-    if (failed.go === goVersion() && failed.modVersion === modVersion) {
+    if (failed.go === goVersion() && failed.modVersion === modVersion && failed.recipe === recipe(target, version)) {
       throw new Error(`${failed.error} (cached failure; LOCAL_CLUSTER_RETRY_FAILED=1 retries)`);
     }
   }
@@ -311,25 +318,30 @@ function buildUnlocked(target, version) {
   let from = 'proxy';
   try {
     let sourceTree;
-    try {
-      sourceTree = buildFromProxy(target, version, modVersion, bins, path.join(dir, 'src'), env);
-    } catch (e) {
-      const refusal = proxyRefusal(e);
-      if (!refusal) throw e;
-      const wanted = `${modulePath(target, version)}@${modVersion}`;
-      if (refusal.module !== wanted) {
-        throw new Error(
-          `the Go module proxy refused ${refusal.module}, a dependency of ${wanted} (${refusal.answer})\n${e.output ?? e.message}`,
-        );
+    if (target.sources?.[version]?.always) {
+      // The proxy serves it, but only the release's own tree builds (targets.json says why).
+      from = findArchive(target, version);
+      sourceTree = buildFromArchive(from, target, version, bins, dir, env);
+    } else {
+      try {
+        sourceTree = buildFromProxy(target, version, modVersion, bins, path.join(dir, 'src'), env);
+      } catch (e) {
+        const refusal = proxyRefusal(e);
+        if (!refusal) throw e;
+        const wanted = `${modulePath(target, version)}@${modVersion}`;
+        if (refusal.module !== wanted) {
+          throw new Error(
+            `the Go module proxy refused ${refusal.module}, a dependency of ${wanted} (${refusal.answer})\n${e.output ?? e.message}`,
+          );
+        }
+        from = findArchive(target, version, refusal.answer);
+        sourceTree = buildFromArchive(from, target, version, bins, dir, env);
       }
-      const archive = findArchive(target, version, refusal.answer);
-      from = archive;
-      sourceTree = buildFromArchive(archive, target, version, bins, dir, env);
     }
     if (missingAssets().length) copyAssets(target, missingAssets(), dir, sourceTree());
   } catch (e) {
     const error = `Building ${modulePath(target, version)} ${version} (${modVersion}) failed: ${e.message}`;
-    fs.writeFileSync(failedStamp, JSON.stringify({ error, go: goVersion(), modVersion }));
+    fs.writeFileSync(failedStamp, JSON.stringify({ error, go: goVersion(), modVersion, recipe: recipe(target, version) }));
     throw new Error(error);
   } finally {
     fs.rmSync(path.join(dir, 'archive'), { recursive: true, force: true });

@@ -341,3 +341,40 @@ describe('runPod: the real Dex 2.45.1 as its image runs it', () => {
     expect(pod.logs()).toMatch(/cannot create temp file: open \/tmp\/dex\.config\.yaml-\d+: read-only file system/);
   });
 });
+
+describe('runPod: every catalogued image runs its entrypoint', () => {
+  const images = JSON.parse(fs.readFileSync(`${__dirname}/../../images.json`, 'utf8')).images as Record<string, { entrypoint: string[] }>;
+
+  function deployment(image: string, args: string[]): KubeObject {
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'img', namespace: 'default' },
+      spec: { template: { spec: { containers: [{ name: 'c', image, args }] } } },
+    };
+  }
+
+  async function output(image: string, args: string[]) {
+    const pod = await start({ objects: [deployment(image, args)], deployment: 'img' });
+    return { ...(await pod.exited), out: pod.logs() };
+  }
+
+  it.each(Object.keys(images).filter(i => i.includes('/dex:')))('%s: dex version (and gomplate through the entrypoint)', async image => {
+    // Before 2.28 the ENTRYPOINT is dex itself; from 2.28 the entrypoint runs the args as a command.
+    const viaEntrypoint = images[image].entrypoint[0] !== 'dex';
+    const dex = await output(image, viaEntrypoint ? ['dex', 'version'] : ['version']);
+    expect(dex).toMatchObject({ code: 0 });
+    expect(dex.out).toMatch(/Go Version: go1\.\d+/);
+    if (viaEntrypoint) {
+      const gomplate = await output(image, ['gomplate', '--version']);
+      expect(gomplate).toMatchObject({ code: 0 });
+      expect(gomplate.out).toMatch(/gomplate version \d+\.\d+\.\d+/);
+    }
+  });
+
+  it.each(Object.keys(images).filter(i => i.includes('dex-k8s-authenticator')))('%s: the authenticator from /app', async image => {
+    // The image's entrypoint script runs /app/bin/dex-k8s-authenticator with the args.
+    const { out } = await output(image, ['--help']);
+    expect(out).toMatch(/Usage:\s+dex-k8s-authenticator/);
+  });
+});
