@@ -11,16 +11,28 @@ export interface Build {
   dir: string;
 }
 
-/** A target's build, building it (once, cached per user) when missing. */
-export function ensureBuild(target: string, version?: string): Build {
-  const spec = version ? `${target}@${version}` : target;
-  const out = execFileSync(process.execPath, [buildScript, '--json', '--keep-going', spec], {
+/** Several targets' builds (`target@version` specs) with one run of build.mjs; throws the first error. */
+export function ensureBuilds(specs: string[]): Record<string, Build> {
+  const out = execFileSync(process.execPath, [buildScript, '--json', '--keep-going', ...specs], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
   });
-  const result = Object.values(JSON.parse(out))[0] as Partial<Build> & { error?: string };
-  if (!result.bin || !result.dir) throw new Error(result.error ?? `no binaries for ${spec}`);
-  return { bin: result.bin, dir: result.dir };
+  const results = JSON.parse(out) as Record<string, Partial<Build> & { error?: string }>;
+  return Object.fromEntries(
+    specs.map(spec => {
+      // build.mjs keys results by target@version (the target's default version when none was given).
+      const key = spec.includes('@') ? spec : Object.keys(results).find(k => k.startsWith(`${spec}@`)) ?? spec;
+      const result = results[key];
+      if (!result?.bin || !result.dir) throw new Error(result?.error ?? `no binaries for ${spec}`);
+      return [spec, { bin: result.bin, dir: result.dir }];
+    }),
+  );
+}
+
+/** A target's build, building it (once, cached per user) when missing. */
+export function ensureBuild(target: string, version?: string): Build {
+  const spec = version ? `${target}@${version}` : target;
+  return Object.values(ensureBuilds([spec]))[0];
 }
 
 /** Paths of a target's binaries, building them (once, cached per user) when missing. */

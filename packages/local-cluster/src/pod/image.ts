@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuild } from '../binaries';
+import { ensureBuilds } from '../binaries';
 
 /** What a container image runs (images.json, read from each release's Dockerfile). */
 export interface ImageConfig {
@@ -60,18 +60,13 @@ export function resolveImage(image: string): ImageConfig {
       `No local build of image "${image}": runPod runs the images listed in packages/local-cluster/images.json (${knownImages().join(', ')})`,
     );
   }
-  const builds = new Map<string, string>();
-  const buildDir = (spec: string) => {
-    if (!builds.has(spec)) {
-      const [target, version] = spec.split('@');
-      builds.set(spec, ensureBuild(target, version).dir);
-    }
-    return builds.get(spec)!;
-  };
+  // One run of build.mjs for every build the image's files come from.
+  const specs = [...new Set(Object.values(entry.files).filter(f => !f.startsWith('host:')).map(f => f.split(':')[0]))];
+  const builds = ensureBuilds(specs);
   const files: Record<string, string> = {};
   for (const [at, source] of Object.entries(entry.files)) {
     const host = /^host:(\/.+)$/.exec(source)?.[1];
-    const local = host ?? path.join(buildDir(source.split(':')[0]), source.slice(source.indexOf(':') + 1));
+    const local = host ?? path.join(builds[source.split(':')[0]].dir, source.slice(source.indexOf(':') + 1));
     if (!fs.existsSync(local)) {
       const hint = host ? ' (node packages/local-cluster/scripts/build.mjs installs the base image tools)' : '';
       throw new Error(`Image ${image}: ${at} comes from ${local}, which is missing${hint}`);

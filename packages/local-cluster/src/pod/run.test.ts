@@ -378,3 +378,30 @@ describe('runPod: every catalogued image runs its entrypoint', () => {
     expect(out).toMatch(/Usage:\s+dex-k8s-authenticator/);
   });
 });
+
+describe('runPod: in-cluster API access', () => {
+  const sa = (automount: boolean): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'runner', namespace: NS },
+    automountServiceAccountToken: automount,
+  });
+  const script = 'echo "host=$KUBERNETES_SERVICE_HOST port=$KUBERNETES_SERVICE_PORT"; cat /var/run/secrets/kubernetes.io/serviceaccount/token; echo; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; head -1 /var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+  const apiServer = { port: 6443, caPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', token: 'sa-token-123' };
+
+  it('projects the token, namespace and CA when the ServiceAccount automounts, and sets the service env', async () => {
+    const pod = await start({ objects: [sa(true), shellDeployment(script, { serviceAccountName: 'runner' })], deployment: 'shell', apiServer });
+    await pod.exited;
+    expect(pod.logs()).toBe(`host=::ffff:127.0.0.1 port=6443\nsa-token-123\n${NS}\n-----BEGIN CERTIFICATE-----\n`);
+  });
+
+  it('mounts no token when the pod says automountServiceAccountToken: false', async () => {
+    const pod = await start({
+      objects: [sa(true), shellDeployment('ls /var/run/secrets/kubernetes.io/serviceaccount 2>&1', { serviceAccountName: 'runner', automountServiceAccountToken: false })],
+      deployment: 'shell',
+      apiServer,
+    });
+    await pod.exited;
+    expect(pod.logs()).toContain('No such file or directory');
+  });
+});
