@@ -21,7 +21,7 @@ export interface RunPodOptions {
   /** Container name; default the first container. */
   container?: string;
   /** containerPort -> host port on 127.0.0.1 (tests pick it with freePort() before rendering URLs). */
-  ports?: Record<number, number>;
+  ports?: Partial<Record<number, number>>;
   /** Host loopback ports the pod reaches at 127.0.0.1:<same port> from inside its network namespace (the apiserver, another pod's forwarded port). */
   egress?: number[];
   /**
@@ -184,7 +184,10 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${where}: setup did not finish within ${SETUP_TIMEOUT_MS} ms. Output:\n${logs()}`)), SETUP_TIMEOUT_MS).unref()),
     ]);
     const probePorts = [plan.readinessProbe?.httpGet?.port, plan.readinessProbe?.tcpSocket?.port].filter((p): p is number => p !== undefined);
-    const ports: Record<number, number> = { ...options.ports };
+    const ports: Record<number, number> = {};
+    for (const [containerPort, hostPort] of Object.entries(options.ports ?? {})) {
+      if (hostPort !== undefined) ports[Number(containerPort)] = hostPort;
+    }
     for (const p of probePorts) ports[p] ??= 0;
     const egress = [...new Set([...(options.egress ?? []), ...(options.apiServer ? [options.apiServer.port] : [])])];
     forwarder = await startForwarder({ nsPid: proc.pid!, ports, egress, track });
