@@ -1,12 +1,18 @@
-// Runs inside a pod's network namespace (started through `nsenter --net=/proc/<pid>/ns/net`) and
-// carries TCP between it and the host's loopback without touching any interface:
-//   {type: 'ingress', port}  + a listening server from the host namespace: each connection it
-//                              accepts is piped to 127.0.0.1:<port> here (the pod's port).
-//   {type: 'egress', port}     listens on 127.0.0.1:<port> here; each connection is handed to the
-//                              parent ({type: 'egress-connection', port} + socket), which connects
-//                              to 127.0.0.1:<port> in the host namespace.
-// Answers {type: 'ok', id} or {type: 'error', id, message} per request.
+// Carries TCP between the host's loopback and a pod's network namespace without touching any
+// interface. Two processes, so the traffic never waits on the caller's event loop (a test that
+// blocks in spawnSync must not stall its pod's calls to the apiserver):
+//
+//   node pod-forwarder.cjs host   in the host namespace, started by runPod (IPC). On
+//                                 {type: 'start', nsPid, ports: {containerPort: hostPort}, egress: [port]}
+//                                 it starts the pod side, listens on 127.0.0.1:<hostPort> for each
+//                                 port and passes the listening socket in; it connects each egress
+//                                 connection the pod side hands out to 127.0.0.1:<port> here.
+//                                 Answers {type: 'ready', hostPorts} or {type: 'error', message}.
+//   node pod-forwarder.cjs pod    inside the pod's namespace (nsenter --net): accepts on the passed
+//                                 sockets and connects to 127.0.0.1:<containerPort> there; listens on
+//                                 127.0.0.1:<port> there for each egress port.
 'use strict';
+const { spawn } = require('node:child_process');
 const net = require('node:net');
 
 function pipe(a, b) {
@@ -20,17 +26,85 @@ function pipe(a, b) {
   b.on('error', end).on('close', end);
 }
 
-process.on('message', (msg, handle) => {
-  if (msg.type === 'ingress') {
-    handle.on('connection', outer => pipe(outer, net.connect(msg.port, '127.0.0.1')));
-    process.send({ type: 'ok', id: msg.id });
-  } else if (msg.type === 'egress') {
-    const server = net.createServer({ pauseOnConnect: true }, inner => {
-      process.send({ type: 'egress-connection', port: msg.port }, inner);
+function podSide() {
+  process.on('message', (msg, handle) => {
+    if (msg.type === 'ingress') {
+      handle.on('connection', outer => pipe(outer, net.connect(msg.port, '127.0.0.1')));
+      process.send({ type: 'ok', id: msg.id });
+    } else if (msg.type === 'egress') {
+      const server = net.createServer({ pauseOnConnect: true }, inner => {
+        process.send({ type: 'egress-connection', port: msg.port }, inner);
+      });
+      server.on('error', e => process.send({ type: 'error', id: msg.id, message: e.message }));
+      server.listen(msg.port, '127.0.0.1', () => process.send({ type: 'ok', id: msg.id }));
+    }
+  });
+}
+
+function listen(port) {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', e => reject(new Error(`cannot listen on 127.0.0.1:${port} for the pod: ${e.message}`)));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function hostSide({ nsPid, ports, egress }) {
+  let output = '';
+  // The pod side dies with this process (parent-death signal), and this one with runPod's.
+  const pod = spawn(
+    '/usr/bin/setpriv',
+    ['--pdeathsig', 'KILL', '--', '/usr/bin/nsenter', `--net=/proc/${nsPid}/ns/net`, '--', process.execPath, __filename, 'pod'],
+    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+  );
+  pod.stdout.on('data', d => (output += d));
+  pod.stderr.on('data', d => (output += d));
+  const pending = new Map();
+  let nextId = 0;
+  pod.on('message', (msg, handle) => {
+    if (msg.type === 'egress-connection') {
+      const outer = net.connect(msg.port, '127.0.0.1');
+      pipe(handle, outer);
+      handle.resume();
+      return;
+    }
+    const waiter = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.type === 'ok') waiter?.resolve();
+    else waiter?.reject(new Error(msg.message));
+  });
+  pod.once('exit', (code, signal) => {
+    for (const w of pending.values()) w.reject(new Error(`the pod side of the forwarder exited (${signal ?? code}): ${output.trim()}`));
+    // Without the pod side nothing is forwarded: end too.
+    process.exit(1);
+  });
+  const request = (msg, handle) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      pod.send({ ...msg, id }, handle);
     });
-    server.on('error', e => process.send({ type: 'error', id: msg.id, message: e.message }));
-    server.listen(msg.port, '127.0.0.1', () => process.send({ type: 'ok', id: msg.id }));
+  const hostPorts = {};
+  for (const [containerPort, hostPort] of Object.entries(ports)) {
+    const server = await listen(hostPort);
+    hostPorts[containerPort] = server.address().port;
+    await request({ type: 'ingress', port: Number(containerPort) }, server);
+    // The pod side holds its own copy of the listening socket; this side must not accept.
+    server.close();
   }
-});
-// The parent going away ends the forwarder.
+  for (const port of egress) await request({ type: 'egress', port });
+  return hostPorts;
+}
+
+if (process.argv[2] === 'pod') {
+  podSide();
+} else {
+  process.once('message', msg => {
+    hostSide(msg).then(
+      hostPorts => process.send({ type: 'ready', hostPorts }),
+      e => process.send({ type: 'error', message: e.message }, () => process.exit(1)),
+    );
+  });
+}
+// The caller going away ends the forwarder.
 process.on('disconnect', () => process.exit(0));

@@ -3,6 +3,7 @@
  * volumes, env, user), what it can write, how traffic crosses, and the real Dex 2.45.1 started
  * from a Deployment the way its image starts it (docker-entrypoint -> gomplate -> dex).
  */
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -213,6 +214,27 @@ describe('runPod: network', () => {
     } finally {
       hostServer.close();
       unforwarded.close();
+    }
+  });
+
+  it("keeps forwarding while the caller's event loop is blocked (spawnSync)", async () => {
+    // The host peer is another process (like the apiserver); this test process blocks meanwhile.
+    const port = await freePort();
+    const peer = spawn(process.execPath, ['-e', `require('http').createServer((q, s) => s.end('pong')).listen(${port}, '127.0.0.1', () => console.log('up'))`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise(r => peer.stdout!.once('data', r));
+      const pod = await start({
+        objects: [shellDeployment(`sleep 1; timeout 3 wget -q -O - http://127.0.0.1:${port}/ || echo timed-out`)],
+        deployment: 'shell',
+        egress: [port],
+      });
+      spawnSync('sleep', ['4']);
+      await pod.exited;
+      expect(pod.logs()).toBe('pong');
+    } finally {
+      peer.kill();
     }
   });
 
