@@ -19,11 +19,12 @@ export interface DexRelease {
   /** Before 2.30 Dex's in-cluster storage reads its namespace from a service-account token claim, which bound tokens lack. */
   namespaceFromTokenClaim: boolean;
   /**
-   * The image's ENTRYPOINT (its Dockerfile): before 2.28 `dex` itself, so the container's args
-   * start at `serve`; from 2.28 `docker-entrypoint`, which runs its args as a command and first
-   * templates each `*.yaml` argument with gomplate into a new file under /tmp.
+   * What the image's ENTRYPOINT is (its Dockerfile): before 2.28 `dex` itself, so the container's
+   * args start at `serve`; from 2.28 an entrypoint that runs its args as a command after templating
+   * each `*.yaml` argument with gomplate into a new file under /tmp (2.28–2.32 /entrypoint.sh, a
+   * shell script; later /usr/local/bin/docker-entrypoint, a Go program).
    */
-  imageEntrypoint: 'dex' | 'docker-entrypoint';
+  imageEntrypoint: 'dex' | 'templating-entrypoint';
 }
 
 export interface AuthenticatorRelease {
@@ -54,7 +55,7 @@ function dexRelease(version: string): DexRelease {
     telemetryHealth: atLeast('2.28.0'),
     staticUserGroups: atLeast('2.45.0'),
     namespaceFromTokenClaim: !atLeast('2.30.0'),
-    imageEntrypoint: atLeast('2.28.0') ? 'docker-entrypoint' : 'dex',
+    imageEntrypoint: atLeast('2.28.0') ? 'templating-entrypoint' : 'dex',
   };
 }
 

@@ -187,7 +187,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
     : () => ({ httpGet: { path: `${issuerPath}/healthz`, port: 'https', scheme: 'HTTPS' } });
   // The image's entrypoint from 2.28 runs the args as a command and writes the templated config
   // to /tmp first: the root filesystem is read-only, so /tmp is a small memory volume.
-  const viaEntrypoint = release.imageEntrypoint === 'docker-entrypoint';
+  const viaEntrypoint = release.imageEntrypoint === 'templating-entrypoint';
   const ports = [{ name: 'https', containerPort: DEX_HTTPS_PORT, protocol: 'TCP' }];
   if (release.telemetryHealth) ports.push({ name: 'telemetry', containerPort: DEX_TELEMETRY_PORT, protocol: 'TCP' });
   objects.push({
