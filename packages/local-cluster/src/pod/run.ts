@@ -207,16 +207,17 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
         // SIGTERM to the container's process, SIGKILL after the grace period (at most 10 s here).
         // As pid 1 of its namespace it never receives a SIGTERM it has no handler for: no need to
         // wait the grace period out then (the kubelet would, and then kill it the same way).
+        // The pid is only signalled while unshare runs: until unshare reaps it, it cannot be reused.
+        const running = () => proc.exitCode === null && proc.signalCode === null;
         try {
-          if (catchesSigterm(pid!)) process.kill(pid!, 'SIGTERM');
-          else process.kill(pid!, 'SIGKILL');
+          if (running()) process.kill(pid!, catchesSigterm(pid!) ? 'SIGTERM' : 'SIGKILL');
         } catch {
           // already gone
         }
         const grace = setTimeout(() => {
           // pid 1 of a PID namespace ignores SIGTERM without a handler; SIGKILL ends the namespace.
           try {
-            process.kill(pid!, 'SIGKILL');
+            if (running()) process.kill(pid!, 'SIGKILL');
           } catch {
             // already gone
           }
