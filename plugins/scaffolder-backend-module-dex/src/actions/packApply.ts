@@ -219,8 +219,10 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
           ctx.logger.info(`  ${o.action} ${describe(o)}${o.fields?.length ? ` (${o.fields.join(', ')})` : ''}`);
         }
       } else {
+        // The step as the task asked for it (not what the cluster's configuration filled in), so a
+        // recovered task's replay finds its checkpoint.
         const key = `dex.pack.apply.${spec.cluster}.${spec.namespace}.${spec.instance}.${digest({
-          spec,
+          spec: requested,
           force,
           rotateCertificates,
           waitForRollout,
