@@ -265,15 +265,16 @@ function withLock(dir, fn) {
 }
 
 /** Builds (or finds in the cache) one target; returns { bin: {name: path}, dir, cached, seconds, from }. */
-export function buildTarget(name, requestedVersion) {
+export function buildTarget(name, requestedVersion, onBuild = () => {}) {
   const target = catalogue.targets.find(t => t.name === name);
   if (!target) throw new Error(`Unknown local-cluster target "${name}"`);
   const version = requestedVersion || target.default;
   moduleVersion(target, version);
-  return withLock(path.join(cacheRoot(), `${name}-${version}`), () => buildUnlocked(target, version));
+  return withLock(path.join(cacheRoot(), `${name}-${version}`), () => buildUnlocked(target, version, onBuild));
 }
 
-function buildUnlocked(target, version) {
+/** `onBuild` is called when a build actually starts (not for a cached target). */
+function buildUnlocked(target, version, onBuild) {
   const name = target.name;
   const modVersion = moduleVersion(target, version);
   const dir = path.join(cacheRoot(), `${name}-${version}`);
@@ -306,6 +307,7 @@ function buildUnlocked(target, version) {
         'or point the tests at an existing cluster with KUBECONFIG=/path/to/kubeconfig.',
     );
   }
+  onBuild();
   const started = Date.now();
   fs.mkdirSync(binDir, { recursive: true });
   const env = {
@@ -397,8 +399,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const key = `${name}@${version || t?.default}`;
     const progress = `[${i + 1}/${list.length}]`;
     try {
-      if (!json) process.stderr.write(`local-cluster ${progress} ${key} ... (${elapsed()})\n`);
-      result[key] = buildTarget(name, version);
+      const announce = () => !json && process.stderr.write(`local-cluster ${progress} building ${key} ... (${elapsed()})\n`);
+      result[key] = buildTarget(name, version, announce);
       if (!json) {
         const r = result[key];
         const how = r.cached ? 'cached' : `built in ${r.seconds}s${r.from === 'proxy' ? '' : ` from ${r.from}`}`;
