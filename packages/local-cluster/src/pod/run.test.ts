@@ -162,6 +162,15 @@ describe('runPod: what the container sees', () => {
     expect(fs.readdirSync('/dev/shm').length).toBe(before);
   });
 
+  it('refuses a name that is no DNS label and an env name Kubernetes would not accept', async () => {
+    const bad = shellDeployment('true') as any;
+    bad.metadata.name = 'Shell;rm';
+    await expect(runPod({ objects: [bad], deployment: 'Shell;rm' })).rejects.toThrow('Deployment name "Shell;rm" is not a DNS label');
+    await expect(runPod({ objects: [shellDeployment('true', {}, { env: [{ name: 'A=B', value: 'x' }] })], deployment: 'shell' })).rejects.toThrow(
+      'env name "A=B" is not a valid environment variable name',
+    );
+  });
+
   it('refuses an image it has no build of, and runAsNonRoot for a root image', async () => {
     const other = shellDeployment('true') as any;
     other.spec.template.spec.containers[0].image = 'nginx:1.27';

@@ -60,6 +60,8 @@ export interface ApiServerAccess {
 type Json = Record<string, any>;
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Kubernetes' rule for env names (and envFrom keys with their prefix). */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** A path that may go into a mount: absolute (or relative for subPath), no `..`, no control characters. */
 export function checkPath(p: string, what: string, relative = false): string {
@@ -148,6 +150,10 @@ export function planPod(options: {
   if (!c) {
     throw new Error(`runPod: Deployment ${namespace}/${options.deployment} has no container ${options.container ? `"${options.container}"` : ''} (containers: ${containers.map(x => x.name).join(', ') || 'none'})`);
   }
+  // The name becomes the hostname, a folder name and /etc/hosts: a DNS label, as Kubernetes requires.
+  if (!/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/.test(options.deployment)) {
+    throw new Error(`runPod: Deployment name "${options.deployment}" is not a DNS label of at most 52 characters`);
+  }
   const podName = `${options.deployment}-local`;
   const where = `pod ${namespace}/${podName} container ${c.name}`;
   const image = options.image(c.image);
@@ -170,7 +176,10 @@ export function planPod(options: {
     const ref = from.secretRef ?? from.configMapRef;
     const kind = from.secretRef ? 'Secret' : 'ConfigMap';
     const obj = source(kind, ref.name, !!ref.optional);
-    for (const [k, v] of Object.entries(obj ? dataOf(obj) : {})) env.set(`${from.prefix ?? ''}${k}`, v.toString('utf8'));
+    for (const [k, v] of Object.entries(obj ? dataOf(obj) : {})) {
+      // The kubelet skips keys that are not valid env names (and reports an event).
+      if (ENV_NAME.test(`${from.prefix ?? ''}${k}`)) env.set(`${from.prefix ?? ''}${k}`, v.toString('utf8'));
+    }
   }
   const fieldValue = (fieldPath: string): string => {
     const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
@@ -189,6 +198,7 @@ export function planPod(options: {
     return fields[fieldPath];
   };
   for (const e of c.env ?? []) {
+    if (!ENV_NAME.test(e.name)) throw new Error(`${where}: env name ${JSON.stringify(e.name)} is not a valid environment variable name`);
     const vf: Json | undefined = e.valueFrom;
     if (!vf) {
       env.set(e.name, expand(String(e.value ?? ''), env));
