@@ -5,6 +5,7 @@
 // version, from a source archive (targets.json `sources`, sha256-checked) in the peers folder.
 //
 //   node build.mjs [--json] [--keep-going] [target[@version] ...]    (no target: the default set)
+//   node build.mjs --sources       the folders searched for source archives (JSON)
 //
 // Prints where each binary is; with --json, one JSON object {target@version: {bin, dir} | {error}}.
 // Exits 1 when a requested build fails, naming the module, version and the go error.
@@ -26,12 +27,18 @@ export function cacheRoot() {
 }
 
 /**
- * Folders that may hold the source archives, in order: $LOCAL_CLUSTER_SOURCES; `../shared/peers`
- * beside the clone; for a git worktree, the same beside its main checkout.
+ * Folders that may hold the peers' source archives (../shared/peers), in order:
+ * $LOCAL_CLUSTER_SOURCES (or $DEX_PEERS_DIR) alone when set; else `shared/peers` in the clone's
+ * parent and each folder above it; for a git worktree, also beside its main checkout.
  */
 export function sourceFolders() {
-  if (process.env.LOCAL_CLUSTER_SOURCES) return [path.resolve(process.env.LOCAL_CLUSTER_SOURCES)];
-  const folders = [path.resolve(repoRoot, '..', 'shared', 'peers')];
+  const given = process.env.LOCAL_CLUSTER_SOURCES || process.env.DEX_PEERS_DIR;
+  if (given) return [path.resolve(given)];
+  const folders = [];
+  for (let dir = path.dirname(repoRoot); ; dir = path.dirname(dir)) {
+    folders.push(path.join(dir, 'shared', 'peers'));
+    if (path.dirname(dir) === dir) break;
+  }
   try {
     // A worktree's .git is a file: "gitdir: <main>/.git/worktrees/<name>".
     const gitFile = fs.readFileSync(path.join(repoRoot, '.git'), 'utf8');
@@ -381,6 +388,10 @@ export function ensureHostTools(log) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
+  if (args.includes('--sources')) {
+    process.stdout.write(JSON.stringify(sourceFolders()));
+    process.exit(0);
+  }
   try {
     ensureHostTools(line => process.stderr.write(`local-cluster: ${line}\n`));
   } catch (e) {

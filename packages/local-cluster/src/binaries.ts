@@ -52,3 +52,8 @@ export function dexBuilds(versions: string[]): Record<string, { bin?: string; er
     Object.entries(parsed).map(([k, r]) => [k.split('@')[1], r.bin ? { bin: r.bin.dex } : { error: r.error }]),
   );
 }
+
+/** The folders searched for the peers' source archives (`shared/peers`; see build.mjs sourceFolders). */
+export function sourceFolders(): string[] {
+  return JSON.parse(execFileSync(process.execPath, [buildScript, '--sources'], { encoding: 'utf8' })) as string[];
+}

@@ -11,7 +11,7 @@ export { startDex } from './dex';
 export type { LocalDex, StartDexOptions } from './dex';
 export { passwordGrant, selfSubjectReview, bcryptHash, jwtClaims } from './oidc';
 export type { PasswordGrantOptions, SelfSubjectReviewResult } from './oidc';
-export { ensureBinaries, ensureBuild, ensureBuilds, dexBuilds } from './binaries';
+export { ensureBinaries, ensureBuild, ensureBuilds, dexBuilds, sourceFolders } from './binaries';
 export type { Build } from './binaries';
 export { freePort, startProcess, waitFor } from './process';
 export type { ManagedProcess } from './process';
