@@ -377,12 +377,14 @@ export function ensureHostTools(log) {
   const hint = `the pods' base image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${packages.join(' ')}`;
   if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) throw new Error(hint);
   log(`installing ${packages.join(', ')} (apt-get): ${hint}`);
-  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (r.status !== 0) throw new Error(`${hint} failed: ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...packages]]) {
+    const r = spawnSync('apt-get', args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0) throw new Error(`${hint}: apt-get ${args[0]} failed: ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
