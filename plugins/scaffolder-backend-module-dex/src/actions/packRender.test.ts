@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
+import type { JsonObject } from '@backstage/types';
 import yaml from 'yaml';
 import { runAction } from '../__testUtils__/mockContext';
 import { createDexPackRenderAction, RENDERED_FILES } from './packRender';
@@ -32,7 +33,7 @@ describe('dex:pack:render', () => {
     }),
   });
 
-  async function authenticatorCluster(input: Record<string, unknown>) {
+  async function authenticatorCluster(input: JsonObject) {
     const { ctx } = await runAction(action, { input });
     const docs = yaml
       .parseAllDocuments(fs.readFileSync(path.join(ctx.workspacePath, RENDERED_FILES.manifests), 'utf8'))
