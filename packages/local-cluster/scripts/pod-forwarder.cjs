@@ -74,9 +74,11 @@ async function hostSide({ nsPid, ports, egress }) {
     else waiter?.reject(new Error(msg.message));
   });
   pod.once('exit', (code, signal) => {
-    for (const w of pending.values()) w.reject(new Error(`the pod side of the forwarder exited (${signal ?? code}): ${output.trim()}`));
-    // Without the pod side nothing is forwarded: end too.
-    process.exit(1);
+    const message = `the pod side of the forwarder (nsenter --net=/proc/${nsPid}/ns/net) exited (${signal ?? code}): ${output.trim() || 'no output'}`;
+    for (const w of pending.values()) w.reject(new Error(message));
+    pending.clear();
+    // Without the pod side nothing is forwarded: say why, then end too.
+    process.stderr.write(`${message}\n`, () => process.exit(1));
   });
   const request = (msg, handle) =>
     new Promise((resolve, reject) => {

@@ -51,7 +51,8 @@ export async function startForwarder(options: {
       child.once('message', (msg: any) =>
         msg.type === 'ready' ? resolve(msg.hostPorts) : reject(new Error(`the pod's port forwarder failed: ${msg.message}`)),
       );
-      child.once('exit', (code, signal) => reject(new Error(`the pod's port forwarder exited (${signal ?? code}): ${output.trim()}`)));
+      // 'close' (not 'exit'): by then its last words on stderr have arrived.
+      child.once('close', (code, signal) => reject(new Error(`the pod's port forwarder exited (${signal ?? code}): ${output.trim() || 'no output'}`)));
       child.send({ type: 'start', nsPid: options.nsPid, ports: options.ports, egress: options.egress });
     });
     // Stay connected (the forwarder ends when this process goes), without keeping it alive.
