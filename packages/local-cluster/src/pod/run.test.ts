@@ -247,6 +247,24 @@ describe('runPod: network', () => {
     }
   });
 
+  it('runs an exec readiness probe inside the container (its root, user and namespaces)', async () => {
+    const pod = await start({
+      objects: [
+        shellDeployment('sleep 1; touch /tmp/ready; exec sleep 600', { securityContext: { runAsUser: 1001 } }, {
+          readinessProbe: { exec: { command: ['/bin/sh', '-c', 'test -f /tmp/ready && [ "$(id -u)" = 1001 ]'] } },
+        }),
+      ],
+      deployment: 'shell',
+    });
+    await pod.ready(20_000);
+    expect(fs.existsSync('/tmp/ready')).toBe(false); // the pod's /tmp, not the host's
+    const never = await start({
+      objects: [shellDeployment('exec sleep 600', {}, { readinessProbe: { exec: { command: ['test', '-f', '/tmp/never'] } } })],
+      deployment: 'shell',
+    });
+    await expect(never.ready(1000)).rejects.toThrow(/not ready within 1000 ms: Readiness probe failed: exec \["test","-f","\/tmp\/never"\]/);
+  });
+
   it('stop() leaves no process, mount or folder behind', async () => {
     const before = fs.readdirSync('/dev/shm');
     const pod = await runPod({ objects: [shellDeployment('sleep 600')], deployment: 'shell', ports: { 9: await freePort() } });
