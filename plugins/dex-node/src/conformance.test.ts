@@ -163,7 +163,9 @@ it('writes the AuthenticationConfiguration version this Kubernetes reads', () =>
 });
 
 it("records how each Dex image starts as its release's Dockerfile says (local-cluster's images.json)", () => {
-  const images = JSON.parse(fs.readFileSync(require.resolve('@backstage-dex/local-cluster/images.json'), 'utf8')).images;
+  const images = JSON.parse(
+    fs.readFileSync(path.join(path.dirname(require.resolve('@backstage-dex/local-cluster/package.json')), 'images.json'), 'utf8'),
+  ).images;
   for (const release of DEX_RELEASES) {
     const entrypoint: string[] = images[release.image].entrypoint;
     expect({ version: release.version, dexItself: entrypoint.join(' ') === 'dex' }).toEqual({
