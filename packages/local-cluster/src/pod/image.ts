@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuilds } from '../binaries';
+import { Build, ensureBuilds } from '../binaries';
 
 /** What a container image runs (images.json, read from each release's Dockerfile). */
 export interface ImageConfig {
@@ -33,6 +33,8 @@ interface ImageEntry {
 const imagesFile = path.resolve(__dirname, '..', '..', 'images.json');
 
 let catalogue: Record<string, ImageEntry> | undefined;
+/** Builds already checked by this process (build.mjs is a child process: ~0.1-0.5 s a run). */
+const knownBuilds = new Map<string, Build>();
 function images(): Record<string, ImageEntry> {
   catalogue ??= JSON.parse(fs.readFileSync(imagesFile, 'utf8')).images as Record<string, ImageEntry>;
   return catalogue;
@@ -60,9 +62,11 @@ export function resolveImage(image: string): ImageConfig {
       `No local build of image "${image}": runPod runs the images listed in packages/local-cluster/images.json (${knownImages().join(', ')})`,
     );
   }
-  // One run of build.mjs for every build the image's files come from.
+  // One run of build.mjs for the builds the image's files come from, once per process.
   const specs = [...new Set(Object.values(entry.files).filter(f => !f.startsWith('host:')).map(f => f.split(':')[0]))];
-  const builds = ensureBuilds(specs);
+  const missing = specs.filter(spec => !knownBuilds.has(spec));
+  if (missing.length) for (const [spec, build] of Object.entries(ensureBuilds(missing))) knownBuilds.set(spec, build);
+  const builds = Object.fromEntries(specs.map(spec => [spec, knownBuilds.get(spec)!]));
   const files: Record<string, string> = {};
   for (const [at, source] of Object.entries(entry.files)) {
     const host = /^host:(\/.+)$/.exec(source)?.[1];
