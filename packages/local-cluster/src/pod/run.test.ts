@@ -292,8 +292,15 @@ describe('runPod: network', () => {
   });
 });
 
-describe('runPod: the real Dex 2.45.1 as its image runs it', () => {
-  it('starts through docker-entrypoint and gomplate with a read-only root and serves discovery and a password grant', async () => {
+describe('runPod: the real Dex as its image runs it', () => {
+  // One of each image style: the Go docker-entrypoint (2.33+), the shell entrypoint script with
+  // busybox (2.28-2.32), ENTRYPOINT dex (before 2.28: no gomplate, health on the web port).
+  it.each([
+    { version: '2.45.1', entrypoint: 'go' },
+    { version: '2.30.0', entrypoint: 'script' },
+    { version: '2.25.0', entrypoint: 'dex' },
+  ])('Dex $version ($entrypoint entrypoint) starts with a read-only root and serves discovery and a password grant', async ({ version, entrypoint }) => {
+    const templated = entrypoint !== 'dex';
     const pki = loopbackPki('dex');
     const port = await freePort();
     const issuer = `https://127.0.0.1:${port}/dex`;
@@ -301,12 +308,14 @@ describe('runPod: the real Dex 2.45.1 as its image runs it', () => {
       issuer,
       storage: { type: 'memory' },
       web: { https: '0.0.0.0:5556', tlsCert: '/etc/dex/tls/tls.crt', tlsKey: '/etc/dex/tls/tls.key' },
-      telemetry: { http: '0.0.0.0:5558' },
+      ...(templated ? { telemetry: { http: '0.0.0.0:5558' } } : {}),
       oauth2: { passwordConnector: 'local', skipApprovalScreen: true },
       enablePasswordDB: true,
       staticPasswords: [{ email: 'jane@example.com', username: 'jane', userID: '1', hash: await bcryptHash('pw-of-jane') }],
       // gomplate runs on the config first: this value exists only after templating.
-      staticClients: [{ id: 'kubernetes', name: 'k8s', secret: '{{ .Env.CLIENT_SECRET }}', redirectURIs: ['http://127.0.0.1:8000/callback'] }],
+      staticClients: [
+        { id: 'kubernetes', name: 'k8s', secret: templated ? '{{ .Env.CLIENT_SECRET }}' : 's3cret-from-env', redirectURIs: ['http://127.0.0.1:8000/callback'] },
+      ],
     };
     const objects: KubeObject[] = [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dex-config', namespace: 'dex' }, stringData: { 'config.yaml': YAML.stringify(config) } },
@@ -323,8 +332,8 @@ describe('runPod: the real Dex 2.45.1 as its image runs it', () => {
               containers: [
                 {
                   name: 'dex',
-                  image: 'ghcr.io/dexidp/dex:v2.45.1',
-                  args: ['dex', 'serve', '/etc/dex/cfg/config.yaml'],
+                  image: `${templated ? 'ghcr.io' : 'quay.io'}/dexidp/dex:v${version}`,
+                  args: [...(templated ? ['dex'] : []), 'serve', '/etc/dex/cfg/config.yaml'],
                   env: [{ name: 'CLIENT_SECRET', valueFrom: { secretKeyRef: { name: 'dex-clients', key: 'kubernetes' } } }],
                   ports: [
                     { name: 'https', containerPort: 5556 },
@@ -333,9 +342,11 @@ describe('runPod: the real Dex 2.45.1 as its image runs it', () => {
                   volumeMounts: [
                     { name: 'config', mountPath: '/etc/dex/cfg', readOnly: true },
                     { name: 'tls', mountPath: '/etc/dex/tls', readOnly: true },
-                    { name: 'tmp', mountPath: '/tmp' },
+                    ...(templated ? [{ name: 'tmp', mountPath: '/tmp' }] : []),
                   ],
-                  readinessProbe: { httpGet: { path: '/healthz/ready', port: 'telemetry', scheme: 'HTTP' } },
+                  readinessProbe: templated
+                    ? { httpGet: { path: '/healthz/ready', port: 'telemetry', scheme: 'HTTP' } }
+                    : { httpGet: { path: '/dex/healthz', port: 'https', scheme: 'HTTPS' } },
                   securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
                 },
               ],
@@ -356,16 +367,15 @@ describe('runPod: the real Dex 2.45.1 as its image runs it', () => {
     const discovery = await httpsRequest(`${issuer}/.well-known/openid-configuration`, { caPem: pki.caPem });
     expect(discovery.status).toBe(200);
     expect(JSON.parse(discovery.body).issuer).toBe(issuer);
-    // The client secret is the one gomplate filled in from the env.
     const token = await passwordGrant({
       issuer, caPem: pki.caPem, clientId: 'kubernetes', clientSecret: 's3cret-from-env', username: 'jane@example.com', password: 'pw-of-jane',
     });
     expect(token.split('.')).toHaveLength(3);
-    // Dex runs the templated copy that docker-entrypoint wrote into the emptyDir.
+    // From 2.28 Dex runs the templated copy the entrypoint wrote into the emptyDir.
     const cmdline = fs.readFileSync(`/proc/${pod.pid}/cmdline`, 'utf8').split('\0');
-    expect(cmdline.slice(0, 3)).toEqual(['dex', 'serve', expect.stringMatching(/^\/tmp\/dex\.config\.yaml-\d+$/)]);
+    expect(cmdline.slice(0, 3)).toEqual(['dex', 'serve', templated ? expect.stringMatching(/^\/tmp\/dex\.config\.yaml-\w+$/) : '/etc/dex/cfg/config.yaml']);
     expect(fs.statSync(`/proc/${pod.pid}`).uid).toBe(1001);
-    process.stdout.write(`runPod: Dex 2.45.1 from start to ready in ${readyMs} ms\n`);
+    process.stdout.write(`runPod: Dex ${version} from start to ready in ${readyMs} ms\n`);
   });
 
   it('without a writable /tmp the real entrypoint fails as it does in a cluster', async () => {
