@@ -15,39 +15,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureHostTools } from './base-image.mjs';
+import { findArchive, sourceFolders, unpack } from './sources.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..', '..');
 const catalogue = JSON.parse(fs.readFileSync(path.join(here, '..', 'targets.json'), 'utf8'));
 
 export function cacheRoot() {
   if (process.env.LOCAL_CLUSTER_CACHE) return process.env.LOCAL_CLUSTER_CACHE;
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'backstage-dex', 'local-cluster');
-}
-
-/**
- * Folders that may hold the peers' source archives (../shared/peers), in order:
- * $LOCAL_CLUSTER_SOURCES (or $DEX_PEERS_DIR) alone when set; else `shared/peers` in the clone's
- * parent and each folder above it; for a git worktree, also beside its main checkout.
- */
-export function sourceFolders() {
-  const given = process.env.LOCAL_CLUSTER_SOURCES || process.env.DEX_PEERS_DIR;
-  if (given) return [path.resolve(given)];
-  const folders = [];
-  for (let dir = path.dirname(repoRoot); ; dir = path.dirname(dir)) {
-    folders.push(path.join(dir, 'shared', 'peers'));
-    if (path.dirname(dir) === dir) break;
-  }
-  try {
-    // A worktree's .git is a file: "gitdir: <main>/.git/worktrees/<name>".
-    const gitFile = fs.readFileSync(path.join(repoRoot, '.git'), 'utf8');
-    const m = /^gitdir:\s*(.+?)[/\\]\.git[/\\]worktrees[/\\]/m.exec(gitFile);
-    if (m) folders.push(path.resolve(m[1], '..', 'shared', 'peers'));
-  } catch {
-    // a plain clone (.git is a folder) or no git at all
-  }
-  return [...new Set(folders)];
 }
 
 function goVersion() {
@@ -132,49 +109,6 @@ function proxyRefusal(error) {
   const server = /server response:\s*(.+)/.exec(text)?.[1]?.trim();
   // A checksum-database lookup names "<module>@<version>/go.mod" when it is the go.mod that is checked.
   return { module: `${m[1]}@${m[2].replace(/\/go\.mod$/, '')}`, answer: [m[3], server].filter(Boolean).join(': ') };
-}
-
-function sha256(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** The verified archive for target@version, or an error naming every folder looked in. */
-function findArchive(target, version, refusal) {
-  const source = target.sources?.[version];
-  const mod = `${modulePath(target, version)}@${moduleVersion(target, version)}`;
-  const folders = sourceFolders();
-  const why = refusal ? `the Go module proxy refused ${mod} (${refusal}), and` : `${target.name} ${version} builds from its source archive, but`;
-  if (!source) {
-    throw new Error(
-      `the Go module proxy refused ${mod} (${refusal}), and targets.json records no source archive for ${target.name} ${version}`,
-    );
-  }
-  for (const folder of folders) {
-    const file = path.join(folder, source.archive);
-    if (!fs.existsSync(file)) continue;
-    const actual = sha256(file);
-    if (actual !== source.sha256) {
-      throw new Error(
-        `${file} has sha256 ${actual}, but targets.json records ${source.sha256} for ${target.name} ${version}: ` +
-          'replace the archive with the recorded one (or update targets.json if the new archive is trusted)',
-      );
-    }
-    return file;
-  }
-  throw new Error(
-    `${why} ${source.archive} is not in ${folders.join(' or ')}. ` +
-      'Put the source archive there, or set LOCAL_CLUSTER_SOURCES=<folder that holds it>.',
-  );
-}
-
-/** Unpacks an archive into `into` and returns the one folder it holds (named like the archive). */
-function unpack(archive, into) {
-  fs.rmSync(into, { recursive: true, force: true });
-  fs.mkdirSync(into, { recursive: true });
-  run('tar', ['-xzf', archive, '-C', into], into, process.env);
-  const top = fs.readdirSync(into);
-  if (top.length !== 1) throw new Error(`${archive} should unpack into one folder, found: ${top.join(', ')}`);
-  return path.join(into, top[0]);
 }
 
 /**
@@ -329,7 +263,7 @@ function buildUnlocked(target, version, onBuild) {
     let sourceTree;
     if (target.sources?.[version]?.always) {
       // The proxy serves it, but only the release's own tree builds (targets.json says why).
-      from = findArchive(target, version);
+      from = findArchive(target, version, `${modulePath(target, version)}@${modVersion}`);
       sourceTree = buildFromArchive(from, target, version, bins, dir, env);
     } else {
       try {
@@ -343,7 +277,7 @@ function buildUnlocked(target, version, onBuild) {
             `the Go module proxy refused ${refusal.module}, a dependency of ${wanted} (${refusal.answer})\n${e.output ?? e.message}`,
           );
         }
-        from = findArchive(target, version, refusal.answer);
+        from = findArchive(target, version, wanted, refusal.answer);
         sourceTree = buildFromArchive(from, target, version, bins, dir, env);
       }
     }
@@ -362,29 +296,6 @@ function buildUnlocked(target, version, onBuild) {
     JSON.stringify({ module: modulePath(target, version), version, modVersion, from, seconds, go: goVersion() }),
   );
   return { bin: bins, dir, cached: false, seconds, from };
-}
-
-/**
- * Programs of the images' base layer that come from Debian packages (images.json hostPackages:
- * alpine's /bin/sh is busybox; the authenticator's image runs tini). Installs them with apt-get
- * when missing and running as root (as e2e/run.mjs installs Chromium); else says what to install.
- */
-export function ensureHostTools(log) {
-  const images = JSON.parse(fs.readFileSync(path.join(here, '..', 'images.json'), 'utf8'));
-  const missing = Object.entries(images.hostPackages ?? {}).filter(([file]) => !fs.existsSync(file));
-  if (!missing.length) return;
-  const packages = [...new Set(missing.map(([, pkg]) => pkg))];
-  const hint = `the pods' base image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${packages.join(' ')}`;
-  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) throw new Error(hint);
-  log(`installing ${packages.join(', ')} (apt-get): ${hint}`);
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...packages]]) {
-    const r = spawnSync('apt-get', args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      encoding: 'utf8',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (r.status !== 0) throw new Error(`${hint}: apt-get ${args[0]} failed: ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
-  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
