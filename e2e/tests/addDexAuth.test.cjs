@@ -80,6 +80,8 @@ test('a developer adds Dex auth through the template, and the task shows the iss
   await page.getByRole('button', { name: 'Create' }).click();
 
   await page.getByText('kube-apiserver flags').first().waitFor({ timeout: 120_000 });
+  // The task's output has one tab per text section; the flags are in their own.
+  await page.getByText('kube-apiserver flags').first().click();
   await page.getByText(`--oidc-issuer-url=${issuer}`).first().waitFor();
   await screenshot(page, '2-task');
   const links = await page.getByRole('link', { name: /Dex issuer/ }).getAttribute('href');
