@@ -267,10 +267,26 @@ describe('runPod: network', () => {
 
   it('stop() leaves no process, mount or folder behind', async () => {
     const before = fs.readdirSync('/dev/shm');
-    const pod = await runPod({ objects: [shellDeployment('sleep 600')], deployment: 'shell', ports: { 9: await freePort() } });
+    // Children and an orphaned grandchild behind pid 1, as behind tini or an entrypoint script.
+    const script = 'sleep 600 & (sleep 600 &); echo started; exec sleep 600';
+    const pod = await runPod({ objects: [shellDeployment(script)], deployment: 'shell', ports: { 9: await freePort() } });
     const { pid } = pod;
     expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
     const netns = fs.readlinkSync(`/proc/${pid}/ns/net`);
+    const pidns = fs.readlinkSync(`/proc/${pid}/ns/pid_for_children`);
+    const inPidNs = () =>
+      fs
+        .readdirSync('/proc')
+        .filter(p => /^\d+$/.test(p))
+        .filter(p => {
+          try {
+            return fs.readlinkSync(`/proc/${p}/ns/pid`) === pidns;
+          } catch {
+            return false;
+          }
+        });
+    while (!pod.logs().includes('started')) await new Promise(r => setTimeout(r, 50));
+    expect(inPidNs().length).toBe(3);
     expect(netns).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
     await pod.stop();
     expect(await pod.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -288,6 +304,7 @@ describe('runPod: network', () => {
         }
       });
     expect(inNs).toEqual([]);
+    expect(inPidNs()).toEqual([]);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('backstage-dex-pod-');
   });
 });
