@@ -83,7 +83,8 @@ function specFor(version: string, authenticatorVersion = AUTHENTICATOR_RELEASES[
       // What the scaffolder action fills from the target cluster's configuration.
       ...(flagsCluster ? { apiServerUrl: flagsCluster.server, apiServerCaPem: flagsCluster.caPem } : {}),
     },
-    staticClients: [{ id: 'other-app', redirectURIs: ['https://other.example.com/callback'] }],
+    // Braces in a value: the images from 2.28 run the config through gomplate first; Dex must still start.
+    staticClients: [{ id: 'other-app', name: 'Other {{ app }}', redirectURIs: ['https://other.example.com/callback'] }],
     staticUsers: [
       {
         email: USER.email,

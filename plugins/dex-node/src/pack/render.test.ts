@@ -128,6 +128,18 @@ describe('render', () => {
     expect(current.pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
   });
 
+  it("escapes template delimiters in Dex's config where the image runs it through gomplate", () => {
+    const name = 'Reports {{ file.Read "/etc/dex/tls/tls.key" }}';
+    const configFor = (version: string) => {
+      const s = withDefaults({ ...spec, dex: { ...spec.dex, version, storage: 'memory' }, staticClients: [{ id: 'reports', name, redirectURIs: ['https://r.example.com/cb'] }] });
+      return Buffer.from((render(s, material).find(o => o.metadata.name === 'corp-config') as any).data['config.yaml'], 'base64').toString();
+    };
+    // gomplate prints {{"{{"}} as {{ (and {{"}}"}} as }}): Dex reads the name as written, nothing runs.
+    expect(configFor('2.45.1')).toContain('Reports {{"{{"}} file.Read "/etc/dex/tls/tls.key" {{"}}"}}');
+    // Dex before 2.28 reads the file itself.
+    expect(YAML.parse(configFor('2.25.0')).staticClients[1].name).toBe(name);
+  });
+
   it("probes the authenticator under its web path prefix (outside it, it answers 404)", () => {
     const probePath = (url?: string) => {
       const s = withDefaults({ ...spec, authenticator: { ...spec.authenticator, url } });

@@ -137,7 +137,11 @@ function checksum(value: string) {
 function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
   const n = objectNames(spec);
   const release = findDexRelease(spec.dex.version)!;
-  const configYaml = YAML.stringify(dexConfig(spec, material), { lineWidth: 0 });
+  // From 2.28 the image's entrypoint runs the config through gomplate (Go templates) before Dex
+  // reads it: escape the delimiters, so every value reaches Dex as written and none runs as a template.
+  const plainYaml = YAML.stringify(dexConfig(spec, material), { lineWidth: 0 });
+  const configYaml =
+    release.imageEntrypoint === 'templating-entrypoint' ? plainYaml.replace(/\{\{|\}\}/g, d => `{{"${d}"}}`) : plainYaml;
   const objects: KubeObject[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(spec, n.serviceAccount, 'dex'), automountServiceAccountToken: spec.dex.storage === 'kubernetes' },
   ];
