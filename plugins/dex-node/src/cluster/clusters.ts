@@ -167,7 +167,11 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
   return shareConnections(kc);
 }
 
-/** Where users reach a cluster's kube-apiserver: what the kubeconfigs the authenticator hands out say. */
+/**
+ * Where users reach a cluster's kube-apiserver: what the kubeconfigs the authenticator hands out say.
+ *
+ * @public
+ */
 export interface ClusterApiServer {
   url?: string;
   /** PEM of the CA that signed the kube-apiserver's certificate. */
@@ -177,6 +181,8 @@ export interface ClusterApiServer {
 /**
  * The kube-apiserver URL and CA of a configured cluster, as its configuration says (url and
  * caData/caFile, or the kubeconfig's cluster). Reads no network.
+ *
+ * @public
  */
 export async function clusterApiServer(cluster: ClusterDetails): Promise<ClusterApiServer> {
   let url: string | undefined = cluster.url || undefined;
@@ -198,6 +204,8 @@ export async function clusterApiServer(cluster: ClusterDetails): Promise<Cluster
  * The spec with the authenticator's apiServerUrl and apiServerCaPem filled from the target
  * cluster where the spec leaves them out, so the kubeconfig it hands out reaches that cluster.
  * A plain-http URL is not taken (the kubeconfig would send tokens in clear).
+ *
+ * @public
  */
 export function withClusterApiServer<T extends { authenticator: { apiServerUrl?: string; apiServerCaPem?: string } }>(
   spec: T,
