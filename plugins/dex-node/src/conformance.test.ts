@@ -196,8 +196,8 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
     const problems = validateSpec(spec);
     if (problems.length) throw new Error(`the conformance spec is invalid: ${JSON.stringify(problems)}`);
     objects = render(spec, material);
-    await applyObjects(kc, objects.filter(o => o.kind === 'Namespace'), { instance: spec.instance });
-    const result = await applyObjects(kc, objects.filter(o => o.kind !== 'Namespace'), { instance: spec.instance });
+    await applyObjects(kc, objects.filter(o => o.kind === 'Namespace'), { owner: { instance: spec.instance, kubernetesId: spec.kubernetesId } });
+    const result = await applyObjects(kc, objects.filter(o => o.kind !== 'Namespace'), { owner: { instance: spec.instance, kubernetesId: spec.kubernetesId } });
     applied = result.objects.map(o => `${o.kind}/${o.name}: ${o.action}`).sort();
     const inCluster = spec.dex.storage === 'kubernetes';
     dex = await runReady({
