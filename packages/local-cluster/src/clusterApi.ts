@@ -3,28 +3,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { sourceFolders } from './binaries';
 
 const CRDS_ARCHIVE = 'cluster-api-v1.14.0-crds.tar.gz';
 const KCP_CRD = 'cluster-api-v1.14.0-crds/controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml';
 
 /**
- * The project's shared peers folder (the steering repo's shared/peers, beside the clone):
- * $DEX_PEERS_DIR, else the first `shared/peers` found going up from this package.
+ * The project's shared peers folder that holds the Cluster API CRD archive: the first of
+ * `sourceFolders()` (the one definition of where shared/peers is: $LOCAL_CLUSTER_SOURCES or
+ * $DEX_PEERS_DIR, else `shared/peers` beside the clone or above it, or beside a worktree's main
+ * checkout) that has it.
  */
 export function peersDir(): string {
-  if (process.env.DEX_PEERS_DIR) return process.env.DEX_PEERS_DIR;
-  // A private package that only ever runs from its source folder (tests, npm start), never bundled.
-  // eslint-disable-next-line no-restricted-syntax
-  const here = __dirname;
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'shared', 'peers');
-    if (fs.existsSync(path.join(candidate, CRDS_ARCHIVE))) return candidate;
-    if (path.dirname(dir) === dir) {
-      throw new Error(
-        `No shared/peers/${CRDS_ARCHIVE} above ${here} (it sits beside the clone); set DEX_PEERS_DIR to the folder that holds it`,
-      );
-    }
+  const folders = sourceFolders();
+  const found = folders.find(f => fs.existsSync(path.join(f, CRDS_ARCHIVE)));
+  if (!found) {
+    throw new Error(
+      `No ${CRDS_ARCHIVE} in ${folders.join(' or ')} (shared/peers sits beside the clone); set LOCAL_CLUSTER_SOURCES to the folder that holds it`,
+    );
   }
+  return found;
 }
 
 /**
