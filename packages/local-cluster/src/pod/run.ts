@@ -5,6 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { hostProcess } from '../process';
 import { resolveImage } from './image';
 import { Forwarder, startForwarder } from './network';
 import { runProbe } from './probe';
@@ -55,7 +56,8 @@ const TOOLS = ['/usr/bin/setpriv', '/usr/bin/unshare', '/usr/bin/nsenter', '/usr
 
 /** Everything still running, killed (and its folder removed) when this process exits. */
 const live = new Set<{ kill(): void }>();
-process.once('exit', () => {
+// The real process: under jest, `process` is a per-file copy whose 'exit' listeners never run.
+hostProcess.once('exit', () => {
   for (const p of live) p.kill();
 });
 
