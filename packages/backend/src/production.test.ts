@@ -11,7 +11,11 @@ import {
 } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { BackendInstance, startBackendInstance, writeOverlay } from './__testUtils__/backendInstance';
+import {
+  BackendInstance,
+  startBackendInstance,
+  writeOverlay,
+} from './__testUtils__/backendInstance';
 
 // Two backend processes, PostgreSQL, a kube-apiserver and 20 provisions: minutes, not seconds.
 jest.setTimeout(900_000);
@@ -21,7 +25,15 @@ const TERMINAL = ['completed', 'failed', 'cancelled'];
 /** The one failure two runs for the same installation at once may end with (plugins/dex-node apply). */
 const DOCUMENTED_CONFLICT = /another run at the same time/;
 
-type TaskEvent = { type: string; body: { message?: string; status?: string; stepId?: string; output?: Record<string, unknown> } };
+type TaskEvent = {
+  type: string;
+  body: {
+    message?: string;
+    status?: string;
+    stepId?: string;
+    output?: Record<string, unknown>;
+  };
+};
 
 /**
  * The production shape: app-config.production.yaml on a real PostgreSQL, two backend replicas
@@ -46,36 +58,59 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     instance: 'dex',
     version: '2.45.1',
     serviceType: 'ClusterIP',
-    ingress: { enabled: true, dexHost: `dex.${namespace}.example.test`, authenticatorHost: `login.${namespace}.example.test` },
+    ingress: {
+      enabled: true,
+      dexHost: `dex.${namespace}.example.test`,
+      authenticatorHost: `login.${namespace}.example.test`,
+    },
     authenticator: true,
   });
 
-  async function submit(via: BackendInstance, namespace: string): Promise<string> {
+  async function submit(
+    via: BackendInstance,
+    namespace: string,
+  ): Promise<string> {
     const res = await via.fetch('/api/scaffolder/v2/tasks', {
       method: 'POST',
-      body: JSON.stringify({ templateRef: 'template:default/add-dex-auth', values: values(namespace) }),
+      body: JSON.stringify({
+        templateRef: 'template:default/add-dex-auth',
+        values: values(namespace),
+      }),
     });
-    if (res.status !== 201) throw new Error(`${via.name}: POST /api/scaffolder/v2/tasks answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 201)
+      throw new Error(
+        `${via.name}: POST /api/scaffolder/v2/tasks answered ${res.status}: ${await res.text()}`,
+      );
     return (await res.json()).id;
   }
 
   async function taskStatus(via: BackendInstance, id: string): Promise<string> {
     const res = await via.fetch(`/api/scaffolder/v2/tasks/${id}`);
-    if (!res.ok) throw new Error(`${via.name}: GET task ${id} answered ${res.status}`);
+    if (!res.ok)
+      throw new Error(`${via.name}: GET task ${id} answered ${res.status}`);
     return (await res.json()).status;
   }
 
   /** Polls (through the given instances in turn) until the task ends; its events. */
   async function settle(id: string, via: BackendInstance[], limitMs = 300_000) {
     let last = 'open';
-    for (let i = 0, deadline = Date.now() + limitMs; Date.now() < deadline; i++) {
+    for (
+      let i = 0, deadline = Date.now() + limitMs;
+      Date.now() < deadline;
+      i++
+    ) {
       last = await taskStatus(via[i % via.length], id);
       if (TERMINAL.includes(last)) break;
       await new Promise(r => setTimeout(r, 500));
     }
-    const events: TaskEvent[] = await (await via[0].fetch(`/api/scaffolder/v2/tasks/${id}/events`)).json();
+    const events: TaskEvent[] = await (
+      await via[0].fetch(`/api/scaffolder/v2/tasks/${id}/events`)
+    ).json();
     const completion = events.find(e => e.type === 'completion');
-    const shown = (completion?.body.output?.text ?? []) as { title?: string; content?: string }[];
+    const shown = (completion?.body.output?.text ?? []) as {
+      title?: string;
+      content?: string;
+    }[];
     return {
       id,
       status: last,
@@ -87,7 +122,8 @@ describe('production shape: PostgreSQL and two backend instances', () => {
   }
 
   /** Rows of the scaffolder's own tables: what ran, from the database both replicas share. */
-  const scaffolderDb = (sql: string) => postgres.query('backstage_plugin_scaffolder', sql);
+  const scaffolderDb = (sql: string) =>
+    postgres.query('backstage_plugin_scaffolder', sql);
 
   function secretValue(secret: { data?: Record<string, string> }, key: string) {
     const v = secret.data?.[key];
@@ -101,33 +137,52 @@ describe('production shape: PostgreSQL and two backend instances', () => {
   async function installation(namespace: string) {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
-    const read = (name: string) => core.readNamespacedSecret({ name, namespace });
-    const [ca, tls, authTls, clients, config, dex, authenticator, settings] = await Promise.all([
-      read('dex-ca'),
-      read('dex-tls'),
-      read('dex-authenticator-tls'),
-      read('dex-clients'),
-      read('dex-config'),
-      apps.readNamespacedDeployment({ name: 'dex', namespace }),
-      apps.readNamespacedDeployment({ name: 'dex-authenticator', namespace }),
-      core.readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace }),
-    ]);
+    const read = (name: string) =>
+      core.readNamespacedSecret({ name, namespace });
+    const [ca, tls, authTls, clients, config, dex, authenticator, settings] =
+      await Promise.all([
+        read('dex-ca'),
+        read('dex-tls'),
+        read('dex-authenticator-tls'),
+        read('dex-clients'),
+        read('dex-config'),
+        apps.readNamespacedDeployment({ name: 'dex', namespace }),
+        apps.readNamespacedDeployment({ name: 'dex-authenticator', namespace }),
+        core.readNamespacedConfigMap({
+          name: 'dex-apiserver-settings',
+          namespace,
+        }),
+      ]);
     const caPem = secretValue(ca, 'tls.crt')!;
     const caCert = new crypto.X509Certificate(caPem);
-    const signedByCa = [tls, authTls].map(s => new crypto.X509Certificate(secretValue(s, 'tls.crt')!).verify(caCert.publicKey));
+    const signedByCa = [tls, authTls].map(s =>
+      new crypto.X509Certificate(secretValue(s, 'tls.crt')!).verify(
+        caCert.publicKey,
+      ),
+    );
     const clientSecret = secretValue(clients, 'kubernetes')!;
     const configYaml = secretValue(config, 'config.yaml')!;
-    const dexClient = YAML.parse(configYaml).staticClients.find((c: { id: string }) => c.id === 'kubernetes');
-    const checksum = crypto.createHash('sha256').update(configYaml + secretValue(tls, 'tls.crt')!).digest('hex');
+    const dexClient = YAML.parse(configYaml).staticClients.find(
+      (c: { id: string }) => c.id === 'kubernetes',
+    );
+    const checksum = crypto
+      .createHash('sha256')
+      .update(configYaml + secretValue(tls, 'tls.crt')!)
+      .digest('hex');
     return {
       caPem,
       clientSecret,
       agreement: {
         servingCertsSignedByCa: signedByCa,
         dexClientSecretIsTheStoredOne: dexClient?.secret === clientSecret,
-        dexRunsThisConfig: dex.spec!.template.metadata!.annotations!['dex.backstage.io/config-checksum'] === checksum,
-        authenticatorReadsTheStoredSecret: authenticator.spec!.template.spec!.containers[0].env!.find(e => e.name === 'DEX_CLIENT_SECRET')
-          ?.valueFrom?.secretKeyRef,
+        dexRunsThisConfig:
+          dex.spec!.template.metadata!.annotations![
+            'dex.backstage.io/config-checksum'
+          ] === checksum,
+        authenticatorReadsTheStoredSecret:
+          authenticator.spec!.template.spec!.containers[0].env!.find(
+            e => e.name === 'DEX_CLIENT_SECRET',
+          )?.valueFrom?.secretKeyRef,
         apiServerSettingsCa: settings.data!['ca.crt'] === caPem,
       },
     };
@@ -136,18 +191,29 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     servingCertsSignedByCa: [true, true],
     dexClientSecretIsTheStoredOne: true,
     dexRunsThisConfig: true,
-    authenticatorReadsTheStoredSecret: { name: 'dex-clients', key: 'kubernetes' },
+    authenticatorReadsTheStoredSecret: {
+      name: 'dex-clients',
+      key: 'kubernetes',
+    },
     apiServerSettingsCa: true,
   };
 
   async function status(via: BackendInstance) {
-    const res = await via.fetch(`/api/dex/status?entityRef=${encodeURIComponent(ENTITY)}`);
-    if (!res.ok) throw new Error(`${via.name}: GET /api/dex/status answered ${res.status}: ${await res.text()}`);
+    const res = await via.fetch(
+      `/api/dex/status?entityRef=${encodeURIComponent(ENTITY)}`,
+    );
+    if (!res.ok)
+      throw new Error(
+        `${via.name}: GET /api/dex/status answered ${res.status}: ${await res.text()}`,
+      );
     return res.json();
   }
 
   beforeAll(async () => {
-    [cluster, postgres] = await Promise.all([startLocalCluster(), startPostgres()]);
+    [cluster, postgres] = await Promise.all([
+      startLocalCluster(),
+      startPostgres(),
+    ]);
     k8s = await import('@kubernetes/client-node');
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -157,7 +223,17 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     // entities expect it. Secrets stay in the environment (${...}), as in the production file.
     const overlay = writeOverlay(workDir, {
       backend: {
-        auth: { externalAccess: [{ type: 'static', options: { token: '${BACKSTAGE_E2E_TOKEN}', subject: 'production-test' } }] },
+        auth: {
+          externalAccess: [
+            {
+              type: 'static',
+              options: {
+                token: '${BACKSTAGE_E2E_TOKEN}',
+                subject: 'production-test',
+              },
+            },
+          ],
+        },
       },
       kubernetes: {
         clusterLocatorMethods: [
@@ -186,7 +262,13 @@ describe('production shape: PostgreSQL and two backend instances', () => {
       LOCAL_CLUSTER_CA_DATA: Buffer.from(cluster.caPem).toString('base64'),
     };
     startReplica = async name => {
-      const instance = await startBackendInstance({ name, workDir, extraConfigFiles: [overlay], env, token });
+      const instance = await startBackendInstance({
+        name,
+        workDir,
+        extraConfigFiles: [overlay],
+        env,
+        token,
+      });
       instances.push(instance);
       return instance;
     };
@@ -195,10 +277,15 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     await startReplica('backend-b');
     // Both read the Template from the shared catalog before anything is submitted.
     for (const instance of instances) {
-      for (const deadline = Date.now() + 120_000; ; ) {
-        const res = await instance.fetch('/api/catalog/entities/by-name/template/default/add-dex-auth');
+      for (const deadline = Date.now() + 120_000; ;) {
+        const res = await instance.fetch(
+          '/api/catalog/entities/by-name/template/default/add-dex-auth',
+        );
         if (res.ok) break;
-        if (Date.now() > deadline) throw new Error(`${instance.name}: the add-dex-auth Template never reached the catalog`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `${instance.name}: the add-dex-auth Template never reached the catalog`,
+          );
         await new Promise(r => setTimeout(r, 1000));
       }
     }
@@ -215,7 +302,10 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     const namespaces = Array.from({ length: 7 }, (_, i) => `prod-${i}`);
     // Tasks 3k, 3k+1, 3k+2 go to namespace k, through alternating instances: every namespace gets
     // 2 or 3 tasks submitted next to each other through both instances, so their runs overlap.
-    const plan = Array.from({ length: 20 }, (_, i) => ({ namespace: namespaces[Math.floor(i / 3)], via: i % 2 ? b : a }));
+    const plan = Array.from({ length: 20 }, (_, i) => ({
+      namespace: namespaces[Math.floor(i / 3)],
+      via: i % 2 ? b : a,
+    }));
     const started = Date.now();
     const ids = await Promise.all(plan.map(p => submit(p.via, p.namespace)));
     const runs = await Promise.all(ids.map(id => settle(id, [a, b])));
@@ -224,27 +314,44 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     // Which process ran each task, from the scaffolder's audit events ("execution initiated").
     const ranBy = new Map(ids.map(id => [id, [] as string[]]));
     for (const instance of [a, b]) {
-      for (const line of fs.readFileSync(instance.logFile, 'utf8').split('\n')) {
-        if (!line.includes('"actionType":"execution"') || !line.includes('"status":"initiated"')) continue;
+      for (const line of fs
+        .readFileSync(instance.logFile, 'utf8')
+        .split('\n')) {
+        if (
+          !line.includes('"actionType":"execution"') ||
+          !line.includes('"status":"initiated"')
+        )
+          continue;
         const taskId = JSON.parse(line).meta?.taskId;
         ranBy.get(taskId)?.push(instance.name);
       }
     }
-    const conflicts = runs.filter(r => r.status === 'failed' && DOCUMENTED_CONFLICT.test(r.text)).length;
-    const reread = runs.filter(r => /reading the pack again/.test(r.text)).length;
-    const count = (name: string) => [...ranBy.values()].filter(v => v.includes(name)).length;
+    const conflicts = runs.filter(
+      r => r.status === 'failed' && DOCUMENTED_CONFLICT.test(r.text),
+    ).length;
+    const reread = runs.filter(r =>
+      /reading the pack again/.test(r.text),
+    ).length;
+    const count = (name: string) =>
+      [...ranBy.values()].filter(v => v.includes(name)).length;
     // eslint-disable-next-line no-console
     console.log(
       `20 tasks across 2 instances on PostgreSQL: ${elapsedMs} ms from the first submission to the last completion; ` +
         `run by backend-a ${count('backend-a')}, backend-b ${count('backend-b')} (submitted 10 each); ${conflicts} failed with the documented conflict, ${reread} read the pack again after another run wrote it`,
     );
     // Each task was started by exactly one process, once.
-    expect([...ranBy.entries()].filter(([, by]) => by.length !== 1)).toEqual([]);
+    expect([...ranBy.entries()].filter(([, by]) => by.length !== 1)).toEqual(
+      [],
+    );
 
     expect(new Set(ids).size).toBe(20);
     // Nothing failed but for the documented conflict of two runs for one installation at once.
-    const unexpected = runs.filter(r => r.status !== 'completed' && !DOCUMENTED_CONFLICT.test(r.text));
-    expect(unexpected.map(r => `${r.id} ${r.status}: ${r.text.slice(-400)}`)).toEqual([]);
+    const unexpected = runs.filter(
+      r => r.status !== 'completed' && !DOCUMENTED_CONFLICT.test(r.text),
+    );
+    expect(
+      unexpected.map(r => `${r.id} ${r.status}: ${r.text.slice(-400)}`),
+    ).toEqual([]);
 
     // Each task ran exactly once: one start of its step and one completion in the shared tables.
     const rows = scaffolderDb(
@@ -257,7 +364,12 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     );
     expect(rows).toHaveLength(20);
     for (const [id, dbStatus, stepStarts, completions, recoveries] of rows) {
-      expect({ id, stepStarts, completions, recoveries }).toEqual({ id, stepStarts: '1', completions: '1', recoveries: '0' });
+      expect({ id, stepStarts, completions, recoveries }).toEqual({
+        id,
+        stepStarts: '1',
+        completions: '1',
+        recoveries: '0',
+      });
       expect(dbStatus).toBe(runs.find(r => r.id === id)!.status);
     }
 
@@ -268,11 +380,15 @@ describe('production shape: PostgreSQL and two backend instances', () => {
       const pack = await installation(ns);
       expect(pack.agreement).toEqual(AGREED);
       packs.set(ns, pack);
-      const completed = runs.filter((r, i) => plan[i].namespace === ns && r.status === 'completed');
+      const completed = runs.filter(
+        (r, i) => plan[i].namespace === ns && r.status === 'completed',
+      );
       expect(completed.length).toBeGreaterThanOrEqual(1);
       for (const r of completed) expect(r.caShown).toContain(pack.caPem.trim());
     }
-    expect(new Set([...packs.values()].map(p => p.clientSecret)).size).toBe(namespaces.length);
+    expect(new Set([...packs.values()].map(p => p.clientSecret)).size).toBe(
+      namespaces.length,
+    );
 
     // No client secret or private key in what the scaffolder keeps in the shared database (task
     // specs, state and checkpoints, events), although task recovery keeps tasks' secrets until they end.
@@ -286,13 +402,19 @@ describe('production shape: PostgreSQL and two backend instances', () => {
         )[0][0],
       );
     expect(rowsContaining(['dex.prod-0.example.test'])).toBeGreaterThan(0); // the query finds what is there
-    expect(rowsContaining([...[...packs.values()].map(p => p.clientSecret), 'PRIVATE KEY'])).toBe(0);
+    expect(
+      rowsContaining([
+        ...[...packs.values()].map(p => p.clientSecret),
+        'PRIVATE KEY',
+      ]),
+    ).toBe(0);
 
     // The status API: the same answer from either instance, every installation in it.
     const [fromA, fromB] = [await status(a), await status(b)];
     expect(fromB).toEqual(fromA);
     const shown = JSON.stringify(fromA);
-    for (const ns of namespaces) expect(shown).toContain(`dex.${ns}.example.test`);
+    for (const ns of namespaces)
+      expect(shown).toContain(`dex.${ns}.example.test`);
     for (const p of packs.values()) expect(shown).not.toContain(p.clientSecret);
   });
 
@@ -312,8 +434,17 @@ describe('production shape: PostgreSQL and two backend instances', () => {
           {
             name: webhookName,
             clientConfig: { url: `https://127.0.0.1:${hanging.port}/` },
-            rules: [{ apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'] }],
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+            rules: [
+              {
+                apiGroups: ['apps'],
+                apiVersions: ['v1'],
+                resources: ['deployments'],
+                operations: ['CREATE', 'UPDATE'],
+              },
+            ],
+            namespaceSelector: {
+              matchLabels: { 'kubernetes.io/metadata.name': namespace },
+            },
             sideEffects: 'None',
             admissionReviewVersions: ['v1'],
             failurePolicy: 'Fail',
@@ -326,13 +457,21 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     const removeWebhook = async () => {
       if (webhookRemoved) return;
       webhookRemoved = true;
-      await admission.deleteValidatingWebhookConfiguration({ name: webhookName });
+      await admission.deleteValidatingWebhookConfiguration({
+        name: webhookName,
+      });
       hanging.close();
     };
     try {
       const id = await submit(a, namespace);
-      for (const deadline = Date.now() + 180_000; hanging.connections() === 0; ) {
-        if (Date.now() > deadline) throw new Error(`task ${id} never reached the Deployments (status ${await taskStatus(b, id)})`);
+      for (
+        const deadline = Date.now() + 180_000;
+        hanging.connections() === 0;
+      ) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `task ${id} never reached the Deployments (status ${await taskStatus(b, id)})`,
+          );
         await new Promise(r => setTimeout(r, 200));
       }
       // In the middle: processing, with the material already stored.
@@ -340,8 +479,20 @@ describe('production shape: PostgreSQL and two backend instances', () => {
       const before = await kc
         .makeApiClient(k8s.CoreV1Api)
         .listNamespacedSecret({ namespace })
-        .then(l => Object.fromEntries(l.items.map(s => [s.metadata!.name!, JSON.stringify(s.data)])));
-      expect(Object.keys(before)).toEqual(expect.arrayContaining(['dex-ca', 'dex-clients', 'dex-config', 'dex-tls', 'dex-authenticator-tls']));
+        .then(l =>
+          Object.fromEntries(
+            l.items.map(s => [s.metadata!.name!, JSON.stringify(s.data)]),
+          ),
+        );
+      expect(Object.keys(before)).toEqual(
+        expect.arrayContaining([
+          'dex-ca',
+          'dex-clients',
+          'dex-config',
+          'dex-tls',
+          'dex-authenticator-tls',
+        ]),
+      );
 
       await a.kill();
       await removeWebhook();
@@ -349,19 +500,34 @@ describe('production shape: PostgreSQL and two backend instances', () => {
       // The scaffolder's task recovery (app-config.production.yaml): once the heartbeat is stale,
       // the surviving instance puts the task back in the queue and runs it again.
       const recovered = await settle(id, [b], 240_000);
-      expect({ status: recovered.status, log: recovered.status === 'completed' ? '' : recovered.text.slice(-800) }).toEqual({
+      expect({
+        status: recovered.status,
+        log: recovered.status === 'completed' ? '' : recovered.text.slice(-800),
+      }).toEqual({
         status: 'completed',
         log: '',
       });
-      const [[recoveries]] = scaffolderDb(`select count(*) from task_events where task_id = '${id}' and event_type = 'recovered'`);
+      const [[recoveries]] = scaffolderDb(
+        `select count(*) from task_events where task_id = '${id}' and event_type = 'recovered'`,
+      );
       expect(recoveries).toBe('1');
 
       // Converged on what the killed run had stored: the same CA, the same client secret.
       const after = await installation(namespace);
       expect(after.agreement).toEqual(AGREED);
-      for (const name of ['dex-ca', 'dex-clients', 'dex-tls', 'dex-authenticator-tls']) {
-        const secret = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name, namespace });
-        expect({ name, data: JSON.stringify(secret.data) }).toEqual({ name, data: before[name] });
+      for (const name of [
+        'dex-ca',
+        'dex-clients',
+        'dex-tls',
+        'dex-authenticator-tls',
+      ]) {
+        const secret = await kc
+          .makeApiClient(k8s.CoreV1Api)
+          .readNamespacedSecret({ name, namespace });
+        expect({ name, data: JSON.stringify(secret.data) }).toEqual({
+          name,
+          data: before[name],
+        });
       }
       expect(recovered.caShown).toContain(after.caPem.trim());
 
@@ -370,7 +536,9 @@ describe('production shape: PostgreSQL and two backend instances', () => {
       expect(again.status).toBe('completed');
       expect(again.caShown).toContain(after.caPem.trim());
       expect(again.text).toMatch(/\(0 writes\)/);
-      expect((await installation(namespace)).clientSecret).toBe(after.clientSecret);
+      expect((await installation(namespace)).clientSecret).toBe(
+        after.clientSecret,
+      );
     } finally {
       await removeWebhook();
     }

@@ -4,13 +4,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { LocalCluster, ensureBinaries, peersDir } from '@backstage-dex/local-cluster';
+import {
+  LocalCluster,
+  ensureBinaries,
+  peersDir,
+} from '@backstage-dex/local-cluster';
 
 const run = promisify(execFile);
 /** A helm install that takes longer than this is a stuck run, not a measurement. */
 const HELM_TIMEOUT_MS = 120_000;
 
-const DEX_CHART = { archive: 'dex-chart-0.24.0.tar.gz', dir: 'dex-chart-0.24.0/charts/dex' };
+const DEX_CHART = {
+  archive: 'dex-chart-0.24.0.tar.gz',
+  dir: 'dex-chart-0.24.0/charts/dex',
+};
 const AUTHENTICATOR_CHART = {
   archive: 'dex-k8s-authenticator-chart-1.4.0.tar.gz',
   dir: 'dex-k8s-authenticator-chart-1.4.0/charts/dex-k8s-authenticator',
@@ -31,7 +38,13 @@ export function helmPeer(cluster: LocalCluster): HelmPeer {
   const helm = ensureBinaries('helm').helm;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-helm-'));
   for (const chart of [DEX_CHART, AUTHENTICATOR_CHART]) {
-    execFileSync('tar', ['-xzf', path.join(peersDir(), chart.archive), '-C', work, chart.dir]);
+    execFileSync('tar', [
+      '-xzf',
+      path.join(peersDir(), chart.archive),
+      '-C',
+      work,
+      chart.dir,
+    ]);
   }
   // Helm's own cache, config and data stay in the bench's folder, not in the user's home.
   const env = {
@@ -40,19 +53,37 @@ export function helmPeer(cluster: LocalCluster): HelmPeer {
     HELM_CONFIG_HOME: path.join(work, 'config'),
     HELM_DATA_HOME: path.join(work, 'data'),
   };
-  const install = async (release: string, chartDir: string, namespace: string, values: unknown) => {
+  const install = async (
+    release: string,
+    chartDir: string,
+    namespace: string,
+    values: unknown,
+  ) => {
     const file = path.join(work, `${namespace}-${release}.json`);
     // Holds the client secret: readable by this user only, removed right after the install.
     fs.writeFileSync(file, JSON.stringify(values), { mode: 0o600 });
     try {
       await run(
         helm,
-        ['install', release, path.join(work, chartDir), '--namespace', namespace, '--create-namespace', '--kubeconfig', cluster.kubeconfigPath, '-f', file],
+        [
+          'install',
+          release,
+          path.join(work, chartDir),
+          '--namespace',
+          namespace,
+          '--create-namespace',
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+          '-f',
+          file,
+        ],
         { env, timeout: HELM_TIMEOUT_MS },
       );
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new Error(`helm install ${release} into ${namespace} failed: ${(err.stderr || err.message).trim()}`);
+      throw new Error(
+        `helm install ${release} into ${namespace} failed: ${(err.stderr || err.message).trim()}`,
+      );
     } finally {
       fs.rmSync(file, { force: true });
     }
@@ -62,7 +93,12 @@ export function helmPeer(cluster: LocalCluster): HelmPeer {
       const v = helmValues(namespace, cluster.server);
       // The dex chart names its ClusterRole after the release: one release name per namespace.
       await install(`dex-${namespace}`, DEX_CHART.dir, namespace, v.dex);
-      await install(`dex-k8s-authenticator-${namespace}`, AUTHENTICATOR_CHART.dir, namespace, v.authenticator);
+      await install(
+        `dex-k8s-authenticator-${namespace}`,
+        AUTHENTICATOR_CHART.dir,
+        namespace,
+        v.authenticator,
+      );
     },
     close() {
       fs.rmSync(work, { recursive: true, force: true });
@@ -80,7 +116,12 @@ export function helmValues(namespace: string, apiServer: string) {
   const issuer = `https://${namespace}.dex.example.test`;
   const login = `${namespace}.login.example.test`;
   const secret = crypto.randomBytes(24).toString('base64url');
-  const client = { id: 'kubernetes', name: 'Kubernetes', secret, redirectURIs: [`https://${login}/callback/local`] };
+  const client = {
+    id: 'kubernetes',
+    name: 'Kubernetes',
+    secret,
+    redirectURIs: [`https://${login}/callback/local`],
+  };
   return {
     dex: {
       config: {
@@ -93,7 +134,12 @@ export function helmValues(namespace: string, apiServer: string) {
       ingress: {
         enabled: true,
         className: 'nginx',
-        hosts: [{ host: `${namespace}.dex.example.test`, paths: [{ path: '/', pathType: 'Prefix' }] }],
+        hosts: [
+          {
+            host: `${namespace}.dex.example.test`,
+            paths: [{ path: '/', pathType: 'Prefix' }],
+          },
+        ],
       },
     },
     authenticator: {

@@ -5,7 +5,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { LocalCluster, ensureBinaries } from '@backstage-dex/local-cluster';
 import { PackSpec, withDefaults } from '@backstage-dex/plugin-dex-common';
-import { KeyPool, clientNode, generateCa, issueServingCertificate, prepareMaterial, provisionPack, render, toYaml } from '@backstage-dex/plugin-dex-node';
+import {
+  KeyPool,
+  clientNode,
+  generateCa,
+  issueServingCertificate,
+  prepareMaterial,
+  provisionPack,
+  render,
+  toYaml,
+} from '@backstage-dex/plugin-dex-node';
 import { Floor, connectFloor } from './floor';
 import { HelmPeer } from './helm';
 import { Progress, silent } from './progress';
@@ -18,8 +27,26 @@ export function benchSpec(namespace: string, cluster = 'local'): PackSpec {
     cluster,
     namespace,
     kubernetesId: 'bench',
-    dex: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: [`${namespace}.dex.example.test`] } } },
-    authenticator: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: [`${namespace}.login.example.test`] } } },
+    dex: {
+      exposure: {
+        serviceType: 'ClusterIP',
+        ingress: {
+          enabled: true,
+          className: 'nginx',
+          hosts: [`${namespace}.dex.example.test`],
+        },
+      },
+    },
+    authenticator: {
+      exposure: {
+        serviceType: 'ClusterIP',
+        ingress: {
+          enabled: true,
+          className: 'nginx',
+          hosts: [`${namespace}.login.example.test`],
+        },
+      },
+    },
   });
 }
 
@@ -55,7 +82,11 @@ export interface ProvisionOptions {
  * with the same material) against the same apiserver, kubectl built from the apiserver's release.
  * Then both again with nothing to change.
  */
-export async function benchProvision(cluster: LocalCluster, runs: number, options: ProvisionOptions = {}): Promise<ProvisionRow[]> {
+export async function benchProvision(
+  cluster: LocalCluster,
+  runs: number,
+  options: ProvisionOptions = {},
+): Promise<ProvisionRow[]> {
   const progress = options.progress ?? silent;
   const kubectl = ensureBinaries('kubernetes').kubectl;
   const k8s = await clientNode();
@@ -71,24 +102,52 @@ export async function benchProvision(cluster: LocalCluster, runs: number, option
     for (let i = 0; i < runs; i += 1) {
       progress(`provision run ${i + 1} of ${runs}`);
       const tag = `${process.pid}-${i}`;
-      const ours = await timed(() => provisionPack(kc, benchSpec(`ours-${tag}`), { keyPool }));
-      const noPool = await timed(() => provisionPack(kc, benchSpec(`nopool-${tag}`)));
-      const peerSpec = { ...benchSpec(`kubectl-${tag}`), kubernetesVersion: cluster.version };
+      const ours = await timed(() =>
+        provisionPack(kc, benchSpec(`ours-${tag}`), { keyPool }),
+      );
+      const noPool = await timed(() =>
+        provisionPack(kc, benchSpec(`nopool-${tag}`)),
+      );
+      const peerSpec = {
+        ...benchSpec(`kubectl-${tag}`),
+        kubernetesVersion: cluster.version,
+      };
       const file = path.join(dir, `pack-${i}.yaml`);
-      fs.writeFileSync(file, toYaml(render(peerSpec, prepareMaterial(peerSpec).material)));
+      fs.writeFileSync(
+        file,
+        toYaml(render(peerSpec, prepareMaterial(peerSpec).material)),
+      );
       const kubectlApply = () =>
-        run(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '--field-manager=bench', '-f', file]);
+        run(kubectl, [
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+          'apply',
+          '--server-side',
+          '--field-manager=bench',
+          '-f',
+          file,
+        ]);
       const peer = await timed(kubectlApply);
-      const rerun = await timed(() => provisionPack(kc, benchSpec(`ours-${tag}`)));
+      const rerun = await timed(() =>
+        provisionPack(kc, benchSpec(`ours-${tag}`)),
+      );
       const rerunPeer = await timed(kubectlApply);
       // Certificates and rendering happen before the clock starts: the floor only writes.
-      const floorSpec = { ...benchSpec(`floor-${tag}`), kubernetesVersion: cluster.version };
-      const floorObjects = render(floorSpec, prepareMaterial(floorSpec).material);
+      const floorSpec = {
+        ...benchSpec(`floor-${tag}`),
+        kubernetesVersion: cluster.version,
+      };
+      const floorObjects = render(
+        floorSpec,
+        prepareMaterial(floorSpec).material,
+      );
       await floor.prepare(floorObjects);
       const floorApply = await timed(() => floor.apply(floorObjects));
       const floorRead = await timed(() => floor.read(floorObjects));
       const helm = options.helm;
-      const helmRun = helm ? await timed(() => helm.install(`helm-${tag}`)) : undefined;
+      const helmRun = helm
+        ? await timed(() => helm.install(`helm-${tag}`))
+        : undefined;
       rows.push({
         run: i + 1,
         oursMs: ours.ms,
@@ -125,8 +184,14 @@ export function benchCertificates(runs: number): CertificateRow[] {
     const t0 = performance.now();
     const ca = generateCa('bench CA');
     const t1 = performance.now();
-    issueServingCertificate(ca, { commonName: 'dex', names: ['dex.example.test', 'dex.dex.svc'] });
-    issueServingCertificate(ca, { commonName: 'auth', names: ['login.example.test', 'dex-authenticator.dex.svc'] });
+    issueServingCertificate(ca, {
+      commonName: 'dex',
+      names: ['dex.example.test', 'dex.dex.svc'],
+    });
+    issueServingCertificate(ca, {
+      commonName: 'auth',
+      names: ['login.example.test', 'dex-authenticator.dex.svc'],
+    });
     const t2 = performance.now();
     rows.push({ caMs: t1 - t0, servingMs: t2 - t1, totalMs: t2 - t0 });
   }
@@ -154,7 +219,9 @@ export function summarizeProvision(rows: ProvisionRow[]) {
 }
 
 function helmSummary(rows: ProvisionRow[]) {
-  const measured = rows.filter(r => r.helmMs !== undefined) as (ProvisionRow & { helmMs: number })[];
+  const measured = rows.filter(r => r.helmMs !== undefined) as (ProvisionRow & {
+    helmMs: number;
+  })[];
   if (!measured.length) return {};
   return {
     helmMs: median(measured.map(r => r.helmMs)),

@@ -43,7 +43,8 @@ export function report(r: BenchReport): string {
     '| run | ours ms | no pool ms | kubectl ms | ratio | no-pool ratio | re-run ours ms | re-run kubectl ms | re-run ratio | re-run writes |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.provision.map(
-      p => `| ${p.run} | ${f(p.oursMs)} | ${f(p.oursNoPoolMs)} | ${f(p.kubectlMs)} | ${f(p.ratio, 2)} | ${f(p.oursNoPoolMs / p.kubectlMs, 2)} | ${f(p.rerunOursMs)} | ${f(p.rerunKubectlMs)} | ${f(p.rerunRatio, 2)} | ${p.rerunWrites} |`,
+      p =>
+        `| ${p.run} | ${f(p.oursMs)} | ${f(p.oursNoPoolMs)} | ${f(p.kubectlMs)} | ${f(p.ratio, 2)} | ${f(p.oursNoPoolMs / p.kubectlMs, 2)} | ${f(p.rerunOursMs)} | ${f(p.rerunKubectlMs)} | ${f(p.rerunRatio, 2)} | ${p.rerunWrites} |`,
     ),
     `| **median** | ${f(s.oursMs)} | ${f(s.oursNoPoolMs)} | ${f(s.kubectlMs)} | **${f(s.ratio, 2)}** | ${f(s.noPoolRatio, 2)} | ${f(s.rerunOursMs)} | ${f(s.rerunKubectlMs)} | **${f(s.rerunRatio, 2)}** | max ${s.maxRerunWrites} |`,
     '',
@@ -66,7 +67,9 @@ function helmAndFloor(r: BenchReport): string[] {
   const s = r.provisionSummary;
   const rows = r.provision;
   const helm =
-    s.helmMs === undefined || s.helmRatio === undefined || s.helmNoPoolRatio === undefined
+    s.helmMs === undefined ||
+    s.helmRatio === undefined ||
+    s.helmNoPoolRatio === undefined
       ? ['Helm was not measured in this run.']
       : [
           'Peer: helm 3.22.0 (built from the Go module proxy) installing the official dex chart 0.24.0, then the',
@@ -77,7 +80,10 @@ function helmAndFloor(r: BenchReport): string[] {
           '',
           '| run | ours ms | no pool ms | helm ms | ratio | no-pool ratio |',
           '| --- | --- | --- | --- | --- | --- |',
-          ...rows.map(p => `| ${p.run} | ${f(p.oursMs)} | ${f(p.oursNoPoolMs)} | ${f(p.helmMs ?? NaN)} | ${f(p.oursMs / (p.helmMs ?? NaN), 2)} | ${f(p.oursNoPoolMs / (p.helmMs ?? NaN), 2)} |`),
+          ...rows.map(
+            p =>
+              `| ${p.run} | ${f(p.oursMs)} | ${f(p.oursNoPoolMs)} | ${f(p.helmMs ?? NaN)} | ${f(p.oursMs / (p.helmMs ?? NaN), 2)} | ${f(p.oursNoPoolMs / (p.helmMs ?? NaN), 2)} |`,
+          ),
           `| **median** | ${f(s.oursMs)} | ${f(s.oursNoPoolMs)} | ${f(s.helmMs)} | **${f(s.helmRatio, 2)}** | **${f(s.helmNoPoolRatio, 2)}** |`,
           '',
           `- Provision ≤ 0.35 × helm with the key pool: ${goal(s.helmRatio <= 0.35)} (${f(s.helmRatio, 2)}).`,
@@ -96,7 +102,10 @@ function helmAndFloor(r: BenchReport): string[] {
     '',
     '| run | ours ms | floor ms | ratio | re-run ours ms | read floor ms | ratio |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map(p => `| ${p.run} | ${f(p.oursMs)} | ${f(p.floorMs, 1)} | ${f(p.oursMs / p.floorMs, 2)} | ${f(p.rerunOursMs)} | ${f(p.floorReadMs, 1)} | ${f(p.rerunOursMs / p.floorReadMs, 2)} |`),
+    ...rows.map(
+      p =>
+        `| ${p.run} | ${f(p.oursMs)} | ${f(p.floorMs, 1)} | ${f(p.oursMs / p.floorMs, 2)} | ${f(p.rerunOursMs)} | ${f(p.floorReadMs, 1)} | ${f(p.rerunOursMs / p.floorReadMs, 2)} |`,
+    ),
     `| **median** | ${f(s.oursMs)} | ${f(s.floorMs, 1)} | **${f(s.floorRatio, 2)}** | ${f(s.rerunOursMs)} | ${f(s.floorReadMs, 1)} | **${f(s.rerunReadRatio, 2)}** |`,
     '',
     `- Provision ≤ 2 × the floor: ${goal(s.floorRatio <= 2)} (${f(s.floorRatio, 2)}).`,
@@ -107,5 +116,7 @@ function helmAndFloor(r: BenchReport): string[] {
 
 /** The report's goal lines ("- ... met / not met (figure)"), for the bench's console output. */
 export function goalLines(markdown: string): string[] {
-  return markdown.split('\n').filter(l => /^- .*: (met|\*\*not met\*\*)/.test(l));
+  return markdown
+    .split('\n')
+    .filter(l => /^- .*: (met|\*\*not met\*\*)/.test(l));
 }

@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalCluster } from '@backstage-dex/local-cluster';
-import { benchCertificates, benchProvision, summarizeProvision } from './provision';
+import {
+  benchCertificates,
+  benchProvision,
+  summarizeProvision,
+} from './provision';
 import { median } from './stats';
 import { HelmPeer, helmPeer } from './helm';
 import { progressOnStderr } from './progress';
@@ -46,7 +50,9 @@ async function main() {
     const out = path.resolve(__dirname, '../../../docs/benchmarks.md');
     fs.writeFileSync(out, markdown);
     console.log(markdown);
-    console.log(`written to ${out}\n\nGoals:\n${goalLines(markdown).join('\n')}`);
+    console.log(
+      `written to ${out}\n\nGoals:\n${goalLines(markdown).join('\n')}`,
+    );
     progress('done');
   } finally {
     helm?.close();

@@ -1,5 +1,9 @@
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
-import { benchCertificates, benchProvision, summarizeProvision } from './provision';
+import {
+  benchCertificates,
+  benchProvision,
+  summarizeProvision,
+} from './provision';
 import { goalLines, report } from './report';
 import { benchStatus, statusMarkdown } from './status';
 
@@ -15,7 +19,9 @@ describe('benchmark smoke run', () => {
 
   it('measures provision and re-run against kubectl and the floor, and certificates', async () => {
     const steps: string[] = [];
-    const rows = await benchProvision(cluster, 1, { progress: step => steps.push(step) });
+    const rows = await benchProvision(cluster, 1, {
+      progress: step => steps.push(step),
+    });
     expect(steps).toEqual(['provision run 1 of 1']);
     expect(rows).toHaveLength(1);
     expect(rows[0].kubectlMs).toBeGreaterThan(0);
@@ -37,7 +43,10 @@ describe('benchmark smoke run', () => {
     expect(markdown).toContain('| **median** |');
     expect(markdown).toContain('Helm was not measured in this run.');
     expect(goalLines(markdown).map(l => l.split(':')[0])).toEqual(
-      expect.arrayContaining(['- Provision ≤ 2 × the floor', '- Unchanged re-run ≤ 1.2 × reading the objects']),
+      expect.arrayContaining([
+        '- Provision ≤ 2 × the floor',
+        '- Unchanged re-run ≤ 1.2 × reading the objects',
+      ]),
     );
   });
 
@@ -47,7 +56,11 @@ describe('benchmark smoke run', () => {
       [1, 4],
       [3, 12],
     ]);
-    expect(statusMarkdown(result)).toContain('Calls per request independent of the number of installations (4 lists per cluster): met');
-    expect(statusMarkdown(result)).toMatch(/- Cold p95 < 100 ms at 1 × 3: (met|\*\*not met\*\*) \(\d+\.\d ms\)/);
+    expect(statusMarkdown(result)).toContain(
+      'Calls per request independent of the number of installations (4 lists per cluster): met',
+    );
+    expect(statusMarkdown(result)).toMatch(
+      /- Cold p95 < 100 ms at 1 × 3: (met|\*\*not met\*\*) \(\d+\.\d ms\)/,
+    );
   });
 });

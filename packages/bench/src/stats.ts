@@ -8,10 +8,14 @@ export function median(values: number[]): number {
 /** The p-th percentile (nearest rank). */
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  return s[
+    Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))
+  ];
 }
 
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+export async function timed<T>(
+  fn: () => Promise<T>,
+): Promise<{ ms: number; value: T }> {
   const t0 = process.hrtime.bigint();
   const value = await fn();
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };

@@ -1,9 +1,17 @@
 import { execFile } from 'node:child_process';
 import { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { LocalCluster, ensureBinaries, startLocalCluster } from '@backstage-dex/local-cluster';
+import {
+  LocalCluster,
+  ensureBinaries,
+  startLocalCluster,
+} from '@backstage-dex/local-cluster';
 import { DexStatusResponse } from '@backstage-dex/plugin-dex-common';
 import { createDexBackendPlugin } from '@backstage-dex/plugin-dex-backend';
 import { clientNode, provisionPack } from '@backstage-dex/plugin-dex-node';
@@ -35,12 +43,21 @@ export interface StatusRow {
   ratio: number;
 }
 
-async function provisionMany(cluster: LocalCluster, name: string, from: number, to: number) {
+async function provisionMany(
+  cluster: LocalCluster,
+  name: string,
+  from: number,
+  to: number,
+) {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   kc.loadFromString(cluster.kubeconfig);
   for (let i = from; i < to; i += 1) {
-    await provisionPack(kc, { ...benchSpec(`st-${i}`, name), kubernetesId: ENTITY_ID }, { entityRef: ENTITY_REF });
+    await provisionPack(
+      kc,
+      { ...benchSpec(`st-${i}`, name), kubernetesId: ENTITY_ID },
+      { entityRef: ENTITY_REF },
+    );
   }
 }
 
@@ -69,11 +86,17 @@ function configFor(clusters: LocalCluster[], ttlSeconds: number) {
  * permission service, which allows when the permission framework is off): requests go through
  * routing, authentication and the catalog lookup, as the card's do.
  */
-async function statusBackend(clusters: LocalCluster[], ttlSeconds: number, onKubernetesCall?: () => void) {
+async function statusBackend(
+  clusters: LocalCluster[],
+  ttlSeconds: number,
+  onKubernetesCall?: () => void,
+) {
   const backend = await startTestBackend({
     features: [
       createDexBackendPlugin({ onKubernetesCall }),
-      mockServices.rootConfig.factory({ data: configFor(clusters, ttlSeconds) }),
+      mockServices.rootConfig.factory({
+        data: configFor(clusters, ttlSeconds),
+      }),
       catalogServiceMock.factory({ entities: [entity] }),
       mockServices.permissions.factory(),
     ],
@@ -83,7 +106,10 @@ async function statusBackend(clusters: LocalCluster[], ttlSeconds: number, onKub
   return {
     async status(): Promise<DexStatusResponse> {
       const res = await fetch(url, { headers: { authorization } });
-      if (res.status !== 200) throw new Error(`GET /api/dex/status answered ${res.status}: ${await res.text()}`);
+      if (res.status !== 200)
+        throw new Error(
+          `GET /api/dex/status answered ${res.status}: ${await res.text()}`,
+        );
       return (await res.json()) as DexStatusResponse;
     },
     stop: () => backend.stop(),
@@ -95,7 +121,21 @@ async function kubectlRead(clusters: LocalCluster[]) {
   const kubectl = ensureBinaries('kubernetes').kubectl;
   await Promise.all(
     clusters.map(c =>
-      run(kubectl, ['--kubeconfig', c.kubeconfigPath, 'get', 'deployments,services,ingresses,configmaps', '-A', '-l', `backstage.io/kubernetes-id=${ENTITY_ID}`, '-o', 'json'], { maxBuffer: 256 << 20 }),
+      run(
+        kubectl,
+        [
+          '--kubeconfig',
+          c.kubeconfigPath,
+          'get',
+          'deployments,services,ingresses,configmaps',
+          '-A',
+          '-l',
+          `backstage.io/kubernetes-id=${ENTITY_ID}`,
+          '-o',
+          'json',
+        ],
+        { maxBuffer: 256 << 20 },
+      ),
     ),
   );
 }
@@ -131,12 +171,18 @@ export async function benchStatus(
   try {
     for (const size of sizes) {
       const from = provisioned;
-      progress(`status: provisioning ${size} installations on each of 3 clusters`);
-      await Promise.all(all.map((c, i) => provisionMany(c, `c${i}`, from, size)));
+      progress(
+        `status: provisioning ${size} installations on each of 3 clusters`,
+      );
+      await Promise.all(
+        all.map((c, i) => provisionMany(c, `c${i}`, from, size)),
+      );
       provisioned = size;
       for (const clusterCount of [1, 3]) {
         const clusters = all.slice(0, clusterCount);
-        progress(`status: ${size} installations × ${clusterCount} cluster(s), ${requests} cold and ${requests} warm requests`);
+        progress(
+          `status: ${size} installations × ${clusterCount} cluster(s), ${requests} cold and ${requests} warm requests`,
+        );
         let calls = 0;
         const cold = await startBackend(clusters, 0, () => {
           calls += 1;
@@ -145,7 +191,9 @@ export async function benchStatus(
         for (let r = 0; r < requests; r += 1) {
           const t = await timed(() => cold.status());
           if (t.value.installations.length !== size * clusterCount) {
-            throw new Error(`expected ${size * clusterCount} installations, got ${t.value.installations.length}: ${JSON.stringify(t.value.errors)}`);
+            throw new Error(
+              `expected ${size * clusterCount} installations, got ${t.value.installations.length}: ${JSON.stringify(t.value.errors)}`,
+            );
           }
           coldTimes.push(t.ms);
         }
@@ -153,9 +201,11 @@ export async function benchStatus(
         const warm = await startBackend(clusters, 60);
         await warm.status();
         const warmTimes: number[] = [];
-        for (let r = 0; r < requests; r += 1) warmTimes.push((await timed(() => warm.status())).ms);
+        for (let r = 0; r < requests; r += 1)
+          warmTimes.push((await timed(() => warm.status())).ms);
         const kubectlTimes: number[] = [];
-        for (let r = 0; r < Math.min(requests, 5); r += 1) kubectlTimes.push((await timed(() => kubectlRead(clusters))).ms);
+        for (let r = 0; r < Math.min(requests, 5); r += 1)
+          kubectlTimes.push((await timed(() => kubectlRead(clusters))).ms);
         const kubectlMs = median(kubectlTimes);
         rows.push({
           clusters: clusterCount,
@@ -173,7 +223,9 @@ export async function benchStatus(
     }
     // Memory: RSS growth of the process the backend runs in over many requests (3 clusters, the
     // largest size, no cache so every request lists from the clusters), after GC.
-    progress(`status: memory over ${memoryRequests} requests after 300 to warm up`);
+    progress(
+      `status: memory over ${memoryRequests} requests after 300 to warm up`,
+    );
     const backend = await startBackend(all, 0);
     const gc = (globalThis as { gc?: () => void }).gc;
     // Warm up first: JIT, connection pools and TLS sessions settle in the first few hundred.
@@ -183,7 +235,8 @@ export async function benchStatus(
     const heapBefore = process.memoryUsage().heapUsed;
     for (let r = 0; r < memoryRequests; r += 1) {
       await backend.status();
-      if ((r + 1) % 250 === 0) progress(`status: memory, request ${r + 1} of ${memoryRequests}`);
+      if ((r + 1) % 250 === 0)
+        progress(`status: memory, request ${r + 1} of ${memoryRequests}`);
     }
     gc?.();
     const after = process.memoryUsage().rss;
@@ -205,23 +258,30 @@ export async function benchStatus(
   }
 }
 
-export function statusMarkdown(result: Awaited<ReturnType<typeof benchStatus>>): string {
+export function statusMarkdown(
+  result: Awaited<ReturnType<typeof benchStatus>>,
+): string {
   const f = (n: number, d = 0) => n.toFixed(d);
-  const largest = result.rows.filter(r => r.clusters === 3).sort((a, b) => b.installations - a.installations)[0];
-  const callsFlat = new Set(result.rows.map(r => `${r.clusters}:${r.callsPerRequest}`)).size === new Set(result.rows.map(r => r.clusters)).size;
+  const largest = result.rows
+    .filter(r => r.clusters === 3)
+    .sort((a, b) => b.installations - a.installations)[0];
+  const callsFlat =
+    new Set(result.rows.map(r => `${r.clusters}:${r.callsPerRequest}`)).size ===
+    new Set(result.rows.map(r => r.clusters)).size;
   const growth = result.memory.afterMb - result.memory.beforeMb;
   return [
     '## Status',
     '',
     'GET /api/dex/status over HTTP on a Backstage backend (the dex plugin, its catalog lookup and authentication, a user',
-    "token) for one entity whose installations are spread over 1 and 3 clusters. Cold: no cache (every request lists from the clusters);",
+    'token) for one entity whose installations are spread over 1 and 3 clusters. Cold: no cache (every request lists from the clusters);',
     'warm: the short status cache. Peer: `kubectl get deployments,services,ingresses,configmaps -A -l <selector> -o json`',
     'against the same clusters (in parallel), ratio = ours cold p50 / kubectl median.',
     '',
     '| installations per cluster | clusters | k8s calls per request | cold p50 ms | cold p95 ms | warm p50 ms | warm p95 ms | kubectl ms | ratio |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.rows.map(
-      r => `| ${r.installations} | ${r.clusters} | ${f(r.callsPerRequest, 1)} | ${f(r.coldP50, 1)} | ${f(r.coldP95, 1)} | ${f(r.warmP50, 2)} | ${f(r.warmP95, 2)} | ${f(r.kubectlMs)} | ${f(r.ratio, 2)} |`,
+      r =>
+        `| ${r.installations} | ${r.clusters} | ${f(r.callsPerRequest, 1)} | ${f(r.coldP50, 1)} | ${f(r.coldP95, 1)} | ${f(r.warmP50, 2)} | ${f(r.warmP95, 2)} | ${f(r.kubectlMs)} | ${f(r.ratio, 2)} |`,
     ),
     '',
     `- Calls per request independent of the number of installations (4 lists per cluster): ${callsFlat ? 'met' : '**not met**'}.`,
@@ -240,8 +300,20 @@ export function statusMarkdown(result: Awaited<ReturnType<typeof benchStatus>>):
   ].join('\n');
 }
 
-export async function benchStatusReport(cluster: LocalCluster, runs: number, progress: Progress = silent): Promise<StatusBenchResult> {
-  const sizes = (process.env.BENCH_STATUS_SIZES ?? '1,10,50').split(',').map(Number);
-  const result = await benchStatus(cluster, sizes, Math.max(runs * 3, 20), Number(process.env.BENCH_MEMORY_REQUESTS ?? 1000), progress);
+export async function benchStatusReport(
+  cluster: LocalCluster,
+  runs: number,
+  progress: Progress = silent,
+): Promise<StatusBenchResult> {
+  const sizes = (process.env.BENCH_STATUS_SIZES ?? '1,10,50')
+    .split(',')
+    .map(Number);
+  const result = await benchStatus(
+    cluster,
+    sizes,
+    Math.max(runs * 3, 20),
+    Number(process.env.BENCH_MEMORY_REQUESTS ?? 1000),
+    progress,
+  );
   return { markdown: statusMarkdown(result) };
 }

@@ -19,7 +19,9 @@ import { ensureHostTools } from './base-image.mjs';
 import { findArchive, sourceFolders, unpack } from './sources.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const catalogue = JSON.parse(fs.readFileSync(path.join(here, '..', 'targets.json'), 'utf8'));
+const catalogue = JSON.parse(
+  fs.readFileSync(path.join(here, '..', 'targets.json'), 'utf8'),
+);
 
 export function cacheRoot() {
   if (process.env.LOCAL_CLUSTER_CACHE) return process.env.LOCAL_CLUSTER_CACHE;
@@ -29,7 +31,9 @@ export function cacheRoot() {
 
 function goVersion() {
   try {
-    return execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
+    return execFileSync('go', ['env', 'GOVERSION'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     return undefined;
   }
@@ -46,8 +50,10 @@ function moduleVersion(target, version) {
   return v;
 }
 
-const forVersion = version => entry => !entry.versions || entry.versions.includes(version);
-const modulePath = (target, version) => target.modules?.[version] ?? target.module;
+const forVersion = version => entry =>
+  !entry.versions || entry.versions.includes(version);
+const modulePath = (target, version) =>
+  target.modules?.[version] ?? target.module;
 const importPath = (mod, pkg) => (pkg === '.' ? mod : `${mod}/${pkg}`);
 
 function goModFor(target, version, modVersion) {
@@ -55,19 +61,22 @@ function goModFor(target, version, modVersion) {
   lines.push(`require ${modulePath(target, version)} ${modVersion}`);
   // A release whose go.mod replaces one of its own submodules with a folder of its tree (Dex
   // 2.44: api/v2 => ./api/v2) gets the published submodule with the same content instead.
-  for (const [m, v] of Object.entries(target.requires?.[version] ?? {})) lines.push(`require ${m} ${v}`);
+  for (const [m, v] of Object.entries(target.requires?.[version] ?? {}))
+    lines.push(`require ${m} ${v}`);
   // kubernetes' own go.mod points its staging modules at ./staging; outside that tree each
   // one must come from the proxy at its published v0.<minor>.<patch>.
   // A dependency the proxy refuses at every version gets a stand-in module from ../go (README).
   const replaces = Object.entries(target.replace ?? {});
   if (replaces.length) {
     lines.push('');
-    for (const [m, dir] of replaces) lines.push(`replace ${m} => ${path.resolve(here, '..', dir)}`);
+    for (const [m, dir] of replaces)
+      lines.push(`replace ${m} => ${path.resolve(here, '..', dir)}`);
   }
   if (target.stagingReplace) {
     const staged = version.replace(/^v1\./, 'v0.');
     lines.push('', 'replace (');
-    for (const m of target.stagingModules) lines.push(`\t${m} => ${m} ${staged}`);
+    for (const m of target.stagingModules)
+      lines.push(`\t${m} => ${m} ${staged}`);
     lines.push(')');
   }
   return `${lines.join('\n')}\n`;
@@ -76,20 +85,39 @@ function goModFor(target, version, modVersion) {
 function ldflags(target, version) {
   if (!target.versionLdflags) return '-s -w';
   const [maj, min] = version.replace(/^v/, '').split('.');
-  const pkgs = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'];
+  const pkgs = [
+    'k8s.io/component-base/version',
+    'k8s.io/client-go/pkg/version',
+  ];
   const flags = ['-s', '-w'];
   for (const p of pkgs) {
-    flags.push(`-X ${p}.gitVersion=${version}`, `-X ${p}.gitMajor=${maj}`, `-X ${p}.gitMinor=${min}`);
-    flags.push(`-X ${p}.gitTreeState=clean`, `-X ${p}.buildDate=1970-01-01T00:00:00Z`);
+    flags.push(
+      `-X ${p}.gitVersion=${version}`,
+      `-X ${p}.gitMajor=${maj}`,
+      `-X ${p}.gitMinor=${min}`,
+    );
+    flags.push(
+      `-X ${p}.gitTreeState=clean`,
+      `-X ${p}.buildDate=1970-01-01T00:00:00Z`,
+    );
   }
   return flags.join(' ');
 }
 
 function run(cmd, args, cwd, env) {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) {
-    const out = `${r.stderr || ''}${r.stdout || ''}`.trim().split('\n').slice(-25).join('\n');
+    const out = `${r.stderr || ''}${r.stdout || ''}`
+      .trim()
+      .split('\n')
+      .slice(-25)
+      .join('\n');
     const error = new Error(`${cmd} ${args.join(' ')} failed:\n${out}`);
     error.output = out;
     throw error;
@@ -104,11 +132,16 @@ function run(cmd, args, cwd, env) {
 function proxyRefusal(error) {
   const text = error.output ?? error.message;
   // go: <module>@<version>: reading <proxy>/<module>/@v/<version>.zip: 403 Forbidden
-  const m = /([^\s:]+)@([^\s:]+): reading \S+: (\d{3} [A-Za-z ]+?)\s*$/m.exec(text);
+  const m = /([^\s:]+)@([^\s:]+): reading \S+: (\d{3} [A-Za-z ]+?)\s*$/m.exec(
+    text,
+  );
   if (!m) return undefined;
   const server = /server response:\s*(.+)/.exec(text)?.[1]?.trim();
   // A checksum-database lookup names "<module>@<version>/go.mod" when it is the go.mod that is checked.
-  return { module: `${m[1]}@${m[2].replace(/\/go\.mod$/, '')}`, answer: [m[3], server].filter(Boolean).join(': ') };
+  return {
+    module: `${m[1]}@${m[2].replace(/\/go\.mod$/, '')}`,
+    answer: [m[3], server].filter(Boolean).join(': '),
+  };
 }
 
 /**
@@ -119,7 +152,8 @@ function proxyRefusal(error) {
 function copyAssets(target, assets, dir, srcDir) {
   for (const a of assets) {
     const from = path.join(srcDir, a.path);
-    if (!fs.existsSync(from)) throw new Error(`${target.module} has no ${a.path} in its source tree`);
+    if (!fs.existsSync(from))
+      throw new Error(`${target.module} has no ${a.path} in its source tree`);
     const to = path.join(dir, a.path);
     fs.rmSync(`${to}.tmp`, { recursive: true, force: true });
     fs.cpSync(from, `${to}.tmp`, { recursive: true });
@@ -135,21 +169,29 @@ function chmodTree(p) {
   const st = fs.statSync(p);
   const exec = st.isDirectory() || st.mode & 0o111;
   fs.chmodSync(p, exec ? 0o755 : 0o644);
-  if (st.isDirectory()) for (const e of fs.readdirSync(p)) chmodTree(path.join(p, e));
+  if (st.isDirectory())
+    for (const e of fs.readdirSync(p)) chmodTree(path.join(p, e));
 }
 
 /** Builds through the Go module proxy; returns the module's source folder (for assets). */
 function buildFromProxy(target, version, modVersion, bins, src, env) {
   const mod = modulePath(target, version);
   fs.mkdirSync(src, { recursive: true });
-  fs.writeFileSync(path.join(src, 'go.mod'), goModFor(target, version, modVersion));
+  fs.writeFileSync(
+    path.join(src, 'go.mod'),
+    goModFor(target, version, modVersion),
+  );
   const packages = target.packages.filter(forVersion(version));
-  for (const p of packages) run('go', ['get', `${importPath(mod, p.pkg)}@${modVersion}`], src, env);
+  for (const p of packages)
+    run('go', ['get', `${importPath(mod, p.pkg)}@${modVersion}`], src, env);
   for (const p of packages) {
     const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
     run('go', [...flags, '-o', bins[p.bin], importPath(mod, p.pkg)], src, env);
   }
-  return () => JSON.parse(run('go', ['mod', 'download', '-json', `${mod}@${modVersion}`], src, env)).Dir;
+  return () =>
+    JSON.parse(
+      run('go', ['mod', 'download', '-json', `${mod}@${modVersion}`], src, env),
+    ).Dir;
 }
 
 /** Builds inside the unpacked source archive (its own go.mod and go.sum); dependencies from the proxy. */
@@ -159,15 +201,32 @@ function buildFromArchive(archive, target, version, bins, dir, env) {
   const archiveEnv = { ...env, GOFLAGS: '-mod=mod' };
   for (const p of target.packages.filter(forVersion(version))) {
     const flags = ['build', '-trimpath', '-ldflags', ldflags(target, version)];
-    run('go', [...flags, '-o', bins[p.bin], p.pkg === '.' ? '.' : `./${p.pkg}`], tree, archiveEnv);
+    run(
+      'go',
+      [...flags, '-o', bins[p.bin], p.pkg === '.' ? '.' : `./${p.pkg}`],
+      tree,
+      archiveEnv,
+    );
   }
   return () => tree;
 }
 
 /** What a build of target@version depends on in targets.json: a failure is remembered only for the same recipe. */
 function recipe(target, version) {
-  const parts = [target.module, target.modules?.[version], target.packages.filter(forVersion(version)), target.requires?.[version], target.replace, target.sources?.[version], (target.cgoVersions ?? []).includes(version)];
-  return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  const parts = [
+    target.module,
+    target.modules?.[version],
+    target.packages.filter(forVersion(version)),
+    target.requires?.[version],
+    target.replace,
+    target.sources?.[version],
+    (target.cgoVersions ?? []).includes(version),
+  ];
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(parts))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function alive(pid) {
@@ -211,7 +270,9 @@ export function buildTarget(name, requestedVersion, onBuild = () => {}) {
   if (!target) throw new Error(`Unknown local-cluster target "${name}"`);
   const version = requestedVersion || target.default;
   moduleVersion(target, version);
-  return withLock(path.join(cacheRoot(), `${name}-${version}`), () => buildUnlocked(target, version, onBuild));
+  return withLock(path.join(cacheRoot(), `${name}-${version}`), () =>
+    buildUnlocked(target, version, onBuild),
+  );
 }
 
 /** `onBuild` is called when a build actually starts (not for a cached target). */
@@ -221,13 +282,17 @@ function buildUnlocked(target, version, onBuild) {
   const dir = path.join(cacheRoot(), `${name}-${version}`);
   const binDir = path.join(dir, 'bin');
   const packages = target.packages.filter(forVersion(version));
-  const bins = Object.fromEntries(packages.map(p => [p.bin, path.join(binDir, p.bin)]));
+  const bins = Object.fromEntries(
+    packages.map(p => [p.bin, path.join(binDir, p.bin)]),
+  );
   const stamp = path.join(dir, 'built.json');
   const assets = (target.assets ?? []).filter(forVersion(version));
   const missingAssets = () =>
     assets.filter(a => {
       const p = path.join(dir, a.path);
-      return !fs.existsSync(p) || (a.executable && !(fs.statSync(p).mode & 0o100));
+      return (
+        !fs.existsSync(p) || (a.executable && !(fs.statSync(p).mode & 0o100))
+      );
     });
   const binsThere = () => Object.values(bins).every(b => fs.existsSync(b));
   if (fs.existsSync(stamp) && binsThere() && !missingAssets().length) {
@@ -238,8 +303,14 @@ function buildUnlocked(target, version, onBuild) {
   const failedStamp = path.join(dir, 'failed.json');
   if (fs.existsSync(failedStamp) && !process.env.LOCAL_CLUSTER_RETRY_FAILED) {
     const failed = JSON.parse(fs.readFileSync(failedStamp, 'utf8'));
-    if (failed.go === goVersion() && failed.modVersion === modVersion && failed.recipe === recipe(target, version)) {
-      throw new Error(`${failed.error} (cached failure; LOCAL_CLUSTER_RETRY_FAILED=1 retries)`);
+    if (
+      failed.go === goVersion() &&
+      failed.modVersion === modVersion &&
+      failed.recipe === recipe(target, version)
+    ) {
+      throw new Error(
+        `${failed.error} (cached failure; LOCAL_CLUSTER_RETRY_FAILED=1 retries)`,
+      );
     }
   }
   if (!goVersion()) {
@@ -263,11 +334,22 @@ function buildUnlocked(target, version, onBuild) {
     let sourceTree;
     if (target.sources?.[version]?.always) {
       // The proxy serves it, but only the release's own tree builds (targets.json says why).
-      from = findArchive(target, version, `${modulePath(target, version)}@${modVersion}`);
+      from = findArchive(
+        target,
+        version,
+        `${modulePath(target, version)}@${modVersion}`,
+      );
       sourceTree = buildFromArchive(from, target, version, bins, dir, env);
     } else {
       try {
-        sourceTree = buildFromProxy(target, version, modVersion, bins, path.join(dir, 'src'), env);
+        sourceTree = buildFromProxy(
+          target,
+          version,
+          modVersion,
+          bins,
+          path.join(dir, 'src'),
+          env,
+        );
       } catch (e) {
         const refusal = proxyRefusal(e);
         if (!refusal) throw e;
@@ -281,10 +363,19 @@ function buildUnlocked(target, version, onBuild) {
         sourceTree = buildFromArchive(from, target, version, bins, dir, env);
       }
     }
-    if (missingAssets().length) copyAssets(target, missingAssets(), dir, sourceTree());
+    if (missingAssets().length)
+      copyAssets(target, missingAssets(), dir, sourceTree());
   } catch (e) {
     const error = `Building ${modulePath(target, version)} ${version} (${modVersion}) failed: ${e.message}`;
-    fs.writeFileSync(failedStamp, JSON.stringify({ error, go: goVersion(), modVersion, recipe: recipe(target, version) }));
+    fs.writeFileSync(
+      failedStamp,
+      JSON.stringify({
+        error,
+        go: goVersion(),
+        modVersion,
+        recipe: recipe(target, version),
+      }),
+    );
     throw new Error(error);
   } finally {
     fs.rmSync(path.join(dir, 'archive'), { recursive: true, force: true });
@@ -293,7 +384,14 @@ function buildUnlocked(target, version, onBuild) {
   const seconds = Math.round((Date.now() - started) / 1000);
   fs.writeFileSync(
     stamp,
-    JSON.stringify({ module: modulePath(target, version), version, modVersion, from, seconds, go: goVersion() }),
+    JSON.stringify({
+      module: modulePath(target, version),
+      version,
+      modVersion,
+      from,
+      seconds,
+      go: goVersion(),
+    }),
   );
   return { bin: bins, dir, cached: false, seconds, from };
 }
@@ -323,17 +421,26 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const key = `${name}@${version || t?.default}`;
     const progress = `[${i + 1}/${list.length}]`;
     try {
-      const announce = () => !json && process.stderr.write(`local-cluster ${progress} building ${key} ... (${elapsed()})\n`);
+      const announce = () =>
+        !json &&
+        process.stderr.write(
+          `local-cluster ${progress} building ${key} ... (${elapsed()})\n`,
+        );
       result[key] = buildTarget(name, version, announce);
       if (!json) {
         const r = result[key];
-        const how = r.cached ? 'cached' : `built in ${r.seconds}s${r.from === 'proxy' ? '' : ` from ${r.from}`}`;
-        process.stderr.write(`local-cluster ${progress} ${key} ${how} (${elapsed()})\n`);
+        const how = r.cached
+          ? 'cached'
+          : `built in ${r.seconds}s${r.from === 'proxy' ? '' : ` from ${r.from}`}`;
+        process.stderr.write(
+          `local-cluster ${progress} ${key} ${how} (${elapsed()})\n`,
+        );
       }
     } catch (e) {
       failed = true;
       result[key] = { error: e.message };
-      if (!json) process.stderr.write(`local-cluster ${progress} ${e.message}\n`);
+      if (!json)
+        process.stderr.write(`local-cluster ${progress} ${e.message}\n`);
     }
   });
   if (json) process.stdout.write(JSON.stringify(result));

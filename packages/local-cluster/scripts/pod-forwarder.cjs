@@ -29,14 +29,20 @@ function pipe(a, b) {
 function podSide() {
   process.on('message', (msg, handle) => {
     if (msg.type === 'ingress') {
-      handle.on('connection', outer => pipe(outer, net.connect(msg.port, '127.0.0.1')));
+      handle.on('connection', outer =>
+        pipe(outer, net.connect(msg.port, '127.0.0.1')),
+      );
       process.send({ type: 'ok', id: msg.id });
     } else if (msg.type === 'egress') {
       const server = net.createServer({ pauseOnConnect: true }, inner => {
         process.send({ type: 'egress-connection', port: msg.port }, inner);
       });
-      server.on('error', e => process.send({ type: 'error', id: msg.id, message: e.message }));
-      server.listen(msg.port, '127.0.0.1', () => process.send({ type: 'ok', id: msg.id }));
+      server.on('error', e =>
+        process.send({ type: 'error', id: msg.id, message: e.message }),
+      );
+      server.listen(msg.port, '127.0.0.1', () =>
+        process.send({ type: 'ok', id: msg.id }),
+      );
     }
   });
 }
@@ -44,7 +50,13 @@ function podSide() {
 function listen(port) {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.once('error', e => reject(new Error(`cannot listen on 127.0.0.1:${port} for the pod: ${e.message}`)));
+    server.once('error', e =>
+      reject(
+        new Error(
+          `cannot listen on 127.0.0.1:${port} for the pod: ${e.message}`,
+        ),
+      ),
+    );
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
 }
@@ -54,7 +66,17 @@ async function hostSide({ nsPid, ports, egress }) {
   // The pod side dies with this process (parent-death signal), and this one with runPod's.
   const pod = spawn(
     '/usr/bin/setpriv',
-    ['--pdeathsig', 'KILL', '--', '/usr/bin/nsenter', `--net=/proc/${nsPid}/ns/net`, '--', process.execPath, __filename, 'pod'],
+    [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      '/usr/bin/nsenter',
+      `--net=/proc/${nsPid}/ns/net`,
+      '--',
+      process.execPath,
+      __filename,
+      'pod',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
   pod.stdout.on('data', d => (output += d));
@@ -104,7 +126,10 @@ if (process.argv[2] === 'pod') {
   process.once('message', msg => {
     hostSide(msg).then(
       hostPorts => process.send({ type: 'ready', hostPorts }),
-      e => process.send({ type: 'error', message: e.message }, () => process.exit(1)),
+      e =>
+        process.send({ type: 'error', message: e.message }, () =>
+          process.exit(1),
+        ),
     );
   });
 }

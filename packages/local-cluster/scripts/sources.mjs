@@ -34,14 +34,19 @@ export function sourceFolders() {
 }
 
 function sha256(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(fs.readFileSync(file))
+    .digest('hex');
 }
 
 /** The verified archive for target@version, or an error naming every folder looked in. */
 export function findArchive(target, version, mod, refusal) {
   const source = target.sources?.[version];
   const folders = sourceFolders();
-  const why = refusal ? `the Go module proxy refused ${mod} (${refusal}), and` : `${target.name} ${version} builds from its source archive, but`;
+  const why = refusal
+    ? `the Go module proxy refused ${mod} (${refusal}), and`
+    : `${target.name} ${version} builds from its source archive, but`;
   if (!source) {
     throw new Error(
       `the Go module proxy refused ${mod} (${refusal}), and targets.json records no source archive for ${target.name} ${version}`,
@@ -69,9 +74,15 @@ export function findArchive(target, version, mod, refusal) {
 export function unpack(archive, into) {
   fs.rmSync(into, { recursive: true, force: true });
   fs.mkdirSync(into, { recursive: true });
-  const r = spawnSync('tar', ['-xzf', archive, '-C', into], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tar -xzf ${archive} failed: ${(r.stderr || '').trim()}`);
+  const r = spawnSync('tar', ['-xzf', archive, '-C', into], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    throw new Error(`tar -xzf ${archive} failed: ${(r.stderr || '').trim()}`);
   const top = fs.readdirSync(into);
-  if (top.length !== 1) throw new Error(`${archive} should unpack into one folder, found: ${top.join(', ')}`);
+  if (top.length !== 1)
+    throw new Error(
+      `${archive} should unpack into one folder, found: ${top.join(', ')}`,
+    );
   return path.join(into, top[0]);
 }

@@ -4,7 +4,11 @@ import type Forge from 'node-forge';
 // one); hide it while the module loads. (plugins/dex-node/src/pack/forge.ts explains.)
 function loadForge(): typeof Forge {
   const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
-  if (descriptor) Object.defineProperty(globalThis, 'navigator', { value: undefined, configurable: true });
+  if (descriptor)
+    Object.defineProperty(globalThis, 'navigator', {
+      value: undefined,
+      configurable: true,
+    });
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('node-forge');
@@ -24,7 +28,10 @@ export interface TestPki {
  * A throwaway CA and a serving certificate for loopback, for the local cluster's own
  * apiserver. (The product's certificates are made by dex-node; this is test plumbing.)
  */
-export function loopbackPki(commonName: string, dnsNames: string[] = ['localhost']): TestPki {
+export function loopbackPki(
+  commonName: string,
+  dnsNames: string[] = ['localhost'],
+): TestPki {
   const caKeys = forge.pki.rsa.generateKeyPair(2048);
   const ca = forge.pki.createCertificate();
   ca.publicKey = caKeys.publicKey;
@@ -52,7 +59,10 @@ export function loopbackPki(commonName: string, dnsNames: string[] = ['localhost
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
-      altNames: [...dnsNames.map(value => ({ type: 2, value })), { type: 7, ip: '127.0.0.1' }],
+      altNames: [
+        ...dnsNames.map(value => ({ type: 2, value })),
+        { type: 7, ip: '127.0.0.1' },
+      ],
     },
   ]);
   cert.sign(caKeys.privateKey, forge.md.sha256.create());

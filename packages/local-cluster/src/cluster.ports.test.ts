@@ -13,7 +13,10 @@ jest.mock('./process', () => {
     ...actual,
     freePort: async () => {
       // the third port of the first attempt is the apiserver's (etcd client, etcd peer, apiserver)
-      const port = ports.handed.length === 2 && ports.taken ? ports.taken : await actual.freePort();
+      const port =
+        ports.handed.length === 2 && ports.taken
+          ? ports.taken
+          : await actual.freePort();
       ports.handed.push(port);
       return port;
     },

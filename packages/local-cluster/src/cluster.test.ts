@@ -30,7 +30,10 @@ describe('startLocalCluster', () => {
       namespace: 'smoke',
       body: { metadata: { name: 'hello' }, data: { greeting: 'hi' } },
     });
-    const read = await core.readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });
+    const read = await core.readNamespacedConfigMap({
+      namespace: 'smoke',
+      name: 'hello',
+    });
     expect(read.data).toEqual({ greeting: 'hi' });
     const namespaces = await core.listNamespace();
     expect(namespaces.items.map(n => n.metadata?.name)).toContain('smoke');
@@ -38,10 +41,17 @@ describe('startLocalCluster', () => {
 
   it('is found again as an existing cluster from its kubeconfig (the KUBECONFIG path)', async () => {
     const existing = await existingCluster(cluster.kubeconfigPath);
-    expect(existing).toMatchObject({ server: cluster.server, token: cluster.token, version: cluster.version, external: true });
+    expect(existing).toMatchObject({
+      server: cluster.server,
+      token: cluster.token,
+      version: cluster.version,
+      external: true,
+    });
     await expect(existing.stopApiServer()).rejects.toThrow(/existing cluster/);
     await existing.stop(); // leaves it running
-    const read = await (await coreApi(existing)).readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });
+    const read = await (
+      await coreApi(existing)
+    ).readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });
     expect(read.data?.greeting).toBe('hi');
   });
 
@@ -49,7 +59,9 @@ describe('startLocalCluster', () => {
     if (cluster.external) return; // an existing cluster (DEX_USE_KUBECONFIG=1) is not restarted
     await cluster.stopApiServer();
     await cluster.startApiServer();
-    const read = await (await coreApi(cluster)).readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });
+    const read = await (
+      await coreApi(cluster)
+    ).readNamespacedConfigMap({ namespace: 'smoke', name: 'hello' });
     expect(read.data?.greeting).toBe('hi');
   });
 });

@@ -6,7 +6,13 @@ import YAML from 'yaml';
 import { ensureBinaries } from './binaries';
 import { loopbackPki } from './certs';
 import { httpsRequest } from './https';
-import { freePort, isPortTaken, ManagedProcess, startProcess, waitFor } from './process';
+import {
+  freePort,
+  isPortTaken,
+  ManagedProcess,
+  startProcess,
+  waitFor,
+} from './process';
 
 export interface LocalClusterOptions {
   /** Extra kube-apiserver flags, e.g. the rendered `--oidc-*` flags. */
@@ -47,9 +53,11 @@ function oidcFlags(oidc: LocalClusterOidc, caFile: string): string[] {
     `--oidc-ca-file=${caFile}`,
     `--oidc-username-claim=${oidc.usernameClaim ?? 'email'}`,
   ];
-  if (oidc.usernamePrefix !== undefined) flags.push(`--oidc-username-prefix=${oidc.usernamePrefix}`);
+  if (oidc.usernamePrefix !== undefined)
+    flags.push(`--oidc-username-prefix=${oidc.usernamePrefix}`);
   if (oidc.groupsClaim) flags.push(`--oidc-groups-claim=${oidc.groupsClaim}`);
-  if (oidc.groupsPrefix !== undefined) flags.push(`--oidc-groups-prefix=${oidc.groupsPrefix}`);
+  if (oidc.groupsPrefix !== undefined)
+    flags.push(`--oidc-groups-prefix=${oidc.groupsPrefix}`);
   return flags;
 }
 
@@ -105,25 +113,41 @@ function kubeconfigYaml(server: string, caPem: string, token: string): string {
  * (`certificate-authority-data` or `certificate-authority`). stop() leaves the cluster alone;
  * stopApiServer/startApiServer are not possible.
  */
-export async function existingCluster(kubeconfigPath?: string): Promise<LocalCluster> {
+export async function existingCluster(
+  kubeconfigPath?: string,
+): Promise<LocalCluster> {
   const file =
-    kubeconfigPath ?? process.env.KUBECONFIG?.split(path.delimiter)[0] ?? path.join(os.homedir(), '.kube', 'config');
+    kubeconfigPath ??
+    process.env.KUBECONFIG?.split(path.delimiter)[0] ??
+    path.join(os.homedir(), '.kube', 'config');
   const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
-  const named = (list: any[] | undefined, name: string) => (list ?? []).find(x => x?.name === name);
+  const named = (list: any[] | undefined, name: string) =>
+    (list ?? []).find(x => x?.name === name);
   const context = named(doc.contexts, doc['current-context'])?.context;
   if (!context) throw new Error(`${file}: no current context`);
   const cluster = named(doc.clusters, context.cluster)?.cluster;
   const user = named(doc.users, context.user)?.user ?? {};
-  if (!cluster?.server) throw new Error(`${file}: cluster "${context.cluster}" has no server`);
+  if (!cluster?.server)
+    throw new Error(`${file}: cluster "${context.cluster}" has no server`);
   const resolve = (p: string) => path.resolve(path.dirname(file), p);
   let caPem: string | undefined;
   if (cluster['certificate-authority-data']) {
-    caPem = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+    caPem = Buffer.from(
+      cluster['certificate-authority-data'],
+      'base64',
+    ).toString('utf8');
   } else if (cluster['certificate-authority']) {
     caPem = fs.readFileSync(resolve(cluster['certificate-authority']), 'utf8');
   }
-  if (!caPem) throw new Error(`${file}: cluster "${context.cluster}" names no CA (certificate-authority-data or certificate-authority)`);
-  const token = user.token ?? (user.tokenFile ? fs.readFileSync(resolve(user.tokenFile), 'utf8').trim() : undefined);
+  if (!caPem)
+    throw new Error(
+      `${file}: cluster "${context.cluster}" names no CA (certificate-authority-data or certificate-authority)`,
+    );
+  const token =
+    user.token ??
+    (user.tokenFile
+      ? fs.readFileSync(resolve(user.tokenFile), 'utf8').trim()
+      : undefined);
   if (!token) {
     throw new Error(
       `${file}: user "${context.user}" has no bearer token (token or tokenFile); client certificates and exec plugins are not read. ` +
@@ -131,10 +155,18 @@ export async function existingCluster(kubeconfigPath?: string): Promise<LocalClu
     );
   }
   const server = String(cluster.server).replace(/\/$/, '');
-  const res = await httpsRequest(`${server}/version`, { caPem, headers: { authorization: `Bearer ${token}` } });
-  if (res.status !== 200) throw new Error(`${server}/version answered HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  const res = await httpsRequest(`${server}/version`, {
+    caPem,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status !== 200)
+    throw new Error(
+      `${server}/version answered HTTP ${res.status}: ${res.body.slice(0, 300)}`,
+    );
   const refuse = async () => {
-    throw new Error(`${server} is an existing cluster (${file}); its apiserver cannot be stopped or started from here`);
+    throw new Error(
+      `${server} is an existing cluster (${file}); its apiserver cannot be stopped or started from here`,
+    );
   };
   return {
     server,
@@ -158,12 +190,20 @@ export async function existingCluster(kubeconfigPath?: string): Promise<LocalClu
  * cluster of that kubeconfig is used instead (`existingCluster`), unless the caller needs its
  * own apiserver flags, which an existing cluster cannot take.
  */
-export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+export async function startLocalCluster(
+  options: LocalClusterOptions = {},
+): Promise<LocalCluster> {
   if (options.oidc && options.authenticationConfig) {
-    throw new Error('startLocalCluster: kube-apiserver cannot combine --authentication-config with --oidc-* flags; pass one of oidc, authenticationConfig');
+    throw new Error(
+      'startLocalCluster: kube-apiserver cannot combine --authentication-config with --oidc-* flags; pass one of oidc, authenticationConfig',
+    );
   }
   if (process.env.DEX_USE_KUBECONFIG === '1' && process.env.KUBECONFIG) {
-    const own = options.oidc || options.authenticationConfig || options.apiServerFlags?.length || options.kubernetesVersion;
+    const own =
+      options.oidc ||
+      options.authenticationConfig ||
+      options.apiServerFlags?.length ||
+      options.kubernetesVersion;
     if (own) {
       throw new Error(
         'startLocalCluster: DEX_USE_KUBECONFIG=1 selects the existing cluster of $KUBECONFIG, but this caller needs its own ' +
@@ -182,7 +222,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   }
 }
 
-async function startOwnCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+async function startOwnCluster(
+  options: LocalClusterOptions,
+): Promise<LocalCluster> {
   const etcdBin = ensureBinaries('etcd').etcd;
   const k8s = ensureBinaries('kubernetes', options.kubernetesVersion);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cluster-'));
@@ -192,7 +234,11 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
   };
   let stopped = false;
   try {
-    const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const [clientPort, peerPort, apiPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const etcd = startProcess({
@@ -212,9 +258,18 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
       ],
     });
     processes.push(etcd);
-    await waitFor(etcd, 'healthy', async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000);
+    await waitFor(
+      etcd,
+      'healthy',
+      async () => (await fetch(`${etcdUrl}/health`)).ok,
+      30_000,
+    );
 
-    const pki = loopbackPki('kube-apiserver', ['localhost', 'kubernetes', 'kubernetes.default.svc']);
+    const pki = loopbackPki('kube-apiserver', [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default.svc',
+    ]);
     const token = crypto.randomBytes(24).toString('hex');
     const files = {
       cert: path.join(workDir, 'apiserver.crt'),
@@ -228,10 +283,19 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
     };
     fs.writeFileSync(files.cert, pki.certPem);
     fs.writeFileSync(files.key, pki.keyPem, { mode: 0o600 });
-    fs.writeFileSync(files.tokens, `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+    fs.writeFileSync(files.tokens, `${token},admin,admin,system:masters\n`, {
+      mode: 0o600,
+    });
     const sa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    fs.writeFileSync(files.saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    fs.writeFileSync(files.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
+    fs.writeFileSync(
+      files.saKey,
+      sa.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      { mode: 0o600 },
+    );
+    fs.writeFileSync(
+      files.saPub,
+      sa.publicKey.export({ type: 'spki', format: 'pem' }),
+    );
     const args = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
@@ -264,7 +328,8 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
 
     let apiserver: ManagedProcess | undefined;
     const startApiServer = async () => {
-      if (stopped) throw new Error('startApiServer: the local cluster was stopped');
+      if (stopped)
+        throw new Error('startApiServer: the local cluster was stopped');
       if (apiserver && !apiserver.exited()) return;
       const proc = startProcess({
         name: 'kube-apiserver',
@@ -276,13 +341,18 @@ async function startOwnCluster(options: LocalClusterOptions): Promise<LocalClust
       apiserver = proc;
       processes.push(proc);
       try {
-        await waitFor(proc, 'ready', async () => {
-          const res = await httpsRequest(`${server}/readyz`, {
-            caPem: pki.caPem,
-            headers: { authorization: `Bearer ${token}` },
-          });
-          return res.status === 200;
-        }, 120_000);
+        await waitFor(
+          proc,
+          'ready',
+          async () => {
+            const res = await httpsRequest(`${server}/readyz`, {
+              caPem: pki.caPem,
+              headers: { authorization: `Bearer ${token}` },
+            });
+            return res.status === 200;
+          },
+          120_000,
+        );
       } catch (e) {
         await proc.stop();
         throw e;

@@ -6,7 +6,8 @@ import YAML from 'yaml';
 import { sourceFolders } from './binaries';
 
 const CRDS_ARCHIVE = 'cluster-api-v1.14.0-crds.tar.gz';
-const KCP_CRD = 'cluster-api-v1.14.0-crds/controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml';
+const KCP_CRD =
+  'cluster-api-v1.14.0-crds/controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml';
 
 /**
  * The project's shared peers folder that holds the Cluster API CRD archive: the first of
@@ -32,15 +33,28 @@ export function peersDir(): string {
  * `v1beta1` stands for an older management cluster, where v1beta1 was the stored version
  * (extraArgs as a map).
  */
-export function kubeadmControlPlaneCrd(version: 'v1beta2' | 'v1beta1'): Record<string, any> {
+export function kubeadmControlPlaneCrd(
+  version: 'v1beta2' | 'v1beta1',
+): Record<string, any> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'capi-crds-'));
   try {
-    execFileSync('tar', ['-xzf', path.join(peersDir(), CRDS_ARCHIVE), '-C', work, KCP_CRD]);
+    execFileSync('tar', [
+      '-xzf',
+      path.join(peersDir(), CRDS_ARCHIVE),
+      '-C',
+      work,
+      KCP_CRD,
+    ]);
     const crd = YAML.parse(fs.readFileSync(path.join(work, KCP_CRD), 'utf8'));
     crd.spec.versions = crd.spec.versions
       .filter((v: { name: string }) => v.name === version)
-      .map((v: Record<string, unknown>) => ({ ...v, served: true, storage: true }));
-    if (!crd.spec.versions.length) throw new Error(`The KubeadmControlPlane CRD has no version ${version}`);
+      .map((v: Record<string, unknown>) => ({
+        ...v,
+        served: true,
+        storage: true,
+      }));
+    if (!crd.spec.versions.length)
+      throw new Error(`The KubeadmControlPlane CRD has no version ${version}`);
     return crd;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -12,12 +12,22 @@ import { LocalCluster, startLocalCluster } from './cluster';
 import { loopbackPki, TestPki } from './certs';
 import { LocalDex, startDex } from './dex';
 import { httpsRequest } from './https';
-import { bcryptHash, jwtClaims, passwordGrant, selfSubjectReview } from './oidc';
+import {
+  bcryptHash,
+  jwtClaims,
+  passwordGrant,
+  selfSubjectReview,
+} from './oidc';
 import { freePort } from './process';
 
 jest.setTimeout(180_000);
 
-const USER = { email: 'jane@example.com', username: 'jane', userID: '0a6c5f2e-jane', password: 'correct horse battery staple' };
+const USER = {
+  email: 'jane@example.com',
+  username: 'jane',
+  userID: '0a6c5f2e-jane',
+  password: 'correct horse battery staple',
+};
 const CLIENTS = {
   kubernetes: 'kubernetes-secret-0123456789',
   other: 'other-secret-0123456789',
@@ -35,7 +45,10 @@ async function admin(method: string, path: string, body?: unknown) {
   const res = await httpsRequest(`${cluster.server}${path}`, {
     caPem: cluster.caPem,
     method,
-    headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${cluster.token}`,
+      'content-type': 'application/json',
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: res.body };
@@ -43,7 +56,9 @@ async function admin(method: string, path: string, body?: unknown) {
 
 /** The cluster's admin kubeconfig with `namespace` as the context's: Dex's kubernetes storage writes there. */
 async function kubeconfigIn(namespace: string): Promise<string> {
-  const created = await admin('POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+  const created = await admin('POST', '/api/v1/namespaces', {
+    metadata: { name: namespace },
+  });
   expect([201, 409]).toContain(created.status);
   const kubeconfig = YAML.parse(cluster.kubeconfig);
   kubeconfig.contexts[0].context.namespace = namespace;
@@ -59,7 +74,14 @@ function dexConfig(port: number, storage: Record<string, unknown>): string {
     logger: { level: 'debug' },
     oauth2: { passwordConnector: 'local', skipApprovalScreen: true },
     enablePasswordDB: true,
-    staticPasswords: [{ email: USER.email, username: USER.username, userID: USER.userID, hash: passwordHash }],
+    staticPasswords: [
+      {
+        email: USER.email,
+        username: USER.username,
+        userID: USER.userID,
+        hash: passwordHash,
+      },
+    ],
     staticClients: Object.entries(CLIENTS).map(([id, secret]) => ({
       id,
       name: id,
@@ -72,14 +94,26 @@ function dexConfig(port: number, storage: Record<string, unknown>): string {
 /** Relative names: written into Dex's own folder, which is its working directory. */
 const tlsFiles = () => ({ 'tls.crt': pki.certPem, 'tls.key': pki.keyPem });
 
-async function runDex(version: string, port: number, storage: 'memory' | { namespace: string }) {
+async function runDex(
+  version: string,
+  port: number,
+  storage: 'memory' | { namespace: string },
+) {
   const files: Record<string, string> = tlsFiles();
   let storageConfig: Record<string, unknown> = { type: 'memory' };
   if (storage !== 'memory') {
     files.kubeconfig = await kubeconfigIn(storage.namespace);
-    storageConfig = { type: 'kubernetes', config: { kubeConfigFile: 'kubeconfig' } };
+    storageConfig = {
+      type: 'kubernetes',
+      config: { kubeConfigFile: 'kubeconfig' },
+    };
   }
-  const dex = await startDex({ version, configYaml: dexConfig(port, storageConfig), caPem: pki.caPem, files });
+  const dex = await startDex({
+    version,
+    configYaml: dexConfig(port, storageConfig),
+    caPem: pki.caPem,
+    files,
+  });
   running.push(dex);
   return dex;
 }
@@ -105,7 +139,12 @@ beforeAll(async () => {
   passwordHash = await bcryptHash(USER.password);
   dexPort = await freePort();
   cluster = await startLocalCluster({
-    oidc: { issuerUrl: issuerAt(dexPort), clientId: 'kubernetes', caPem: pki.caPem, usernameClaim: 'email' },
+    oidc: {
+      issuerUrl: issuerAt(dexPort),
+      clientId: 'kubernetes',
+      caPem: pki.caPem,
+      usernameClaim: 'email',
+    },
   });
 });
 
@@ -116,12 +155,29 @@ afterAll(async () => {
 
 describe('Dex v2.28.0 (creates its CRDs as apiextensions.k8s.io/v1beta1)', () => {
   it('cannot keep its state in Kubernetes 1.35: it exits and its log names the CRD failure', async () => {
-    const crd = await admin('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/authcodes.dex.coreos.com');
+    const crd = await admin(
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/authcodes.dex.coreos.com',
+    );
     expect(crd.status).toBe(404);
-    expect((await admin('GET', '/apis/apiextensions.k8s.io/v1beta1')).status).toBe(404);
-    const files = { ...tlsFiles(), kubeconfig: await kubeconfigIn('dex-v2-28-0') };
-    const config = dexConfig(await freePort(), { type: 'kubernetes', config: { kubeConfigFile: 'kubeconfig' } });
-    const error = await startDex({ version: 'v2.28.0', configYaml: config, caPem: pki.caPem, files, timeoutMs: 30_000 }).then(
+    expect(
+      (await admin('GET', '/apis/apiextensions.k8s.io/v1beta1')).status,
+    ).toBe(404);
+    const files = {
+      ...tlsFiles(),
+      kubeconfig: await kubeconfigIn('dex-v2-28-0'),
+    };
+    const config = dexConfig(await freePort(), {
+      type: 'kubernetes',
+      config: { kubeConfigFile: 'kubeconfig' },
+    });
+    const error = await startDex({
+      version: 'v2.28.0',
+      configYaml: config,
+      caPem: pki.caPem,
+      files,
+      timeoutMs: 30_000,
+    }).then(
       dex => {
         running.push(dex);
         return undefined;
@@ -129,11 +185,20 @@ describe('Dex v2.28.0 (creates its CRDs as apiextensions.k8s.io/v1beta1)', () =>
       (e: Error) => e,
     );
     // Restarted like a crash-looping pod, it fails the same way each time.
-    expect(error?.message).toMatch(/^Dex v2\.28\.0: dex \(started 3 times\) exited \(exit code [1-9]\d*\) before serving discovery/);
+    expect(error?.message).toMatch(
+      /^Dex v2\.28\.0: dex \(started 3 times\) exited \(exit code [1-9]\d*\) before serving discovery/,
+    );
     // Its CRD POST goes to apiextensions.k8s.io/v1beta1, which Kubernetes no longer serves (404).
-    expect(error?.message).toMatch(/custom resources not found, please enable the respective API group/);
-    expect(error?.message).toMatch(/failed to list connector objects from storage: .*not found/);
-    const after = await admin('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/authcodes.dex.coreos.com');
+    expect(error?.message).toMatch(
+      /custom resources not found, please enable the respective API group/,
+    );
+    expect(error?.message).toMatch(
+      /failed to list connector objects from storage: .*not found/,
+    );
+    const after = await admin(
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/authcodes.dex.coreos.com',
+    );
     expect(after.status).toBe(404);
   });
 
@@ -143,7 +208,11 @@ describe('Dex v2.28.0 (creates its CRDs as apiextensions.k8s.io/v1beta1)', () =>
     try {
       expect(dex.discovery.issuer).toBe(issuerAt(port));
       const token = await grant(dex.issuer, 'kubernetes');
-      expect(jwtClaims(token)).toMatchObject({ iss: issuerAt(port), aud: 'kubernetes', email: USER.email });
+      expect(jwtClaims(token)).toMatchObject({
+        iss: issuerAt(port),
+        aud: 'kubernetes',
+        email: USER.email,
+      });
     } finally {
       await stopDex(dex);
     }
@@ -162,16 +231,29 @@ describe('Dex v2.45.1 with kubernetes storage, trusted by the kube-apiserver', (
     expect(dex.discovery.token_endpoint).toBe(`${issuerAt(dexPort)}/token`);
     expect(dex.discovery.grant_types_supported).toContain('password');
     // Its state is in the cluster: the CRDs exist and the signing keys are stored in its namespace.
-    const keys = await admin('GET', '/apis/dex.coreos.com/v1/namespaces/dex-v2-45-1/signingkeies');
+    const keys = await admin(
+      'GET',
+      '/apis/dex.coreos.com/v1/namespaces/dex-v2-45-1/signingkeies',
+    );
     expect(keys.status).toBe(200);
     expect(JSON.parse(keys.body).items.length).toBe(1);
   });
 
   it('issues an ID token by the password grant that the apiserver accepts as the user', async () => {
     const token = await grant(dex.issuer, 'kubernetes');
-    expect(jwtClaims(token)).toMatchObject({ iss: issuerAt(dexPort), aud: 'kubernetes', email: USER.email, email_verified: true });
+    expect(jwtClaims(token)).toMatchObject({
+      iss: issuerAt(dexPort),
+      aud: 'kubernetes',
+      email: USER.email,
+      email_verified: true,
+    });
     // The apiserver fetches Dex's discovery and keys asynchronously: retried for up to 20 s.
-    const review = await selfSubjectReview(cluster.server, cluster.caPem, token, { retryMs: 20_000 });
+    const review = await selfSubjectReview(
+      cluster.server,
+      cluster.caPem,
+      token,
+      { retryMs: 20_000 },
+    );
     expect(review.username).toBe(USER.email);
     expect(review.groups).toContain('system:authenticated');
   });
@@ -179,31 +261,51 @@ describe('Dex v2.45.1 with kubernetes storage, trusted by the kube-apiserver', (
   it('refuses a token Dex issued to another client (401)', async () => {
     const token = await grant(dex.issuer, 'other');
     expect(jwtClaims(token).aud).toBe('other');
-    await expect(selfSubjectReview(cluster.server, cluster.caPem, token, { retryMs: 0 })).rejects.toThrow(/HTTP 401/);
+    await expect(
+      selfSubjectReview(cluster.server, cluster.caPem, token, { retryMs: 0 }),
+    ).rejects.toThrow(/HTTP 401/);
   });
 
-  it('fails to start with the reason from Dex\'s log when Dex exits', async () => {
+  it("fails to start with the reason from Dex's log when Dex exits", async () => {
     const config = dexConfig(await freePort(), { type: 'no-such-storage' });
     await expect(
-      startDex({ version: 'v2.45.1', configYaml: config, caPem: pki.caPem, files: tlsFiles(), restarts: 0 }),
-    ).rejects.toThrow(/^Dex v2\.45\.1: dex exited \(exit code [1-9]\d*\) before serving discovery[\s\S]*no-such-storage/);
+      startDex({
+        version: 'v2.45.1',
+        configYaml: config,
+        caPem: pki.caPem,
+        files: tlsFiles(),
+        restarts: 0,
+      }),
+    ).rejects.toThrow(
+      /^Dex v2\.45\.1: dex exited \(exit code [1-9]\d*\) before serving discovery[\s\S]*no-such-storage/,
+    );
   });
 });
 
 // v2.30.0: the oldest Dex whose CRDs are apiextensions.k8s.io/v1; v2.44.0: built with api/v2 v2.4.0.
-describe.each(['v2.30.0', 'v2.44.0'])('Dex %s with kubernetes storage', version => {
-  it('serves discovery over TLS with the configured issuer and issues tokens', async () => {
-    const port = await freePort();
-    const namespace = `dex-${version.replace(/\./g, '-')}`;
-    const dex = await runDex(version, port, { namespace });
-    try {
-      expect(dex.discovery.issuer).toBe(issuerAt(port));
-      const token = await grant(dex.issuer, 'kubernetes');
-      expect(jwtClaims(token)).toMatchObject({ iss: issuerAt(port), aud: 'kubernetes', email: USER.email });
-      const keys = await admin('GET', `/apis/dex.coreos.com/v1/namespaces/${namespace}/signingkeies`);
-      expect(JSON.parse(keys.body).items.length).toBe(1);
-    } finally {
-      await stopDex(dex);
-    }
-  });
-});
+describe.each(['v2.30.0', 'v2.44.0'])(
+  'Dex %s with kubernetes storage',
+  version => {
+    it('serves discovery over TLS with the configured issuer and issues tokens', async () => {
+      const port = await freePort();
+      const namespace = `dex-${version.replace(/\./g, '-')}`;
+      const dex = await runDex(version, port, { namespace });
+      try {
+        expect(dex.discovery.issuer).toBe(issuerAt(port));
+        const token = await grant(dex.issuer, 'kubernetes');
+        expect(jwtClaims(token)).toMatchObject({
+          iss: issuerAt(port),
+          aud: 'kubernetes',
+          email: USER.email,
+        });
+        const keys = await admin(
+          'GET',
+          `/apis/dex.coreos.com/v1/namespaces/${namespace}/signingkeies`,
+        );
+        expect(JSON.parse(keys.body).items.length).toBe(1);
+      } finally {
+        await stopDex(dex);
+      }
+    });
+  },
+);

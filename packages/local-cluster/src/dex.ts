@@ -50,11 +50,18 @@ export interface StartDexOptions {
  */
 export async function startDex(options: StartDexOptions): Promise<LocalDex> {
   const bin = ensureBinaries('dex', options.version).dex;
-  const issuer = String(YAML.parse(options.configYaml)?.issuer ?? '').replace(/\/$/, '');
+  const issuer = String(YAML.parse(options.configYaml)?.issuer ?? '').replace(
+    /\/$/,
+    '',
+  );
   if (!/^https:\/\//.test(issuer)) {
-    throw new Error(`startDex: the config's issuer must be an https URL, got "${issuer}"`);
+    throw new Error(
+      `startDex: the config's issuer must be an https URL, got "${issuer}"`,
+    );
   }
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `dex-${options.version}-`));
+  const workDir = fs.mkdtempSync(
+    path.join(os.tmpdir(), `dex-${options.version}-`),
+  );
   const remove = () => fs.rmSync(workDir, { recursive: true, force: true });
   let proc: ManagedProcess | undefined;
   try {
@@ -76,22 +83,40 @@ export async function startDex(options: StartDexOptions): Promise<LocalDex> {
     let starts = 0;
     for (let attempt = 0; ; attempt++) {
       starts = attempt + 1;
-      proc = startProcess({ name: 'dex', bin, args: ['serve', configPath], workDir });
+      proc = startProcess({
+        name: 'dex',
+        bin,
+        args: ['serve', configPath],
+        workDir,
+      });
       const current = proc;
       try {
-        await waitFor(current, 'serving discovery', async () => {
-          const res = await httpsRequest(`${issuer}/.well-known/openid-configuration`, { caPem: options.caPem });
-          if (res.status !== 200) return false;
-          served.discovery = JSON.parse(res.body);
-          return true;
-        }, options.timeoutMs ?? 60_000);
+        await waitFor(
+          current,
+          'serving discovery',
+          async () => {
+            const res = await httpsRequest(
+              `${issuer}/.well-known/openid-configuration`,
+              { caPem: options.caPem },
+            );
+            if (res.status !== 200) return false;
+            served.discovery = JSON.parse(res.body);
+            return true;
+          },
+          options.timeoutMs ?? 60_000,
+        );
         break;
       } catch (e) {
         if (!current.exited() || attempt >= restarts) {
           const note = attempt ? ` (started ${attempt + 1} times)` : '';
-          throw new Error(`${(e as Error).message.replace(/^dex /, `dex${note} `)}`);
+          throw new Error(
+            `${(e as Error).message.replace(/^dex /, `dex${note} `)}`,
+          );
         }
-        fs.appendFileSync(current.logFile, `[local-cluster] dex ${current.exitReason()}; starting it again\n`);
+        fs.appendFileSync(
+          current.logFile,
+          `[local-cluster] dex ${current.exitReason()}; starting it again\n`,
+        );
         await new Promise(r => setTimeout(r, 1000 * (attempt + 1)));
       }
     }

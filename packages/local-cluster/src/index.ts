@@ -5,13 +5,28 @@
  * @packageDocumentation
  */
 export { startLocalCluster, existingCluster } from './cluster';
-export type { LocalCluster, LocalClusterOptions, LocalClusterOidc } from './cluster';
+export type {
+  LocalCluster,
+  LocalClusterOptions,
+  LocalClusterOidc,
+} from './cluster';
 export { sharedLocalCluster } from './shared';
 export { startDex } from './dex';
 export type { LocalDex, StartDexOptions } from './dex';
-export { passwordGrant, selfSubjectReview, bcryptHash, jwtClaims } from './oidc';
+export {
+  passwordGrant,
+  selfSubjectReview,
+  bcryptHash,
+  jwtClaims,
+} from './oidc';
 export type { PasswordGrantOptions, SelfSubjectReviewResult } from './oidc';
-export { ensureBinaries, ensureBuild, ensureBuilds, dexBuilds, sourceFolders } from './binaries';
+export {
+  ensureBinaries,
+  ensureBuild,
+  ensureBuilds,
+  dexBuilds,
+  sourceFolders,
+} from './binaries';
 export type { Build } from './binaries';
 export { freePort, startProcess, waitFor } from './process';
 export type { ManagedProcess } from './process';

@@ -19,14 +19,23 @@ export interface PasswordGrantOptions {
  * Gets an ID token by the OAuth2 resource-owner password grant (Dex: `oauth2.passwordConnector`
  * set, Dex >= 2.23). Fails with Dex's error response when the grant is refused.
  */
-export async function passwordGrant(options: PasswordGrantOptions): Promise<string> {
+export async function passwordGrant(
+  options: PasswordGrantOptions,
+): Promise<string> {
   const issuer = options.issuer.replace(/\/$/, '');
-  const discoveryRes = await httpsRequest(`${issuer}/.well-known/openid-configuration`, { caPem: options.caPem });
+  const discoveryRes = await httpsRequest(
+    `${issuer}/.well-known/openid-configuration`,
+    { caPem: options.caPem },
+  );
   if (discoveryRes.status !== 200) {
-    throw new Error(`OIDC discovery at ${issuer} answered HTTP ${discoveryRes.status}: ${discoveryRes.body.slice(0, 500)}`);
+    throw new Error(
+      `OIDC discovery at ${issuer} answered HTTP ${discoveryRes.status}: ${discoveryRes.body.slice(0, 500)}`,
+    );
   }
-  const tokenEndpoint = JSON.parse(discoveryRes.body).token_endpoint as string | undefined;
-  if (!tokenEndpoint) throw new Error(`OIDC discovery at ${issuer} names no token_endpoint`);
+  const tokenEndpoint = JSON.parse(discoveryRes.body).token_endpoint as
+    string | undefined;
+  if (!tokenEndpoint)
+    throw new Error(`OIDC discovery at ${issuer} names no token_endpoint`);
   const body = new URLSearchParams({
     grant_type: 'password',
     username: options.username,
@@ -49,10 +58,13 @@ export async function passwordGrant(options: PasswordGrantOptions): Promise<stri
     body,
   });
   if (res.status !== 200) {
-    throw new Error(`Password grant for client ${options.clientId} at ${tokenEndpoint} answered HTTP ${res.status}: ${res.body.slice(0, 500)}`);
+    throw new Error(
+      `Password grant for client ${options.clientId} at ${tokenEndpoint} answered HTTP ${res.status}: ${res.body.slice(0, 500)}`,
+    );
   }
   const idToken = JSON.parse(res.body).id_token as string | undefined;
-  if (!idToken) throw new Error(`Password grant at ${tokenEndpoint} returned no id_token`);
+  if (!idToken)
+    throw new Error(`Password grant at ${tokenEndpoint} returned no id_token`);
   return idToken;
 }
 
@@ -86,20 +98,26 @@ export async function selfSubjectReview(
   options: { retryMs?: number; intervalMs?: number } = {},
 ): Promise<SelfSubjectReviewResult> {
   const deadline = Date.now() + (options.retryMs ?? 20_000);
-  const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+  const body = JSON.stringify({
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'SelfSubjectReview',
+  });
   for (;;) {
     let failure: string;
     try {
-      const res = await httpsRequest(`${server.replace(/\/$/, '')}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
-        caPem,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json',
+      const res = await httpsRequest(
+        `${server.replace(/\/$/, '')}/apis/authentication.k8s.io/v1/selfsubjectreviews`,
+        {
+          caPem,
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+          },
+          body,
         },
-        body,
-      });
+      );
       if (res.status === 201 || res.status === 200) {
         const userInfo = JSON.parse(res.body).status?.userInfo ?? {};
         return {

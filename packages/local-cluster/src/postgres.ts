@@ -4,7 +4,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, isPortTaken, ManagedProcess, startProcess, waitFor } from './process';
+import {
+  freePort,
+  isPortTaken,
+  ManagedProcess,
+  startProcess,
+  waitFor,
+} from './process';
 
 /** A throwaway PostgreSQL cluster on loopback, for tests of the backend's production shape. */
 export interface LocalPostgres {
@@ -29,12 +35,21 @@ export function postgresBinDir(): string {
   const majors = fs.existsSync(debian)
     ? fs
         .readdirSync(debian)
-        .filter(v => /^\d+$/.test(v) && fs.existsSync(path.join(debian, v, 'bin', 'initdb')))
+        .filter(
+          v =>
+            /^\d+$/.test(v) &&
+            fs.existsSync(path.join(debian, v, 'bin', 'initdb')),
+        )
         .sort((a, b) => Number(b) - Number(a))
     : [];
   if (majors.length) return path.join(debian, majors[0], 'bin');
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'postgres'))) return dir;
+    if (
+      dir &&
+      fs.existsSync(path.join(dir, 'initdb')) &&
+      fs.existsSync(path.join(dir, 'postgres'))
+    )
+      return dir;
   }
   throw new Error(
     'PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin or on the PATH). ' +
@@ -50,23 +65,45 @@ function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   for (const name of ['postgres', 'nobody']) {
     try {
-      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+      const uid = Number(
+        execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim(),
+      );
+      const gid = Number(
+        execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim(),
+      );
       if (Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
     } catch {
       // no such user: try the next
     }
   }
-  throw new Error('PostgreSQL refuses to run as root and neither a "postgres" nor a "nobody" user exists to run it as.');
+  throw new Error(
+    'PostgreSQL refuses to run as root and neither a "postgres" nor a "nobody" user exists to run it as.',
+  );
 }
 
 /**
  * `[bin, args]` that run `bin` as `user`. setpriv execs, so the pid stays the server's; the kernel
  * clears a parent-death signal when the uid changes, so it is set again after the change.
  */
-function asUser(user: { uid: number; gid: number } | undefined, bin: string, args: string[]): [string, string[]] {
+function asUser(
+  user: { uid: number; gid: number } | undefined,
+  bin: string,
+  args: string[],
+): [string, string[]] {
   if (!user) return [bin, args];
-  return ['setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--pdeathsig', 'KILL', '--', bin, ...args]];
+  return [
+    'setpriv',
+    [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      '--clear-groups',
+      '--pdeathsig',
+      'KILL',
+      '--',
+      bin,
+      ...args,
+    ],
+  ];
 }
 
 function connects(port: number): Promise<boolean> {
@@ -89,7 +126,9 @@ function connects(port: number): Promise<boolean> {
  * initdb into a temporary folder and start `postgres` on a free loopback port, with password
  * authentication (scram) for one random superuser. stop() shuts it down fast and removes the folder.
  */
-export async function startPostgres(options: { maxConnections?: number } = {}): Promise<LocalPostgres> {
+export async function startPostgres(
+  options: { maxConnections?: number } = {},
+): Promise<LocalPostgres> {
   const bin = postgresBinDir();
   const user = serverUser();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-postgres-'));
@@ -117,7 +156,9 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       execFileSync(initdb, initdbArgs, { stdio: 'pipe', timeout: 120_000 });
     } catch (e) {
       const err = e as { stderr?: Buffer; message: string };
-      throw new Error(`initdb failed: ${err.stderr?.toString().trim() || err.message}`);
+      throw new Error(
+        `initdb failed: ${err.stderr?.toString().trim() || err.message}`,
+      );
     }
     fs.rmSync(pwFile);
 
@@ -142,7 +183,13 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
         '-c',
         'full_page_writes=off',
       ]);
-      const proc = startProcess({ name: 'postgres', bin: cmd, args, workDir, env: { ...process.env, LC_ALL: 'C' } });
+      const proc = startProcess({
+        name: 'postgres',
+        bin: cmd,
+        args,
+        workDir,
+        env: { ...process.env, LC_ALL: 'C' },
+      });
       server = proc;
       try {
         await waitFor(proc, 'ready to accept connections', async () => {
@@ -165,8 +212,32 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
         query(database, sql) {
           const out = execFileSync(
             psql,
-            ['-h', '127.0.0.1', '-p', String(port), '-U', dbUser, '-d', database, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql],
-            { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' }, timeout: 30_000 },
+            [
+              '-h',
+              '127.0.0.1',
+              '-p',
+              String(port),
+              '-U',
+              dbUser,
+              '-d',
+              database,
+              '-X',
+              '-A',
+              '-t',
+              '-v',
+              'ON_ERROR_STOP=1',
+              '-c',
+              sql,
+            ],
+            {
+              encoding: 'utf8',
+              env: {
+                ...process.env,
+                PGPASSWORD: password,
+                PGCONNECT_TIMEOUT: '10',
+              },
+              timeout: 30_000,
+            },
           );
           return out
             .split('\n')
@@ -176,9 +247,20 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
         async stop() {
           // Fast shutdown (SIGINT): SIGTERM would wait for every client to disconnect.
           if (!started.exited()) {
-            const [pgCtl, pgCtlArgs] = asUser(user, path.join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-t', '20']);
+            const [pgCtl, pgCtlArgs] = asUser(user, path.join(bin, 'pg_ctl'), [
+              'stop',
+              '-D',
+              dataDir,
+              '-m',
+              'fast',
+              '-t',
+              '20',
+            ]);
             try {
-              execFileSync(pgCtl, pgCtlArgs, { stdio: 'pipe', timeout: 30_000 });
+              execFileSync(pgCtl, pgCtlArgs, {
+                stdio: 'pipe',
+                timeout: 30_000,
+              });
             } catch {
               // stop() below kills it
             }

@@ -16,18 +16,21 @@ type WithRunning = { [RUNNING]?: Set<ChildProcess> };
 
 // Children must not outlive a test run that crashes or is interrupted. One set and one listener
 // per real process, however many copies of this module load.
-const running: Set<ChildProcess> = ((hostProcess as WithRunning)[RUNNING] ??= (() => {
-  const children = new Set<ChildProcess>();
-  hostProcess.once('exit', () => {
-    for (const child of children) child.kill('SIGKILL');
-  });
-  return children;
-})());
+const running: Set<ChildProcess> = ((hostProcess as WithRunning)[RUNNING] ??=
+  (() => {
+    const children = new Set<ChildProcess>();
+    hostProcess.once('exit', () => {
+      for (const child of children) child.kill('SIGKILL');
+    });
+    return children;
+  })());
 
 // A jest worker that is killed (SIGKILL, OOM, timeout) runs no 'exit' handler: on Linux the
 // children are started through util-linux `setpriv --pdeathsig KILL` (which then execs the
 // binary, same pid), so the kernel kills them when this process dies.
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(p => process.platform === 'linux' && fs.existsSync(p));
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(
+  p => process.platform === 'linux' && fs.existsSync(p),
+);
 
 // Ports handed out by this process, so two callers never get the same one.
 const handedOut = new Set<number>();
@@ -35,7 +38,12 @@ const handedOut = new Set<number>();
 /** The lower bound of the kernel's range for outgoing connections' source ports. */
 function ephemeralLow(): number {
   try {
-    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const low = Number(
+      fs
+        .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+        .trim()
+        .split(/\s+/)[0],
+    );
     if (Number.isInteger(low) && low > 11_000) return low;
   } catch {
     // not Linux: fall through
@@ -74,14 +82,17 @@ export async function freePort(): Promise<number> {
     }
   }
   const port = await tryListen(0);
-  if (port === undefined) throw new Error('freePort: cannot listen on 127.0.0.1');
+  if (port === undefined)
+    throw new Error('freePort: cannot listen on 127.0.0.1');
   handedOut.add(port);
   return port;
 }
 
 /** True when a process failed because a port it was given was taken meanwhile. */
 export function isPortTaken(error: unknown): boolean {
-  return /address already in use/i.test(String((error as Error)?.message ?? error));
+  return /address already in use/i.test(
+    String((error as Error)?.message ?? error),
+  );
 }
 
 export interface ManagedProcess {
@@ -137,7 +148,10 @@ export function startProcess(options: {
     exitedFlag = true;
     exitReason = `failed to start: ${err.message}`;
     running.delete(child);
-    fs.appendFileSync(logFile, `\n[local-cluster] ${options.bin} failed to start: ${err.message}\n`);
+    fs.appendFileSync(
+      logFile,
+      `\n[local-cluster] ${options.bin} failed to start: ${err.message}\n`,
+    );
   });
   return {
     name: options.name,
@@ -145,7 +159,12 @@ export function startProcess(options: {
     pid: child.pid,
     tail(lines = 30) {
       try {
-        return fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
+        return fs
+          .readFileSync(logFile, 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-lines)
+          .join('\n');
       } catch {
         return '';
       }
@@ -174,7 +193,9 @@ export async function waitFor(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (proc.exited()) {
-      throw new Error(`${proc.name} exited (${proc.exitReason?.() ?? 'unknown'}) before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`);
+      throw new Error(
+        `${proc.name} exited (${proc.exitReason?.() ?? 'unknown'}) before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`,
+      );
     }
     try {
       if (await check()) return;

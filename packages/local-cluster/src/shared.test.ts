@@ -33,8 +33,12 @@ describe('sharedLocalCluster', () => {
     });
     expect(next?.server).toBe(first.server);
     expect(next?.token).toBe(first.token);
-    await expect(first.stop()).rejects.toThrow(/needs its own startLocalCluster/);
-    await expect(first.stopApiServer()).rejects.toThrow(/needs its own startLocalCluster/);
+    await expect(first.stop()).rejects.toThrow(
+      /needs its own startLocalCluster/,
+    );
+    await expect(first.stopApiServer()).rejects.toThrow(
+      /needs its own startLocalCluster/,
+    );
     const res = await httpsRequest(`${first.server}/readyz`, {
       caPem: first.caPem,
       headers: { authorization: `Bearer ${first.token}` },
@@ -52,7 +56,12 @@ describe('sharedLocalCluster', () => {
     // Exits on its own only if the cluster's children do not hold the event loop open.
     const run = spawnSync(
       process.execPath,
-      ['--require', require.resolve('@backstage/cli-node/config/nodeTransform.cjs'), '-e', script],
+      [
+        '--require',
+        require.resolve('@backstage/cli-node/config/nodeTransform.cjs'),
+        '-e',
+        script,
+      ],
       { cwd: __dirname, encoding: 'utf8', timeout: 150_000 },
     );
     expect(run.error).toBeUndefined();

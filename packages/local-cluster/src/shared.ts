@@ -31,7 +31,8 @@ export async function sharedLocalCluster(): Promise<LocalCluster> {
       cluster => {
         // Registered after startProcess's listener, so this runs once the binaries are killed.
         hostProcess.once('exit', () => {
-          if (cluster.workDir) fs.rmSync(cluster.workDir, { recursive: true, force: true });
+          if (cluster.workDir)
+            fs.rmSync(cluster.workDir, { recursive: true, force: true });
         });
       },
       () => {

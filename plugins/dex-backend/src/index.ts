@@ -7,5 +7,9 @@
  */
 export { dexPlugin as default, createDexBackendPlugin } from './plugin';
 export type { DexBackendPluginOptions } from './plugin';
-export { createDexService, clustersOf, kubernetesIdOf } from './service/DexService';
+export {
+  createDexService,
+  clustersOf,
+  kubernetesIdOf,
+} from './service/DexService';
 export type { DexService, DexServiceOptions } from './service/DexService';

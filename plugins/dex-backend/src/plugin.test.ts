@@ -1,16 +1,34 @@
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { HangingServer, LocalCluster, startHangingServer, startLocalCluster } from '@backstage-dex/local-cluster';
-import { DexStatusResponse, withDefaults } from '@backstage-dex/plugin-dex-common';
-import { clientNode, countKubernetesCalls, provisionPack } from '@backstage-dex/plugin-dex-node';
+import {
+  HangingServer,
+  LocalCluster,
+  startHangingServer,
+  startLocalCluster,
+} from '@backstage-dex/local-cluster';
+import {
+  DexStatusResponse,
+  withDefaults,
+} from '@backstage-dex/plugin-dex-common';
+import {
+  clientNode,
+  countKubernetesCalls,
+  provisionPack,
+} from '@backstage-dex/plugin-dex-node';
 import request from 'supertest';
 import { createDexBackendPlugin } from './plugin';
 
 jest.setTimeout(240_000);
 
-type KubeConfig = InstanceType<Awaited<ReturnType<typeof clientNode>>['KubeConfig']>;
+type KubeConfig = InstanceType<
+  Awaited<ReturnType<typeof clientNode>>['KubeConfig']
+>;
 
 const TIMEOUT_MS = 1500;
 /**
@@ -49,14 +67,21 @@ describe('dex backend plugin against two local clusters', () => {
   }
 
   const status = async (entityRef: string) => {
-    const res = await get(`/api/dex/status?entityRef=${encodeURIComponent(entityRef)}`);
+    const res = await get(
+      `/api/dex/status?entityRef=${encodeURIComponent(entityRef)}`,
+    );
     expect(res.status).toBe(200);
     return res.body as DexStatusResponse;
   };
-  const waitForTtl = () => new Promise(resolve => setTimeout(resolve, TTL_SECONDS * 1000 + 50));
+  const waitForTtl = () =>
+    new Promise(resolve => setTimeout(resolve, TTL_SECONDS * 1000 + 50));
 
   beforeAll(async () => {
-    [a, b, hang] = await Promise.all([startLocalCluster(), startLocalCluster(), startHangingServer()]);
+    [a, b, hang] = await Promise.all([
+      startLocalCluster(),
+      startLocalCluster(),
+      startHangingServer(),
+    ]);
     const k8s = await clientNode();
     const kubeConfig = (c: LocalCluster) => {
       const kc = new k8s.KubeConfig();
@@ -72,8 +97,27 @@ describe('dex backend plugin against two local clusters', () => {
           cluster: 'a',
           namespace: 'team-a',
           kubernetesId: 'payments-api',
-          dex: { version: '2.44.0', exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: ['dex.a.example.test'] } } },
-          authenticator: { exposure: { serviceType: 'LoadBalancer', ingress: { enabled: true, className: 'nginx', hosts: ['login.a.example.test'] } } },
+          dex: {
+            version: '2.44.0',
+            exposure: {
+              serviceType: 'ClusterIP',
+              ingress: {
+                enabled: true,
+                className: 'nginx',
+                hosts: ['dex.a.example.test'],
+              },
+            },
+          },
+          authenticator: {
+            exposure: {
+              serviceType: 'LoadBalancer',
+              ingress: {
+                enabled: true,
+                className: 'nginx',
+                hosts: ['login.a.example.test'],
+              },
+            },
+          },
         }),
         { entityRef: 'component:default/payments-api' },
       ),
@@ -90,7 +134,12 @@ describe('dex backend plugin against two local clusters', () => {
       // Same kubernetes-id, another entity: only payments-everywhere sees it (the stamped full ref).
       provisionPack(
         kcB,
-        withDefaults({ cluster: 'b', namespace: 'team-e', kubernetesId: 'payments-api', authenticator: { enabled: false } }),
+        withDefaults({
+          cluster: 'b',
+          namespace: 'team-e',
+          kubernetesId: 'payments-api',
+          authenticator: { enabled: false },
+        }),
         { entityRef: 'component:default/payments-everywhere' },
       ),
     ]);
@@ -98,12 +147,21 @@ describe('dex backend plugin against two local clusters', () => {
       [kcA, 'team-a'],
       [kcB, 'team-b'],
     ] as const) {
-      const secret = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: 'dex-clients', namespace });
-      for (const v of Object.values(secret.data ?? {})) secretValues.push(v, Buffer.from(v, 'base64').toString('utf8'));
+      const secret = await kc
+        .makeApiClient(k8s.CoreV1Api)
+        .readNamespacedSecret({ name: 'dex-clients', namespace });
+      for (const v of Object.values(secret.data ?? {}))
+        secretValues.push(v, Buffer.from(v, 'base64').toString('utf8'));
     }
-    if (!secretValues.length) throw new Error('setup: no generated client secret to search the responses for');
+    if (!secretValues.length)
+      throw new Error(
+        'setup: no generated client secret to search the responses for',
+      );
 
-    const cluster = (name: string, c: { server: string; token: string; caPem: string }) => ({
+    const cluster = (
+      name: string,
+      c: { server: string; token: string; caPem: string },
+    ) => ({
       name,
       url: c.server,
       authProvider: 'serviceAccount',
@@ -122,25 +180,43 @@ describe('dex backend plugin against two local clusters', () => {
                   clusters: [
                     cluster('a', a),
                     cluster('b', b),
-                    cluster('hang', { server: `https://127.0.0.1:${hang.port}`, token: 'hang-token', caPem: a.caPem }),
+                    cluster('hang', {
+                      server: `https://127.0.0.1:${hang.port}`,
+                      token: 'hang-token',
+                      caPem: a.caPem,
+                    }),
                   ],
                 },
               ],
             },
-            dex: { versions: { default: '2.45.1' }, status: { cacheTtlSeconds: TTL_SECONDS, clusterTimeoutMs: TIMEOUT_MS } },
+            dex: {
+              versions: { default: '2.45.1' },
+              status: {
+                cacheTtlSeconds: TTL_SECONDS,
+                clusterTimeoutMs: TIMEOUT_MS,
+              },
+            },
           },
         }),
         catalogServiceMock.factory({
           entities: [
             entity('payments-api', { 'dex.backstage.io/clusters': 'a, b' }),
-            entity('payments-everywhere', { 'backstage.io/kubernetes-id': 'payments-api' }),
+            entity('payments-everywhere', {
+              'backstage.io/kubernetes-id': 'payments-api',
+            }),
             entity('secret-project', { 'dex.backstage.io/clusters': 'a' }),
           ],
         }),
         mockServices.permissions.mock({
           authorize: async (requests, { credentials }) => {
-            const user = (credentials.principal as { userEntityRef?: string }).userEntityRef;
-            return requests.map(() => ({ result: user === DENIED_USER ? AuthorizeResult.DENY : AuthorizeResult.ALLOW }));
+            const user = (credentials.principal as { userEntityRef?: string })
+              .userEntityRef;
+            return requests.map(() => ({
+              result:
+                user === DENIED_USER
+                  ? AuthorizeResult.DENY
+                  : AuthorizeResult.ALLOW,
+            }));
           },
         }).factory,
       ],
@@ -158,7 +234,9 @@ describe('dex backend plugin against two local clusters', () => {
     const body = await status('component:default/payments-api');
     expect(body.entityRef).toBe('component:default/payments-api');
     expect(body.errors).toEqual([]);
-    expect(body.installations.map(i => `${i.cluster}:${i.namespace}/${i.instance}`)).toEqual(['a:team-a/dex', 'b:team-b/dex']);
+    expect(
+      body.installations.map(i => `${i.cluster}:${i.namespace}/${i.instance}`),
+    ).toEqual(['a:team-a/dex', 'b:team-b/dex']);
     // One list per kind per cluster.
     expect(counter.byCluster()).toEqual({ a: 4, b: 4 });
 
@@ -170,7 +248,14 @@ describe('dex backend plugin against two local clusters', () => {
       updateAvailable: true,
       health: 'progressing',
       replicas: { desired: 1, ready: 0, updated: 0 },
-      ingress: { name: 'dex', className: 'nginx', hosts: ['dex.a.example.test'], tls: true, addresses: [], state: 'pending' },
+      ingress: {
+        name: 'dex',
+        className: 'nginx',
+        hosts: ['dex.a.example.test'],
+        tls: true,
+        addresses: [],
+        state: 'pending',
+      },
     });
     expect(onA.dex.endpoints).toEqual([
       { kind: 'ingress', url: 'https://dex.a.example.test', ready: false },
@@ -179,23 +264,42 @@ describe('dex backend plugin against two local clusters', () => {
     expect(onA.authenticator!.endpoints).toEqual([
       { kind: 'ingress', url: 'https://login.a.example.test', ready: false },
       { kind: 'loadBalancer', url: '', ready: false },
-      { kind: 'clusterIP', url: 'https://dex-authenticator.team-a.svc:5555', ready: true },
+      {
+        kind: 'clusterIP',
+        url: 'https://dex-authenticator.team-a.svc:5555',
+        ready: true,
+      },
     ]);
-    expect(onA.certificates.map(c => c.name)).toEqual(['dex-ca', 'dex-authenticator-tls', 'dex-tls']);
-    expect(onA.apiServer).toMatchObject({ issuerUrl: 'https://dex.a.example.test', clientId: 'kubernetes' });
+    expect(onA.certificates.map(c => c.name)).toEqual([
+      'dex-ca',
+      'dex-authenticator-tls',
+      'dex-tls',
+    ]);
+    expect(onA.apiServer).toMatchObject({
+      issuerUrl: 'https://dex.a.example.test',
+      clientId: 'kubernetes',
+    });
     expect(onA.apiServer!.flags).toContain('--oidc-client-id=kubernetes');
 
-    expect(onB.dex).toMatchObject({ version: '2.45.1', updateAvailable: false, serviceType: 'ClusterIP' });
+    expect(onB.dex).toMatchObject({
+      version: '2.45.1',
+      updateAvailable: false,
+      serviceType: 'ClusterIP',
+    });
     expect(onB.dex.ingress).toBeUndefined();
     expect(onB.issuerUrl).toBe('https://dex.team-b.svc:5556/dex');
-    const nodePort = onB.authenticator!.endpoints.find(e => e.kind === 'nodePort');
+    const nodePort = onB.authenticator!.endpoints.find(
+      e => e.kind === 'nodePort',
+    );
     expect(nodePort?.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('shares Kubernetes calls between concurrent requests', async () => {
     await waitForTtl();
     counter.reset();
-    const results = await Promise.all(Array.from({ length: 5 }, () => status('component:default/payments-api')));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => status('component:default/payments-api')),
+    );
     expect(results.every(r => r.installations.length === 2)).toBe(true);
     expect(counter.total()).toBe(8);
   });
@@ -203,17 +307,30 @@ describe('dex backend plugin against two local clusters', () => {
   it('reports the address an Ingress controller writes through the status subresource', async () => {
     const k8s = await clientNode();
     const api = kcA.makeApiClient(k8s.NetworkingV1Api);
-    const ing = await api.readNamespacedIngress({ name: 'dex', namespace: 'team-a' });
+    const ing = await api.readNamespacedIngress({
+      name: 'dex',
+      namespace: 'team-a',
+    });
     await api.replaceNamespacedIngressStatus({
       name: 'dex',
       namespace: 'team-a',
-      body: { ...ing, status: { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } } },
+      body: {
+        ...ing,
+        status: { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } },
+      },
     });
     await waitForTtl();
     const body = await status('component:default/payments-api');
     const onA = body.installations.find(i => i.cluster === 'a')!;
-    expect(onA.dex.ingress).toMatchObject({ addresses: ['203.0.113.10'], state: 'ready' });
-    expect(onA.dex.endpoints[0]).toEqual({ kind: 'ingress', url: 'https://dex.a.example.test', ready: true });
+    expect(onA.dex.ingress).toMatchObject({
+      addresses: ['203.0.113.10'],
+      state: 'ready',
+    });
+    expect(onA.dex.endpoints[0]).toEqual({
+      kind: 'ingress',
+      url: 'https://dex.a.example.test',
+      ready: true,
+    });
     expect(onA.authenticator!.ingress!.state).toBe('pending');
   });
 
@@ -226,7 +343,10 @@ describe('dex backend plugin against two local clusters', () => {
 
     const clusters = await get('/api/dex/clusters');
     expect(clusters.status).toBe(200);
-    expect(clusters.body).toEqual({ clusters: [{ name: 'a' }, { name: 'b' }, { name: 'hang' }], default: 'a' });
+    expect(clusters.body).toEqual({
+      clusters: [{ name: 'a' }, { name: 'b' }, { name: 'hang' }],
+      default: 'a',
+    });
     for (const c of [a, b]) {
       expect(clusters.text).not.toContain(c.server);
       expect(clusters.text).not.toContain(c.token);
@@ -235,7 +355,11 @@ describe('dex backend plugin against two local clusters', () => {
 
   it('requires an identity, except for /health', async () => {
     const none = mockCredentials.none.header();
-    for (const path of ['/api/dex/status?entityRef=component:default/payments-api', '/api/dex/versions', '/api/dex/clusters']) {
+    for (const path of [
+      '/api/dex/status?entityRef=component:default/payments-api',
+      '/api/dex/versions',
+      '/api/dex/clusters',
+    ]) {
       expect((await get(path, none)).status).toBe(401);
     }
     const health = await get('/api/dex/health', none);
@@ -244,15 +368,23 @@ describe('dex backend plugin against two local clusters', () => {
   });
 
   it('answers 403 to a user denied catalog read, 404 for an unknown entity, 400 for a bad reference', async () => {
-    const denied = await get('/api/dex/status?entityRef=component:default/secret-project', mockCredentials.user.header(DENIED_USER));
+    const denied = await get(
+      '/api/dex/status?entityRef=component:default/secret-project',
+      mockCredentials.user.header(DENIED_USER),
+    );
     expect(denied.status).toBe(403);
     expect(denied.body.error.name).toBe('NotAllowedError');
     expect(denied.text).not.toContain('installations');
 
-    const allowed = await get('/api/dex/status?entityRef=component:default/secret-project', mockCredentials.user.header('user:default/alice'));
+    const allowed = await get(
+      '/api/dex/status?entityRef=component:default/secret-project',
+      mockCredentials.user.header('user:default/alice'),
+    );
     expect(allowed.status).toBe(200);
 
-    const missing = await get('/api/dex/status?entityRef=component:default/nope');
+    const missing = await get(
+      '/api/dex/status?entityRef=component:default/nope',
+    );
     expect(missing.status).toBe(404);
     expect(missing.body.error.name).toBe('NotFoundError');
 
@@ -267,8 +399,17 @@ describe('dex backend plugin against two local clusters', () => {
     let started = Date.now();
     const everywhere = await status('component:default/payments-everywhere');
     expect(Date.now() - started).toBeLessThan(BOUND_MS);
-    expect(everywhere.installations.map(i => `${i.cluster}:${i.namespace}/${i.instance}`)).toEqual(['b:team-e/dex']);
-    expect(everywhere.errors).toEqual([{ cluster: 'hang', message: `Cluster "hang" did not answer within ${TIMEOUT_MS} ms` }]);
+    expect(
+      everywhere.installations.map(
+        i => `${i.cluster}:${i.namespace}/${i.instance}`,
+      ),
+    ).toEqual(['b:team-e/dex']);
+    expect(everywhere.errors).toEqual([
+      {
+        cluster: 'hang',
+        message: `Cluster "hang" did not answer within ${TIMEOUT_MS} ms`,
+      },
+    ]);
 
     await b.stopApiServer();
     await waitForTtl();

@@ -1,4 +1,7 @@
-import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import type { KubernetesCall } from '@backstage-dex/plugin-dex-node';
 import { createDexService } from './service/DexService';
@@ -28,10 +31,26 @@ export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
           permissions: coreServices.permissions,
           catalog: catalogServiceRef,
         },
-        async init({ config, logger, httpRouter, httpAuth, permissions, catalog }) {
-          const dex = await createDexService({ config, logger, onKubernetesCall: options.onKubernetesCall });
-          httpRouter.use(await createRouter({ httpAuth, permissions, catalog, dex }));
-          httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        async init({
+          config,
+          logger,
+          httpRouter,
+          httpAuth,
+          permissions,
+          catalog,
+        }) {
+          const dex = await createDexService({
+            config,
+            logger,
+            onKubernetesCall: options.onKubernetesCall,
+          });
+          httpRouter.use(
+            await createRouter({ httpAuth, permissions, catalog, dex }),
+          );
+          httpRouter.addAuthPolicy({
+            path: '/health',
+            allow: 'unauthenticated',
+          });
         },
       });
     },

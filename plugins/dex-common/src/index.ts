@@ -49,7 +49,11 @@ export type {
   StaticClientSpec,
   StaticUserSpec,
 } from './types';
-export { SERVICE_TYPES, packSpecInputSchema, packSpecSchemaWith } from './spec/schema';
+export {
+  SERVICE_TYPES,
+  packSpecInputSchema,
+  packSpecSchemaWith,
+} from './spec/schema';
 export type { PackSpecInputSchema } from './spec/schema';
 export { nearestName } from './spec/checks';
 export { isIpv4, isLabelValue, normalizeVersion } from './spec/patterns';
@@ -66,6 +70,16 @@ export {
   versionFromImage,
 } from './versions';
 export type { AuthenticatorRelease, DexRelease } from './versions';
-export { DEFAULT_POLICY, formatProblems, resolveSpec, validateSpec, withDefaults } from './validation';
+export {
+  DEFAULT_POLICY,
+  formatProblems,
+  resolveSpec,
+  validateSpec,
+  withDefaults,
+} from './validation';
 export type { PlatformPolicy } from './validation';
-export { dexPackApplyPermission, dexPackTakeoverPermission, dexPermissions } from './permissions';
+export {
+  dexPackApplyPermission,
+  dexPackTakeoverPermission,
+  dexPermissions,
+} from './permissions';

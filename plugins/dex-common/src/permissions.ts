@@ -33,4 +33,7 @@ export const dexPackTakeoverPermission = createPermission({
 });
 
 /** @public */
-export const dexPermissions = [dexPackApplyPermission, dexPackTakeoverPermission];
+export const dexPermissions = [
+  dexPackApplyPermission,
+  dexPackTakeoverPermission,
+];

@@ -72,7 +72,13 @@ type AuthenticatorInput = NonNullable<PackSpecInput['authenticator']>;
  */
 export type PackSpec = Omit<
   PackSpecInput,
-  'dex' | 'authenticator' | 'connectors' | 'staticClients' | 'staticUsers' | 'claims' | 'expiry'
+  | 'dex'
+  | 'authenticator'
+  | 'connectors'
+  | 'staticClients'
+  | 'staticUsers'
+  | 'claims'
+  | 'expiry'
 > & {
   namespace: string;
   instance: string;
@@ -83,7 +89,10 @@ export type PackSpec = Omit<
     replicas: number;
     storage: NonNullable<DexInput['storage']>;
   };
-  authenticator: Omit<AuthenticatorInput, 'enabled' | 'version' | 'exposure' | 'replicas'> & {
+  authenticator: Omit<
+    AuthenticatorInput,
+    'enabled' | 'version' | 'exposure' | 'replicas'
+  > & {
     enabled: boolean;
     version: string;
     exposure: ExposureSpec;
@@ -128,7 +137,8 @@ export interface ApiServerSettings {
 // ---- Status, as served by GET /api/dex/status -------------------------------------------
 
 /** @public */
-export type EndpointKind = 'ingress' | 'loadBalancer' | 'nodePort' | 'clusterIP';
+export type EndpointKind =
+  'ingress' | 'loadBalancer' | 'nodePort' | 'clusterIP';
 
 /** @public */
 export interface Endpoint {
@@ -181,7 +191,10 @@ export interface DexInstallation {
   dex: ComponentStatus;
   authenticator?: ComponentStatus;
   certificates: CertificateStatus[];
-  apiServer?: Pick<ApiServerSettings, 'flags' | 'authenticationConfiguration' | 'issuerUrl' | 'clientId'>;
+  apiServer?: Pick<
+    ApiServerSettings,
+    'flags' | 'authenticationConfiguration' | 'issuerUrl' | 'clientId'
+  >;
   /**
    * Set when the cluster's kube-apiserver is configured through Cluster API (`clusterApi` mode):
    * the KubeadmControlPlane the settings were applied to, and its rollout. Absent in `report`

@@ -1,4 +1,10 @@
-import { ConnectorSpec, ExposureSpec, PackSpec, PackSpecInput, SpecProblem } from './types';
+import {
+  ConnectorSpec,
+  ExposureSpec,
+  PackSpec,
+  PackSpecInput,
+  SpecProblem,
+} from './types';
 import { Problems } from './spec/checks';
 import { normalizeVersion } from './spec/patterns';
 import { parseWithProblems } from './spec/problems';
@@ -32,23 +38,34 @@ export interface PlatformPolicy {
  * @public
  */
 export const DEFAULT_POLICY: PlatformPolicy = {
-  dex: { allowedVersions: DEX_RELEASES.map(r => r.version), defaultVersion: DEFAULT_DEX_VERSION },
+  dex: {
+    allowedVersions: DEX_RELEASES.map(r => r.version),
+    defaultVersion: DEFAULT_DEX_VERSION,
+  },
   authenticator: {
     allowedVersions: AUTHENTICATOR_RELEASES.map(r => r.version),
     defaultVersion: DEFAULT_AUTHENTICATOR_VERSION,
   },
 };
 
-const CONNECTOR_NAMES: Record<ConnectorSpec['type'], string> = { github: 'GitHub', oidc: 'OIDC', ldap: 'LDAP' };
+const CONNECTOR_NAMES: Record<ConnectorSpec['type'], string> = {
+  github: 'GitHub',
+  oidc: 'OIDC',
+  ldap: 'LDAP',
+};
 
-const listOf = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
+const listOf = <T>(value: T[] | undefined): T[] =>
+  Array.isArray(value) ? value : [];
 
 /**
  * Fills defaults (from the platform policy) into a spec input. Pure; validates nothing.
  *
  * @public
  */
-export function withDefaults(input: PackSpecInput, policy: PlatformPolicy = DEFAULT_POLICY): PackSpec {
+export function withDefaults(
+  input: PackSpecInput,
+  policy: PlatformPolicy = DEFAULT_POLICY,
+): PackSpec {
   const instance = input.instance ?? 'dex';
   const exposure = (e: ExposureInput | undefined): ExposureSpec => ({
     serviceType: e?.serviceType ?? policy.serviceType ?? 'ClusterIP',
@@ -68,7 +85,9 @@ export function withDefaults(input: PackSpecInput, policy: PlatformPolicy = DEFA
     instance,
     kubernetesId: input.kubernetesId ?? instance,
     dex: {
-      version: normalizeVersion(input.dex?.version ?? policy.dex.defaultVersion),
+      version: normalizeVersion(
+        input.dex?.version ?? policy.dex.defaultVersion,
+      ),
       issuerUrl: input.dex?.issuerUrl,
       exposure: exposure(input.dex?.exposure),
       replicas: input.dex?.replicas ?? 1,
@@ -77,7 +96,9 @@ export function withDefaults(input: PackSpecInput, policy: PlatformPolicy = DEFA
     },
     authenticator: {
       enabled: input.authenticator?.enabled ?? true,
-      version: normalizeVersion(input.authenticator?.version ?? policy.authenticator.defaultVersion),
+      version: normalizeVersion(
+        input.authenticator?.version ?? policy.authenticator.defaultVersion,
+      ),
       exposure: exposure(input.authenticator?.exposure),
       replicas: input.authenticator?.replicas ?? 1,
       resources: input.authenticator?.resources,
@@ -99,25 +120,48 @@ export function withDefaults(input: PackSpecInput, policy: PlatformPolicy = DEFA
       groupsClaim: input.claims?.groupsClaim ?? 'groups',
       groupsPrefix: input.claims?.groupsPrefix ?? 'oidc:',
     },
-    expiry: { idTokens: input.expiry?.idTokens ?? '24h', signingKeys: input.expiry?.signingKeys ?? '6h' },
+    expiry: {
+      idTokens: input.expiry?.idTokens ?? '24h',
+      signingKeys: input.expiry?.signingKeys ?? '6h',
+    },
     imageRegistry: input.imageRegistry ?? policy.imageRegistry,
     kubernetesVersion: input.kubernetesVersion,
     apiServerCaFile: input.apiServerCaFile ?? '/etc/kubernetes/pki/dex-ca.crt',
   };
 }
 
-function checkVersion(p: Problems, field: string, version: string, what: string, known: string[], allowed: string[]) {
+function checkVersion(
+  p: Problems,
+  field: string,
+  version: string,
+  what: string,
+  known: string[],
+  allowed: string[],
+) {
   const v = normalizeVersion(version);
   if (!known.includes(v)) {
-    p.add(field, `${what} ${JSON.stringify(version)} is not in the catalogue; choose one of ${known.join(', ')}`);
+    p.add(
+      field,
+      `${what} ${JSON.stringify(version)} is not in the catalogue; choose one of ${known.join(', ')}`,
+    );
   } else if (!allowed.includes(v)) {
-    p.add(field, `${what} ${v} is not allowed by the platform (dex: config); allowed: ${allowed.join(', ')}`);
+    p.add(
+      field,
+      `${what} ${v} is not allowed by the platform (dex: config); allowed: ${allowed.join(', ')}`,
+    );
   }
 }
 
-function checkIngressHosts(p: Problems, field: string, e: ExposureSpec | undefined) {
+function checkIngressHosts(
+  p: Problems,
+  field: string,
+  e: ExposureSpec | undefined,
+) {
   if (e?.ingress?.enabled && !e.ingress.hosts?.length) {
-    p.add(`${field}.ingress.hosts`, 'an enabled Ingress needs at least one host; add one or set ingress.enabled: false');
+    p.add(
+      `${field}.ingress.hosts`,
+      'an enabled Ingress needs at least one host; add one or set ingress.enabled: false',
+    );
   }
 }
 
@@ -130,14 +174,27 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
   // Empty in an input means "the default"; in a spec, these must have a value.
   if (!spec.namespace) p.add('namespace', 'namespace is required');
   if (!spec.instance) p.add('instance', 'instance name is required');
-  checkVersion(p, 'dex.version', spec.dex.version, 'Dex version', DEX_RELEASES.map(r => r.version), policy.dex.allowedVersions);
+  checkVersion(
+    p,
+    'dex.version',
+    spec.dex.version,
+    'Dex version',
+    DEX_RELEASES.map(r => r.version),
+    policy.dex.allowedVersions,
+  );
   const release = findDexRelease(spec.dex.version);
   checkIngressHosts(p, 'dex.exposure', spec.dex.exposure);
   if (spec.dex.storage === 'memory' && spec.dex.replicas > 1) {
-    p.add('dex.replicas', 'memory storage is per pod: use dex.storage: kubernetes to run more than one replica');
+    p.add(
+      'dex.replicas',
+      'memory storage is per pod: use dex.storage: kubernetes to run more than one replica',
+    );
   }
   if (release && spec.kubernetesVersion && spec.dex.storage === 'kubernetes') {
-    if (release.crdApiVersion.endsWith('v1beta1') && !kubernetesServesV1beta1Crds(spec.kubernetesVersion)) {
+    if (
+      release.crdApiVersion.endsWith('v1beta1') &&
+      !kubernetesServesV1beta1Crds(spec.kubernetesVersion)
+    ) {
       p.add(
         'dex.version',
         `Dex ${release.version} creates ${release.crdApiVersion} CRDs, which Kubernetes ${spec.kubernetesVersion} no longer serves (removed in 1.22): choose Dex 2.30.0 or newer, or set dex.storage: memory`,
@@ -159,13 +216,20 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
 
   const ids = new Set<string>();
   spec.connectors.forEach((c, i) => {
-    if (ids.has(c.id)) p.add(`connectors[${i}].id`, `duplicate connector id "${c.id}"; each connector needs its own id`);
+    if (ids.has(c.id))
+      p.add(
+        `connectors[${i}].id`,
+        `duplicate connector id "${c.id}"; each connector needs its own id`,
+      );
     ids.add(c.id);
   });
   const clientIds = new Set<string>([spec.clientId]);
   spec.staticClients.forEach((c, i) => {
     if (!c.public && !c.redirectURIs?.length) {
-      p.add(`staticClients[${i}].redirectURIs`, 'a confidential client needs at least one redirect URI');
+      p.add(
+        `staticClients[${i}].redirectURIs`,
+        'a confidential client needs at least one redirect URI',
+      );
     }
     if (clientIds.has(c.id)) {
       p.add(
@@ -181,7 +245,10 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
   const emails = new Set<string>();
   spec.staticUsers.forEach((u, i) => {
     if (!u.passwordRef && !u.hash) {
-      p.add(`staticUsers[${i}].passwordRef`, 'reference the password in a Secret (passwordRef), or give a bcrypt hash');
+      p.add(
+        `staticUsers[${i}].passwordRef`,
+        'reference the password in a Secret (passwordRef), or give a bcrypt hash',
+      );
     }
     if (u.groups?.length && !groupsSupported) {
       p.add(
@@ -189,14 +256,19 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
         `static users' groups need Dex 2.45.0 or newer (this spec has ${spec.dex.version}); upgrade dex.version or remove the groups`,
       );
     }
-    if (emails.has(u.email)) p.add(`staticUsers[${i}].email`, `duplicate static user "${u.email}"`);
+    if (emails.has(u.email))
+      p.add(`staticUsers[${i}].email`, `duplicate static user "${u.email}"`);
     emails.add(u.email);
   });
   return p.list;
 }
 
 /** The schema's problems, then the rules' (those that can be checked on what is there). */
-function allProblems(schemaFound: SpecProblem[], spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
+function allProblems(
+  schemaFound: SpecProblem[],
+  spec: PackSpec,
+  policy: PlatformPolicy,
+): SpecProblem[] {
   const problems = schemaFound;
   let rules: SpecProblem[] = [];
   try {
@@ -205,7 +277,10 @@ function allProblems(schemaFound: SpecProblem[], spec: PackSpec, policy: Platfor
     // A spec the schema refused may lack what a rule reads; the schema's problems say what to fix.
   }
   const seen = new Set(problems.map(x => `${x.field}\n${x.message}`));
-  return [...problems, ...rules.filter(x => !seen.has(`${x.field}\n${x.message}`))];
+  return [
+    ...problems,
+    ...rules.filter(x => !seen.has(`${x.field}\n${x.message}`)),
+  ];
 }
 
 /**
@@ -213,8 +288,15 @@ function allProblems(schemaFound: SpecProblem[], spec: PackSpec, policy: Platfor
  *
  * @public
  */
-export function validateSpec(spec: PackSpec, policy: PlatformPolicy = DEFAULT_POLICY): SpecProblem[] {
-  return allProblems(parseWithProblems(packSpecInputSchema, spec).problems, spec, policy);
+export function validateSpec(
+  spec: PackSpec,
+  policy: PlatformPolicy = DEFAULT_POLICY,
+): SpecProblem[] {
+  return allProblems(
+    parseWithProblems(packSpecInputSchema, spec).problems,
+    spec,
+    policy,
+  );
 }
 
 /**
@@ -227,9 +309,16 @@ export function resolveSpec(
   input: unknown,
   policy: PlatformPolicy = DEFAULT_POLICY,
 ): { spec: PackSpec; problems: SpecProblem[] } {
-  const { data, problems } = parseWithProblems(packSpecInputSchema, input ?? {});
+  const { data, problems } = parseWithProblems(
+    packSpecInputSchema,
+    input ?? {},
+  );
   // With problems, the defaults go onto the input as it is, for the rules that can still be checked.
-  const object = data ?? (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {});
+  const object =
+    data ??
+    (typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? input
+      : {});
   const spec = withDefaults(object as PackSpecInput, policy);
   return { spec, problems: allProblems(problems, spec, policy) };
 }

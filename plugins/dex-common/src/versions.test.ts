@@ -10,7 +10,11 @@ describe('versionFromImage', () => {
     expect(versionFromImage(image)).toBe(version);
   });
 
-  it.each(['ghcr.io/dexidp/dex', 'registry.example.com:5000/dex', 'dex@sha256:abc'])('%s has no version', image => {
+  it.each([
+    'ghcr.io/dexidp/dex',
+    'registry.example.com:5000/dex',
+    'dex@sha256:abc',
+  ])('%s has no version', image => {
     expect(versionFromImage(image)).toBeUndefined();
   });
 });

@@ -50,7 +50,9 @@ function dexRelease(version: string): DexRelease {
     version,
     // Dex's images moved from quay.io to ghcr.io; 2.28 onwards are on ghcr.io.
     image: `${atLeast('2.28.0') ? 'ghcr.io' : 'quay.io'}/dexidp/dex:v${version}`,
-    crdApiVersion: atLeast('2.30.0') ? 'apiextensions.k8s.io/v1' : 'apiextensions.k8s.io/v1beta1',
+    crdApiVersion: atLeast('2.30.0')
+      ? 'apiextensions.k8s.io/v1'
+      : 'apiextensions.k8s.io/v1beta1',
     passwordGrant: atLeast('2.23.0'),
     telemetryHealth: atLeast('2.28.0'),
     staticUserGroups: atLeast('2.45.0'),
@@ -72,7 +74,10 @@ export const DEX_RELEASES: DexRelease[] = [
   '2.21.0',
 ].map(dexRelease);
 
-export const AUTHENTICATOR_RELEASES: AuthenticatorRelease[] = ['1.4.0', '1.2.0'].map(version => ({
+export const AUTHENTICATOR_RELEASES: AuthenticatorRelease[] = [
+  '1.4.0',
+  '1.2.0',
+].map(version => ({
   version,
   image: `mintel/dex-k8s-authenticator:${version}`,
 }));
@@ -85,20 +90,28 @@ export function findDexRelease(version: string): DexRelease | undefined {
   return DEX_RELEASES.find(r => r.version === v);
 }
 
-export function findAuthenticatorRelease(version: string): AuthenticatorRelease | undefined {
+export function findAuthenticatorRelease(
+  version: string,
+): AuthenticatorRelease | undefined {
   const v = normalizeVersion(version);
   return AUTHENTICATOR_RELEASES.find(r => r.version === v);
 }
 
 /** Kubernetes removed apiextensions.k8s.io/v1beta1 in 1.22. */
-export function kubernetesServesV1beta1Crds(kubernetesVersion: string): boolean {
+export function kubernetesServesV1beta1Crds(
+  kubernetesVersion: string,
+): boolean {
   return compareVersions(kubernetesVersion, '1.22.0') < 0;
 }
 
 /** The AuthenticationConfiguration apiVersion a Kubernetes version reads, or undefined before 1.30. */
-export function authenticationConfigurationApiVersion(kubernetesVersion: string): string | undefined {
-  if (compareVersions(kubernetesVersion, '1.34.0') >= 0) return 'apiserver.config.k8s.io/v1';
-  if (compareVersions(kubernetesVersion, '1.30.0') >= 0) return 'apiserver.config.k8s.io/v1beta1';
+export function authenticationConfigurationApiVersion(
+  kubernetesVersion: string,
+): string | undefined {
+  if (compareVersions(kubernetesVersion, '1.34.0') >= 0)
+    return 'apiserver.config.k8s.io/v1';
+  if (compareVersions(kubernetesVersion, '1.30.0') >= 0)
+    return 'apiserver.config.k8s.io/v1beta1';
   return undefined;
 }
 

@@ -5,25 +5,54 @@
  *
  * @packageDocumentation
  */
-export { KeyPool, generateCa, generateKeys, issueServingCertificate, certificateInfo } from './pack/certificates';
+export {
+  KeyPool,
+  generateCa,
+  generateKeys,
+  issueServingCertificate,
+  certificateInfo,
+} from './pack/certificates';
 export type { CertificateInfo, KeyPair, KeySource } from './pack/certificates';
 export { prepareMaterial } from './pack/material';
-export type { PackMaterial, PrepareOptions, PreparedMaterial } from './pack/material';
+export type {
+  PackMaterial,
+  PrepareOptions,
+  PreparedMaterial,
+} from './pack/material';
 export { authenticatorUrl, issuerUrl } from './pack/names';
 export { render, toYaml } from './pack/render';
 export type { KubeObject } from './pack/render';
 export { apiServerSettings } from './pack/apiServer';
-export { clusterApiServer, findCluster, kubeConfigFor, readClusters, withClusterApiServer } from './cluster/clusters';
+export {
+  clusterApiServer,
+  findCluster,
+  kubeConfigFor,
+  readClusters,
+  withClusterApiServer,
+} from './cluster/clusters';
 export type { ClusterApiServer, ClusterDetails } from './cluster/clusters';
 export type { ApplyResult, ObjectAction, ObjectResult } from './cluster/apply';
 export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
 export { clusterClient } from './cluster/client';
 export type { ClusterClient, ObjectRef } from './cluster/client';
-export { DEFAULT_REQUEST_TIMEOUT_MS, kubernetesVersion, provisionPack } from './provision';
-export type { KubeadmControlPlaneTarget, ProvisionOptions, ProvisionResult } from './provision';
+export {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  kubernetesVersion,
+  provisionPack,
+} from './provision';
+export type {
+  KubeadmControlPlaneTarget,
+  ProvisionOptions,
+  ProvisionResult,
+} from './provision';
 export { readPolicy } from './policy';
-export { DEFAULT_STATUS_TIMEOUT_MS, StatusCache, countKubernetesCalls, readDexStatus } from './status';
+export {
+  DEFAULT_STATUS_TIMEOUT_MS,
+  StatusCache,
+  countKubernetesCalls,
+  readDexStatus,
+} from './status';
 export type {
   ClusterSnapshot,
   DexStatus,
@@ -33,7 +62,11 @@ export type {
   StatusCacheStats,
   StatusClusterTarget,
 } from './status';
-export { readApiServerModes, apiServerModeOf, REPORT_MODE } from './apiServer/config';
+export {
+  readApiServerModes,
+  apiServerModeOf,
+  REPORT_MODE,
+} from './apiServer/config';
 export type { ApiServerMode, KubeadmControlPlaneRef } from './apiServer/config';
 export {
   applyToKubeadmControlPlane,
@@ -41,8 +74,17 @@ export {
   ANNOTATION_KCP_OIDC,
   DEFAULT_KCP_TIMEOUT_MS,
 } from './apiServer/kubeadmControlPlane';
-export type { KubeadmControlPlaneApplyOptions, KubeadmControlPlaneApplyResult } from './apiServer/kubeadmControlPlane';
-export { kubeadmApiServerSettings, KUBEADM_PKI_DIR } from './apiServer/kubeadmSettings';
-export type { KubeadmApiServerSettings, KubeadmFile } from './apiServer/kubeadmSettings';
+export type {
+  KubeadmControlPlaneApplyOptions,
+  KubeadmControlPlaneApplyResult,
+} from './apiServer/kubeadmControlPlane';
+export {
+  kubeadmApiServerSettings,
+  KUBEADM_PKI_DIR,
+} from './apiServer/kubeadmSettings';
+export type {
+  KubeadmApiServerSettings,
+  KubeadmFile,
+} from './apiServer/kubeadmSettings';
 export { runCli } from './cli';
 export type { Io } from './cli';

@@ -13,7 +13,12 @@ describe('readPolicy', () => {
         dex: {
           versions: { allowed: ['v2.45.1', '2.44.0'], default: 'v2.44.0' },
           authenticator: { versions: { allowed: ['1.4.0'] } },
-          defaults: { namespace: 'identity', ingressClassName: 'nginx', serviceType: 'LoadBalancer', imageRegistry: 'mirror.example.com' },
+          defaults: {
+            namespace: 'identity',
+            ingressClassName: 'nginx',
+            serviceType: 'LoadBalancer',
+            imageRegistry: 'mirror.example.com',
+          },
         },
       }),
     );
@@ -28,6 +33,12 @@ describe('readPolicy', () => {
   });
 
   it('defaults to the first allowed version when the catalogue default is not allowed', () => {
-    expect(readPolicy(new ConfigReader({ dex: { versions: { allowed: ['2.30.0', '2.35.1'] } } })).dex.defaultVersion).toBe('2.30.0');
+    expect(
+      readPolicy(
+        new ConfigReader({
+          dex: { versions: { allowed: ['2.30.0', '2.35.1'] } },
+        }),
+      ).dex.defaultVersion,
+    ).toBe('2.30.0');
   });
 });

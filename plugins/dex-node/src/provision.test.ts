@@ -22,14 +22,28 @@ describe('provisionPack on a real apiserver', () => {
       cluster: 'local',
       namespace,
       kubernetesId: 'payments-api',
-      dex: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, hosts: ['dex.example.test'] } } },
-      authenticator: { exposure: { serviceType: 'LoadBalancer', ingress: { enabled: true, hosts: ['login.example.test'] } } },
+      dex: {
+        exposure: {
+          serviceType: 'ClusterIP',
+          ingress: { enabled: true, hosts: ['dex.example.test'] },
+        },
+      },
+      authenticator: {
+        exposure: {
+          serviceType: 'LoadBalancer',
+          ingress: { enabled: true, hosts: ['login.example.test'] },
+        },
+      },
     });
 
   async function secretVersions(namespace: string) {
     const k8s = await clientNode();
-    const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace });
-    return Object.fromEntries(list.items.map(s => [s.metadata!.name!, s.metadata!.resourceVersion!]));
+    const list = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .listNamespacedSecret({ namespace });
+    return Object.fromEntries(
+      list.items.map(s => [s.metadata!.name!, s.metadata!.resourceVersion!]),
+    );
   }
 
   it('applies the whole pack, then changes nothing on a re-run, and rotates only when asked', async () => {
@@ -40,15 +54,26 @@ describe('provisionPack on a real apiserver', () => {
 
     const second = await provisionPack(kc, spec('provision-a'));
     expect(second.apply.writes).toBe(0);
-    expect(second.apply.objects.map(o => o.action)).toEqual(second.apply.objects.map(() => 'unchanged'));
+    expect(second.apply.objects.map(o => o.action)).toEqual(
+      second.apply.objects.map(() => 'unchanged'),
+    );
     expect(second.caPem).toBe(first.caPem);
     expect(await secretVersions('provision-a')).toEqual(before);
 
-    const rotated = await provisionPack(kc, spec('provision-a'), { rotateCertificates: true });
+    const rotated = await provisionPack(kc, spec('provision-a'), {
+      rotateCertificates: true,
+    });
     expect(rotated.caPem).not.toBe(first.caPem);
-    const changed = rotated.apply.objects.filter(o => o.action === 'update').map(o => `${o.kind}/${o.name}`);
+    const changed = rotated.apply.objects
+      .filter(o => o.action === 'update')
+      .map(o => `${o.kind}/${o.name}`);
     expect(changed).toEqual(
-      expect.arrayContaining(['Secret/dex-ca', 'Secret/dex-tls', 'Secret/dex-authenticator-tls', 'ConfigMap/dex-apiserver-settings']),
+      expect.arrayContaining([
+        'Secret/dex-ca',
+        'Secret/dex-tls',
+        'Secret/dex-authenticator-tls',
+        'ConfigMap/dex-apiserver-settings',
+      ]),
     );
     expect(changed).not.toContain('Secret/dex-clients');
   });

@@ -8,12 +8,29 @@ import {
   validateSpec,
 } from '@backstage-dex/plugin-dex-common';
 import { apiServerSettings } from './pack/apiServer';
-import { KeyPool, generateKeys, keyMatchesCertificate } from './pack/certificates';
-import { PackMaterial, ReferencedValues, materialFromSecrets, prepareMaterial, refKey } from './pack/material';
+import {
+  KeyPool,
+  generateKeys,
+  keyMatchesCertificate,
+} from './pack/certificates';
+import {
+  PackMaterial,
+  ReferencedValues,
+  materialFromSecrets,
+  prepareMaterial,
+  refKey,
+} from './pack/material';
 import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
 import { PackOwner, stampOwner } from './pack/ownership';
-import { ApplyResult, applyObjects, isConcurrentChange, objectKey, readExisting, waitForRollout } from './cluster/apply';
+import {
+  ApplyResult,
+  applyObjects,
+  isConcurrentChange,
+  objectKey,
+  readExisting,
+  waitForRollout,
+} from './cluster/apply';
 import { ClusterClient, asClusterClient } from './cluster/client';
 import { boundRequests } from './cluster/clientNode';
 import { describeKubeError, isTimeout } from './cluster/errors';
@@ -23,7 +40,10 @@ import {
   applyToKubeadmControlPlane,
   kubeadmControlPlaneApiVersion,
 } from './apiServer/kubeadmControlPlane';
-import { checkNodePath, kubeadmApiServerSettings } from './apiServer/kubeadmSettings';
+import {
+  checkNodePath,
+  kubeadmApiServerSettings,
+} from './apiServer/kubeadmSettings';
 import { recordClusterApiTarget } from './apiServer/record';
 
 export interface ProvisionOptions {
@@ -98,24 +118,46 @@ function skeleton(spec: PackSpec): KubeObject[] {
 }
 
 /** Secrets the spec references (connector secrets, static users' passwords, Ingress TLS), by field. */
-function references(spec: PackSpec): { field: string; name: string; key?: string }[] {
+function references(
+  spec: PackSpec,
+): { field: string; name: string; key?: string }[] {
   const refs: { field: string; name: string; key?: string }[] = [];
   spec.connectors.forEach((c, i) => {
     const ref = c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef;
-    refs.push({ field: `connectors[${i}].${c.type === 'ldap' ? 'bindPasswordRef' : 'clientSecretRef'}`, ...ref });
+    refs.push({
+      field: `connectors[${i}].${c.type === 'ldap' ? 'bindPasswordRef' : 'clientSecretRef'}`,
+      ...ref,
+    });
   });
-  spec.staticClients.forEach((c, i) => c.secretRef && refs.push({ field: `staticClients[${i}].secretRef`, ...c.secretRef }));
-  spec.staticUsers.forEach((u, i) => u.passwordRef && refs.push({ field: `staticUsers[${i}].passwordRef`, ...u.passwordRef }));
+  spec.staticClients.forEach(
+    (c, i) =>
+      c.secretRef &&
+      refs.push({ field: `staticClients[${i}].secretRef`, ...c.secretRef }),
+  );
+  spec.staticUsers.forEach(
+    (u, i) =>
+      u.passwordRef &&
+      refs.push({ field: `staticUsers[${i}].passwordRef`, ...u.passwordRef }),
+  );
   for (const [field, ing] of [
     ['dex.exposure.ingress.tlsSecretName', spec.dex.exposure.ingress],
-    ['authenticator.exposure.ingress.tlsSecretName', spec.authenticator.enabled ? spec.authenticator.exposure.ingress : undefined],
+    [
+      'authenticator.exposure.ingress.tlsSecretName',
+      spec.authenticator.enabled
+        ? spec.authenticator.exposure.ingress
+        : undefined,
+    ],
   ] as const) {
-    if (ing?.enabled && ing.tlsSecretName) refs.push({ field, name: ing.tlsSecretName });
+    if (ing?.enabled && ing.tlsSecretName)
+      refs.push({ field, name: ing.tlsSecretName });
   }
   return refs;
 }
 
-async function readReferenced(cluster: ClusterClient, spec: PackSpec): Promise<ReferencedValues> {
+async function readReferenced(
+  cluster: ClusterClient,
+  spec: PackSpec,
+): Promise<ReferencedValues> {
   const refs = references(spec);
   if (!refs.length) return {};
   const names = [...new Set(refs.map(r => r.name))];
@@ -123,7 +165,15 @@ async function readReferenced(cluster: ClusterClient, spec: PackSpec): Promise<R
   await Promise.all(
     names.map(async name => {
       try {
-        secrets.set(name, (await cluster.read({ apiVersion: 'v1', kind: 'Secret', name, namespace: spec.namespace })) as V1Secret | undefined);
+        secrets.set(
+          name,
+          (await cluster.read({
+            apiVersion: 'v1',
+            kind: 'Secret',
+            name,
+            namespace: spec.namespace,
+          })) as V1Secret | undefined,
+        );
       } catch (e) {
         throw describeKubeError(e, `reading Secret ${spec.namespace}/${name}`);
       }
@@ -138,12 +188,20 @@ async function readReferenced(cluster: ClusterClient, spec: PackSpec): Promise<R
     if (r.key) raw = s?.data?.[r.key];
     else if (s) raw = '';
     if (raw === undefined) {
-      missing.push(`- ${r.field}: Secret ${spec.namespace}/${r.name}${r.key ? ` has no key "${r.key}"` : ' does not exist'}${s || r.key === undefined ? '' : ' (the Secret does not exist)'}; create it first`);
+      missing.push(
+        `- ${r.field}: Secret ${spec.namespace}/${r.name}${r.key ? ` has no key "${r.key}"` : ' does not exist'}${s || r.key === undefined ? '' : ' (the Secret does not exist)'}; create it first`,
+      );
     } else if (r.key) {
-      values[refKey({ name: r.name, key: r.key })] = Buffer.from(raw, 'base64').toString('utf8');
+      values[refKey({ name: r.name, key: r.key })] = Buffer.from(
+        raw,
+        'base64',
+      ).toString('utf8');
     }
   }
-  if (missing.length) throw new InputError(`The spec references Secrets that are missing:\n${missing.join('\n')}`);
+  if (missing.length)
+    throw new InputError(
+      `The spec references Secrets that are missing:\n${missing.join('\n')}`,
+    );
   return values;
 }
 
@@ -156,7 +214,10 @@ const MAX_OBJECT_BYTES = 1024 * 1024;
 /** Refuses a pack with an object Kubernetes would refuse, before anything is written. */
 function checkSizes(objects: KubeObject[]) {
   const tooBig = objects
-    .map(o => ({ key: objectKey(o), size: Buffer.byteLength(JSON.stringify(o)) }))
+    .map(o => ({
+      key: objectKey(o),
+      size: Buffer.byteLength(JSON.stringify(o)),
+    }))
     .filter(o => o.size > MAX_OBJECT_BYTES)
     .map(o => `${o.key} (${o.size} bytes)`);
   if (tooBig.length) {
@@ -172,7 +233,9 @@ function checkSizes(objects: KubeObject[]) {
  *
  * @public
  */
-export async function kubernetesVersion(target: KubeConfig | ClusterClient): Promise<string> {
+export async function kubernetesVersion(
+  target: KubeConfig | ClusterClient,
+): Promise<string> {
   const cluster = asClusterClient(target);
   try {
     return await cluster.version();
@@ -193,43 +256,75 @@ export async function provisionPack(
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Through a KubeConfig, every request is bounded and cancellable here; a ClusterClient given
   // as it is bounds its own calls (the signal still stops the run between attempts).
-  if ('makeApiClient' in target) boundRequests(target, { timeoutMs, signal: options.signal });
+  if ('makeApiClient' in target)
+    boundRequests(target, { timeoutMs, signal: options.signal });
   const cluster = asClusterClient(target);
   try {
     return await provisionBounded(cluster, input, options);
   } catch (e) {
     if (!isTimeout(e)) throw e;
-    throw new ServiceUnavailableError(`Cluster "${input.cluster}" (${cluster.server}) did not answer within ${timeoutMs} ms: ${(e as Error).message}`);
+    throw new ServiceUnavailableError(
+      `Cluster "${input.cluster}" (${cluster.server}) did not answer within ${timeoutMs} ms: ${(e as Error).message}`,
+    );
   }
 }
 
-async function provisionBounded(kc: ClusterClient, input: PackSpec, options: ProvisionOptions): Promise<ProvisionResult> {
+async function provisionBounded(
+  kc: ClusterClient,
+  input: PackSpec,
+  options: ProvisionOptions,
+): Promise<ProvisionResult> {
   const log = options.log ?? (() => {});
-  const spec: PackSpec = { ...input, kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)) };
+  const spec: PackSpec = {
+    ...input,
+    kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)),
+  };
   const problems = validateSpec(spec, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));
-  log(`Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`);
+  log(
+    `Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`,
+  );
   let kcpApiVersion: string | undefined;
   if (options.kubeadmControlPlane) {
     // Checked before anything is written: the CA path must be one kubeadm mounts, and the
     // management cluster must serve KubeadmControlPlanes.
     checkNodePath('apiServerCaFile', spec.apiServerCaFile);
-    kcpApiVersion = await kubeadmControlPlaneApiVersion(options.kubeadmControlPlane.kc, options.kubeadmControlPlane.timeoutMs);
+    kcpApiVersion = await kubeadmControlPlaneApiVersion(
+      options.kubeadmControlPlane.kc,
+      options.kubeadmControlPlane.timeoutMs,
+    );
   }
 
   const names = objectNames(spec);
-  const guarded = [names.caSecret, names.tlsSecret, names.clientsSecret, ...(spec.authenticator.enabled ? [names.authenticatorTlsSecret] : [])].map(
-    name => objectKey({ kind: 'Secret', metadata: { name, namespace: spec.namespace } }),
+  const guarded = [
+    names.caSecret,
+    names.tlsSecret,
+    names.clientsSecret,
+    ...(spec.authenticator.enabled ? [names.authenticatorTlsSecret] : []),
+  ].map(name =>
+    objectKey({
+      kind: 'Secret',
+      metadata: { name, namespace: spec.namespace },
+    }),
   );
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     try {
-      return await provisionOnce(kc, spec, options, log, guarded, kcpApiVersion);
+      return await provisionOnce(
+        kc,
+        spec,
+        options,
+        log,
+        guarded,
+        kcpApiVersion,
+      );
     } catch (e) {
       if (!isConcurrentChange(e) || attempt >= MAX_ATTEMPTS) throw e;
       // Another run wrote the pack's certificates or client secrets since we read them: start
       // over from what is stored now, so both runs end with the same material.
-      log(`${(e as Error).message.split(';')[0]}; reading the pack again (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`);
+      log(
+        `${(e as Error).message.split(';')[0]}; reading the pack again (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`,
+      );
       await new Promise(r => setTimeout(r, 50 + Math.random() * 200));
     }
   }
@@ -243,13 +338,25 @@ async function provisionOnce(
   guarded: string[],
   kcpApiVersion?: string,
 ): Promise<ProvisionResult> {
-  const [existing, referenced] = await Promise.all([readExisting(kc, skeleton(spec)), readReferenced(kc, spec)]);
-  const secrets = [...existing.values()].filter(o => o.kind === 'Secret') as V1Secret[];
+  const [existing, referenced] = await Promise.all([
+    readExisting(kc, skeleton(spec)),
+    readReferenced(kc, spec),
+  ]);
+  const secrets = [...existing.values()].filter(
+    o => o.kind === 'Secret',
+  ) as V1Secret[];
   const existingMaterial = materialFromSecrets(spec, secrets);
   // A new CA means new serving certificates too: make all their keys at once, in parallel.
-  const freshCa = options.rotateCertificates || !existingMaterial.ca || !keyMatchesCertificate(existingMaterial.ca);
+  const freshCa =
+    options.rotateCertificates ||
+    !existingMaterial.ca ||
+    !keyMatchesCertificate(existingMaterial.ca);
   const keyCount = spec.authenticator.enabled ? 3 : 2;
-  const keys = freshCa ? await (options.keyPool ? options.keyPool.take(keyCount) : generateKeys(keyCount)) : undefined;
+  const keys = freshCa
+    ? await (options.keyPool
+        ? options.keyPool.take(keyCount)
+        : generateKeys(keyCount))
+    : undefined;
   const { material, generated } = prepareMaterial(spec, {
     existing: existingMaterial,
     keys,
@@ -257,36 +364,52 @@ async function provisionOnce(
     rotateCertificates: options.rotateCertificates,
   });
   for (const g of generated) log(`generated ${g}`);
-  if (!generated.length) log('reusing the existing certificates and client secrets');
+  if (!generated.length)
+    log('reusing the existing certificates and client secrets');
 
   const target = options.kubeadmControlPlane;
-  const owner: PackOwner = { entityRef: options.entityRef, instance: spec.instance, kubernetesId: spec.kubernetesId };
+  const owner: PackOwner = {
+    entityRef: options.entityRef,
+    instance: spec.instance,
+    kubernetesId: spec.kubernetesId,
+  };
   let objects = render(spec, material);
   if (target) {
-    objects = recordClusterApiTarget(objects, objectNames(spec).apiServerConfigMap, {
-      managementCluster: target.managementCluster,
-      ...target.ref,
-      apiVersion: kcpApiVersion!,
-      authentication: target.authentication,
-    });
+    objects = recordClusterApiTarget(
+      objects,
+      objectNames(spec).apiServerConfigMap,
+      {
+        managementCluster: target.managementCluster,
+        ...target.ref,
+        apiVersion: kcpApiVersion!,
+        authentication: target.authentication,
+      },
+    );
   }
   objects = stampOwner(objects, owner);
   checkSizes(objects);
   const settings = apiServerSettings(spec, material.ca.certPem);
   // Checked before anything is written (they become kube-apiserver flags and node files).
-  const kcpSettings = target ? kubeadmApiServerSettings(spec, settings, target.authentication) : undefined;
+  const kcpSettings = target
+    ? kubeadmApiServerSettings(spec, settings, target.authentication)
+    : undefined;
   const kcpOptions = target && {
     ref: target.ref,
     owner: `${spec.cluster}/${spec.namespace}/${spec.instance}`,
     dryRun: options.dryRun,
     takeOver: options.force,
     timeoutMs: target.timeoutMs,
-    needsAuthenticationConfiguration: target.authentication === 'authenticationConfiguration',
+    needsAuthenticationConfiguration:
+      target.authentication === 'authenticationConfiguration',
     apiVersion: kcpApiVersion,
     log,
   };
   // A conflict on the KubeadmControlPlane stops the run before the pack is written.
-  if (target && kcpSettings && kcpOptions) await applyToKubeadmControlPlane(target.kc, kcpSettings, { ...kcpOptions, checkOnly: true });
+  if (target && kcpSettings && kcpOptions)
+    await applyToKubeadmControlPlane(target.kc, kcpSettings, {
+      ...kcpOptions,
+      checkOnly: true,
+    });
   const apply = await applyObjects(kc, objects, {
     owner,
     dryRun: options.dryRun,
@@ -295,14 +418,25 @@ async function provisionOnce(
     guarded,
     log,
   });
-  if (options.waitForRolloutMs && !options.dryRun) await waitForRollout(kc, objects, options.waitForRolloutMs, log, options.signal);
+  if (options.waitForRolloutMs && !options.dryRun)
+    await waitForRollout(
+      kc,
+      objects,
+      options.waitForRolloutMs,
+      log,
+      options.signal,
+    );
   // After the pack: the CA the KubeadmControlPlane gets is the one stored in the pack's Secret.
   const kubeadmControlPlane =
-    target && kcpSettings && kcpOptions ? await applyToKubeadmControlPlane(target.kc, kcpSettings, kcpOptions) : undefined;
+    target && kcpSettings && kcpOptions
+      ? await applyToKubeadmControlPlane(target.kc, kcpSettings, kcpOptions)
+      : undefined;
   return {
     spec,
     issuerUrl: issuerUrl(spec),
-    authenticatorUrl: spec.authenticator.enabled ? authenticatorUrl(spec) : undefined,
+    authenticatorUrl: spec.authenticator.enabled
+      ? authenticatorUrl(spec)
+      : undefined,
     caPem: material.ca.certPem,
     apiServer: settings,
     apply,

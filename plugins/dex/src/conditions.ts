@@ -14,6 +14,7 @@ import {
 export function isDexAvailable(entity: Entity): boolean {
   const annotations = entity.metadata.annotations ?? {};
   return Boolean(
-    annotations[ANNOTATION_KUBERNETES_ID] || annotations[ANNOTATION_DEX_CLUSTERS],
+    annotations[ANNOTATION_KUBERNETES_ID] ||
+    annotations[ANNOTATION_DEX_CLUSTERS],
   );
 }

@@ -22,9 +22,9 @@ describe('isDexAvailable', () => {
 
   it('is false without them', () => {
     expect(isDexAvailable(entityWith())).toBe(false);
-    expect(isDexAvailable(entityWith({ 'backstage.io/kubernetes-id': '' }))).toBe(
-      false,
-    );
+    expect(
+      isDexAvailable(entityWith({ 'backstage.io/kubernetes-id': '' })),
+    ).toBe(false);
     expect(
       isDexAvailable(entityWith({ 'github.com/project-slug': 'a/b' })),
     ).toBe(false);

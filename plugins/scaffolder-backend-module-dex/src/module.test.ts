@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import type { JsonObject } from '@backstage/types';
-import { HangingServer, LocalCluster, freePort, sharedLocalCluster, startHangingServer } from '@backstage-dex/local-cluster';
+import {
+  HangingServer,
+  LocalCluster,
+  freePort,
+  sharedLocalCluster,
+  startHangingServer,
+} from '@backstage-dex/local-cluster';
 import {
   ANNOTATION_OWNER_ENTITY_REF,
   ANNOTATION_OWNER_INSTANCE,
@@ -20,20 +30,36 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import request from 'supertest';
 import yaml from 'yaml';
 import { mockContext } from './__testUtils__/mockContext';
-import { PLATFORM_USER, authWithActors, testPolicyModule, userInfoWithGroups } from './__testUtils__/permissions';
+import {
+  PLATFORM_USER,
+  authWithActors,
+  testPolicyModule,
+  userInfoWithGroups,
+} from './__testUtils__/permissions';
 import { createDexPackApplyAction } from './actions';
 import scaffolderModuleDex from '.';
 
 // A real kube-apiserver and a real scaffolder; certificates are signed in pure JS (slow under jest).
 jest.setTimeout(240_000);
 
-const TEMPLATE_PATH = path.resolve(__dirname, '../../../templates/add-dex-auth/template.yaml');
+const TEMPLATE_PATH = path.resolve(
+  __dirname,
+  '../../../templates/add-dex-auth/template.yaml',
+);
 const ENTITIES_PATH = path.resolve(__dirname, '__testUtils__/entities.yaml');
 /** The bound of every request to a cluster in these tests (dex.apply.requestTimeoutSeconds). */
 const REQUEST_TIMEOUT_SECONDS = 3;
 
-type TaskEvent = { type: string; body: { message?: string; status?: string; output?: JsonObject } };
-type TaskRun = { status: string; output: JsonObject; events: TaskEvent[]; text: string };
+type TaskEvent = {
+  type: string;
+  body: { message?: string; status?: string; output?: JsonObject };
+};
+type TaskRun = {
+  status: string;
+  output: JsonObject;
+  events: TaskEvent[];
+  text: string;
+};
 
 describe('scaffolder module dex: the Add Dex auth template through the scaffolder REST API, permission framework on', () => {
   let cluster: LocalCluster;
@@ -51,26 +77,40 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     instance: 'dex',
     version: '2.45.1',
     serviceType: 'ClusterIP',
-    ingress: { enabled: true, dexHost: `dex.${namespace}.example.test`, authenticatorHost: `login.${namespace}.example.test` },
+    ingress: {
+      enabled: true,
+      dexHost: `dex.${namespace}.example.test`,
+      authenticatorHost: `login.${namespace}.example.test`,
+    },
     authenticator: true,
     ...extra,
   });
 
   /** Runs the template as `user` (the test backend's default user, user:default/mock, when absent). */
-  async function runTask(formValues: JsonObject, user?: string): Promise<TaskRun> {
+  async function runTask(
+    formValues: JsonObject,
+    user?: string,
+  ): Promise<TaskRun> {
     const post = request(backend.server).post('/api/scaffolder/v2/tasks');
     if (user) post.set('Authorization', mockCredentials.user.header(user));
-    const created = await post.send({ templateRef: 'template:default/add-dex-auth', values: formValues });
+    const created = await post.send({
+      templateRef: 'template:default/add-dex-auth',
+      values: formValues,
+    });
     expect(created.status).toBe(201);
     const id = created.body.id;
     let status = 'open';
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
-      const task = await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}`);
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+      const task = await request(backend.server).get(
+        `/api/scaffolder/v2/tasks/${id}`,
+      );
       status = task.body.status;
       if (['completed', 'failed', 'cancelled'].includes(status)) break;
       await new Promise(r => setTimeout(r, 250));
     }
-    const events: TaskEvent[] = (await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}/events`)).body;
+    const events: TaskEvent[] = (
+      await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}/events`)
+    ).body;
     const completion = events.find(e => e.type === 'completion');
     return {
       status,
@@ -98,8 +138,18 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       ].map(async ([apiVersion, kind]) => {
         const list = await objectsApi().list(apiVersion, kind, namespace);
         return list.items
-          .filter(o => o.metadata?.name !== 'kube-root-ca.crt' && o.metadata?.name !== 'default')
-          .map(o => [`${kind}/${o.metadata!.name}`, o.metadata!.resourceVersion!] as const);
+          .filter(
+            o =>
+              o.metadata?.name !== 'kube-root-ca.crt' &&
+              o.metadata?.name !== 'default',
+          )
+          .map(
+            o =>
+              [
+                `${kind}/${o.metadata!.name}`,
+                o.metadata!.resourceVersion!,
+              ] as const,
+          );
       }),
     );
     return Object.fromEntries(lists.flat());
@@ -115,25 +165,42 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   }
 
   async function clientSecret(namespace: string) {
-    const s = await core().readNamespacedSecret({ name: 'dex-clients', namespace });
-    return { value: Buffer.from(s.data!.kubernetes, 'base64').toString(), resourceVersion: s.metadata!.resourceVersion };
+    const s = await core().readNamespacedSecret({
+      name: 'dex-clients',
+      namespace,
+    });
+    return {
+      value: Buffer.from(s.data!.kubernetes, 'base64').toString(),
+      resourceVersion: s.metadata!.resourceVersion,
+    };
   }
 
   async function caCert(namespace: string) {
-    return (await core().readNamespacedSecret({ name: 'dex-ca', namespace })).data!['tls.crt'];
+    return (await core().readNamespacedSecret({ name: 'dex-ca', namespace }))
+      .data!['tls.crt'];
   }
 
   /** Nothing secret in what the scaffolder shows: outputs and logs. */
-  async function expectNoSecrets(run: { output?: unknown; text?: string; events?: unknown }, namespace: string) {
+  async function expectNoSecrets(
+    run: { output?: unknown; text?: string; events?: unknown },
+    namespace: string,
+  ) {
     const { value } = await clientSecret(namespace);
-    for (const shown of [JSON.stringify(run.output ?? {}), JSON.stringify(run.events ?? []), run.text ?? '']) {
+    for (const shown of [
+      JSON.stringify(run.output ?? {}),
+      JSON.stringify(run.events ?? []),
+      run.text ?? '',
+    ]) {
       expect(shown).not.toContain(value);
       expect(shown).not.toContain('PRIVATE KEY');
     }
   }
 
   beforeAll(async () => {
-    [cluster, hang] = await Promise.all([sharedLocalCluster(), startHangingServer()]);
+    [cluster, hang] = await Promise.all([
+      sharedLocalCluster(),
+      startHangingServer(),
+    ]);
     k8s = await import('@kubernetes/client-node');
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -145,7 +212,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
           {
             type: 'config',
             clusters: [
-              { name: 'local', url: cluster.server, authProvider: 'serviceAccount', serviceAccountToken: cluster.token, caData },
+              {
+                name: 'local',
+                url: cluster.server,
+                authProvider: 'serviceAccount',
+                serviceAccountToken: cluster.token,
+                caData,
+              },
               {
                 name: 'offline',
                 url: `https://127.0.0.1:${closedPort}`,
@@ -154,14 +227,24 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
                 caData,
               },
               // Accepts connections and never answers.
-              { name: 'hanging', url: `https://127.0.0.1:${hang.port}`, authProvider: 'serviceAccount', serviceAccountToken: 't', caData },
+              {
+                name: 'hanging',
+                url: `https://127.0.0.1:${hang.port}`,
+                authProvider: 'serviceAccount',
+                serviceAccountToken: 't',
+                caData,
+              },
             ],
           },
         ],
       },
       catalog: {
         locations: [
-          { type: 'file', target: TEMPLATE_PATH, rules: [{ allow: ['Template'] }] },
+          {
+            type: 'file',
+            target: TEMPLATE_PATH,
+            rules: [{ allow: ['Template'] }],
+          },
           { type: 'file', target: ENTITIES_PATH },
         ],
       },
@@ -185,11 +268,20 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       ],
     });
     // The catalog reads the template and the entities from their file locations in the background.
-    for (const ref of ['template/default/add-dex-auth', 'component/default/payments-api', 'component/default/billing']) {
-      for (const deadline = Date.now() + 60_000; ; ) {
-        const res = await request(backend.server).get(`/api/catalog/entities/by-name/${ref}`);
+    for (const ref of [
+      'template/default/add-dex-auth',
+      'component/default/payments-api',
+      'component/default/billing',
+    ]) {
+      for (const deadline = Date.now() + 60_000; ;) {
+        const res = await request(backend.server).get(
+          `/api/catalog/entities/by-name/${ref}`,
+        );
         if (res.status === 200) break;
-        if (Date.now() > deadline) throw new Error(`the catalog did not load ${ref}: ${res.status} ${JSON.stringify(res.body)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the catalog did not load ${ref}: ${res.status} ${JSON.stringify(res.body)}`,
+          );
         await new Promise(r => setTimeout(r, 250));
       }
     }
@@ -202,33 +294,59 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
   it('(a) installs the whole pack, labelled, and outputs the issuer and API-server settings', async () => {
     const run = await runTask(values('team-a'));
-    expect({ status: run.status, log: run.status === 'completed' ? '' : run.text }).toEqual({ status: 'completed', log: '' });
+    expect({
+      status: run.status,
+      log: run.status === 'completed' ? '' : run.text,
+    }).toEqual({ status: 'completed', log: '' });
 
     expect(run.output.links).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ url: 'https://dex.team-a.example.test/.well-known/openid-configuration' }),
+        expect.objectContaining({
+          url: 'https://dex.team-a.example.test/.well-known/openid-configuration',
+        }),
         expect.objectContaining({ url: 'https://login.team-a.example.test' }),
-        expect.objectContaining({ entityRef: 'component:default/payments-api' }),
+        expect.objectContaining({
+          entityRef: 'component:default/payments-api',
+        }),
       ]),
     );
     const text = JSON.stringify(run.output.text);
     expect(text).toContain('--oidc-issuer-url=https://dex.team-a.example.test');
     expect(text).toContain('kind: AuthenticationConfiguration');
     // report mode (no dex.clusters entry): the settings are the user's to apply.
-    expect(text).toContain('To do by hand: give kube-apiserver the flags below');
+    expect(text).toContain(
+      'To do by hand: give kube-apiserver the flags below',
+    );
 
     // Every object of the plan exists, with the labels of DESIGN.md.
     const created = run.text.match(/\bcreate \w+\/team-a\/[\w-]+/g) ?? [];
     expect(created.length).toBeGreaterThan(10);
     expect(run.text).toMatch(/Applied the Dex pack: \d+ created, 0 updated/);
     const snap = await snapshot('team-a');
-    for (const kind of ['Secret/dex-ca', 'Secret/dex-clients', 'Deployment/dex', 'Deployment/dex-authenticator', 'Ingress/dex', 'ConfigMap/dex-apiserver-settings']) {
+    for (const kind of [
+      'Secret/dex-ca',
+      'Secret/dex-clients',
+      'Deployment/dex',
+      'Deployment/dex-authenticator',
+      'Ingress/dex',
+      'ConfigMap/dex-apiserver-settings',
+    ]) {
       expect(snap).toHaveProperty([kind]);
     }
     for (const [key] of Object.entries(snap)) {
       const [kind, name] = key.split('/');
-      const apiVersion = { Deployment: 'apps/v1', Ingress: 'networking.k8s.io/v1', Role: 'rbac.authorization.k8s.io/v1', RoleBinding: 'rbac.authorization.k8s.io/v1' }[kind] ?? 'v1';
-      const o: KubernetesObject = await objectsApi().read({ apiVersion, kind, metadata: { name, namespace: 'team-a' } });
+      const apiVersion =
+        {
+          Deployment: 'apps/v1',
+          Ingress: 'networking.k8s.io/v1',
+          Role: 'rbac.authorization.k8s.io/v1',
+          RoleBinding: 'rbac.authorization.k8s.io/v1',
+        }[kind] ?? 'v1';
+      const o: KubernetesObject = await objectsApi().read({
+        apiVersion,
+        kind,
+        metadata: { name, namespace: 'team-a' },
+      });
       expect({ key, labels: o.metadata!.labels }).toEqual({
         key,
         labels: expect.objectContaining({
@@ -239,7 +357,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
           [LABEL_KUBERNETES_ID]: 'payments-api',
         }),
       });
-      expect(o.metadata!.managedFields!.map(f => f.manager)).toContain(FIELD_MANAGER);
+      expect(o.metadata!.managedFields!.map(f => f.manager)).toContain(
+        FIELD_MANAGER,
+      );
       // Whose it is: the full entity ref and the instance.
       expect({ key, annotations: o.metadata!.annotations }).toEqual({
         key,
@@ -250,9 +370,17 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       });
     }
     // The kubeconfig the authenticator hands out points at the configured cluster and trusts its CA.
-    const authenticator = await objectsApi().read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dex-authenticator', namespace: 'team-a' } });
-    const clusterEntry = yaml.parse((authenticator as any).data['config.yaml']).clusters[0];
-    expect({ uri: clusterEntry.k8s_master_uri, ca: clusterEntry.k8s_ca_pem }).toEqual({ uri: cluster.server, ca: cluster.caPem });
+    const authenticator = await objectsApi().read({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'dex-authenticator', namespace: 'team-a' },
+    });
+    const clusterEntry = yaml.parse((authenticator as any).data['config.yaml'])
+      .clusters[0];
+    expect({
+      uri: clusterEntry.k8s_master_uri,
+      ca: clusterEntry.k8s_ca_pem,
+    }).toEqual({ uri: cluster.server, ca: cluster.caPem });
     await expectNoSecrets(run, 'team-a');
   });
 
@@ -261,21 +389,31 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const ca = await caCert('team-a');
     const again = await runTask(values('team-a'));
     expect(again.status).toBe('completed');
-    expect(again.text).toMatch(/0 created, 0 updated, \d+ unchanged.*\(0 writes\)/);
+    expect(again.text).toMatch(
+      /0 created, 0 updated, \d+ unchanged.*\(0 writes\)/,
+    );
     expect(await snapshot('team-a')).toEqual(before);
     expect(await caCert('team-a')).toBe(ca);
 
     const secretBefore = await clientSecret('team-a');
-    const rotated = await runTask(values('team-a', { rotateCertificates: true }));
+    const rotated = await runTask(
+      values('team-a', { rotateCertificates: true }),
+    );
     expect(rotated.status).toBe('completed');
     expect(await caCert('team-a')).not.toBe(ca);
     const after = await snapshot('team-a');
-    for (const name of ['Secret/dex-ca', 'Secret/dex-tls', 'Secret/dex-authenticator-tls']) {
+    for (const name of [
+      'Secret/dex-ca',
+      'Secret/dex-tls',
+      'Secret/dex-authenticator-tls',
+    ]) {
       expect(after[name]).not.toBe(before[name]);
     }
     expect(await clientSecret('team-a')).toEqual(secretBefore);
     // The new CA reaches the API-server settings the output shows.
-    const newCaLine = Buffer.from(await caCert('team-a'), 'base64').toString().split(/\r?\n/)[1];
+    const newCaLine = Buffer.from(await caCert('team-a'), 'base64')
+      .toString()
+      .split(/\r?\n/)[1];
     expect(JSON.stringify(rotated.output.text)).toContain(newCaLine);
     await expectNoSecrets(rotated, 'team-a');
   });
@@ -289,7 +427,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       expect(res.status).toBe(200);
       return {
         ...res.body,
-        text: (res.body.log as { body: { message: string } }[]).map(l => l.body.message).join('\n'),
+        text: (res.body.log as { body: { message: string } }[])
+          .map(l => l.body.message)
+          .join('\n'),
       };
     };
 
@@ -303,27 +443,36 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     // An upgrade of an existing one: the plan names the fields that would change; nothing changes.
     const before = await snapshot('team-a');
     const upgrade = await dryRun(values('team-a', { version: '2.44.0' }));
-    expect(upgrade.text).toMatch(/update Deployment team-a\/dex \(.*spec\.template.*\)/);
-    expect(upgrade.text).toMatch(/unchanged Deployment team-a\/dex-authenticator\b/);
+    expect(upgrade.text).toMatch(
+      /update Deployment team-a\/dex \(.*spec\.template.*\)/,
+    );
+    expect(upgrade.text).toMatch(
+      /unchanged Deployment team-a\/dex-authenticator\b/,
+    );
     expect(await snapshot('team-a')).toEqual(before);
-    expect(JSON.stringify(upgrade)).not.toContain((await clientSecret('team-a')).value);
+    expect(JSON.stringify(upgrade)).not.toContain(
+      (await clientSecret('team-a')).value,
+    );
     expect(JSON.stringify(upgrade)).not.toContain('PRIVATE KEY');
   });
 
   it("(d) refuses to take over another field manager's object unless force is set by a user allowed to take over", async () => {
     await core().createNamespace({ body: { metadata: { name: 'team-d' } } });
-    await core().createNamespacedConfigMap(
-      {
-        namespace: 'team-d',
-        body: { metadata: { name: 'dex-apiserver-settings' }, data: { owner: 'someone else' } },
-        fieldManager: 'someone-else',
+    await core().createNamespacedConfigMap({
+      namespace: 'team-d',
+      body: {
+        metadata: { name: 'dex-apiserver-settings' },
+        data: { owner: 'someone else' },
       },
-    );
+      fieldManager: 'someone-else',
+    });
     const before = await snapshot('team-d');
 
     const refused = await runTask(values('team-d'));
     expect(refused.status).toBe('failed');
-    expect(refused.text).toContain('ConfigMap/team-d/dex-apiserver-settings (managed by someone-else)');
+    expect(refused.text).toContain(
+      'ConfigMap/team-d/dex-apiserver-settings (managed by someone-else)',
+    );
     expect(refused.text).toContain('force: true');
     expect(await snapshot('team-d')).toEqual(before);
 
@@ -336,28 +485,54 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(await snapshot('team-d')).toEqual(before);
 
     // The platform group may.
-    const forced = await runTask(values('team-d', { force: true }), PLATFORM_USER);
-    expect({ status: forced.status, log: forced.status === 'completed' ? '' : forced.text }).toEqual({ status: 'completed', log: '' });
-    const cm = await core().readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: 'team-d' });
+    const forced = await runTask(
+      values('team-d', { force: true }),
+      PLATFORM_USER,
+    );
+    expect({
+      status: forced.status,
+      log: forced.status === 'completed' ? '' : forced.text,
+    }).toEqual({ status: 'completed', log: '' });
+    const cm = await core().readNamespacedConfigMap({
+      name: 'dex-apiserver-settings',
+      namespace: 'team-d',
+    });
     expect(cm.metadata!.labels![LABEL_MANAGED_BY]).toBe(MANAGED_BY);
-    expect(cm.metadata!.annotations![ANNOTATION_OWNER_ENTITY_REF]).toBe('component:default/payments-api');
-    expect(cm.metadata!.managedFields!.map(f => f.manager)).toContain(FIELD_MANAGER);
+    expect(cm.metadata!.annotations![ANNOTATION_OWNER_ENTITY_REF]).toBe(
+      'component:default/payments-api',
+    );
+    expect(cm.metadata!.managedFields!.map(f => f.manager)).toContain(
+      FIELD_MANAGER,
+    );
   });
 
   it("(f) refuses to install for another user's entity, writing nothing", async () => {
-    const run = await runTask(values('team-f', { entity: 'component:default/billing' }));
+    const run = await runTask(
+      values('team-f', { entity: 'component:default/billing' }),
+    );
     expect(run.status).toBe('failed');
-    expect(run.text).toContain('Not allowed to install Dex for component:default/billing (permission dex.pack.apply); nothing was applied');
+    expect(run.text).toContain(
+      'Not allowed to install Dex for component:default/billing (permission dex.pack.apply); nothing was applied',
+    );
     expect(await namespaceExists('team-f')).toBe(false);
     // Its owner may.
-    const owners = await runTask(values('team-f', { entity: 'component:default/billing' }), 'user:default/alice');
-    expect({ status: owners.status, log: owners.status === 'completed' ? '' : owners.text }).toEqual({ status: 'completed', log: '' });
+    const owners = await runTask(
+      values('team-f', { entity: 'component:default/billing' }),
+      'user:default/alice',
+    );
+    expect({
+      status: owners.status,
+      log: owners.status === 'completed' ? '' : owners.text,
+    }).toEqual({ status: 'completed', log: '' });
   });
 
   it("(g) refuses to update another entity's installation, even for a user allowed both, unless taken over", async () => {
     // team-a/dex belongs to payments-api (test a); alice owns billing and aims at the same namespace and instance.
     const before = await snapshot('team-a');
-    const run = await runTask(values('team-a', { entity: 'component:default/billing' }), 'user:default/alice');
+    const run = await runTask(
+      values('team-a', { entity: 'component:default/billing' }),
+      'user:default/alice',
+    );
     expect(run.status).toBe('failed');
     expect(run.text).toMatch(
       /do not belong to this installation \(component:default\/billing, instance "dex"\): .*Deployment\/team-a\/dex \(belongs to component:default\/payments-api, instance "dex"\)/,
@@ -367,12 +542,24 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // Another instance in the same namespace is a separate installation: it installs beside it.
     const beside = await runTask(
-      values('team-a', { entity: 'component:default/billing', instance: 'billing-dex', ingress: { enabled: true, dexHost: 'billing-dex.team-a.example.test', authenticatorHost: 'billing-login.team-a.example.test' } }),
+      values('team-a', {
+        entity: 'component:default/billing',
+        instance: 'billing-dex',
+        ingress: {
+          enabled: true,
+          dexHost: 'billing-dex.team-a.example.test',
+          authenticatorHost: 'billing-login.team-a.example.test',
+        },
+      }),
       'user:default/alice',
     );
-    expect({ status: beside.status, log: beside.status === 'completed' ? '' : beside.text }).toEqual({ status: 'completed', log: '' });
+    expect({
+      status: beside.status,
+      log: beside.status === 'completed' ? '' : beside.text,
+    }).toEqual({ status: 'completed', log: '' });
     const after = await snapshot('team-a');
-    for (const [key, version] of Object.entries(before)) expect({ key, version: after[key] }).toEqual({ key, version });
+    for (const [key, version] of Object.entries(before))
+      expect({ key, version: after[key] }).toEqual({ key, version });
   });
 
   it('(h) a cluster that accepts connections and never answers fails the run within the bound, naming the cluster', async () => {
@@ -381,7 +568,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const elapsed = Date.now() - started;
     expect(run.status).toBe('failed');
     expect(run.text).toMatch(
-      new RegExp(`Cluster "hanging" \\(https://127\\.0\\.0\\.1:${hang.port}\\) did not answer within ${REQUEST_TIMEOUT_SECONDS * 1000} ms`),
+      new RegExp(
+        `Cluster "hanging" \\(https://127\\.0\\.0\\.1:${hang.port}\\) did not answer within ${REQUEST_TIMEOUT_SECONDS * 1000} ms`,
+      ),
     );
     // Without the bound the run would still be pending at jest's timeout; the slack is for a loaded machine.
     expect(elapsed).toBeLessThan(REQUEST_TIMEOUT_SECONDS * 1000 + 30_000);
@@ -395,8 +584,23 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       metadata: { name: 'refuse-dex-deployment' },
       spec: {
         failurePolicy: 'Fail',
-        matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] },
-        validations: [{ expression: "object.metadata.name != 'dex'", message: 'refused by the test policy', reason: 'Invalid' }],
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: ['apps'],
+              apiVersions: ['v1'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['deployments'],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression: "object.metadata.name != 'dex'",
+            message: 'refused by the test policy',
+            reason: 'Invalid',
+          },
+        ],
       },
     };
     const binding = {
@@ -406,7 +610,11 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       spec: {
         policyName: 'refuse-dex-deployment',
         validationActions: ['Deny'],
-        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'team-i' } } },
+        matchResources: {
+          namespaceSelector: {
+            matchLabels: { 'kubernetes.io/metadata.name': 'team-i' },
+          },
+        },
       },
     };
     await objectsApi().create(policy);
@@ -416,7 +624,18 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const probe = () =>
       objectsApi()
         .create(
-          { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'dex', namespace: 'team-i' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } } as KubernetesObject,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: 'dex', namespace: 'team-i' },
+            spec: {
+              selector: { matchLabels: { a: 'b' } },
+              template: {
+                metadata: { labels: { a: 'b' } },
+                spec: { containers: [{ name: 'c', image: 'i' }] },
+              },
+            },
+          } as KubernetesObject,
           undefined,
           'All',
         )
@@ -424,49 +643,81 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
           () => 200,
           (e: { code?: number }) => e.code ?? 0,
         );
-    for (const deadline = Date.now() + 30_000; (await probe()) !== 422; ) {
-      if (Date.now() > deadline) throw new Error('the admission policy did not take effect');
+    for (const deadline = Date.now() + 30_000; (await probe()) !== 422;) {
+      if (Date.now() > deadline)
+        throw new Error('the admission policy did not take effect');
       await new Promise(r => setTimeout(r, 200));
     }
 
     const failed = await runTask(values('team-i'));
     expect(failed.status).toBe('failed');
-    expect(failed.text).toMatch(/applying Deployment\/team-i\/dex: the apiserver refused the object \(422\)/);
-    const written = /Written: ([^.]*)\./.exec(failed.text)?.[1].split(', ') ?? [];
-    const notWritten = /Not written: ([^.]*)\./.exec(failed.text)?.[1].split(', ') ?? [];
-    expect(written).toEqual(expect.arrayContaining(['Secret/team-i/dex-ca', 'Secret/team-i/dex-clients', 'Deployment/team-i/dex-authenticator']));
+    expect(failed.text).toMatch(
+      /applying Deployment\/team-i\/dex: the apiserver refused the object \(422\)/,
+    );
+    const written =
+      /Written: ([^.]*)\./.exec(failed.text)?.[1].split(', ') ?? [];
+    const notWritten =
+      /Not written: ([^.]*)\./.exec(failed.text)?.[1].split(', ') ?? [];
+    expect(written).toEqual(
+      expect.arrayContaining([
+        'Secret/team-i/dex-ca',
+        'Secret/team-i/dex-clients',
+        'Deployment/team-i/dex-authenticator',
+      ]),
+    );
     expect(notWritten).toEqual(['Deployment/team-i/dex']);
     // The report matches the cluster.
     const snap = await snapshot('team-i');
-    for (const [kind, , name] of written.map(k => k.split('/')).filter(parts => parts.length === 3)) expect(snap).toHaveProperty([`${kind}/${name}`]);
+    for (const [kind, , name] of written
+      .map(k => k.split('/'))
+      .filter(parts => parts.length === 3))
+      expect(snap).toHaveProperty([`${kind}/${name}`]);
     expect(snap).not.toHaveProperty(['Deployment/dex']);
     await expectNoSecrets(failed, 'team-i');
 
     await objectsApi().delete(binding);
-    for (const deadline = Date.now() + 30_000; (await probe()) !== 200; ) {
-      if (Date.now() > deadline) throw new Error('the admission policy did not go away');
+    for (const deadline = Date.now() + 30_000; (await probe()) !== 200;) {
+      if (Date.now() > deadline)
+        throw new Error('the admission policy did not go away');
       await new Promise(r => setTimeout(r, 200));
     }
     await objectsApi().delete(policy);
     const ca = await caCert('team-i');
     const rerun = await runTask(values('team-i'));
-    expect({ status: rerun.status, log: rerun.status === 'completed' ? '' : rerun.text }).toEqual({ status: 'completed', log: '' });
+    expect({
+      status: rerun.status,
+      log: rerun.status === 'completed' ? '' : rerun.text,
+    }).toEqual({ status: 'completed', log: '' });
     expect(rerun.text).toMatch(/Applied the Dex pack: 1 created, 0 updated/);
     // What the failed run wrote was kept: same CA, no rotation.
     expect(await caCert('team-i')).toBe(ca);
     const again = await runTask(values('team-i'));
-    expect(again.text).toMatch(/0 created, 0 updated, \d+ unchanged.*\(0 writes\)/);
+    expect(again.text).toMatch(
+      /0 created, 0 updated, \d+ unchanged.*\(0 writes\)/,
+    );
   });
 
   it('(e) fails clearly, applying nothing, on an unknown cluster, a disallowed version or an unreachable cluster', async () => {
     const cases: [JsonObject, RegExp][] = [
-      [values('team-e1', { cluster: 'nowhere' }), /Unknown cluster "nowhere"; configured clusters: local, offline, hanging/],
-      [values('team-e2', { version: '2.43.1' }), /dex\.version: Dex version 2\.43\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/],
-      [values('team-e3', { cluster: 'offline' }), /the cluster is unreachable \(ECONNREFUSED\)/],
+      [
+        values('team-e1', { cluster: 'nowhere' }),
+        /Unknown cluster "nowhere"; configured clusters: local, offline, hanging/,
+      ],
+      [
+        values('team-e2', { version: '2.43.1' }),
+        /dex\.version: Dex version 2\.43\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/,
+      ],
+      [
+        values('team-e3', { cluster: 'offline' }),
+        /the cluster is unreachable \(ECONNREFUSED\)/,
+      ],
     ];
     for (const [formValues, message] of cases) {
       const run = await runTask(formValues);
-      expect({ status: run.status, text: run.text }).toEqual({ status: 'failed', text: expect.stringMatching(message) });
+      expect({ status: run.status, text: run.text }).toEqual({
+        status: 'failed',
+        text: expect.stringMatching(message),
+      });
       expect(await namespaceExists(String(formValues.namespace))).toBe(false);
     }
   });
@@ -476,23 +727,54 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       .post('/api/scaffolder/v2/tasks')
       .send({
         templateRef: 'template:default/add-dex-auth',
-        values: values('team-e4', { ingress: { enabled: true, dexHost: 'https://dex.example.test/' } }),
+        values: values('team-e4', {
+          ingress: { enabled: true, dexHost: 'https://dex.example.test/' },
+        }),
       });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain('dexHost');
 
-    const action = createDexPackApplyAction({ config: new ConfigReader(configData), permissions: mockServices.permissions() });
-    const run = await mockContext({
-      input: { cluster: 'local', entityRef: 'component:default/payments-api', namespace: 'team-e4', dex: { exposure: { ingress: { enabled: true, hosts: ['dex_example!'] } } } },
+    const action = createDexPackApplyAction({
+      config: new ConfigReader(configData),
+      permissions: mockServices.permissions(),
     });
-    await expect(action.handler(run.ctx)).rejects.toThrow(/dex\.exposure\.ingress\.hosts\[0\]: "dex_example!" is not a valid host name/);
+    const run = await mockContext({
+      input: {
+        cluster: 'local',
+        entityRef: 'component:default/payments-api',
+        namespace: 'team-e4',
+        dex: {
+          exposure: { ingress: { enabled: true, hosts: ['dex_example!'] } },
+        },
+      },
+    });
+    await expect(action.handler(run.ctx)).rejects.toThrow(
+      /dex\.exposure\.ingress\.hosts\[0\]: "dex_example!" is not a valid host name/,
+    );
     expect(await namespaceExists('team-e4')).toBe(false);
   });
 
   it('does not redo a finished apply when a recovered task replays the step (checkpoint)', async () => {
-    const input = { cluster: 'local', namespace: 'team-a', entityRef: 'component:default/payments-api', dex: { exposure: { ingress: { enabled: true, hosts: ['dex.team-a.example.test'] } } }, authenticator: { exposure: { ingress: { enabled: true, hosts: ['login.team-a.example.test'] } } } };
+    const input = {
+      cluster: 'local',
+      namespace: 'team-a',
+      entityRef: 'component:default/payments-api',
+      dex: {
+        exposure: {
+          ingress: { enabled: true, hosts: ['dex.team-a.example.test'] },
+        },
+      },
+      authenticator: {
+        exposure: {
+          ingress: { enabled: true, hosts: ['login.team-a.example.test'] },
+        },
+      },
+    };
     const first = await mockContext({ input });
-    await createDexPackApplyAction({ config: new ConfigReader(configData), permissions: mockServices.permissions() }).handler(first.ctx);
+    await createDexPackApplyAction({
+      config: new ConfigReader(configData),
+      permissions: mockServices.permissions(),
+    }).handler(first.ctx);
     expect(first.checkpoints.size).toBe(1);
     const stored = JSON.stringify([...first.checkpoints.values()]);
     expect(stored).not.toContain('PRIVATE KEY');
@@ -501,10 +783,27 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     // The same step again, with the cluster now unreachable: the checkpoint answers.
     const offline = new ConfigReader({
       ...configData,
-      kubernetes: { clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'local', url: 'https://127.0.0.1:1', authProvider: 'serviceAccount', serviceAccountToken: 't' }] }] },
+      kubernetes: {
+        clusterLocatorMethods: [
+          {
+            type: 'config',
+            clusters: [
+              {
+                name: 'local',
+                url: 'https://127.0.0.1:1',
+                authProvider: 'serviceAccount',
+                serviceAccountToken: 't',
+              },
+            ],
+          },
+        ],
+      },
     });
     const replay = await mockContext({ input, checkpoints: first.checkpoints });
-    await createDexPackApplyAction({ config: offline, permissions: mockServices.permissions() }).handler(replay.ctx);
+    await createDexPackApplyAction({
+      config: offline,
+      permissions: mockServices.permissions(),
+    }).handler(replay.ctx);
     expect(replay.outputs).toEqual(first.outputs);
   });
 });

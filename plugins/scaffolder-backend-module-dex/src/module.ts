@@ -1,4 +1,7 @@
-import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { dexPermissions } from '@backstage-dex/plugin-dex-common';
 import { KeyPool, readClusters } from '@backstage-dex/plugin-dex-node';
@@ -28,7 +31,11 @@ export const scaffolderModuleDex = createBackendModule({
         permissionsRegistry.addPermissions(dexPermissions);
         scaffolder.addActions(
           // RSA keys made in the background, so a run does not wait for key generation.
-          createDexPackApplyAction({ config, permissions, keyPool: new KeyPool() }),
+          createDexPackApplyAction({
+            config,
+            permissions,
+            keyPool: new KeyPool(),
+          }),
           createDexPackRenderAction({ config }),
         );
       },

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-common';
-import { DEFAULT_POLICY, SERVICE_TYPES } from '@backstage-dex/plugin-dex-common';
+import {
+  DEFAULT_POLICY,
+  SERVICE_TYPES,
+} from '@backstage-dex/plugin-dex-common';
 import { Validator } from 'jsonschema';
 import { createTemplateRenderer } from 'nunjitsu';
 import yaml from 'yaml';
@@ -11,7 +14,10 @@ import { createDexPackApplyAction } from './actions';
 import { resolvePackSpec } from './actions/specInput';
 
 /** The template this package's actions serve (templates/add-dex-auth at the repository root). */
-const TEMPLATE_PATH = path.resolve(__dirname, '../../../templates/add-dex-auth/template.yaml');
+const TEMPLATE_PATH = path.resolve(
+  __dirname,
+  '../../../templates/add-dex-auth/template.yaml',
+);
 
 type JsonSchema = {
   properties?: Record<string, JsonSchema>;
@@ -25,8 +31,10 @@ type JsonSchema = {
 function propertiesOf(schema: JsonSchema): Map<string, JsonSchema[]> {
   const found = new Map<string, JsonSchema[]>();
   const add = (s: JsonSchema) => {
-    for (const [name, sub] of Object.entries(s.properties ?? {})) found.set(name, [...(found.get(name) ?? []), sub]);
-    for (const dep of Object.values(s.dependencies ?? {})) dep.oneOf?.forEach(add);
+    for (const [name, sub] of Object.entries(s.properties ?? {}))
+      found.set(name, [...(found.get(name) ?? []), sub]);
+    for (const dep of Object.values(s.dependencies ?? {}))
+      dep.oneOf?.forEach(add);
   };
   add(schema);
   return found;
@@ -34,7 +42,10 @@ function propertiesOf(schema: JsonSchema): Map<string, JsonSchema[]> {
 
 /** Every `parameters.a.b` (and `steps.apply.output.x`) path used in a string. */
 function references(text: string, prefix: string): string[][] {
-  const re = new RegExp(`${prefix.replace(/\./g, '\\.')}\\.([A-Za-z_][\\w]*(?:\\.[A-Za-z_][\\w]*)*)`, 'g');
+  const re = new RegExp(
+    `${prefix.replace(/\./g, '\\.')}\\.([A-Za-z_][\\w]*(?:\\.[A-Za-z_][\\w]*)*)`,
+    'g',
+  );
   return [...text.matchAll(re)].map(m => m[1].split('.'));
 }
 
@@ -44,7 +55,13 @@ const secretRef = (name: string, key: string) => ({ name, key });
 const FORMS: Record<string, Record<string, unknown>> = {
   'the defaults': {},
   'Ingresses for Dex and the authenticator, with a TLS Secret': {
-    ingress: { enabled: true, dexHost: 'dex.example.com', authenticatorHost: 'login.example.com', className: 'nginx', tlsSecretName: 'wildcard-tls' },
+    ingress: {
+      enabled: true,
+      dexHost: 'dex.example.com',
+      authenticatorHost: 'login.example.com',
+      className: 'nginx',
+      tlsSecretName: 'wildcard-tls',
+    },
   },
   'an Ingress for Dex only, a LoadBalancer and an issuer URL': {
     serviceType: 'LoadBalancer',
@@ -53,13 +70,28 @@ const FORMS: Record<string, Record<string, unknown>> = {
   },
   'no authenticator': { authenticator: false },
   'a static test user': {
-    testUser: { enabled: true, email: 'tester@example.com', username: 'tester', passwordRef: secretRef('tester', 'password') },
+    testUser: {
+      enabled: true,
+      email: 'tester@example.com',
+      username: 'tester',
+      passwordRef: secretRef('tester', 'password'),
+    },
   },
   'GitHub login': {
-    connector: { type: 'github', clientId: 'gh-app', clientSecretRef: secretRef('github', 'client-secret'), orgs: ['acme'] },
+    connector: {
+      type: 'github',
+      clientId: 'gh-app',
+      clientSecretRef: secretRef('github', 'client-secret'),
+      orgs: ['acme'],
+    },
   },
   'OIDC login': {
-    connector: { type: 'oidc', issuer: 'https://accounts.example.com', clientId: 'dex', clientSecretRef: secretRef('oidc', 'client-secret') },
+    connector: {
+      type: 'oidc',
+      issuer: 'https://accounts.example.com',
+      clientId: 'dex',
+      clientSecretRef: secretRef('oidc', 'client-secret'),
+    },
   },
   'LDAP login': {
     connector: {
@@ -75,26 +107,42 @@ const FORMS: Record<string, Record<string, unknown>> = {
 
 describe('templates/add-dex-auth', () => {
   const template = yaml.parse(fs.readFileSync(TEMPLATE_PATH, 'utf8'));
-  const action = createDexPackApplyAction({ config: new ConfigReader({}), permissions: mockServices.permissions() });
+  const action = createDexPackApplyAction({
+    config: new ConfigReader({}),
+    permissions: mockServices.permissions(),
+  });
   const parameters: JsonSchema = { properties: {} };
-  for (const step of template.spec.parameters) Object.assign(parameters.properties!, step.properties);
+  for (const step of template.spec.parameters)
+    Object.assign(parameters.properties!, step.properties);
 
   it('is a valid scaffolder.backstage.io/v1beta3 Template', async () => {
     expect(template.metadata.name).toBe('add-dex-auth');
     expect(template.metadata.title).toBe('Add Dex auth');
     expect(await templateEntityV1beta3Validator.check(template)).toBe(true);
-    expect(template.spec.parameters.map((p: { title: string }) => p.title)).toEqual(['Target', 'Dex']);
-    expect(template.spec.steps.map((s: { action: string }) => s.action)).toEqual(['dex:pack:apply']);
+    expect(
+      template.spec.parameters.map((p: { title: string }) => p.title),
+    ).toEqual(['Target', 'Dex']);
+    expect(
+      template.spec.steps.map((s: { action: string }) => s.action),
+    ).toEqual(['dex:pack:apply']);
   });
 
   it('uses only parameters it defines', () => {
-    const used = references(JSON.stringify([template.spec.steps, template.spec.output]), 'parameters');
+    const used = references(
+      JSON.stringify([template.spec.steps, template.spec.output]),
+      'parameters',
+    );
     expect(used.length).toBeGreaterThan(10);
     for (const refPath of used) {
       let candidates: JsonSchema[] = [parameters];
       for (const segment of refPath) {
-        candidates = candidates.flatMap(c => propertiesOf(c).get(segment) ?? []);
-        expect({ ref: `parameters.${refPath.join('.')}`, defined: candidates.length > 0 }).toEqual({
+        candidates = candidates.flatMap(
+          c => propertiesOf(c).get(segment) ?? [],
+        );
+        expect({
+          ref: `parameters.${refPath.join('.')}`,
+          defined: candidates.length > 0,
+        }).toEqual({
           ref: `parameters.${refPath.join('.')}`,
           defined: true,
         });
@@ -107,23 +155,39 @@ describe('templates/add-dex-auth', () => {
   });
 
   it('reads only outputs the action declares', () => {
-    const outputs = Object.keys((action.schema?.output as JsonSchema).properties ?? {});
-    for (const [name] of references(JSON.stringify(template.spec.output), 'steps.apply.output')) {
+    const outputs = Object.keys(
+      (action.schema?.output as JsonSchema).properties ?? {},
+    );
+    for (const [name] of references(
+      JSON.stringify(template.spec.output),
+      'steps.apply.output',
+    )) {
       expect(outputs).toContain(name);
     }
   });
 
   it("asks in the form what the spec schema accepts (the form's own checks are the spec's)", () => {
     const props = propertiesOf(parameters);
-    expect(props.get('serviceType')![0].enum!.every(t => (SERVICE_TYPES as readonly string[]).includes(t))).toBe(true);
+    expect(
+      props
+        .get('serviceType')![0]
+        .enum!.every(t => (SERVICE_TYPES as readonly string[]).includes(t)),
+    ).toBe(true);
     // A value the form lets through must not be refused by the action only after submitting.
     const namespace = props.get('namespace')![0];
     const instance = props.get('instance')![0];
-    const probe = (values: Record<string, unknown>) => () => resolvePackSpec({ cluster: 'local', ...values }, DEFAULT_POLICY);
-    expect(probe({ namespace: 'a'.repeat(namespace.maxLength!) })).not.toThrow();
-    expect(probe({ namespace: 'a'.repeat(namespace.maxLength! + 1) })).toThrow(/namespace/);
+    const probe = (values: Record<string, unknown>) => () =>
+      resolvePackSpec({ cluster: 'local', ...values }, DEFAULT_POLICY);
+    expect(
+      probe({ namespace: 'a'.repeat(namespace.maxLength!) }),
+    ).not.toThrow();
+    expect(probe({ namespace: 'a'.repeat(namespace.maxLength! + 1) })).toThrow(
+      /namespace/,
+    );
     expect(probe({ instance: 'a'.repeat(instance.maxLength!) })).not.toThrow();
-    expect(probe({ instance: 'a'.repeat(instance.maxLength! + 1) })).toThrow(/instance/);
+    expect(probe({ instance: 'a'.repeat(instance.maxLength! + 1) })).toThrow(
+      /instance/,
+    );
     for (const bad of ['-dex', 'Dex', 'dex_1']) {
       expect(new RegExp(namespace.pattern!).test(bad)).toBe(false);
       expect(probe({ namespace: bad })).toThrow(/namespace/);
@@ -134,33 +198,62 @@ describe('templates/add-dex-auth', () => {
     const renderer = createTemplateRenderer();
     const defaults = Object.fromEntries(
       Object.entries(parameters.properties!).flatMap(([k, v]) =>
-        (v as { default?: unknown }).default !== undefined ? [[k, (v as { default?: unknown }).default]] : [],
+        (v as { default?: unknown }).default !== undefined
+          ? [[k, (v as { default?: unknown }).default]]
+          : [],
       ),
     );
-    const values = { entity: 'component:default/payments-api', cluster: 'local', version: '2.45.1', ...defaults, ...form };
+    const values = {
+      entity: 'component:default/payments-api',
+      cluster: 'local',
+      version: '2.45.1',
+      ...defaults,
+      ...form,
+    };
     // As the scaffolder renders a step's input (NunjucksWorkflowRunner.render).
-    const input = JSON.parse(JSON.stringify(template.spec.steps[0].input), (_key, value) =>
-      typeof value === 'string' ? renderer.renderValue(value, { parameters: values }, { coercion: 'json' }) : value,
+    const input = JSON.parse(
+      JSON.stringify(template.spec.steps[0].input),
+      (_key, value) =>
+        typeof value === 'string'
+          ? renderer.renderValue(
+              value,
+              { parameters: values },
+              { coercion: 'json' },
+            )
+          : value,
     );
 
     it("the form's values pass the template's parameters", () => {
       const validator = new Validator();
       for (const step of template.spec.parameters) {
-        expect(validator.validate(values, { ...step, type: 'object' }).errors.map(e => e.stack)).toEqual([]);
+        expect(
+          validator
+            .validate(values, { ...step, type: 'object' })
+            .errors.map(e => e.stack),
+        ).toEqual([]);
       }
     });
 
     it("the step's input passes the action's JSON Schema (as the scaffolder checks it)", () => {
-      expect(new Validator().validate(input, action.schema!.input!).errors.map(e => e.stack)).toEqual([]);
+      expect(
+        new Validator()
+          .validate(input, action.schema!.input!)
+          .errors.map(e => e.stack),
+      ).toEqual([]);
     });
 
     it('the step input is a valid spec', () => {
       const spec = resolvePackSpec(input, DEFAULT_POLICY);
       expect(spec.kubernetesId).toBe('payments-api');
       expect(spec.authenticator.enabled).toBe(form.authenticator !== false);
-      const ingress = form.ingress as { enabled?: boolean; dexHost?: string } | undefined;
-      expect(spec.dex.exposure.ingress?.hosts ?? []).toEqual(ingress?.enabled ? [ingress.dexHost] : []);
-      expect(spec.connectors.map(c => c.type)).toEqual(form.connector ? [(form.connector as { type: string }).type] : []);
+      const ingress = form.ingress as
+        { enabled?: boolean; dexHost?: string } | undefined;
+      expect(spec.dex.exposure.ingress?.hosts ?? []).toEqual(
+        ingress?.enabled ? [ingress.dexHost] : [],
+      );
+      expect(spec.connectors.map(c => c.type)).toEqual(
+        form.connector ? [(form.connector as { type: string }).type] : [],
+      );
     });
   });
 });

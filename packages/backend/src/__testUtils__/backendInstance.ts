@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ManagedProcess, freePort, startProcess, waitFor } from '@backstage-dex/local-cluster';
+import {
+  ManagedProcess,
+  freePort,
+  startProcess,
+  waitFor,
+} from '@backstage-dex/local-cluster';
 
 // The repository root and this package, from the source tree (tests never run built code).
 // eslint-disable-next-line no-restricted-syntax
@@ -36,7 +41,9 @@ export interface BackendInstanceOptions {
  * CLI's Node transform (what `backstage-cli package start` runs, minus the file watcher), and waits
  * until its readiness endpoint answers. The listen port is chosen here.
  */
-export async function startBackendInstance(options: BackendInstanceOptions): Promise<BackendInstance> {
+export async function startBackendInstance(
+  options: BackendInstanceOptions,
+): Promise<BackendInstance> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
@@ -48,7 +55,17 @@ export async function startBackendInstance(options: BackendInstanceOptions): Pro
   delete env.NODE_OPTIONS;
   // This replica's address; the last file wins.
   const own = path.join(options.workDir, `${options.name}.app-config.yaml`);
-  fs.writeFileSync(own, JSON.stringify({ app: { baseUrl }, backend: { baseUrl, listen: { host: '127.0.0.1', port }, cors: { origin: baseUrl } } }));
+  fs.writeFileSync(
+    own,
+    JSON.stringify({
+      app: { baseUrl },
+      backend: {
+        baseUrl,
+        listen: { host: '127.0.0.1', port },
+        cors: { origin: baseUrl },
+      },
+    }),
+  );
   const configArgs = [
     path.join(REPO_ROOT, 'app-config.yaml'),
     path.join(REPO_ROOT, 'app-config.production.yaml'),
@@ -60,7 +77,9 @@ export async function startBackendInstance(options: BackendInstanceOptions): Pro
     bin: process.execPath,
     args: [
       '--require',
-      require.resolve('@backstage/cli/config/nodeTransform.cjs', { paths: [BACKEND_DIR] }),
+      require.resolve('@backstage/cli/config/nodeTransform.cjs', {
+        paths: [BACKEND_DIR],
+      }),
       path.join(BACKEND_DIR, 'src', 'index.ts'),
       ...configArgs,
     ],
@@ -72,13 +91,22 @@ export async function startBackendInstance(options: BackendInstanceOptions): Pro
     fetch(`${baseUrl}${urlPath}`, {
       ...init,
       signal: init.signal ?? AbortSignal.timeout(30_000),
-      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', ...init.headers },
+      headers: {
+        authorization: `Bearer ${options.token}`,
+        'content-type': 'application/json',
+        ...init.headers,
+      },
     });
   try {
     await waitFor(
       proc,
       'ready (/.backstage/health/v1/readiness)',
-      async () => (await fetch(`${baseUrl}/.backstage/health/v1/readiness`, { signal: AbortSignal.timeout(5000) })).ok,
+      async () =>
+        (
+          await fetch(`${baseUrl}/.backstage/health/v1/readiness`, {
+            signal: AbortSignal.timeout(5000),
+          })
+        ).ok,
       180_000,
     );
   } catch (e) {
@@ -91,7 +119,8 @@ export async function startBackendInstance(options: BackendInstanceOptions): Pro
     logFile: proc.logFile,
     fetch: call,
     async kill() {
-      if (proc.pid !== undefined && !proc.exited()) process.kill(proc.pid, 'SIGKILL');
+      if (proc.pid !== undefined && !proc.exited())
+        process.kill(proc.pid, 'SIGKILL');
       // stop() only waits for the exit when the process is already dying.
       await proc.stop();
     },

@@ -36,13 +36,17 @@ let catalogue: Record<string, ImageEntry> | undefined;
 /** Builds already checked by this process (build.mjs is a child process: ~0.1-0.5 s a run). */
 const knownBuilds = new Map<string, Build>();
 function images(): Record<string, ImageEntry> {
-  catalogue ??= JSON.parse(fs.readFileSync(imagesFile, 'utf8')).images as Record<string, ImageEntry>;
+  catalogue ??= JSON.parse(fs.readFileSync(imagesFile, 'utf8'))
+    .images as Record<string, ImageEntry>;
   return catalogue;
 }
 
 function ids(user: string, what: string): { uid: number; gid: number } {
   const m = /^(\d+):(\d+)$/.exec(user);
-  if (!m) throw new Error(`images.json: ${what} must be numeric uid:gid, got "${user}"`);
+  if (!m)
+    throw new Error(
+      `images.json: ${what} must be numeric uid:gid, got "${user}"`,
+    );
   return { uid: Number(m[1]), gid: Number(m[2]) };
 }
 
@@ -63,17 +67,36 @@ export function resolveImage(image: string): ImageConfig {
     );
   }
   // One run of build.mjs for the builds the image's files come from, once per process.
-  const specs = [...new Set(Object.values(entry.files).filter(f => !f.startsWith('host:')).map(f => f.split(':')[0]))];
+  const specs = [
+    ...new Set(
+      Object.values(entry.files)
+        .filter(f => !f.startsWith('host:'))
+        .map(f => f.split(':')[0]),
+    ),
+  ];
   const missing = specs.filter(spec => !knownBuilds.has(spec));
-  if (missing.length) for (const [spec, build] of Object.entries(ensureBuilds(missing))) knownBuilds.set(spec, build);
-  const builds = Object.fromEntries(specs.map(spec => [spec, knownBuilds.get(spec)!]));
+  if (missing.length)
+    for (const [spec, build] of Object.entries(ensureBuilds(missing)))
+      knownBuilds.set(spec, build);
+  const builds = Object.fromEntries(
+    specs.map(spec => [spec, knownBuilds.get(spec)!]),
+  );
   const files: Record<string, string> = {};
   for (const [at, source] of Object.entries(entry.files)) {
     const host = /^host:(\/.+)$/.exec(source)?.[1];
-    const local = host ?? path.join(builds[source.split(':')[0]].dir, source.slice(source.indexOf(':') + 1));
+    const local =
+      host ??
+      path.join(
+        builds[source.split(':')[0]].dir,
+        source.slice(source.indexOf(':') + 1),
+      );
     if (!fs.existsSync(local)) {
-      const hint = host ? ' (node packages/local-cluster/scripts/build.mjs installs the base image tools)' : '';
-      throw new Error(`Image ${image}: ${at} comes from ${local}, which is missing${hint}`);
+      const hint = host
+        ? ' (node packages/local-cluster/scripts/build.mjs installs the base image tools)'
+        : '';
+      throw new Error(
+        `Image ${image}: ${at} comes from ${local}, which is missing${hint}`,
+      );
     }
     files[at] = local;
   }
@@ -87,6 +110,11 @@ export function resolveImage(image: string): ImageConfig {
     gid,
     env: entry.env,
     files,
-    dirs: Object.fromEntries(Object.entries(entry.dirs ?? {}).map(([d, owner]) => [d, ids(owner, `${image} ${d}`)])),
+    dirs: Object.fromEntries(
+      Object.entries(entry.dirs ?? {}).map(([d, owner]) => [
+        d,
+        ids(owner, `${image} ${d}`),
+      ]),
+    ),
   };
 }

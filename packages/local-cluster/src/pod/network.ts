@@ -11,7 +11,14 @@ import path from 'node:path';
 
 // A private package that only ever runs from its source folder (tests, npm start), never bundled.
 // eslint-disable-next-line no-restricted-syntax
-const forwarderScript = path.resolve(__dirname, '..', '..', 'scripts', 'pod-forwarder.cjs');
+const sourceDir = __dirname;
+const forwarderScript = path.resolve(
+  sourceDir,
+  '..',
+  '..',
+  'scripts',
+  'pod-forwarder.cjs',
+);
 
 export interface Forwarder {
   /** containerPort -> host port on 127.0.0.1, for every forwarded port (given or added for probes). */
@@ -33,13 +40,19 @@ export async function startForwarder(options: {
   track: (child: ChildProcess) => void;
 }): Promise<Forwarder> {
   let output = '';
-  const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, forwarderScript, 'host'], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    '/usr/bin/setpriv',
+    ['--pdeathsig', 'KILL', '--', process.execPath, forwarderScript, 'host'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
   options.track(child);
   child.stdout!.on('data', d => (output += d));
   child.stderr!.on('data', d => (output += d));
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+  const exited = new Promise<void>(resolve =>
+    child.once('exit', () => resolve()),
+  );
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
@@ -47,14 +60,31 @@ export async function startForwarder(options: {
     }
   };
   try {
-    const hostPorts = await new Promise<Record<number, number>>((resolve, reject) => {
-      child.once('message', (msg: any) =>
-        msg.type === 'ready' ? resolve(msg.hostPorts) : reject(new Error(`the pod's port forwarder failed: ${msg.message}`)),
-      );
-      // 'close' (not 'exit'): by then its last words on stderr have arrived.
-      child.once('close', (code, signal) => reject(new Error(`the pod's port forwarder exited (${signal ?? code}): ${output.trim() || 'no output'}`)));
-      child.send({ type: 'start', nsPid: options.nsPid, ports: options.ports, egress: options.egress });
-    });
+    const hostPorts = await new Promise<Record<number, number>>(
+      (resolve, reject) => {
+        child.once('message', (msg: any) =>
+          msg.type === 'ready'
+            ? resolve(msg.hostPorts)
+            : reject(
+                new Error(`the pod's port forwarder failed: ${msg.message}`),
+              ),
+        );
+        // 'close' (not 'exit'): by then its last words on stderr have arrived.
+        child.once('close', (code, signal) =>
+          reject(
+            new Error(
+              `the pod's port forwarder exited (${signal ?? code}): ${output.trim() || 'no output'}`,
+            ),
+          ),
+        );
+        child.send({
+          type: 'start',
+          nsPid: options.nsPid,
+          ports: options.ports,
+          egress: options.egress,
+        });
+      },
+    );
     // Stay connected (the forwarder ends when this process goes), without keeping it alive.
     child.channel?.unref();
     child.unref();

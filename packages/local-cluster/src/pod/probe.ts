@@ -9,33 +9,67 @@ export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
 const TIMEOUT_MS = 1000;
 
-function httpGet(p: NonNullable<Probe['httpGet']>, hostPort: number): Promise<ProbeResult> {
+function httpGet(
+  p: NonNullable<Probe['httpGet']>,
+  hostPort: number,
+): Promise<ProbeResult> {
   return new Promise(resolve => {
     const lib = p.scheme === 'HTTPS' ? https : http;
     // The kubelet does not verify the serving certificate of an HTTPS probe.
     const req = lib.request(
-      { host: '127.0.0.1', port: hostPort, path: p.path, method: 'GET', headers: p.headers, rejectUnauthorized: false, timeout: TIMEOUT_MS },
+      {
+        host: '127.0.0.1',
+        port: hostPort,
+        path: p.path,
+        method: 'GET',
+        headers: p.headers,
+        rejectUnauthorized: false,
+        timeout: TIMEOUT_MS,
+      },
       res => {
         res.resume();
         const status = res.statusCode ?? 0;
-        resolve(status >= 200 && status < 400 ? { ok: true } : { ok: false, reason: `HTTP probe failed with statuscode: ${status}` });
+        resolve(
+          status >= 200 && status < 400
+            ? { ok: true }
+            : {
+                ok: false,
+                reason: `HTTP probe failed with statuscode: ${status}`,
+              },
+        );
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms`)));
-    req.on('error', e => resolve({ ok: false, reason: `Get "${p.scheme.toLowerCase()}://127.0.0.1:${p.port}${p.path}": ${e.message}` }));
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms`)),
+    );
+    req.on('error', e =>
+      resolve({
+        ok: false,
+        reason: `Get "${p.scheme.toLowerCase()}://127.0.0.1:${p.port}${p.path}": ${e.message}`,
+      }),
+    );
     req.end();
   });
 }
 
 function tcp(hostPort: number, port: number): Promise<ProbeResult> {
   return new Promise(resolve => {
-    const s = net.connect({ host: '127.0.0.1', port: hostPort, timeout: TIMEOUT_MS });
+    const s = net.connect({
+      host: '127.0.0.1',
+      port: hostPort,
+      timeout: TIMEOUT_MS,
+    });
     s.once('connect', () => {
       s.destroy();
       resolve({ ok: true });
     });
     s.once('timeout', () => s.destroy(new Error('timeout')));
-    s.once('error', e => resolve({ ok: false, reason: `dial tcp 127.0.0.1:${port}: ${e.message}` }));
+    s.once('error', e =>
+      resolve({
+        ok: false,
+        reason: `dial tcp 127.0.0.1:${port}: ${e.message}`,
+      }),
+    );
   });
 }
 
@@ -45,18 +79,49 @@ function tcp(hostPort: number, port: number): Promise<ProbeResult> {
  */
 export function runProbe(
   probe: Probe,
-  ctx: { hostPorts: Record<number, number>; pid: number; uid: number; gid: number; env: Array<[string, string]> },
+  ctx: {
+    hostPorts: Record<number, number>;
+    pid: number;
+    uid: number;
+    gid: number;
+    env: Array<[string, string]>;
+  },
 ): Promise<ProbeResult> {
-  if (probe.httpGet) return httpGet(probe.httpGet, ctx.hostPorts[probe.httpGet.port]);
-  if (probe.tcpSocket) return tcp(ctx.hostPorts[probe.tcpSocket.port], probe.tcpSocket.port);
+  if (probe.httpGet)
+    return httpGet(probe.httpGet, ctx.hostPorts[probe.httpGet.port]);
+  if (probe.tcpSocket)
+    return tcp(ctx.hostPorts[probe.tcpSocket.port], probe.tcpSocket.port);
   const command = probe.exec?.command ?? [];
   return new Promise(resolve => {
     execFile(
       '/usr/bin/nsenter',
-      ['-t', String(ctx.pid), '-m', '-n', '-u', '-p', '-r', '-w', '-S', String(ctx.uid), '-G', String(ctx.gid), '--', ...command],
+      [
+        '-t',
+        String(ctx.pid),
+        '-m',
+        '-n',
+        '-u',
+        '-p',
+        '-r',
+        '-w',
+        '-S',
+        String(ctx.uid),
+        '-G',
+        String(ctx.gid),
+        '--',
+        ...command,
+      ],
       { env: Object.fromEntries(ctx.env), timeout: 10 * TIMEOUT_MS },
       (err, stdout, stderr) =>
-        resolve(err ? { ok: false, reason: `exec ${JSON.stringify(command)}: ${err.message} ${stdout}${stderr}`.trim() } : { ok: true }),
+        resolve(
+          err
+            ? {
+                ok: false,
+                reason:
+                  `exec ${JSON.stringify(command)}: ${err.message} ${stdout}${stderr}`.trim(),
+              }
+            : { ok: true },
+        ),
     );
   });
 }

@@ -49,10 +49,19 @@ export interface RunningPod {
 }
 
 const POD_DIR_PREFIX = 'backstage-dex-pod-';
-const UNSHARE_KILLED = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
+const UNSHARE_KILLED =
+  /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
 const LOG_LIMIT = 1 << 20;
 const SETUP_TIMEOUT_MS = 30_000;
-const TOOLS = ['/usr/bin/setpriv', '/usr/bin/unshare', '/usr/bin/nsenter', '/usr/sbin/chroot', '/usr/sbin/ip', '/usr/bin/mount', '/usr/bin/env'];
+const TOOLS = [
+  '/usr/bin/setpriv',
+  '/usr/bin/unshare',
+  '/usr/bin/nsenter',
+  '/usr/sbin/chroot',
+  '/usr/sbin/ip',
+  '/usr/bin/mount',
+  '/usr/bin/env',
+];
 
 /** Everything still running, killed (and its folder removed) when this process exits. */
 const live = new Set<{ kill(): void }>();
@@ -80,16 +89,25 @@ function sweepStale() {
 }
 
 function checkHost() {
-  if (process.platform !== 'linux') throw new Error('runPod needs Linux (mount and network namespaces)');
-  if (process.getuid?.() !== 0) throw new Error('runPod needs root (it creates mount and network namespaces); run the tests as root');
+  if (process.platform !== 'linux')
+    throw new Error('runPod needs Linux (mount and network namespaces)');
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'runPod needs root (it creates mount and network namespaces); run the tests as root',
+    );
   const missing = TOOLS.filter(t => !fs.existsSync(t));
-  if (missing.length) throw new Error(`runPod needs util-linux and iproute2: missing ${missing.join(', ')}`);
+  if (missing.length)
+    throw new Error(
+      `runPod needs util-linux and iproute2: missing ${missing.join(', ')}`,
+    );
 }
 
 /** Whether a process has a handler for SIGTERM (SigCgt in /proc/<pid>/status). */
 function catchesSigterm(pid: number): boolean {
   try {
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(
+      fs.readFileSync(`/proc/${pid}/status`, 'utf8'),
+    )?.[1];
     return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
   } catch {
     return false;
@@ -98,7 +116,12 @@ function catchesSigterm(pid: number): boolean {
 
 function childPid(parent: number): number | undefined {
   try {
-    const pid = Number(fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const pid = Number(
+      fs
+        .readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)[0],
+    );
     return pid || undefined;
   } catch {
     return undefined;
@@ -124,7 +147,9 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
     env: options.env,
   });
   sweepStale();
-  const dir = fs.mkdtempSync(path.join(podRoot(), `${POD_DIR_PREFIX}${process.pid}-${plan.podName}-`));
+  const dir = fs.mkdtempSync(
+    path.join(podRoot(), `${POD_DIR_PREFIX}${process.pid}-${plan.podName}-`),
+  );
   const children = new Set<ChildProcess>();
   const track = (c: ChildProcess) => {
     children.add(c);
@@ -145,54 +170,111 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
   };
   const logs = () => output;
   try {
-    for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
-    const pod = options.objects.find(o => o.kind === 'Deployment' && o.metadata.name === options.deployment) as any;
-    const fsGroup: number | undefined = pod?.spec?.template?.spec?.securityContext?.fsGroup;
+    for (const d of ['upper', 'work', 'root'])
+      fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
+    const pod = options.objects.find(
+      o => o.kind === 'Deployment' && o.metadata.name === options.deployment,
+    ) as any;
+    const fsGroup: number | undefined =
+      pod?.spec?.template?.spec?.securityContext?.fsGroup;
     const volumeSources = writeVolumes(plan, dir, fsGroup);
     const script = path.join(dir, 'setup.sh');
-    fs.writeFileSync(script, setupScript({ plan, image, dir, volumeSources, hostname: plan.podName }), { mode: 0o700 });
+    fs.writeFileSync(
+      script,
+      setupScript({ plan, image, dir, volumeSources, hostname: plan.podName }),
+      { mode: 0o700 },
+    );
 
     const proc = spawn(
       '/usr/bin/setpriv',
       [
-        '--pdeathsig', 'KILL', '--',
-        '/usr/bin/unshare', '--mount', '--net', '--uts', '--pid', '--fork', '--kill-child=SIGKILL', '--propagation', 'private', '--',
-        '/bin/sh', script,
+        '--pdeathsig',
+        'KILL',
+        '--',
+        '/usr/bin/unshare',
+        '--mount',
+        '--net',
+        '--uts',
+        '--pid',
+        '--fork',
+        '--kill-child=SIGKILL',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        script,
       ],
-      { env: Object.fromEntries(plan.env), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
+      {
+        env: Object.fromEntries(plan.env),
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      },
     );
     track(proc);
     proc.stdout!.on('data', append);
     proc.stderr!.on('data', append);
     // unshare --fork passes on its child's exit code; a child killed by a signal it re-raises on
     // itself, except SIGKILL, where util-linux 2.38 fails with "sigprocmask unblock failed" and exit 1.
-    const exited = new Promise<{ code: number | null; signal: string | null }>(resolve =>
-      proc.once('exit', (code, signal) => {
-        const killed = UNSHARE_KILLED.test(output);
-        output = output.replace(UNSHARE_KILLED, '');
-        resolve(killed && code === 1 ? { code: null, signal: 'SIGKILL' } : { code, signal });
-      }),
+    const exited = new Promise<{ code: number | null; signal: string | null }>(
+      resolve =>
+        proc.once('exit', (code, signal) => {
+          const killed = UNSHARE_KILLED.test(output);
+          output = output.replace(UNSHARE_KILLED, '');
+          resolve(
+            killed && code === 1
+              ? { code: null, signal: 'SIGKILL' }
+              : { code, signal },
+          );
+        }),
     );
     const where = `pod ${plan.namespace}/${plan.podName} (${image.image})`;
     const exitedEarly = (what: string) =>
       exited.then(({ code, signal }) => {
-        throw new Error(`${where} exited (${signal ?? `exit code ${code}`}) ${what}. Output:\n${logs().trim().split('\n').slice(-40).join('\n')}`);
+        throw new Error(
+          `${where} exited (${signal ?? `exit code ${code}`}) ${what}. Output:\n${logs().trim().split('\n').slice(-40).join('\n')}`,
+        );
       });
 
     // Namespaces and root are ready when the script says so on fd 3.
     await Promise.race([
-      new Promise<void>(resolve => (proc.stdio[3] as NodeJS.ReadableStream).once('data', () => resolve())),
+      new Promise<void>(resolve =>
+        (proc.stdio[3] as NodeJS.ReadableStream).once('data', () => resolve()),
+      ),
       exitedEarly('while its namespaces and root were set up'),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${where}: setup did not finish within ${SETUP_TIMEOUT_MS} ms. Output:\n${logs()}`)), SETUP_TIMEOUT_MS).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${where}: setup did not finish within ${SETUP_TIMEOUT_MS} ms. Output:\n${logs()}`,
+              ),
+            ),
+          SETUP_TIMEOUT_MS,
+        ).unref(),
+      ),
     ]);
-    const probePorts = [plan.readinessProbe?.httpGet?.port, plan.readinessProbe?.tcpSocket?.port].filter((p): p is number => p !== undefined);
+    const probePorts = [
+      plan.readinessProbe?.httpGet?.port,
+      plan.readinessProbe?.tcpSocket?.port,
+    ].filter((p): p is number => p !== undefined);
     const ports: Record<number, number> = {};
-    for (const [containerPort, hostPort] of Object.entries(options.ports ?? {})) {
+    for (const [containerPort, hostPort] of Object.entries(
+      options.ports ?? {},
+    )) {
       if (hostPort !== undefined) ports[Number(containerPort)] = hostPort;
     }
     for (const p of probePorts) ports[p] ??= 0;
-    const egress = [...new Set([...(options.egress ?? []), ...(options.apiServer ? [options.apiServer.port] : [])])];
-    forwarder = await startForwarder({ nsPid: proc.pid!, ports, egress, track });
+    const egress = [
+      ...new Set([
+        ...(options.egress ?? []),
+        ...(options.apiServer ? [options.apiServer.port] : []),
+      ]),
+    ];
+    forwarder = await startForwarder({
+      nsPid: proc.pid!,
+      ports,
+      egress,
+      track,
+    });
     const fw = forwarder;
     proc.stdin!.end('go\n');
     // The container's process: the forked child of unshare (pid 1 in the pod).
@@ -201,7 +283,10 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
       pid = childPid(proc.pid!);
       if (!pid) await new Promise(r => setTimeout(r, 10));
     }
-    if (!pid) throw new Error(`${where}: its process did not start. Output:\n${logs()}`);
+    if (!pid)
+      throw new Error(
+        `${where}: its process did not start. Output:\n${logs()}`,
+      );
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -210,21 +295,26 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
         // As pid 1 of its namespace it never receives a SIGTERM it has no handler for: no need to
         // wait the grace period out then (the kubelet would, and then kill it the same way).
         // The pid is only signalled while unshare runs: until unshare reaps it, it cannot be reused.
-        const running = () => proc.exitCode === null && proc.signalCode === null;
+        const running = () =>
+          proc.exitCode === null && proc.signalCode === null;
         try {
-          if (running()) process.kill(pid!, catchesSigterm(pid!) ? 'SIGTERM' : 'SIGKILL');
+          if (running())
+            process.kill(pid!, catchesSigterm(pid!) ? 'SIGTERM' : 'SIGKILL');
         } catch {
           // already gone
         }
-        const grace = setTimeout(() => {
-          // pid 1 of a PID namespace ignores SIGTERM without a handler; SIGKILL ends the namespace.
-          try {
-            if (running()) process.kill(pid!, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-          proc.kill('SIGKILL');
-        }, Math.min(plan.terminationGraceSeconds, 10) * 1000);
+        const grace = setTimeout(
+          () => {
+            // pid 1 of a PID namespace ignores SIGTERM without a handler; SIGKILL ends the namespace.
+            try {
+              if (running()) process.kill(pid!, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+            proc.kill('SIGKILL');
+          },
+          Math.min(plan.terminationGraceSeconds, 10) * 1000,
+        );
         await exited;
         clearTimeout(grace);
         await fw.stop();
@@ -245,17 +335,30 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
         const deadline = Date.now() + timeoutMs;
         let last = 'not probed yet';
         let done = false;
-        const gone = exitedEarly('before it was ready').finally(() => (done = true));
+        const gone = exitedEarly('before it was ready').finally(
+          () => (done = true),
+        );
         gone.catch(() => undefined);
         while (!done) {
           if (!probe) return;
-          const result = await runProbe(probe, { hostPorts: fw.hostPorts, pid: pid!, uid: plan.uid, gid: plan.gid, env: plan.env });
+          const result = await runProbe(probe, {
+            hostPorts: fw.hostPorts,
+            pid: pid!,
+            uid: plan.uid,
+            gid: plan.gid,
+            env: plan.env,
+          });
           if (result.ok) return;
           last = result.reason;
           if (Date.now() > deadline) {
-            throw new Error(`${where} not ready within ${timeoutMs} ms: Readiness probe failed: ${last}. Output:\n${logs().trim().split('\n').slice(-40).join('\n')}`);
+            throw new Error(
+              `${where} not ready within ${timeoutMs} ms: Readiness probe failed: ${last}. Output:\n${logs().trim().split('\n').slice(-40).join('\n')}`,
+            );
           }
-          await Promise.race([new Promise(r => setTimeout(r, 200)), gone.catch(() => undefined)]);
+          await Promise.race([
+            new Promise(r => setTimeout(r, 200)),
+            gone.catch(() => undefined),
+          ]);
         }
         await gone;
       },

@@ -11,9 +11,16 @@ const entity = (annotations: Record<string, string> = {}): Entity => ({
 describe('DexService', () => {
   it('reads clusters and the Kubernetes id from the annotations, with fallbacks', () => {
     expect(clustersOf(entity(), ['a', 'b'])).toEqual(['a', 'b']);
-    expect(clustersOf(entity({ 'dex.backstage.io/clusters': ' b, c ,,b' }), ['a', 'b'])).toEqual(['b', 'c']);
+    expect(
+      clustersOf(entity({ 'dex.backstage.io/clusters': ' b, c ,,b' }), [
+        'a',
+        'b',
+      ]),
+    ).toEqual(['b', 'c']);
     expect(kubernetesIdOf(entity())).toBe('payments-api');
-    expect(kubernetesIdOf(entity({ 'backstage.io/kubernetes-id': 'payments' }))).toBe('payments');
+    expect(
+      kubernetesIdOf(entity({ 'backstage.io/kubernetes-id': 'payments' })),
+    ).toBe('payments');
   });
 
   it('reports unknown and misconfigured clusters as errors of those clusters, without calling them', async () => {
@@ -21,30 +28,55 @@ describe('DexService', () => {
       config: mockServices.rootConfig({
         data: {
           kubernetes: {
-            clusterLocatorMethods: [{ type: 'config', clusters: [{ name: 'broken', url: 'not a url', authProvider: 'serviceAccount', serviceAccountToken: 't' }] }],
+            clusterLocatorMethods: [
+              {
+                type: 'config',
+                clusters: [
+                  {
+                    name: 'broken',
+                    url: 'not a url',
+                    authProvider: 'serviceAccount',
+                    serviceAccountToken: 't',
+                  },
+                ],
+              },
+            ],
           },
         },
       }),
       logger: mockServices.logger.mock(),
     });
-    const status = await dex.status(entity({ 'dex.backstage.io/clusters': 'broken,nowhere' }));
+    const status = await dex.status(
+      entity({ 'dex.backstage.io/clusters': 'broken,nowhere' }),
+    );
     expect(status).toEqual({
       entityRef: 'component:default/payments-api',
       installations: [],
       errors: [
         { cluster: 'broken', message: expect.stringContaining('is not a URL') },
-        { cluster: 'nowhere', message: 'Cluster "nowhere" is not configured in kubernetes.clusterLocatorMethods; configured: broken' },
+        {
+          cluster: 'nowhere',
+          message:
+            'Cluster "nowhere" is not configured in kubernetes.clusterLocatorMethods; configured: broken',
+        },
       ],
     });
-    expect(dex.clusters()).toEqual({ clusters: [{ name: 'broken' }], default: 'broken' });
+    expect(dex.clusters()).toEqual({
+      clusters: [{ name: 'broken' }],
+      default: 'broken',
+    });
     expect(dex.cacheStats()).toMatchObject({ misses: 0 });
   });
 
   it('refuses a Kubernetes id that is not a label value', async () => {
     const dex = await createDexService({
-      config: mockServices.rootConfig({ data: { kubernetes: { clusterLocatorMethods: [] } } }),
+      config: mockServices.rootConfig({
+        data: { kubernetes: { clusterLocatorMethods: [] } },
+      }),
       logger: mockServices.logger.mock(),
     });
-    await expect(dex.status(entity({ 'backstage.io/kubernetes-id': 'a,b=c' }))).rejects.toMatchObject({ name: 'InputError' });
+    await expect(
+      dex.status(entity({ 'backstage.io/kubernetes-id': 'a,b=c' })),
+    ).rejects.toMatchObject({ name: 'InputError' });
   });
 });

@@ -1,4 +1,7 @@
-import { LoggerService, RootConfigService } from '@backstage/backend-plugin-api';
+import {
+  LoggerService,
+  RootConfigService,
+} from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import {
   ANNOTATION_DEX_CLUSTERS,
@@ -45,19 +48,35 @@ export interface DexServiceOptions {
 export function clustersOf(entity: Entity, configured: string[]): string[] {
   const annotation = entity.metadata.annotations?.[ANNOTATION_DEX_CLUSTERS];
   if (!annotation?.trim()) return configured;
-  return [...new Set(annotation.split(',').map(c => c.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      annotation
+        .split(',')
+        .map(c => c.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** The `backstage.io/kubernetes-id` label value of the entity's objects: its annotation, or its name. */
 export function kubernetesIdOf(entity: Entity): string {
-  return entity.metadata.annotations?.[ANNOTATION_KUBERNETES_ID]?.trim() || entity.metadata.name;
+  return (
+    entity.metadata.annotations?.[ANNOTATION_KUBERNETES_ID]?.trim() ||
+    entity.metadata.name
+  );
 }
 
-export async function createDexService(options: DexServiceOptions): Promise<DexService> {
+export async function createDexService(
+  options: DexServiceOptions,
+): Promise<DexService> {
   const { config, logger } = options;
   const policy = readPolicy(config);
-  const ttlSeconds = config.getOptionalNumber('dex.status.cacheTtlSeconds') ?? DEFAULT_CACHE_TTL_SECONDS;
-  const timeoutMs = config.getOptionalNumber('dex.status.clusterTimeoutMs') ?? DEFAULT_STATUS_TIMEOUT_MS;
+  const ttlSeconds =
+    config.getOptionalNumber('dex.status.cacheTtlSeconds') ??
+    DEFAULT_CACHE_TTL_SECONDS;
+  const timeoutMs =
+    config.getOptionalNumber('dex.status.clusterTimeoutMs') ??
+    DEFAULT_STATUS_TIMEOUT_MS;
   const cache = new StatusCache<ClusterSnapshot>({ ttlMs: ttlSeconds * 1000 });
 
   const configured = readClusters(config);
@@ -67,7 +86,11 @@ export async function createDexService(options: DexServiceOptions): Promise<DexS
   const kubeConfigs = new Map(
     configured.map(c => {
       const kc = kubeConfigFor(c);
-      kc.catch(e => logger.warn(`Cluster "${c.name}" cannot be used for Dex status: ${(e as Error).message}`));
+      kc.catch(e =>
+        logger.warn(
+          `Cluster "${c.name}" cannot be used for Dex status: ${(e as Error).message}`,
+        ),
+      );
       return [c.name, kc] as const;
     }),
   );
@@ -107,18 +130,29 @@ export async function createDexService(options: DexServiceOptions): Promise<DexS
         // clusterApi mode: the KubeadmControlPlane's rollout, from its management cluster.
         managementCluster: async name => kubeConfigs.get(name),
       });
-      for (const e of status.errors) logger.debug(`Dex status of ${stringifyEntityRef(entity)}: ${e.message}`);
+      for (const e of status.errors)
+        logger.debug(
+          `Dex status of ${stringifyEntityRef(entity)}: ${e.message}`,
+        );
       return {
         entityRef: stringifyEntityRef(entity),
         installations: status.installations,
-        errors: [...errors, ...status.errors].sort((a, b) => a.cluster.localeCompare(b.cluster)),
+        errors: [...errors, ...status.errors].sort((a, b) =>
+          a.cluster.localeCompare(b.cluster),
+        ),
       };
     },
 
     versions() {
       return {
-        dex: { allowed: policy.dex.allowedVersions, default: policy.dex.defaultVersion },
-        authenticator: { allowed: policy.authenticator.allowedVersions, default: policy.authenticator.defaultVersion },
+        dex: {
+          allowed: policy.dex.allowedVersions,
+          default: policy.dex.defaultVersion,
+        },
+        authenticator: {
+          allowed: policy.authenticator.allowedVersions,
+          default: policy.authenticator.defaultVersion,
+        },
       };
     },
 

@@ -1,5 +1,12 @@
-import { HttpAuthService, PermissionsService } from '@backstage/backend-plugin-api';
-import { CompoundEntityRef, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import {
+  CompoundEntityRef,
+  parseEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import { catalogEntityReadPermission } from '@backstage/plugin-catalog-common/alpha';
 import { CatalogService } from '@backstage/plugin-catalog-node';
@@ -17,16 +24,22 @@ export interface RouterOptions {
 
 function entityRefParam(value: unknown): CompoundEntityRef {
   if (typeof value !== 'string' || !value.trim()) {
-    throw new InputError('Query parameter entityRef is required, e.g. ?entityRef=component:default/payments-api');
+    throw new InputError(
+      'Query parameter entityRef is required, e.g. ?entityRef=component:default/payments-api',
+    );
   }
   try {
     return parseEntityRef(value.trim());
   } catch (e) {
-    throw new InputError(`Query parameter entityRef "${value}" is not an entity reference (kind:namespace/name): ${(e as Error).message}`);
+    throw new InputError(
+      `Query parameter entityRef "${value}" is not an entity reference (kind:namespace/name): ${(e as Error).message}`,
+    );
   }
 }
 
-export async function createRouter(options: RouterOptions): Promise<express.Router> {
+export async function createRouter(
+  options: RouterOptions,
+): Promise<express.Router> {
   const { httpAuth, permissions, catalog, dex } = options;
   const router = Router();
 
@@ -35,19 +48,27 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.get('/status', async (req, res) => {
-    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
     const ref = entityRefParam(req.query.entityRef);
     const entityRef = stringifyEntityRef(ref);
     // The catalog applies read permissions itself (an entity the caller may not read comes back
     // undefined); asking the permission framework as well tells "denied" (403) from "absent" (404).
     const [[decision], entity] = await Promise.all([
-      permissions.authorize([{ permission: catalogEntityReadPermission, resourceRef: entityRef }], { credentials }),
+      permissions.authorize(
+        [{ permission: catalogEntityReadPermission, resourceRef: entityRef }],
+        { credentials },
+      ),
       catalog.getEntityByRef(ref, { credentials }),
     ]);
     if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(`You may not read ${entityRef} in the catalog, so not its Dex status either`);
+      throw new NotAllowedError(
+        `You may not read ${entityRef} in the catalog, so not its Dex status either`,
+      );
     }
-    if (!entity) throw new NotFoundError(`No entity ${entityRef} in the catalog`);
+    if (!entity)
+      throw new NotFoundError(`No entity ${entityRef} in the catalog`);
     res.json(await dex.status(entity));
   });
 

@@ -30,7 +30,13 @@ function isLoopbackHost(host: string) {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
 }
 
-export function checkDnsLabel(p: Problems, field: string, value: unknown, what: string, max = 63) {
+export function checkDnsLabel(
+  p: Problems,
+  field: string,
+  value: unknown,
+  what: string,
+  max = 63,
+) {
   if (typeof value !== 'string' || value === '') {
     p.add(field, `${what} is required`);
   } else if (value.length > max || !DNS_LABEL.test(value)) {
@@ -44,7 +50,10 @@ export function checkDnsLabel(p: Problems, field: string, value: unknown, what: 
 export function checkHost(p: Problems, field: string, value: unknown) {
   if (typeof value !== 'string' || value === '') {
     p.add(field, 'a host name is required');
-  } else if (value.length > 253 || !(DNS_SUBDOMAIN.test(value) || isIpv4(value))) {
+  } else if (
+    value.length > 253 ||
+    !(DNS_SUBDOMAIN.test(value) || isIpv4(value))
+  ) {
     p.add(
       field,
       `"${clip(value)}" is not a valid host name: use lowercase DNS labels separated by dots (DNS-1123 subdomain), without scheme, port, path or wildcard`,
@@ -52,33 +61,53 @@ export function checkHost(p: Problems, field: string, value: unknown) {
   }
 }
 
-export function checkUrl(p: Problems, field: string, value: unknown, opts: { allowLoopbackHttp?: boolean } = {}) {
+export function checkUrl(
+  p: Problems,
+  field: string,
+  value: unknown,
+  opts: { allowLoopbackHttp?: boolean } = {},
+) {
   if (typeof value !== 'string' || value === '') {
     p.add(field, 'a URL is required');
     return;
   }
   if (value.length > MAX_URL) {
-    p.add(field, `is ${value.length} characters long; keep URLs under ${MAX_URL}`);
+    p.add(
+      field,
+      `is ${value.length} characters long; keep URLs under ${MAX_URL}`,
+    );
     return;
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    p.add(field, `"${clip(value)}" is not a URL: write it as https://host[:port]/path`);
+    p.add(
+      field,
+      `"${clip(value)}" is not a URL: write it as https://host[:port]/path`,
+    );
     return;
   }
   const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && opts.allowLoopbackHttp && loopback)) {
+  if (
+    url.protocol !== 'https:' &&
+    !(url.protocol === 'http:' && opts.allowLoopbackHttp && loopback)
+  ) {
     p.add(
       field,
       `"${clip(value)}" must use https${opts.allowLoopbackHttp ? ' (http is allowed only for localhost)' : ''}`,
     );
   }
-  if (url.search || url.hash) p.add(field, `"${clip(value)}" must not have a query or fragment`);
+  if (url.search || url.hash)
+    p.add(field, `"${clip(value)}" must not have a query or fragment`);
 }
 
-export function checkFreeText(p: Problems, field: string, value: unknown, max = MAX_FREE_TEXT) {
+export function checkFreeText(
+  p: Problems,
+  field: string,
+  value: unknown,
+  max = MAX_FREE_TEXT,
+) {
   if (value === undefined) return;
   if (typeof value !== 'string') {
     p.add(field, 'must be a string');
@@ -91,21 +120,36 @@ export function checkFreeText(p: Problems, field: string, value: unknown, max = 
 }
 
 /** A list of at most MAX_LIST entries (absent is fine); false when it is too long to check further. */
-export function checkCount(p: Problems, field: string, value: unknown, what: string, max = MAX_LIST): boolean {
+export function checkCount(
+  p: Problems,
+  field: string,
+  value: unknown,
+  what: string,
+  max = MAX_LIST,
+): boolean {
   if (value === undefined) return true;
   if (!Array.isArray(value)) {
     p.add(field, `must be a list of ${what}`);
     return false;
   }
   if (value.length > max) {
-    p.add(field, `${value.length} ${what}; at most ${max} are allowed: remove some (or split them over several packs)`);
+    p.add(
+      field,
+      `${value.length} ${what}; at most ${max} are allowed: remove some (or split them over several packs)`,
+    );
     return false;
   }
   return true;
 }
 
 /** A required string field (required: says what it is), or an optional one; no control characters. */
-export function checkText(p: Problems, field: string, value: unknown, required: string | undefined, max = 1024) {
+export function checkText(
+  p: Problems,
+  field: string,
+  value: unknown,
+  required: string | undefined,
+  max = 1024,
+) {
   if (value === undefined || value === '') {
     if (required) p.add(field, required);
     return;
@@ -115,15 +159,28 @@ export function checkText(p: Problems, field: string, value: unknown, required: 
 
 export function checkSecretRef(p: Problems, field: string, ref: unknown) {
   if (typeof ref !== 'object' || ref === null) {
-    p.add(field, 'must be a Secret reference {name, key}, not an inline value: store the value in a Secret and reference it');
+    p.add(
+      field,
+      'must be a Secret reference {name, key}, not an inline value: store the value in a Secret and reference it',
+    );
     return;
   }
   const { name, key } = ref as Record<string, unknown>;
-  if (typeof name !== 'string' || name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    p.add(`${field}.name`, 'name the Secret (a DNS-1123 subdomain) that holds the value');
+  if (
+    typeof name !== 'string' ||
+    name.length > 253 ||
+    !DNS_SUBDOMAIN.test(name)
+  ) {
+    p.add(
+      `${field}.name`,
+      'name the Secret (a DNS-1123 subdomain) that holds the value',
+    );
   }
   if (typeof key !== 'string' || !SECRET_KEY.test(key)) {
-    p.add(`${field}.key`, "name the Secret's key (letters, digits, '-', '_', '.')");
+    p.add(
+      `${field}.key`,
+      "name the Secret's key (letters, digits, '-', '_', '.')",
+    );
   }
 }
 
@@ -133,7 +190,11 @@ function levenshtein(a: string, b: string): number {
   for (let i = 1; i <= a.length; i += 1) {
     const row = [i];
     for (let j = 1; j <= b.length; j += 1) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        prev[j] + 1,
+        row[j - 1] + 1,
+        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     prev = row;
   }
@@ -141,11 +202,16 @@ function levenshtein(a: string, b: string): number {
 }
 
 /** The known name closest to a misspelt one, when it is close enough to be the one meant. */
-export function nearestName(name: string, known: readonly string[]): string | undefined {
+export function nearestName(
+  name: string,
+  known: readonly string[],
+): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const candidate of known) {
     const distance = levenshtein(name.toLowerCase(), candidate.toLowerCase());
     if (!best || distance < best.distance) best = { name: candidate, distance };
   }
-  return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 3))
+    ? best.name
+    : undefined;
 }

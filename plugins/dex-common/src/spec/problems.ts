@@ -7,13 +7,17 @@ export function formatPath(path: (string | number)[]): string {
   return path
     .map((segment, i) => {
       if (typeof segment === 'number') return `[${segment}]`;
-      if (/^[A-Za-z_$][\w$]*$/.test(segment)) return i === 0 ? segment : `.${segment}`;
+      if (/^[A-Za-z_$][\w$]*$/.test(segment))
+        return i === 0 ? segment : `.${segment}`;
       return `["${clip(segment)}"]`;
     })
     .join('');
 }
 
-const TYPE_NAMES: Record<string, string> = { array: 'a list', object: 'an object' };
+const TYPE_NAMES: Record<string, string> = {
+  array: 'a list',
+  object: 'an object',
+};
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -27,16 +31,25 @@ function describeValue(value: unknown): string {
  * sets itself (required_error, checks) are kept.
  */
 const errorMap: z.ZodErrorMap = (issue, ctx) => {
-  const own = z.defaultErrorMap(issue, { data: ctx.data, defaultError: ctx.defaultError }).message;
+  const own = z.defaultErrorMap(issue, {
+    data: ctx.data,
+    defaultError: ctx.defaultError,
+  }).message;
   if (ctx.defaultError !== own) return { message: ctx.defaultError };
   switch (issue.code) {
     case z.ZodIssueCode.invalid_type:
       if (issue.received === 'undefined') return { message: 'is required' };
-      return { message: `must be ${TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`}; got ${describeValue(ctx.data)}` };
+      return {
+        message: `must be ${TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`}; got ${describeValue(ctx.data)}`,
+      };
     case z.ZodIssueCode.invalid_enum_value:
-      return { message: `must be one of ${issue.options.join(', ')}; got ${JSON.stringify(issue.received)}` };
+      return {
+        message: `must be one of ${issue.options.join(', ')}; got ${JSON.stringify(issue.received)}`,
+      };
     case z.ZodIssueCode.invalid_literal:
-      return { message: `must be ${JSON.stringify(issue.expected)}; got ${describeValue(ctx.data)}` };
+      return {
+        message: `must be ${JSON.stringify(issue.expected)}; got ${describeValue(ctx.data)}`,
+      };
     default:
       return { message: ctx.defaultError };
   }
@@ -57,7 +70,12 @@ export function parseWithProblems<T extends z.ZodTypeAny>(
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
       // One message line per unknown key (see strictObject in schema.ts).
       const lines = issue.message.split('\n');
-      issue.keys.forEach((key, i) => problems.push({ field: formatPath([...issue.path, key]), message: lines[i] ?? issue.message }));
+      issue.keys.forEach((key, i) =>
+        problems.push({
+          field: formatPath([...issue.path, key]),
+          message: lines[i] ?? issue.message,
+        }),
+      );
     } else {
       problems.push({ field: formatPath(issue.path), message: issue.message });
     }

@@ -30,7 +30,9 @@ import {
 /** Dotted field paths as the checks write them ('', '.name', '[0]', '["x/y"]') as zod paths. */
 function toPath(field: string): (string | number)[] {
   const path: (string | number)[] = [];
-  for (const m of field.matchAll(/\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g)) {
+  for (const m of field.matchAll(
+    /\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g,
+  )) {
     if (m[1] !== undefined) path.push(m[1]);
     else if (m[2] !== undefined) path.push(Number(m[2]));
     else path.push(JSON.parse(`"${m[3]}"`));
@@ -46,32 +48,52 @@ function checked<T extends z.ZodTypeAny>(
   return schema.superRefine((value: z.output<T>, ctx: z.RefinementCtx) => {
     const p = new Problems();
     check(p, value);
-    for (const { field, message } of p.list) ctx.addIssue({ code: z.ZodIssueCode.custom, message, path: toPath(field) });
+    for (const { field, message } of p.list)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message,
+        path: toPath(field),
+      });
   });
 }
 
 /** An empty string or null (a form field left empty) means "not given". */
-function optional<T extends z.ZodTypeAny>(schema: T): z.ZodEffects<z.ZodOptional<T>, z.output<T> | undefined, unknown> {
-  return z.preprocess(v => (v === '' || v === null ? undefined : v), schema.optional());
+function optional<T extends z.ZodTypeAny>(
+  schema: T,
+): z.ZodEffects<z.ZodOptional<T>, z.output<T> | undefined, unknown> {
+  return z.preprocess(
+    v => (v === '' || v === null ? undefined : v),
+    schema.optional(),
+  );
 }
 
 /**
  * An object that refuses unknown fields, naming the nearest known one; `inline` names fields that
  * are refused because they would carry a secret in clear.
  */
-function strictObject<T extends z.ZodRawShape>(shape: T, description: string, inline: Record<string, string> = {}) {
+function strictObject<T extends z.ZodRawShape>(
+  shape: T,
+  description: string,
+  inline: Record<string, string> = {},
+) {
   const known = Object.keys(shape);
   // A field of a nested object given one level too high (dex.extraNames for dex.exposure.extraNames).
   const nested: Record<string, string> = {};
   for (const [name, field] of Object.entries(shape)) {
-    for (const child of Object.keys(objectShape(field))) nested[child] ??= `${name}.${child}`;
+    for (const child of Object.keys(objectShape(field)))
+      nested[child] ??= `${name}.${child}`;
   }
   return z
     .object(shape, {
       description,
       errorMap: (issue, ctx) => {
-        if (issue.code !== z.ZodIssueCode.unrecognized_keys) return { message: ctx.defaultError };
-        return { message: issue.keys.map(key => unknownFieldMessage(key, known, inline, nested)).join('\n') };
+        if (issue.code !== z.ZodIssueCode.unrecognized_keys)
+          return { message: ctx.defaultError };
+        return {
+          message: issue.keys
+            .map(key => unknownFieldMessage(key, known, inline, nested))
+            .join('\n'),
+        };
       },
     })
     .strict();
@@ -85,7 +107,12 @@ function objectShape(schema: z.ZodTypeAny): z.ZodRawShape {
   return {};
 }
 
-function unknownFieldMessage(key: string, known: string[], inline: Record<string, string>, nested: Record<string, string>) {
+function unknownFieldMessage(
+  key: string,
+  known: string[],
+  inline: Record<string, string>,
+  nested: Record<string, string>,
+) {
   if (inline[key]) return inline[key];
   const nearest = nearestName(key, known) ?? nested[key];
   return `unknown field${nearest ? `; did you mean "${nearest}"?` : `; known fields: ${known.join(', ')}`}`;
@@ -94,28 +121,46 @@ function unknownFieldMessage(key: string, known: string[], inline: Record<string
 const text = (description: string, max = 1024) =>
   checked(z.string({ description }), (p, v) => checkFreeText(p, '', v, max));
 const requiredText = (description: string, required: string, max = 1024) =>
-  checked(z.string({ description, required_error: required }), (p, v) => checkText(p, '', v, required, max));
+  checked(z.string({ description, required_error: required }), (p, v) =>
+    checkText(p, '', v, required, max),
+  );
 const url = (description: string, opts: { allowLoopbackHttp?: boolean } = {}) =>
-  checked(z.string({ description, required_error: 'a URL is required' }), (p, v) => checkUrl(p, '', v, opts));
-const host = (description: string) => checked(z.string({ description }), (p, v) => checkHost(p, '', v));
-const list = <T extends z.ZodTypeAny>(item: T, what: string, description: string) =>
+  checked(
+    z.string({ description, required_error: 'a URL is required' }),
+    (p, v) => checkUrl(p, '', v, opts),
+  );
+const host = (description: string) =>
+  checked(z.string({ description }), (p, v) => checkHost(p, '', v));
+const list = <T extends z.ZodTypeAny>(
+  item: T,
+  what: string,
+  description: string,
+) =>
   // The count is checked before the entries: a list over the limit is not checked entry by entry.
-  checked(z.array(z.any(), { description }), (p, v) => checkCount(p, '', v, what)).pipe(z.array(item));
+  checked(z.array(z.any(), { description }), (p, v) =>
+    checkCount(p, '', v, what),
+  ).pipe(z.array(item));
 /** A string matching a pattern; when required and absent, the message says what to give. */
-const pattern = (re: RegExp, description: string, message: (v: string) => string) =>
+const pattern = (
+  re: RegExp,
+  description: string,
+  message: (v: string) => string,
+) =>
   checked(z.string({ description, required_error: message('') }), (p, v) => {
     if (!re.test(v)) p.add('', message(v));
   });
 const replicas = (description: string) =>
-  z
-    .number({ description })
-    .superRefine((v, ctx) => {
-      if (!Number.isInteger(v) || v < 1 || v > 20) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a whole number from 1 to 20; got ${JSON.stringify(v)}` });
-      }
-    });
+  z.number({ description }).superRefine((v, ctx) => {
+    if (!Number.isInteger(v) || v < 1 || v > 20) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must be a whole number from 1 to 20; got ${JSON.stringify(v)}`,
+      });
+    }
+  });
 
-const NEVER_INLINE = 'secrets are never given inline: store it in a Secret and reference it with';
+const NEVER_INLINE =
+  'secrets are never given inline: store it in a Secret and reference it with';
 
 /**
  * A key of a Secret in the pack's namespace: secrets are referenced, never inlined.
@@ -124,25 +169,32 @@ const NEVER_INLINE = 'secrets are never given inline: store it in a Secret and r
  */
 export const secretKeyRefSchema = () =>
   checked(
-  strictObject(
-    {
-      name: z.string({ description: 'Name of the Secret in the pack namespace' }),
-      key: z.string({ description: 'Key inside the Secret' }),
-    },
-    'A key of a Secret in the pack namespace',
-  ),
-  (p, v) => checkSecretRef(p, '', v),
-);
+    strictObject(
+      {
+        name: z.string({
+          description: 'Name of the Secret in the pack namespace',
+        }),
+        key: z.string({ description: 'Key inside the Secret' }),
+      },
+      'A key of a Secret in the pack namespace',
+    ),
+    (p, v) => checkSecretRef(p, '', v),
+  );
 const secretRef = (description: string) =>
   z
     .any({ description })
     .superRefine((v, ctx) => {
       if (v === undefined) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a Secret reference {name, key} in the pack namespace is required' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message:
+            'a Secret reference {name, key} in the pack namespace is required',
+        });
       } else if (typeof v !== 'object' || v === null) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
-          message: 'must be a Secret reference {name, key}, not an inline value: store the value in a Secret and reference it',
+          message:
+            'must be a Secret reference {name, key}, not an inline value: store the value in a Secret and reference it',
         });
       }
     })
@@ -153,77 +205,111 @@ export const SERVICE_TYPES = ['ClusterIP', 'LoadBalancer', 'NodePort'] as const;
 
 const ingressSchema = () =>
   strictObject(
-  {
-    enabled: z.boolean({ description: 'Create an Ingress' }),
-    className: optional(
-      checked(z.string({ description: 'spec.ingressClassName; dex.defaults.ingressClassName when absent' }), (p, v) =>
-        checkDnsLabel(p, '', v, 'IngressClass name'),
+    {
+      enabled: z.boolean({ description: 'Create an Ingress' }),
+      className: optional(
+        checked(
+          z.string({
+            description:
+              'spec.ingressClassName; dex.defaults.ingressClassName when absent',
+          }),
+          (p, v) => checkDnsLabel(p, '', v, 'IngressClass name'),
+        ),
       ),
-    ),
-    annotations: checked(
-      z.record(z.string(), { description: 'Annotations of the Ingress (e.g. cert-manager issuer)' }),
-      (p, annotations) => {
-        let bytes = 0;
-        const utf8 = (s: string) => new TextEncoder().encode(s).length;
-        for (const [k, v] of Object.entries(annotations)) {
-          bytes += utf8(k) + utf8(v);
-          if (k.length > 253 || !QUALIFIED_NAME.test(k)) {
-            p.add('', `"${clip(k)}" is not a valid annotation key (prefix/name, e.g. nginx.ingress.kubernetes.io/backend-protocol)`);
+      annotations: checked(
+        z.record(z.string(), {
+          description: 'Annotations of the Ingress (e.g. cert-manager issuer)',
+        }),
+        (p, annotations) => {
+          let bytes = 0;
+          const utf8 = (s: string) => new TextEncoder().encode(s).length;
+          for (const [k, v] of Object.entries(annotations)) {
+            bytes += utf8(k) + utf8(v);
+            if (k.length > 253 || !QUALIFIED_NAME.test(k)) {
+              p.add(
+                '',
+                `"${clip(k)}" is not a valid annotation key (prefix/name, e.g. nginx.ingress.kubernetes.io/backend-protocol)`,
+              );
+            }
+            checkFreeText(p, `["${clip(k)}"]`, v);
           }
-          checkFreeText(p, `["${clip(k)}"]`, v);
-        }
-        if (bytes > MAX_ANNOTATIONS_BYTES) {
-          p.add(
-            '',
-            `the annotations total ${bytes} bytes; Kubernetes allows 256 KiB per object (the pack keeps 1 KiB for its own): shorten or remove some`,
-          );
-        }
-      },
-    ).optional(),
-    path: optional(
-      pattern(/^\/[-A-Za-z0-9._~/]*$/, 'URL path prefix, "/" by default', v => `"${clip(v)}" must be an absolute path such as / or /dex`),
-    ),
-    hosts: list(host('A host name (DNS-1123 subdomain)'), 'hosts', 'Host names; the first one makes the public URL').optional(),
-    tlsSecretName: optional(
-      pattern(
-        DNS_SUBDOMAIN,
-        "kubernetes.io/tls Secret the Ingress terminates TLS with; the pack's own certificate (signed by its CA) when absent",
-        () => 'must name a kubernetes.io/tls Secret (DNS-1123 subdomain)',
+          if (bytes > MAX_ANNOTATIONS_BYTES) {
+            p.add(
+              '',
+              `the annotations total ${bytes} bytes; Kubernetes allows 256 KiB per object (the pack keeps 1 KiB for its own): shorten or remove some`,
+            );
+          }
+        },
+      ).optional(),
+      path: optional(
+        pattern(
+          /^\/[-A-Za-z0-9._~/]*$/,
+          'URL path prefix, "/" by default',
+          v => `"${clip(v)}" must be an absolute path such as / or /dex`,
+        ),
       ),
-    ),
-  },
-  'An Ingress in front of the component',
-);
+      hosts: list(
+        host('A host name (DNS-1123 subdomain)'),
+        'hosts',
+        'Host names; the first one makes the public URL',
+      ).optional(),
+      tlsSecretName: optional(
+        pattern(
+          DNS_SUBDOMAIN,
+          "kubernetes.io/tls Secret the Ingress terminates TLS with; the pack's own certificate (signed by its CA) when absent",
+          () => 'must name a kubernetes.io/tls Secret (DNS-1123 subdomain)',
+        ),
+      ),
+    },
+    'An Ingress in front of the component',
+  );
 
 const exposureSchema = () =>
   strictObject(
-  {
-    serviceType: optional(z.enum(SERVICE_TYPES, { description: 'Service type; dex.defaults.serviceType (or ClusterIP) when absent' })),
-    extraNames: list(
-      host('A host name or IP'),
-      'extra names',
-      "Extra host names or IPs clients use (e.g. a LoadBalancer's DNS name), added to the certificate",
-    ).optional(),
-    ingress: ingressSchema().optional(),
-  },
-  'How the component is reached from outside its namespace',
-);
+    {
+      serviceType: optional(
+        z.enum(SERVICE_TYPES, {
+          description:
+            'Service type; dex.defaults.serviceType (or ClusterIP) when absent',
+        }),
+      ),
+      extraNames: list(
+        host('A host name or IP'),
+        'extra names',
+        "Extra host names or IPs clients use (e.g. a LoadBalancer's DNS name), added to the certificate",
+      ).optional(),
+      ingress: ingressSchema().optional(),
+    },
+    'How the component is reached from outside its namespace',
+  );
 
 const resourcesSchema = () =>
   strictObject(
-  {
-    requests: strictObject({ cpu: z.string().optional(), memory: z.string().optional() }, 'Resource requests').optional(),
-    limits: strictObject({ cpu: z.string().optional(), memory: z.string().optional() }, 'Resource limits').optional(),
-  },
-  'Container resources',
-);
+    {
+      requests: strictObject(
+        { cpu: z.string().optional(), memory: z.string().optional() },
+        'Resource requests',
+      ).optional(),
+      limits: strictObject(
+        { cpu: z.string().optional(), memory: z.string().optional() },
+        'Resource limits',
+      ).optional(),
+    },
+    'Container resources',
+  );
 
 const connectorId = () =>
   optional(
-  pattern(CONNECTOR_ID, 'Connector id (unique); the type when absent', () => "give the connector an id of lowercase letters, digits, '-' or '_'"),
-);
+    pattern(
+      CONNECTOR_ID,
+      'Connector id (unique); the type when absent',
+      () => "give the connector an id of lowercase letters, digits, '-' or '_'",
+    ),
+  );
 const connectorName = () =>
-  optional(text('Name shown on the login page; GitHub, OIDC or LDAP when absent', 200));
+  optional(
+    text('Name shown on the login page; GitHub, OIDC or LDAP when absent', 200),
+  );
 const connectorInline = (ref: string) => ({
   clientSecret: `${NEVER_INLINE} ${ref}: {name, key}`,
   bindPW: `${NEVER_INLINE} ${ref}: {name, key}`,
@@ -236,9 +322,17 @@ const githubConnectorSchema = strictObject(
     type: z.literal('github'),
     id: connectorId(),
     name: connectorName(),
-    clientId: requiredText('The GitHub OAuth app client id', 'the GitHub OAuth app client id is required', 256),
+    clientId: requiredText(
+      'The GitHub OAuth app client id',
+      'the GitHub OAuth app client id is required',
+      256,
+    ),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
-    orgs: list(requiredText('An organisation', 'name the organisation', 256), 'organisations', 'Organisations whose members may log in').optional(),
+    orgs: list(
+      requiredText('An organisation', 'name the organisation', 256),
+      'organisations',
+      'Organisations whose members may log in',
+    ).optional(),
   },
   'Log in with GitHub',
   connectorInline('clientSecretRef'),
@@ -250,9 +344,17 @@ const oidcConnectorSchema = strictObject(
     id: connectorId(),
     name: connectorName(),
     issuer: url('The upstream issuer URL (https)'),
-    clientId: requiredText("The upstream provider's client id", "the upstream provider's client id is required", 256),
+    clientId: requiredText(
+      "The upstream provider's client id",
+      "the upstream provider's client id is required",
+      256,
+    ),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
-    scopes: list(requiredText('A scope', 'name the scope', 256), 'scopes', 'Scopes to request').optional(),
+    scopes: list(
+      requiredText('A scope', 'name the scope', 256),
+      'scopes',
+      'Scopes to request',
+    ).optional(),
   },
   'Log in with an upstream OpenID Connect provider',
   connectorInline('clientSecretRef'),
@@ -263,10 +365,17 @@ const ldapConnectorSchema = strictObject(
     type: z.literal('ldap'),
     id: connectorId(),
     name: connectorName(),
-    host: pattern(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'host:port of the LDAP server', () => 'give the LDAP server as host:port, e.g. ldap.example.com:636'),
+    host: pattern(
+      /^[A-Za-z0-9.-]+(:\d{1,5})?$/,
+      'host:port of the LDAP server',
+      () => 'give the LDAP server as host:port, e.g. ldap.example.com:636',
+    ),
     bindDN: requiredText('DN to bind as', 'the DN to bind as is required'),
     bindPasswordRef: secretRef('Secret key holding the bind password'),
-    userBaseDN: requiredText('Base DN to search users under', 'the base DN to search users under is required'),
+    userBaseDN: requiredText(
+      'Base DN to search users under',
+      'the base DN to search users under is required',
+    ),
     userFilter: optional(text('User search filter')),
     usernameAttr: optional(text('Attribute holding the username')),
     groupBaseDN: optional(text('Base DN to search groups under')),
@@ -276,63 +385,119 @@ const ldapConnectorSchema = strictObject(
   connectorInline('bindPasswordRef'),
 );
 
-const connectorSchema = z.discriminatedUnion('type', [githubConnectorSchema, oidcConnectorSchema, ldapConnectorSchema], {
-  description: 'An upstream identity provider (secrets by Secret reference only)',
-  errorMap: (issue, ctx) =>
-    issue.code === z.ZodIssueCode.invalid_union_discriminator
-      ? { message: `unknown connector type ${JSON.stringify((ctx.data as { type?: unknown })?.type)}; use github, oidc or ldap` }
-      : { message: ctx.defaultError },
-});
+const connectorSchema = z.discriminatedUnion(
+  'type',
+  [githubConnectorSchema, oidcConnectorSchema, ldapConnectorSchema],
+  {
+    description:
+      'An upstream identity provider (secrets by Secret reference only)',
+    errorMap: (issue, ctx) =>
+      issue.code === z.ZodIssueCode.invalid_union_discriminator
+        ? {
+            message: `unknown connector type ${JSON.stringify((ctx.data as { type?: unknown })?.type)}; use github, oidc or ldap`,
+          }
+        : { message: ctx.defaultError },
+  },
+);
 
 const staticClientSchema = strictObject(
   {
-    id: pattern(CLIENT_ID, 'Client id', () => "give the client an id of letters, digits, '-', '_' or '.'"),
+    id: pattern(
+      CLIENT_ID,
+      'Client id',
+      () => "give the client an id of letters, digits, '-', '_' or '.'",
+    ),
     name: optional(text('Display name', 200)),
     redirectURIs: list(
-      url('A redirect URI (https, or http on localhost)', { allowLoopbackHttp: true }),
+      url('A redirect URI (https, or http on localhost)', {
+        allowLoopbackHttp: true,
+      }),
       'redirect URIs',
       'Allowed redirect URIs; a confidential client needs at least one',
     ).optional(),
-    secretRef: secretRef('Secret key holding the client secret; generated and kept when absent').optional(),
-    public: z.boolean({ description: 'A public client (no secret)' }).optional(),
+    secretRef: secretRef(
+      'Secret key holding the client secret; generated and kept when absent',
+    ).optional(),
+    public: z
+      .boolean({ description: 'A public client (no secret)' })
+      .optional(),
   },
   'An OAuth client of Dex',
   {
-    secret: 'secrets are never given inline: reference a Secret with secretRef: {name, key}, or omit it to have one generated',
+    secret:
+      'secrets are never given inline: reference a Secret with secretRef: {name, key}, or omit it to have one generated',
   },
 );
 
 const staticUserSchema = strictObject(
   {
-    email: pattern(/^[^\s@]+@[^\s@]+$/, 'Email (the login name)', () => 'a valid email is required').refine(v => v.length <= 254, 'a valid email is required'),
-    username: pattern(CLIENT_ID, 'Username', () => "a username of letters, digits, '-', '_' or '.' is required"),
-    passwordRef: secretRef('Secret key holding the clear password; hashed with bcrypt').optional(),
-    hash: optional(pattern(BCRYPT_HASH, 'Or a bcrypt hash of the password', () => 'must be a bcrypt hash ($2a$/$2b$/$2y$)')),
-    groups: list(requiredText('A group', 'name the group', 256), 'groups', 'Groups (Dex 2.45+)').optional(),
+    email: pattern(
+      /^[^\s@]+@[^\s@]+$/,
+      'Email (the login name)',
+      () => 'a valid email is required',
+    ).refine(v => v.length <= 254, 'a valid email is required'),
+    username: pattern(
+      CLIENT_ID,
+      'Username',
+      () => "a username of letters, digits, '-', '_' or '.' is required",
+    ),
+    passwordRef: secretRef(
+      'Secret key holding the clear password; hashed with bcrypt',
+    ).optional(),
+    hash: optional(
+      pattern(
+        BCRYPT_HASH,
+        'Or a bcrypt hash of the password',
+        () => 'must be a bcrypt hash ($2a$/$2b$/$2y$)',
+      ),
+    ),
+    groups: list(
+      requiredText('A group', 'name the group', 256),
+      'groups',
+      'Groups (Dex 2.45+)',
+    ).optional(),
   },
   'A static Dex user, for development and tests (the password is hashed, never stored in clear)',
-  { password: `passwords are never given inline: store it in a Secret and reference it with passwordRef: {name, key}` },
+  {
+    password: `passwords are never given inline: store it in a Secret and reference it with passwordRef: {name, key}`,
+  },
 );
 
 const claimName = (description: string, what: string) =>
   optional(
     checked(z.string({ description }), (p, v) => {
-      if (!CLAIM_NAME.test(v)) p.add('', `"${clip(v)}" is not a claim name: use letters, digits and _ . : / # - without whitespace`);
+      if (!CLAIM_NAME.test(v))
+        p.add(
+          '',
+          `"${clip(v)}" is not a claim name: use letters, digits and _ . : / # - without whitespace`,
+        );
     }),
   ).describe(`${description} (${what})`);
 const claimPrefix = (description: string) =>
   checked(z.string({ description }), (p, v) => {
     checkFreeText(p, '', v, 64);
-    if (/\s/.test(v)) p.add('', `"${clip(v)}" must not contain whitespace (it becomes part of an --oidc-* flag); remove it`);
+    if (/\s/.test(v))
+      p.add(
+        '',
+        `"${clip(v)}" must not contain whitespace (it becomes part of an --oidc-* flag); remove it`,
+      );
   }).optional();
 const duration = (description: string) =>
   optional(
-    pattern(GO_DURATION, description, v => `"${clip(v)}" is not a duration; write e.g. 24h, 90m or 1h30m`),
+    pattern(
+      GO_DURATION,
+      description,
+      v => `"${clip(v)}" is not a duration; write e.g. 24h, 90m or 1h30m`,
+    ),
   );
 
 /** The component fields Dex and the authenticator share. */
 const componentFields = () => ({
-  version: optional(z.string({ description: 'Version; the platform default (dex: config) when absent' })),
+  version: optional(
+    z.string({
+      description: 'Version; the platform default (dex: config) when absent',
+    }),
+  ),
   exposure: exposureSchema().optional(),
   replicas: replicas('Replicas (1-20)').optional(),
   resources: resourcesSchema().optional(),
@@ -349,32 +514,53 @@ const componentFields = () => ({
 export const packSpecInputSchema = strictObject(
   {
     cluster: z
-      .string({ description: 'Target cluster, by its name under kubernetes.clusterLocatorMethods', required_error: 'name the target cluster' })
+      .string({
+        description:
+          'Target cluster, by its name under kubernetes.clusterLocatorMethods',
+        required_error: 'name the target cluster',
+      })
       .refine(v => v.trim() !== '', 'name the target cluster'),
     namespace: optional(
-      checked(z.string({ description: 'Namespace of the pack (DNS-1123 label); dex.defaults.namespace or "dex" when absent' }), (p, v) =>
-        checkDnsLabel(p, '', v, 'namespace'),
+      checked(
+        z.string({
+          description:
+            'Namespace of the pack (DNS-1123 label); dex.defaults.namespace or "dex" when absent',
+        }),
+        (p, v) => checkDnsLabel(p, '', v, 'namespace'),
       ),
     ),
     instance: optional(
-      checked(z.string({ description: 'Prefix of every object name and the app.kubernetes.io/instance label; "dex" when absent' }), (p, v) =>
-        checkDnsLabel(p, '', v, 'instance name', MAX_INSTANCE),
+      checked(
+        z.string({
+          description:
+            'Prefix of every object name and the app.kubernetes.io/instance label; "dex" when absent',
+        }),
+        (p, v) => checkDnsLabel(p, '', v, 'instance name', MAX_INSTANCE),
       ),
     ),
     kubernetesId: optional(
       pattern(
         LABEL_VALUE,
         'Value of the backstage.io/kubernetes-id label: the catalog entity the pack belongs to; the instance when absent',
-        () => "must be a label value: at most 63 letters, digits, '-', '_' or '.'",
-      ).refine(v => v.length <= 63, "must be a label value: at most 63 letters, digits, '-', '_' or '.'"),
+        () =>
+          "must be a label value: at most 63 letters, digits, '-', '_' or '.'",
+      ).refine(
+        v => v.length <= 63,
+        "must be a label value: at most 63 letters, digits, '-', '_' or '.'",
+      ),
     ),
     dex: strictObject(
       {
         ...componentFields(),
-        issuerUrl: optional(url('Issuer URL (https); derived from the first Ingress host or the Service DNS name when absent')),
+        issuerUrl: optional(
+          url(
+            'Issuer URL (https); derived from the first Ingress host or the Service DNS name when absent',
+          ),
+        ),
         storage: optional(
           z.enum(['kubernetes', 'memory'], {
-            description: '`kubernetes` keeps state in CRDs (Dex 2.30+ on Kubernetes 1.22+); `memory` loses it on restart',
+            description:
+              '`kubernetes` keeps state in CRDs (Dex 2.30+ on Kubernetes 1.22+); `memory` loses it on restart',
           }),
         ),
       },
@@ -383,9 +569,20 @@ export const packSpecInputSchema = strictObject(
     authenticator: strictObject(
       {
         ...componentFields(),
-        enabled: z.boolean({ description: 'Install dex-k8s-authenticator (default true)' }).optional(),
-        url: optional(url('Public URL of the authenticator; derived like the issuer when absent', { allowLoopbackHttp: true })),
-        apiServerUrl: optional(url('The kube-apiserver URL the generated kubeconfigs point at')),
+        enabled: z
+          .boolean({
+            description: 'Install dex-k8s-authenticator (default true)',
+          })
+          .optional(),
+        url: optional(
+          url(
+            'Public URL of the authenticator; derived like the issuer when absent',
+            { allowLoopbackHttp: true },
+          ),
+        ),
+        apiServerUrl: optional(
+          url('The kube-apiserver URL the generated kubeconfigs point at'),
+        ),
         apiServerCaPem: optional(
           pattern(
             /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/,
@@ -397,14 +594,33 @@ export const packSpecInputSchema = strictObject(
       'dex-k8s-authenticator, the web page that hands out kubeconfigs',
     ).optional(),
     clientId: optional(
-      pattern(CLIENT_ID, 'OIDC client id the kube-apiserver accepts tokens for; "kubernetes" when absent', () => "use letters, digits, '-', '_' or '.' for the client id"),
+      pattern(
+        CLIENT_ID,
+        'OIDC client id the kube-apiserver accepts tokens for; "kubernetes" when absent',
+        () => "use letters, digits, '-', '_' or '.' for the client id",
+      ),
     ),
-    connectors: list(connectorSchema, 'connectors', 'Upstream identity providers (secrets by Secret reference only)').optional(),
-    staticClients: list(staticClientSchema, 'static clients', 'More OAuth clients of Dex').optional(),
-    staticUsers: list(staticUserSchema, 'static users', 'Static Dex users, for development and tests').optional(),
+    connectors: list(
+      connectorSchema,
+      'connectors',
+      'Upstream identity providers (secrets by Secret reference only)',
+    ).optional(),
+    staticClients: list(
+      staticClientSchema,
+      'static clients',
+      'More OAuth clients of Dex',
+    ).optional(),
+    staticUsers: list(
+      staticUserSchema,
+      'static users',
+      'Static Dex users, for development and tests',
+    ).optional(),
     claims: strictObject(
       {
-        usernameClaim: claimName('ID token claim used as the username', 'email'),
+        usernameClaim: claimName(
+          'ID token claim used as the username',
+          'email',
+        ),
         usernamePrefix: claimPrefix('Prefix of usernames ("" for none)'),
         groupsClaim: claimName('ID token claim used as groups', 'groups'),
         groupsPrefix: claimPrefix('Prefix of groups (oidc:; "" for none)'),
@@ -419,13 +635,25 @@ export const packSpecInputSchema = strictObject(
       'Token and key lifetimes',
     ).optional(),
     imageRegistry: optional(
-      pattern(IMAGE_REGISTRY, 'Registry that replaces the registry of every image; dex.defaults.imageRegistry when absent', () =>
-        'give a registry host with optional path, e.g. registry.example.com/mirror',
+      pattern(
+        IMAGE_REGISTRY,
+        'Registry that replaces the registry of every image; dex.defaults.imageRegistry when absent',
+        () =>
+          'give a registry host with optional path, e.g. registry.example.com/mirror',
       ),
     ),
-    kubernetesVersion: optional(z.string({ description: 'Kubernetes version of the target (e.g. v1.35.4); constraints are checked against it' })),
+    kubernetesVersion: optional(
+      z.string({
+        description:
+          'Kubernetes version of the target (e.g. v1.35.4); constraints are checked against it',
+      }),
+    ),
     apiServerCaFile: optional(
-      pattern(/^\//, 'Path of the pack CA on the control-plane nodes, for --oidc-ca-file', () => 'must be an absolute path on the control-plane nodes'),
+      pattern(
+        /^\//,
+        'Path of the pack CA on the control-plane nodes, for --oidc-ca-file',
+        () => 'must be an absolute path on the control-plane nodes',
+      ),
     ),
   },
   'A Dex installation: Dex, dex-k8s-authenticator and the kube-apiserver settings that trust them',
@@ -464,6 +692,9 @@ export type StaticUserSpec = z.infer<typeof staticUserSchema>;
  *
  * @public
  */
-export function packSpecSchemaWith<T extends z.ZodRawShape>(fields: T, description: string) {
+export function packSpecSchemaWith<T extends z.ZodRawShape>(
+  fields: T,
+  description: string,
+) {
   return strictObject({ ...packSpecInputSchema.shape, ...fields }, description);
 }

@@ -21,7 +21,12 @@ export interface FormLoginResult {
 }
 
 const decodeEntities = (s: string) =>
-  s.replace(/&amp;/g, '&').replace(/&#43;/g, '+').replace(/&#x2F;/gi, '/').replace(/&#39;/g, "'").replace(/&quot;/g, '"');
+  s
+    .replace(/&amp;/g, '&')
+    .replace(/&#43;/g, '+')
+    .replace(/&#x2F;/gi, '/')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"');
 
 /** The action of the form that has a password field, when the page shows one. */
 function passwordFormAction(html: string): string | undefined {
@@ -39,7 +44,9 @@ function passwordFormAction(html: string): string | undefined {
  * (or a redirect to `stopAt`). Every hop is HTTPS trusting only `caPem`; Dex's login keeps its
  * state in the URL, so no cookies are needed.
  */
-export async function formLogin(options: FormLoginOptions): Promise<FormLoginResult> {
+export async function formLogin(
+  options: FormLoginOptions,
+): Promise<FormLoginResult> {
   const visited: string[] = [];
   let url = options.startUrl;
   let request: { method: string; body?: string } = { method: 'GET' };
@@ -50,7 +57,10 @@ export async function formLogin(options: FormLoginOptions): Promise<FormLoginRes
       caPem: options.caPem,
       method: request.method,
       headers: request.body
-        ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(request.body)) }
+        ? {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': String(Buffer.byteLength(request.body)),
+          }
         : {},
       body: request.body,
     });
@@ -58,13 +68,22 @@ export async function formLogin(options: FormLoginOptions): Promise<FormLoginRes
     if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
       url = new URL(location, url).toString();
       request = { method: 'GET' };
-      if (options.stopAt && url.startsWith(options.stopAt)) return { url, status: res.status, body: res.body, visited };
+      if (options.stopAt && url.startsWith(options.stopAt))
+        return { url, status: res.status, body: res.body, visited };
       continue;
     }
-    const action = res.status === 200 && !posted ? passwordFormAction(res.body) : undefined;
-    if (action === undefined) return { url, status: res.status, body: res.body, visited };
+    const action =
+      res.status === 200 && !posted ? passwordFormAction(res.body) : undefined;
+    if (action === undefined)
+      return { url, status: res.status, body: res.body, visited };
     url = new URL(action || url, url).toString();
-    request = { method: 'POST', body: new URLSearchParams({ login: options.username, password: options.password }).toString() };
+    request = {
+      method: 'POST',
+      body: new URLSearchParams({
+        login: options.username,
+        password: options.password,
+      }).toString(),
+    };
     posted = true;
   }
   throw new Error(`formLogin: more than 20 hops: ${visited.join(' -> ')}`);

@@ -16,11 +16,23 @@ const keyOf = (r: ObjectRef) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 export function memoryCluster(initial: KubernetesObject[] = []) {
   const objects = new Map<string, KubernetesObject>();
   let revision = 0;
-  const writes: { verb: 'create' | 'apply'; key: string; dryRun: boolean }[] = [];
+  const writes: { verb: 'create' | 'apply'; key: string; dryRun: boolean }[] =
+    [];
   const store = (o: KubernetesObject) => {
     revision += 1;
-    const stored = { ...o, metadata: { ...o.metadata, resourceVersion: String(revision) } };
-    objects.set(keyOf({ apiVersion: o.apiVersion!, kind: o.kind!, name: o.metadata!.name!, namespace: o.metadata?.namespace }), stored);
+    const stored = {
+      ...o,
+      metadata: { ...o.metadata, resourceVersion: String(revision) },
+    };
+    objects.set(
+      keyOf({
+        apiVersion: o.apiVersion!,
+        kind: o.kind!,
+        name: o.metadata!.name!,
+        namespace: o.metadata?.namespace,
+      }),
+      stored,
+    );
     return stored;
   };
   initial.forEach(store);
@@ -36,7 +48,10 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
       return objects.get(keyOf(ref));
     },
     async list(kind, labelSelector) {
-      const wanted = labelSelector.split(',').filter(Boolean).map(p => p.split('='));
+      const wanted = labelSelector
+        .split(',')
+        .filter(Boolean)
+        .map(p => p.split('='));
       return [...objects.values()].filter(
         o =>
           o.kind === kind.kind &&
@@ -55,9 +70,14 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
       writes.push({ verb: 'apply', key, dryRun: Boolean(options.dryRun) });
       const current = objects.get(key);
       const precondition = o.metadata?.resourceVersion;
-      if (precondition && current?.metadata?.resourceVersion !== precondition) throw httpError(409, `${key} was modified`);
+      if (precondition && current?.metadata?.resourceVersion !== precondition)
+        throw httpError(409, `${key} was modified`);
       if (options.dryRun) return o;
-      return store({ ...current, ...o, metadata: { ...current?.metadata, ...o.metadata } });
+      return store({
+        ...current,
+        ...o,
+        metadata: { ...current?.metadata, ...o.metadata },
+      });
     },
     async version() {
       return 'v1.35.4';

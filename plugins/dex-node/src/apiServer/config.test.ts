@@ -13,7 +13,10 @@ describe('readApiServerModes', () => {
               apiServer: {
                 mode: 'clusterApi',
                 managementCluster: 'management',
-                kubeadmControlPlane: { namespace: 'capi', name: 'workload-control-plane' },
+                kubeadmControlPlane: {
+                  namespace: 'capi',
+                  name: 'workload-control-plane',
+                },
               },
             },
           },
@@ -24,11 +27,19 @@ describe('readApiServerModes', () => {
     expect(apiServerModeOf(modes, 'workload')).toEqual({
       mode: 'clusterApi',
       managementCluster: 'management',
-      kubeadmControlPlane: { namespace: 'capi', name: 'workload-control-plane' },
+      kubeadmControlPlane: {
+        namespace: 'capi',
+        name: 'workload-control-plane',
+      },
       authentication: 'flags',
     });
     expect(apiServerModeOf(modes, 'management')).toEqual({ mode: 'report' });
-    expect(apiServerModeOf(readApiServerModes(new ConfigReader({}), clusters), 'workload')).toEqual({ mode: 'report' });
+    expect(
+      apiServerModeOf(
+        readApiServerModes(new ConfigReader({}), clusters),
+        'workload',
+      ),
+    ).toEqual({ mode: 'report' });
   });
 
   it('reports every problem at once, naming the key and what to change', () => {

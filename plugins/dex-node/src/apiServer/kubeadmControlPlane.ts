@@ -1,7 +1,24 @@
-import { ConflictError, InputError, NotFoundError, ServiceUnavailableError } from '@backstage/errors';
-import type { ConfigurationOptions, CustomObjectsApi, KubeConfig, V1ManagedFieldsEntry } from '@kubernetes/client-node';
-import { FIELD_MANAGER, authenticationConfigurationApiVersion } from '@backstage-dex/plugin-dex-common';
-import { clientNode, shareConnections, withSignal } from '../cluster/clientNode';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import type {
+  ConfigurationOptions,
+  CustomObjectsApi,
+  KubeConfig,
+  V1ManagedFieldsEntry,
+} from '@kubernetes/client-node';
+import {
+  FIELD_MANAGER,
+  authenticationConfigurationApiVersion,
+} from '@backstage-dex/plugin-dex-common';
+import {
+  clientNode,
+  shareConnections,
+  withSignal,
+} from '../cluster/clientNode';
 import { describeKubeError } from '../cluster/errors';
 import type { KubeadmControlPlaneRef } from './config';
 import type { KubeadmApiServerSettings, KubeadmFile } from './kubeadmSettings';
@@ -60,25 +77,45 @@ interface Ownership {
 type Kcp = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string>; managedFields?: V1ManagedFieldsEntry[] };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    managedFields?: V1ManagedFieldsEntry[];
+  };
   spec?: {
     version?: string;
     kubeadmConfigSpec?: {
-      clusterConfiguration?: { apiServer?: { extraArgs?: { name: string; value: string }[] | Record<string, string> } };
+      clusterConfiguration?: {
+        apiServer?: {
+          extraArgs?:
+            { name: string; value: string }[] | Record<string, string>;
+        };
+      };
       files?: (Partial<KubeadmFile> & Record<string, unknown>)[];
     };
   };
 };
 
 /** A call to the management cluster, cancelled after `timeoutMs`, with a message that says so. */
-async function bounded<T>(what: string, timeoutMs: number, call: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+async function bounded<T>(
+  what: string,
+  timeoutMs: number,
+  call: (options: ConfigurationOptions) => Promise<T>,
+): Promise<T> {
   const k8s = await clientNode();
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     return await call(withSignal(k8s, signal));
   } catch (e) {
-    if (signal.aborted || ['AbortError', 'TimeoutError'].includes((e as Error)?.name)) {
-      throw new ServiceUnavailableError(`${what}: the management cluster did not answer within ${timeoutMs} ms`);
+    if (
+      signal.aborted ||
+      ['AbortError', 'TimeoutError'].includes((e as Error)?.name)
+    ) {
+      throw new ServiceUnavailableError(
+        `${what}: the management cluster did not answer within ${timeoutMs} ms`,
+      );
     }
     throw e;
   }
@@ -88,19 +125,26 @@ async function bounded<T>(what: string, timeoutMs: number, call: (options: Confi
  * The KubeadmControlPlane version the management cluster serves (its preferred one): v1beta2
  * (Cluster API 1.11+, extraArgs as a list of name/value) or v1beta1 (extraArgs as a map).
  */
-export async function kubeadmControlPlaneApiVersion(kc: KubeConfig, timeoutMs = DEFAULT_KCP_TIMEOUT_MS): Promise<string> {
+export async function kubeadmControlPlaneApiVersion(
+  kc: KubeConfig,
+  timeoutMs = DEFAULT_KCP_TIMEOUT_MS,
+): Promise<string> {
   const k8s = await clientNode();
   const what = `asking ${kc.getCurrentCluster()?.server ?? 'the management cluster'} for its API groups`;
   let groups;
   try {
-    groups = await bounded(what, timeoutMs, o => kc.makeApiClient(k8s.ApisApi).getAPIVersions({}, o));
+    groups = await bounded(what, timeoutMs, o =>
+      kc.makeApiClient(k8s.ApisApi).getAPIVersions({}, o),
+    );
   } catch (e) {
     throw e instanceof ServiceUnavailableError ? e : describeKubeError(e, what);
   }
   const group = groups.groups.find(g => g.name === KCP_GROUP);
   const served = group?.versions.map(v => v.version) ?? [];
   const preferred = group?.preferredVersion?.version;
-  const version = [preferred, 'v1beta2', 'v1beta1'].find(v => v && ['v1beta2', 'v1beta1'].includes(v) && served.includes(v));
+  const version = [preferred, 'v1beta2', 'v1beta1'].find(
+    v => v && ['v1beta2', 'v1beta1'].includes(v) && served.includes(v),
+  );
   if (!version) {
     throw new NotFoundError(
       `The management cluster serves ${group ? `${KCP_GROUP} ${served.join(', ')}` : `no ${KCP_GROUP} API`}; ` +
@@ -111,7 +155,8 @@ export async function kubeadmControlPlaneApiVersion(kc: KubeConfig, timeoutMs = 
 }
 
 function currentArgs(kcp: Kcp): Map<string, string> {
-  const raw = kcp.spec?.kubeadmConfigSpec?.clusterConfiguration?.apiServer?.extraArgs;
+  const raw =
+    kcp.spec?.kubeadmConfigSpec?.clusterConfiguration?.apiServer?.extraArgs;
   if (Array.isArray(raw)) return new Map(raw.map(a => [a.name, a.value]));
   return new Map(Object.entries(raw ?? {}));
 }
@@ -121,8 +166,11 @@ function ownership(kcp: Kcp) {
   const byArg = new Map<string, Set<string>>();
   const filesOwners = new Set<string>();
   for (const entry of kcp.metadata.managedFields ?? []) {
-    const spec = (entry.fieldsV1 as Record<string, any> | undefined)?.['f:spec']?.['f:kubeadmConfigSpec'];
-    const args = spec?.['f:clusterConfiguration']?.['f:apiServer']?.['f:extraArgs'] ?? {};
+    const spec = (entry.fieldsV1 as Record<string, any> | undefined)?.[
+      'f:spec'
+    ]?.['f:kubeadmConfigSpec'];
+    const args =
+      spec?.['f:clusterConfiguration']?.['f:apiServer']?.['f:extraArgs'] ?? {};
     const manager = entry.manager ?? 'unknown';
     for (const key of Object.keys(args)) {
       let name: string | undefined;
@@ -134,11 +182,18 @@ function ownership(kcp: Kcp) {
           // not a list-map key
         }
       }
-      if (name) byArg.set(name, (byArg.get(name) ?? new Set()).add(`${manager}${entry.operation === 'Apply' ? '' : ` (${entry.operation})`}`));
+      if (name)
+        byArg.set(
+          name,
+          (byArg.get(name) ?? new Set()).add(
+            `${manager}${entry.operation === 'Apply' ? '' : ` (${entry.operation})`}`,
+          ),
+        );
     }
     if (spec?.['f:files']) filesOwners.add(manager);
   }
-  const ours = (name: string) => [...(byArg.get(name) ?? [])].includes(FIELD_MANAGER);
+  const ours = (name: string) =>
+    [...(byArg.get(name) ?? [])].includes(FIELD_MANAGER);
   return { byArg, ours, oursFiles: filesOwners.has(FIELD_MANAGER) };
 }
 
@@ -147,7 +202,8 @@ function readOwnership(kcp: Kcp): Ownership | undefined {
   if (!raw) return undefined;
   try {
     const parsed = JSON.parse(raw);
-    if (typeof parsed?.owner === 'string' && Array.isArray(parsed.files)) return { owner: parsed.owner, files: parsed.files.map(String) };
+    if (typeof parsed?.owner === 'string' && Array.isArray(parsed.files))
+      return { owner: parsed.owner, files: parsed.files.map(String) };
   } catch {
     // unreadable: treated as someone else's
   }
@@ -155,13 +211,22 @@ function readOwnership(kcp: Kcp): Ownership | undefined {
 }
 
 function sameFile(current: Record<string, unknown>, want: KubeadmFile) {
-  const extra = Object.keys(current).filter(k => !['path', 'content', 'owner', 'permissions'].includes(k));
-  return !extra.length && current.content === want.content && current.owner === want.owner && current.permissions === want.permissions;
+  const extra = Object.keys(current).filter(
+    k => !['path', 'content', 'owner', 'permissions'].includes(k),
+  );
+  return (
+    !extra.length &&
+    current.content === want.content &&
+    current.owner === want.owner &&
+    current.permissions === want.permissions
+  );
 }
 
 /** Kubernetes version of the control plane (spec.version) at least 1.30? */
 function supportsAuthenticationConfiguration(version: string | undefined) {
-  return Boolean(version && authenticationConfigurationApiVersion(version.replace(/^v/, '')));
+  return Boolean(
+    version && authenticationConfigurationApiVersion(version.replace(/^v/, '')),
+  );
 }
 
 interface Plan {
@@ -175,37 +240,58 @@ interface Plan {
   annotation: string;
 }
 
-function plan(kcp: Kcp, want: KubeadmApiServerSettings, options: KubeadmControlPlaneApplyOptions): Plan {
+function plan(
+  kcp: Kcp,
+  want: KubeadmApiServerSettings,
+  options: KubeadmControlPlaneApplyOptions,
+): Plan {
   const args = currentArgs(kcp);
   const owned = ownership(kcp);
   const previous = readOwnership(kcp);
-  const otherInstance = previous && previous.owner !== options.owner ? previous.owner : undefined;
+  const otherInstance =
+    previous && previous.owner !== options.owner ? previous.owner : undefined;
   const changes: string[] = [];
   const conflicts: string[] = [];
   const remove: string[] = [];
-  if (otherInstance) conflicts.push(`it carries the OIDC settings of another Dex pack (${otherInstance})`);
+  if (otherInstance)
+    conflicts.push(
+      `it carries the OIDC settings of another Dex pack (${otherInstance})`,
+    );
 
   // Flags and --authentication-config cannot be combined on one kube-apiserver.
   const exclusive = (name: string) =>
-    'authentication-config' in want.args ? name.startsWith('oidc-') : name === 'authentication-config';
+    'authentication-config' in want.args
+      ? name.startsWith('oidc-')
+      : name === 'authentication-config';
   for (const [name, value] of args) {
     const wanted = want.args[name];
-    if (wanted === value || (wanted === undefined && !exclusive(name))) continue;
+    if (wanted === value || (wanted === undefined && !exclusive(name)))
+      continue;
     if (owned.ours(name) && !otherInstance) continue; // our own earlier value: apply replaces or drops it
-    const by = [...(owned.byArg.get(name) ?? [])].filter(m => m !== FIELD_MANAGER).join(', ') || 'an unknown manager';
-    conflicts.push(`extraArgs ${name} is set to "${value.slice(0, 200)}" by ${by}`);
+    const by =
+      [...(owned.byArg.get(name) ?? [])]
+        .filter(m => m !== FIELD_MANAGER)
+        .join(', ') || 'an unknown manager';
+    conflicts.push(
+      `extraArgs ${name} is set to "${value.slice(0, 200)}" by ${by}`,
+    );
     remove.push(name);
   }
   for (const [name, value] of Object.entries(want.args)) {
-    if (args.get(name) !== value) changes.push(`${args.has(name) ? 'change' : 'set'} extraArgs ${name}`);
+    if (args.get(name) !== value)
+      changes.push(`${args.has(name) ? 'change' : 'set'} extraArgs ${name}`);
   }
   // Ours and no longer wanted (server-side apply drops them), or someone else's in the way (on takeover).
   for (const [name] of args) {
-    if (!(name in want.args) && (owned.ours(name) || remove.includes(name))) changes.push(`remove extraArgs ${name}`);
+    if (!(name in want.args) && (owned.ours(name) || remove.includes(name)))
+      changes.push(`remove extraArgs ${name}`);
   }
 
   const wantedPaths = want.files.map(f => f.path);
-  let files = [...(kcp.spec?.kubeadmConfigSpec?.files ?? [])] as Record<string, unknown>[];
+  let files = [...(kcp.spec?.kubeadmConfigSpec?.files ?? [])] as Record<
+    string,
+    unknown
+  >[];
   let filesChanged = false;
   for (const old of previous?.files ?? []) {
     if (!wantedPaths.includes(old) && files.some(f => f.path === old)) {
@@ -221,15 +307,29 @@ function plan(kcp: Kcp, want: KubeadmApiServerSettings, options: KubeadmControlP
       filesChanged = true;
       changes.push(`add file ${file.path}`);
     } else if (!sameFile(files[index], file)) {
-      if (!previous?.files.includes(file.path) || otherInstance) conflicts.push(`files has an entry for ${file.path} that this pack did not write`);
+      if (!previous?.files.includes(file.path) || otherInstance)
+        conflicts.push(
+          `files has an entry for ${file.path} that this pack did not write`,
+        );
       files[index] = { ...file };
       filesChanged = true;
       changes.push(`replace file ${file.path}`);
     }
   }
-  const annotation = JSON.stringify({ owner: options.owner, files: [...wantedPaths].sort() });
-  if (kcp.metadata.annotations?.[ANNOTATION_KCP_OIDC] !== annotation) changes.push(`annotate ${ANNOTATION_KCP_OIDC}`);
-  return { changes, conflicts, remove, files, sendFiles: filesChanged || owned.oursFiles, annotation };
+  const annotation = JSON.stringify({
+    owner: options.owner,
+    files: [...wantedPaths].sort(),
+  });
+  if (kcp.metadata.annotations?.[ANNOTATION_KCP_OIDC] !== annotation)
+    changes.push(`annotate ${ANNOTATION_KCP_OIDC}`);
+  return {
+    changes,
+    conflicts,
+    remove,
+    files,
+    sendFiles: filesChanged || owned.oursFiles,
+    annotation,
+  };
 }
 
 function jsonPointer(...parts: string[]) {
@@ -256,17 +356,23 @@ export async function applyToKubeadmControlPlane(
   const log = options.log ?? (() => {});
   const { namespace, name } = options.ref;
   const label = `KubeadmControlPlane ${namespace}/${name}`;
-  const apiVersion = options.apiVersion ?? (await kubeadmControlPlaneApiVersion(kc, timeoutMs));
+  const apiVersion =
+    options.apiVersion ?? (await kubeadmControlPlaneApiVersion(kc, timeoutMs));
   const version = apiVersion.split('/')[1];
   const shape: ArgsShape = version === 'v1beta2' ? 'list' : 'map';
   const api: CustomObjectsApi = kc.makeApiClient(k8s.CustomObjectsApi);
-  const call = async <T>(doing: string, fn: (o: ConfigurationOptions) => Promise<T>): Promise<T> => {
+  const call = async <T>(
+    doing: string,
+    fn: (o: ConfigurationOptions) => Promise<T>,
+  ): Promise<T> => {
     try {
       return await bounded(`${doing} ${label}`, timeoutMs, fn);
     } catch (e) {
       if (e instanceof ServiceUnavailableError) throw e;
       if ((e as { code?: number }).code === 404) {
-        throw new NotFoundError(`${label} does not exist on the management cluster; check dex.clusters.<cluster>.apiServer.kubeadmControlPlane`);
+        throw new NotFoundError(
+          `${label} does not exist on the management cluster; check dex.clusters.<cluster>.apiServer.kubeadmControlPlane`,
+        );
       }
       throw describeKubeError(e, `${doing} ${label}`);
     }
@@ -274,9 +380,15 @@ export async function applyToKubeadmControlPlane(
 
   for (let attempt = 1; ; attempt++) {
     const kcp = (await call('reading', o =>
-      api.getNamespacedCustomObject({ group: KCP_GROUP, version, namespace, plural: KCP_PLURAL, name }, o),
+      api.getNamespacedCustomObject(
+        { group: KCP_GROUP, version, namespace, plural: KCP_PLURAL, name },
+        o,
+      ),
     )) as Kcp;
-    if (options.needsAuthenticationConfiguration && !supportsAuthenticationConfiguration(kcp.spec?.version)) {
+    if (
+      options.needsAuthenticationConfiguration &&
+      !supportsAuthenticationConfiguration(kcp.spec?.version)
+    ) {
       throw new InputError(
         `${label} runs Kubernetes ${kcp.spec?.version ?? '(unknown)'}; --authentication-config needs 1.30 or newer: set dex.clusters.<cluster>.apiServer.authentication to flags`,
       );
@@ -287,25 +399,49 @@ export async function applyToKubeadmControlPlane(
         `${label}: ${p.conflicts.join('; ')}. Nothing was changed. Remove them, or run with force (needs the takeover permission) to replace them.`,
       );
     }
-    const base = { kubeadmControlPlane: `${namespace}/${name}`, apiVersion, changes: p.changes, dryRun: Boolean(options.dryRun) };
-    if (options.checkOnly) return { ...base, action: p.changes.length ? 'update' : 'unchanged', writes: 0 };
+    const base = {
+      kubeadmControlPlane: `${namespace}/${name}`,
+      apiVersion,
+      changes: p.changes,
+      dryRun: Boolean(options.dryRun),
+    };
+    if (options.checkOnly)
+      return {
+        ...base,
+        action: p.changes.length ? 'update' : 'unchanged',
+        writes: 0,
+      };
     if (!p.changes.length) {
       log(`${label} already has the OIDC settings; not written`);
       return { ...base, action: 'unchanged', writes: 0 };
     }
     const resourceVersion = kcp.metadata.resourceVersion;
-    const argsPath = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration', 'apiServer', 'extraArgs'];
+    const argsPath = [
+      'spec',
+      'kubeadmConfigSpec',
+      'clusterConfiguration',
+      'apiServer',
+      'extraArgs',
+    ];
     const applyBody = {
       apiVersion,
       kind: 'KubeadmControlPlane',
-      metadata: { name, namespace, resourceVersion, annotations: { [ANNOTATION_KCP_OIDC]: p.annotation } },
+      metadata: {
+        name,
+        namespace,
+        resourceVersion,
+        annotations: { [ANNOTATION_KCP_OIDC]: p.annotation },
+      },
       spec: {
         kubeadmConfigSpec: {
           clusterConfiguration: {
             apiServer: {
               extraArgs:
                 shape === 'list'
-                  ? Object.entries(want.args).map(([n, value]) => ({ name: n, value }))
+                  ? Object.entries(want.args).map(([n, value]) => ({
+                      name: n,
+                      value,
+                    }))
                   : { ...want.args },
             },
           },
@@ -324,18 +460,46 @@ export async function applyToKubeadmControlPlane(
       let atVersion = resourceVersion;
       if (p.remove.length) {
         // Someone else's entries: server-side apply cannot drop fields it does not own.
-        const current = kcp.spec!.kubeadmConfigSpec!.clusterConfiguration!.apiServer!.extraArgs!;
-        const ops: object[] = [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }];
+        const current =
+          kcp.spec!.kubeadmConfigSpec!.clusterConfiguration!.apiServer!
+            .extraArgs!;
+        const ops: object[] = [
+          {
+            op: 'test',
+            path: '/metadata/resourceVersion',
+            value: resourceVersion,
+          },
+        ];
         if (Array.isArray(current)) {
-          const indexes = current.map((a, i) => (p.remove.includes(a.name) ? i : -1)).filter(i => i >= 0).reverse();
-          for (const i of indexes) ops.push({ op: 'remove', path: jsonPointer(...argsPath, String(i)) });
+          const indexes = current
+            .map((a, i) => (p.remove.includes(a.name) ? i : -1))
+            .filter(i => i >= 0)
+            .reverse();
+          for (const i of indexes)
+            ops.push({
+              op: 'remove',
+              path: jsonPointer(...argsPath, String(i)),
+            });
         } else {
-          for (const n of p.remove) ops.push({ op: 'remove', path: jsonPointer(...argsPath, n) });
+          for (const n of p.remove)
+            ops.push({ op: 'remove', path: jsonPointer(...argsPath, n) });
         }
         const patched = (await call('removing foreign extraArgs from', o =>
           api.patchNamespacedCustomObject(
-            { group: KCP_GROUP, version, namespace, plural: KCP_PLURAL, name, body: ops, fieldManager: FIELD_MANAGER },
-            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch, o),
+            {
+              group: KCP_GROUP,
+              version,
+              namespace,
+              plural: KCP_PLURAL,
+              name,
+              body: ops,
+              fieldManager: FIELD_MANAGER,
+            },
+            k8s.setHeaderOptions(
+              'Content-Type',
+              k8s.PatchStrategy.JsonPatch,
+              o,
+            ),
           ),
         )) as Kcp;
         writes += 1;
@@ -356,11 +520,16 @@ export async function applyToKubeadmControlPlane(
             force: true,
             dryRun: options.dryRun ? 'All' : undefined,
           },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply, o),
+          k8s.setHeaderOptions(
+            'Content-Type',
+            k8s.PatchStrategy.ServerSideApply,
+            o,
+          ),
         ),
       );
       writes += options.dryRun ? 0 : 1;
-      for (const c of p.changes) log(`${options.dryRun ? 'would ' : ''}${c} on ${label}`);
+      for (const c of p.changes)
+        log(`${options.dryRun ? 'would ' : ''}${c} on ${label}`);
       return { ...base, action: 'update', writes };
     } catch (e) {
       // 409 here means the KubeadmControlPlane changed since it was read: read it again.

@@ -15,7 +15,9 @@ const spec = (apiServerCaFile?: string) =>
 describe('kubeadmApiServerSettings', () => {
   it('flags: the --oidc-* flags as extraArgs and the CA written at --oidc-ca-file', () => {
     const s = spec();
-    expect(kubeadmApiServerSettings(s, apiServerSettings(s, CA), 'flags')).toEqual({
+    expect(
+      kubeadmApiServerSettings(s, apiServerSettings(s, CA), 'flags'),
+    ).toEqual({
       args: {
         'oidc-issuer-url': 'https://dex.example.com',
         'oidc-client-id': 'kubernetes',
@@ -24,15 +26,27 @@ describe('kubeadmApiServerSettings', () => {
         'oidc-groups-claim': 'groups',
         'oidc-groups-prefix': 'oidc:',
       },
-      files: [{ path: '/etc/kubernetes/pki/dex-ca.crt', content: CA, owner: 'root:root', permissions: '0644' }],
+      files: [
+        {
+          path: '/etc/kubernetes/pki/dex-ca.crt',
+          content: CA,
+          owner: 'root:root',
+          permissions: '0644',
+        },
+      ],
     });
   });
 
   it('authenticationConfiguration: the config file beside the CA path, named by --authentication-config', () => {
     const s = spec();
     const settings = apiServerSettings(s, CA);
-    expect(kubeadmApiServerSettings(s, settings, 'authenticationConfiguration')).toEqual({
-      args: { 'authentication-config': '/etc/kubernetes/pki/dex-authentication-config.yaml' },
+    expect(
+      kubeadmApiServerSettings(s, settings, 'authenticationConfiguration'),
+    ).toEqual({
+      args: {
+        'authentication-config':
+          '/etc/kubernetes/pki/dex-authentication-config.yaml',
+      },
       files: [
         {
           path: '/etc/kubernetes/pki/dex-authentication-config.yaml',
@@ -45,19 +59,30 @@ describe('kubeadmApiServerSettings', () => {
   });
 
   it.each([
-    ['/etc/dex/ca.crt', 'must be under /etc/kubernetes/pki/, which kubeadm mounts into the kube-apiserver pod'],
-    ['/etc/kubernetes/pki/../admin.conf', "must be a plain file path"],
+    [
+      '/etc/dex/ca.crt',
+      'must be under /etc/kubernetes/pki/, which kubeadm mounts into the kube-apiserver pod',
+    ],
+    ['/etc/kubernetes/pki/../admin.conf', 'must be a plain file path'],
     ['/etc/kubernetes/pki/dex ca.crt', 'must be a plain file path'],
     ['/etc/kubernetes/pki/dex/', 'must be a plain file path'],
   ])('refuses the CA path %s', (value, message) => {
     const s = spec(value);
-    expect(() => kubeadmApiServerSettings(s, apiServerSettings(s, CA), 'flags')).toThrow(message);
-    expect(() => checkNodePath('apiServerCaFile', value)).toThrow(`apiServerCaFile: "${value}"`);
+    expect(() =>
+      kubeadmApiServerSettings(s, apiServerSettings(s, CA), 'flags'),
+    ).toThrow(message);
+    expect(() => checkNodePath('apiServerCaFile', value)).toThrow(
+      `apiServerCaFile: "${value}"`,
+    );
   });
 
   it('refuses a CA larger than a KubeadmControlPlane file holds', () => {
     const s = spec();
     const big = CA.repeat(400);
-    expect(() => kubeadmApiServerSettings(s, apiServerSettings(s, big), 'flags')).toThrow(/pack CA is \d+ bytes; a KubeadmControlPlane file holds at most 10240/);
+    expect(() =>
+      kubeadmApiServerSettings(s, apiServerSettings(s, big), 'flags'),
+    ).toThrow(
+      /pack CA is \d+ bytes; a KubeadmControlPlane file holds at most 10240/,
+    );
   });
 });

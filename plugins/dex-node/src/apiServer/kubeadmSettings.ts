@@ -35,14 +35,25 @@ const SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
 export function checkNodePath(field: string, value: string): string {
   const problems: string[] = [];
   if (!value.startsWith(KUBEADM_PKI_DIR)) {
-    problems.push(`must be under ${KUBEADM_PKI_DIR}, which kubeadm mounts into the kube-apiserver pod`);
+    problems.push(
+      `must be under ${KUBEADM_PKI_DIR}, which kubeadm mounts into the kube-apiserver pod`,
+    );
   }
-  if (!SAFE_PATH.test(value) || path.normalize(value) !== value || value.endsWith('/')) {
-    problems.push("must be a plain file path (letters, digits, '.', '_', '-', '/'; no '..', '//' or trailing '/')");
+  if (
+    !SAFE_PATH.test(value) ||
+    path.normalize(value) !== value ||
+    value.endsWith('/')
+  ) {
+    problems.push(
+      "must be a plain file path (letters, digits, '.', '_', '-', '/'; no '..', '//' or trailing '/')",
+    );
   }
-  if (value.length > MAX_PATH) problems.push(`must be at most ${MAX_PATH} characters`);
+  if (value.length > MAX_PATH)
+    problems.push(`must be at most ${MAX_PATH} characters`);
   if (problems.length) {
-    throw new InputError(`${field}: "${value.slice(0, 100)}" ${problems.join('; ')}`);
+    throw new InputError(
+      `${field}: "${value.slice(0, 100)}" ${problems.join('; ')}`,
+    );
   }
   return value;
 }
@@ -50,11 +61,14 @@ export function checkNodePath(field: string, value: string): string {
 /** `--name=value` split, with the name and value checked (they become kube-apiserver flags). */
 function parseFlag(flag: string): [string, string] {
   const m = /^--([^=]+)=(.*)$/s.exec(flag);
-  if (!m || !ARG_NAME.test(m[1])) throw new InputError(`"${flag.slice(0, 100)}" is not a --name=value flag`);
+  if (!m || !ARG_NAME.test(m[1]))
+    throw new InputError(`"${flag.slice(0, 100)}" is not a --name=value flag`);
   const [, name, value] = m;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value) || value.length > MAX_ARG_VALUE) {
-    throw new InputError(`The value of --${name} has control characters or is longer than ${MAX_ARG_VALUE} characters`);
+    throw new InputError(
+      `The value of --${name} has control characters or is longer than ${MAX_ARG_VALUE} characters`,
+    );
   }
   return [name, value];
 }
@@ -72,28 +86,47 @@ export function kubeadmApiServerSettings(
   authentication: 'flags' | 'authenticationConfiguration',
 ): KubeadmApiServerSettings {
   const caFile = checkNodePath('apiServerCaFile', spec.apiServerCaFile);
-  const file = (filePath: string, content: string, what: string): KubeadmFile => {
+  const file = (
+    filePath: string,
+    content: string,
+    what: string,
+  ): KubeadmFile => {
     if (Buffer.byteLength(content) > MAX_CONTENT) {
-      throw new InputError(`The ${what} is ${Buffer.byteLength(content)} bytes; a KubeadmControlPlane file holds at most ${MAX_CONTENT}`);
+      throw new InputError(
+        `The ${what} is ${Buffer.byteLength(content)} bytes; a KubeadmControlPlane file holds at most ${MAX_CONTENT}`,
+      );
     }
     return { path: filePath, content, owner: 'root:root', permissions: '0644' };
   };
   if (authentication === 'authenticationConfiguration') {
     const configFile = checkNodePath(
       'apiServerCaFile',
-      path.join(path.dirname(caFile), `${spec.instance}-authentication-config.yaml`),
+      path.join(
+        path.dirname(caFile),
+        `${spec.instance}-authentication-config.yaml`,
+      ),
     );
     return {
       args: { 'authentication-config': configFile },
-      files: [file(configFile, settings.authenticationConfiguration, 'AuthenticationConfiguration')],
+      files: [
+        file(
+          configFile,
+          settings.authenticationConfiguration,
+          'AuthenticationConfiguration',
+        ),
+      ],
     };
   }
-  if (!settings.caPem) throw new InputError('The pack CA is not known; it is needed for --oidc-ca-file');
+  if (!settings.caPem)
+    throw new InputError(
+      'The pack CA is not known; it is needed for --oidc-ca-file',
+    );
   const args: Record<string, string> = {};
   for (const flag of settings.flags) {
     const [name, value] = parseFlag(flag);
     args[name] = value;
   }
-  if (args['oidc-ca-file'] !== caFile) throw new InputError('--oidc-ca-file differs from apiServerCaFile');
+  if (args['oidc-ca-file'] !== caFile)
+    throw new InputError('--oidc-ca-file differs from apiServerCaFile');
   return { args, files: [file(caFile, settings.caPem, 'pack CA')] };
 }

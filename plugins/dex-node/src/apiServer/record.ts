@@ -23,7 +23,11 @@ export interface ClusterApiRecord {
 }
 
 /** The rendered objects with the settings ConfigMap recording the KubeadmControlPlane target. */
-export function recordClusterApiTarget(objects: KubeObject[], configMapName: string, record: ClusterApiRecord): KubeObject[] {
+export function recordClusterApiTarget(
+  objects: KubeObject[],
+  configMapName: string,
+  record: ClusterApiRecord,
+): KubeObject[] {
   return objects.map(o =>
     o.kind === 'ConfigMap' && o.metadata.name === configMapName
       ? {
@@ -41,15 +45,23 @@ export function recordClusterApiTarget(objects: KubeObject[], configMapName: str
 }
 
 /** What recordClusterApiTarget wrote, from the ConfigMap's data; undefined in report mode. */
-export function clusterApiRecordOf(data: Record<string, string> | undefined): ClusterApiRecord | undefined {
+export function clusterApiRecordOf(
+  data: Record<string, string> | undefined,
+): ClusterApiRecord | undefined {
   if (data?.[KEYS.mode] !== 'clusterApi') return undefined;
-  const [managementCluster, namespace, name] = (data[KEYS.kubeadmControlPlane] ?? '').split('/');
+  const [managementCluster, namespace, name] = (
+    data[KEYS.kubeadmControlPlane] ?? ''
+  ).split('/');
   if (!managementCluster || !namespace || !name) return undefined;
   return {
     managementCluster,
     namespace,
     name,
-    apiVersion: data[KEYS.apiVersion] ?? 'controlplane.cluster.x-k8s.io/v1beta2',
-    authentication: data[KEYS.authentication] === 'authenticationConfiguration' ? 'authenticationConfiguration' : 'flags',
+    apiVersion:
+      data[KEYS.apiVersion] ?? 'controlplane.cluster.x-k8s.io/v1beta2',
+    authentication:
+      data[KEYS.authentication] === 'authenticationConfiguration'
+        ? 'authenticationConfiguration'
+        : 'flags',
   };
 }

@@ -1,5 +1,8 @@
 import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
-import type { DexInstallation, KubeadmControlPlaneStatus } from '@backstage-dex/plugin-dex-common';
+import type {
+  DexInstallation,
+  KubeadmControlPlaneStatus,
+} from '@backstage-dex/plugin-dex-common';
 import { clientNode, withSignal } from '../cluster/clientNode';
 import { describeKubeError } from '../cluster/errors';
 import { ANNOTATION_KCP_OIDC, KCP_GROUP } from './kubeadmControlPlane';
@@ -19,22 +22,40 @@ export async function readKubeadmControlPlaneStatus(
 ): Promise<KubeadmControlPlaneStatus> {
   const { apiVersion: _apiVersion, ...base } = record;
   if (!kc) {
-    return { ...base, error: `The management cluster "${record.managementCluster}" is not configured here, so the rollout cannot be read` };
+    return {
+      ...base,
+      error: `The management cluster "${record.managementCluster}" is not configured here, so the rollout cannot be read`,
+    };
   }
   const k8s = await clientNode();
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const kcp = (await kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject(
-      { group: KCP_GROUP, version: record.apiVersion.split('/')[1], namespace: record.namespace, plural: 'kubeadmcontrolplanes', name: record.name },
-      withSignal(k8s, signal),
-    )) as {
+    const kcp = (await kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .getNamespacedCustomObject(
+        {
+          group: KCP_GROUP,
+          version: record.apiVersion.split('/')[1],
+          namespace: record.namespace,
+          plural: 'kubeadmcontrolplanes',
+          name: record.name,
+        },
+        withSignal(k8s, signal),
+      )) as {
       metadata?: { generation?: number; annotations?: Record<string, string> };
       spec?: { replicas?: number };
-      status?: { replicas?: number; upToDateReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+      status?: {
+        replicas?: number;
+        upToDateReplicas?: number;
+        updatedReplicas?: number;
+        observedGeneration?: number;
+      };
     };
     let applied = false;
     try {
-      applied = JSON.parse(kcp.metadata?.annotations?.[ANNOTATION_KCP_OIDC] ?? '{}').owner === owner;
+      applied =
+        JSON.parse(kcp.metadata?.annotations?.[ANNOTATION_KCP_OIDC] ?? '{}')
+          .owner === owner;
     } catch {
       // someone else's annotation
     }
@@ -45,13 +66,17 @@ export async function readKubeadmControlPlaneStatus(
       rollout: {
         replicas: kcp.spec?.replicas ?? status.replicas ?? 0,
         updated: status.upToDateReplicas ?? status.updatedReplicas ?? 0,
-        observedLatestSpec: (status.observedGeneration ?? 0) >= (kcp.metadata?.generation ?? 0),
+        observedLatestSpec:
+          (status.observedGeneration ?? 0) >= (kcp.metadata?.generation ?? 0),
       },
     };
   } catch (e) {
     const message = signal.aborted
       ? `The management cluster "${record.managementCluster}" did not answer within ${timeoutMs} ms`
-      : describeKubeError(e, `Reading KubeadmControlPlane ${record.namespace}/${record.name} on "${record.managementCluster}"`).message;
+      : describeKubeError(
+          e,
+          `Reading KubeadmControlPlane ${record.namespace}/${record.name} on "${record.managementCluster}"`,
+        ).message;
     return { ...base, error: message };
   }
 }
@@ -66,11 +91,22 @@ export async function addKubeadmControlPlaneStatus(
   await Promise.all(
     installations.map(async installation => {
       const { cluster, namespace, instance } = installation;
-      const cm = configMaps.find(c => c.metadata?.namespace === namespace && c.metadata?.name === `${instance}-apiserver-settings`);
+      const cm = configMaps.find(
+        c =>
+          c.metadata?.namespace === namespace &&
+          c.metadata?.name === `${instance}-apiserver-settings`,
+      );
       const record = clusterApiRecordOf(cm?.data);
       if (!record) return;
-      const kc = await managementCluster(record.managementCluster).catch(() => undefined);
-      installation.kubeadmControlPlane = await readKubeadmControlPlaneStatus(kc, record, `${cluster}/${namespace}/${instance}`, timeoutMs);
+      const kc = await managementCluster(record.managementCluster).catch(
+        () => undefined,
+      );
+      installation.kubeadmControlPlane = await readKubeadmControlPlaneStatus(
+        kc,
+        record,
+        `${cluster}/${namespace}/${instance}`,
+        timeoutMs,
+      );
     }),
   );
 }

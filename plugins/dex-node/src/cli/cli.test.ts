@@ -8,7 +8,10 @@ import YAML from 'yaml';
 const bin = path.resolve(__dirname, '../../bin/dex-pack');
 
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -22,39 +25,82 @@ describe('dex-pack CLI', () => {
   const good = write('good.yaml', {
     cluster: 'prod',
     namespace: 'dex',
-    dex: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, hosts: ['dex.example.com'] } } },
+    dex: {
+      exposure: {
+        serviceType: 'ClusterIP',
+        ingress: { enabled: true, hosts: ['dex.example.com'] },
+      },
+    },
   });
-  const bad = write('bad.yaml', { cluster: 'prod', namespace: 'Bad_NS', dex: { version: '0.1.0' } });
+  const bad = write('bad.yaml', {
+    cluster: 'prod',
+    namespace: 'Bad_NS',
+    dex: { version: '0.1.0' },
+  });
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('validates: 0 for a valid spec, 1 with every problem for an invalid one', () => {
-    expect(run(['validate', '-f', good])).toMatchObject({ code: 0, out: expect.stringContaining('valid (Dex 2.45.1') });
+    expect(run(['validate', '-f', good])).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('valid (Dex 2.45.1'),
+    });
     const r = run(['validate', '-f', bad]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('- namespace: "Bad_NS" is not a valid namespace');
-    expect(r.err).toContain('- dex.version: Dex version "0.1.0" is not in the catalogue');
+    expect(r.err).toContain(
+      '- dex.version: Dex version "0.1.0" is not in the catalogue',
+    );
   });
 
   it('renders multi-document manifests and the API-server settings into a folder', () => {
     const out = path.join(dir, 'out');
     const r = run(['render', '-f', good, '-o', out]);
     expect(r.code).toBe(0);
-    const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(out, 'manifests.yaml'), 'utf8')).map(d => d.toJS());
-    expect(docs.map(d => d.kind)).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'Service', 'Ingress', 'Secret', 'ConfigMap']));
-    expect(fs.readFileSync(path.join(out, 'apiserver', 'oidc-flags.txt'), 'utf8')).toContain('--oidc-issuer-url=https://dex.example.com');
-    expect(YAML.parse(fs.readFileSync(path.join(out, 'apiserver', 'authentication-configuration.yaml'), 'utf8')).kind).toBe(
-      'AuthenticationConfiguration',
+    const docs = YAML.parseAllDocuments(
+      fs.readFileSync(path.join(out, 'manifests.yaml'), 'utf8'),
+    ).map(d => d.toJS());
+    expect(docs.map(d => d.kind)).toEqual(
+      expect.arrayContaining([
+        'Namespace',
+        'Deployment',
+        'Service',
+        'Ingress',
+        'Secret',
+        'ConfigMap',
+      ]),
     );
+    expect(
+      fs.readFileSync(path.join(out, 'apiserver', 'oidc-flags.txt'), 'utf8'),
+    ).toContain('--oidc-issuer-url=https://dex.example.com');
+    expect(
+      YAML.parse(
+        fs.readFileSync(
+          path.join(out, 'apiserver', 'authentication-configuration.yaml'),
+          'utf8',
+        ),
+      ).kind,
+    ).toBe('AuthenticationConfiguration');
   });
 
   it('refuses unknown fields, naming the one meant (the authenticator would otherwise be installed)', () => {
-    const typo = write('typo.yaml', { cluster: 'prod', authenticator: { enable: false }, dex: { replica: 2 }, connector: [] });
+    const typo = write('typo.yaml', {
+      cluster: 'prod',
+      authenticator: { enable: false },
+      dex: { replica: 2 },
+      connector: [],
+    });
     const r = run(['validate', '-f', typo]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('- authenticator.enable: unknown field; did you mean "enabled"?');
-    expect(r.err).toContain('- dex.replica: unknown field; did you mean "replicas"?');
-    expect(r.err).toContain('- connector: unknown field; did you mean "connectors"?');
+    expect(r.err).toContain(
+      '- authenticator.enable: unknown field; did you mean "enabled"?',
+    );
+    expect(r.err).toContain(
+      '- dex.replica: unknown field; did you mean "replicas"?',
+    );
+    expect(r.err).toContain(
+      '- connector: unknown field; did you mean "connectors"?',
+    );
   });
 
   it('prints the JSON Schema of the spec, which holds a valid spec and refuses a misspelt field', () => {
@@ -62,18 +108,27 @@ describe('dex-pack CLI', () => {
     expect(r.code).toBe(0);
     const schema = JSON.parse(r.out);
     expect(schema.properties.authenticator.additionalProperties).toBe(false);
-    expect(schema.properties.dex.properties.exposure.properties.serviceType.enum).toEqual(['ClusterIP', 'LoadBalancer', 'NodePort']);
+    expect(
+      schema.properties.dex.properties.exposure.properties.serviceType.enum,
+    ).toEqual(['ClusterIP', 'LoadBalancer', 'NodePort']);
     const validator = new Validator();
-    expect(validator.validate(YAML.parse(fs.readFileSync(good, 'utf8')), schema).errors).toEqual([]);
-    expect(validator.validate({ cluster: 'prod', authenticator: { enable: false } }, schema).errors.map(e => e.message)).toEqual([
-      'is not allowed to have the additional property "enable"',
-    ]);
+    expect(
+      validator.validate(YAML.parse(fs.readFileSync(good, 'utf8')), schema)
+        .errors,
+    ).toEqual([]);
+    expect(
+      validator
+        .validate({ cluster: 'prod', authenticator: { enable: false } }, schema)
+        .errors.map(e => e.message),
+    ).toEqual(['is not allowed to have the additional property "enable"']);
   });
 
   it('exits 2 on usage errors', () => {
     expect(run([]).code).toBe(2);
     expect(run(['render']).code).toBe(2);
     expect(run(['render', '-f', good, '--bogus']).code).toBe(2);
-    expect(run(['validate', '-f', path.join(dir, 'missing.yaml')]).code).toBe(2);
+    expect(run(['validate', '-f', path.join(dir, 'missing.yaml')]).code).toBe(
+      2,
+    );
   });
 });

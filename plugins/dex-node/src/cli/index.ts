@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { formatProblems, packSpecInputSchema, resolveSpec } from '@backstage-dex/plugin-dex-common';
+import {
+  formatProblems,
+  packSpecInputSchema,
+  resolveSpec,
+} from '@backstage-dex/plugin-dex-common';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { apiServerSettings } from '../pack/apiServer';
 import { prepareMaterial } from '../pack/material';
@@ -25,7 +29,10 @@ export interface Io {
   err: (s: string) => void;
 }
 
-const stdio: Io = { out: s => process.stdout.write(s), err: s => process.stderr.write(s) };
+const stdio: Io = {
+  out: s => process.stdout.write(s),
+  err: s => process.stderr.write(s),
+};
 
 function parseArgs(argv: string[]) {
   const [command, ...rest] = argv;
@@ -58,7 +65,11 @@ export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
     io.out(`${JSON.stringify(specJsonSchema(), null, 2)}\n`);
     return 0;
   }
-  if (bad !== undefined || !['validate', 'render'].includes(command ?? '') || !opts.file) {
+  if (
+    bad !== undefined ||
+    !['validate', 'render'].includes(command ?? '') ||
+    !opts.file
+  ) {
     io.err(`${bad !== undefined ? `Unknown argument ${bad}\n` : ''}${USAGE}\n`);
     return 2;
   }
@@ -75,14 +86,18 @@ export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
     return 1;
   }
   if (command === 'validate') {
-    io.out(`${opts.file}: valid (Dex ${spec.dex.version}, ${spec.authenticator.enabled ? `authenticator ${spec.authenticator.version}` : 'no authenticator'})\n`);
+    io.out(
+      `${opts.file}: valid (Dex ${spec.dex.version}, ${spec.authenticator.enabled ? `authenticator ${spec.authenticator.version}` : 'no authenticator'})\n`,
+    );
     return 0;
   }
   let material;
   try {
     ({ material } = prepareMaterial(spec));
   } catch (e) {
-    io.err(`${(e as Error).message} (the CLI reads no cluster: give static users a bcrypt hash instead)\n`);
+    io.err(
+      `${(e as Error).message} (the CLI reads no cluster: give static users a bcrypt hash instead)\n`,
+    );
     return 1;
   }
   const manifests = toYaml(render(spec, material));
@@ -93,10 +108,23 @@ export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
     return 0;
   }
   fs.mkdirSync(path.join(opts.out, 'apiserver'), { recursive: true });
-  fs.writeFileSync(path.join(opts.out, 'manifests.yaml'), manifests, { mode: 0o600 });
-  fs.writeFileSync(path.join(opts.out, 'apiserver', 'oidc-flags.txt'), `${settings.flags.join('\n')}\n`);
-  fs.writeFileSync(path.join(opts.out, 'apiserver', 'authentication-configuration.yaml'), settings.authenticationConfiguration);
-  fs.writeFileSync(path.join(opts.out, 'apiserver', 'ca.crt'), material.ca.certPem);
-  io.out(`Wrote ${opts.out}/manifests.yaml and ${opts.out}/apiserver/ (oidc-flags.txt, authentication-configuration.yaml, ca.crt)\n`);
+  fs.writeFileSync(path.join(opts.out, 'manifests.yaml'), manifests, {
+    mode: 0o600,
+  });
+  fs.writeFileSync(
+    path.join(opts.out, 'apiserver', 'oidc-flags.txt'),
+    `${settings.flags.join('\n')}\n`,
+  );
+  fs.writeFileSync(
+    path.join(opts.out, 'apiserver', 'authentication-configuration.yaml'),
+    settings.authenticationConfiguration,
+  );
+  fs.writeFileSync(
+    path.join(opts.out, 'apiserver', 'ca.crt'),
+    material.ca.certPem,
+  );
+  io.out(
+    `Wrote ${opts.out}/manifests.yaml and ${opts.out}/apiserver/ (oidc-flags.txt, authentication-configuration.yaml, ca.crt)\n`,
+  );
   return 0;
 }

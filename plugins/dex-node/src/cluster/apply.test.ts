@@ -1,58 +1,117 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_KUBERNETES_ID, LABEL_MANAGED_BY, MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import {
+  FIELD_MANAGER,
+  LABEL_INSTANCE,
+  LABEL_KUBERNETES_ID,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+} from '@backstage-dex/plugin-dex-common';
 import { PackOwner, stampOwner } from '../pack/ownership';
 import type { KubeObject } from '../pack/render';
 import { memoryCluster } from '../__testUtils__/memoryCluster';
 import { applyObjects, isConcurrentChange } from './apply';
 
-const owner: PackOwner = { entityRef: 'component:default/payments', instance: 'dex', kubernetesId: 'payments' };
-const ours = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_INSTANCE]: 'dex', [LABEL_KUBERNETES_ID]: 'payments' };
-const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: ours } };
-const cm = (data: Record<string, string>, labels: Record<string, string> = ours): KubeObject => ({
+const owner: PackOwner = {
+  entityRef: 'component:default/payments',
+  instance: 'dex',
+  kubernetesId: 'payments',
+};
+const ours = {
+  [LABEL_MANAGED_BY]: MANAGED_BY,
+  [LABEL_INSTANCE]: 'dex',
+  [LABEL_KUBERNETES_ID]: 'payments',
+};
+const ns: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: 'team', labels: ours },
+};
+const cm = (
+  data: Record<string, string>,
+  labels: Record<string, string> = ours,
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name: 'dex-settings', namespace: 'team', labels },
   data,
 });
-const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dex-ca', namespace: 'team', labels: ours }, data: { 'ca.crt': 'eA==' } };
+const secret: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'dex-ca', namespace: 'team', labels: ours },
+  data: { 'ca.crt': 'eA==' },
+};
 
 describe('applyObjects (against a ClusterClient)', () => {
   it('creates what is missing, Namespace first, and reports each object', async () => {
     const { client, writes } = memoryCluster();
     const result = await applyObjects(client, [cm({ a: '1' }), ns], { owner });
-    expect(result.objects.map(o => `${o.action} ${o.kind}`)).toEqual(['create ConfigMap', 'create Namespace']);
-    expect(writes.map(w => w.key)).toEqual(['Namespace//team', 'ConfigMap/team/dex-settings']);
+    expect(result.objects.map(o => `${o.action} ${o.kind}`)).toEqual([
+      'create ConfigMap',
+      'create Namespace',
+    ]);
+    expect(writes.map(w => w.key)).toEqual([
+      'Namespace//team',
+      'ConfigMap/team/dex-settings',
+    ]);
     expect(result.writes).toBe(2);
   });
 
   it('writes nothing on an unchanged re-run, and only the changed object with its changed fields', async () => {
     const { client, writes } = memoryCluster([ns, cm({ a: '1', b: '2' })]);
-    const same = await applyObjects(client, [ns, cm({ a: '1', b: '2' })], { owner });
+    const same = await applyObjects(client, [ns, cm({ a: '1', b: '2' })], {
+      owner,
+    });
     expect(same.writes).toBe(0);
     expect(writes).toEqual([]);
-    const changed = await applyObjects(client, [ns, cm({ a: '1', b: '3' })], { owner });
-    expect(changed.objects.find(o => o.kind === 'ConfigMap')).toMatchObject({ action: 'update', fields: ['data.b'] });
+    const changed = await applyObjects(client, [ns, cm({ a: '1', b: '3' })], {
+      owner,
+    });
+    expect(changed.objects.find(o => o.kind === 'ConfigMap')).toMatchObject({
+      action: 'update',
+      fields: ['data.b'],
+    });
     expect(writes.map(w => w.key)).toEqual(['ConfigMap/team/dex-settings']);
   });
 
   it("refuses someone else's object, naming it and its manager, and writes nothing at all", async () => {
     const foreign = {
       ...cm({ a: 'theirs' }, {}),
-      metadata: { ...cm({}).metadata, labels: {}, managedFields: [{ manager: 'kubectl-edit' }] },
+      metadata: {
+        ...cm({}).metadata,
+        labels: {},
+        managedFields: [{ manager: 'kubectl-edit' }],
+      },
     } as KubernetesObject;
     const { client, writes } = memoryCluster([foreign]);
-    await expect(applyObjects(client, [ns, cm({ a: '1' })], { owner })).rejects.toThrow(
+    await expect(
+      applyObjects(client, [ns, cm({ a: '1' })], { owner }),
+    ).rejects.toThrow(
       'These objects already exist and do not belong to this installation (component:default/payments, instance "dex"): ConfigMap/team/dex-settings (managed by kubectl-edit). Nothing was applied.',
     );
     expect(writes).toEqual([]);
-    const forced = await applyObjects(client, [ns, cm({ a: '1' })], { owner, force: true });
-    expect(forced.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
+    const forced = await applyObjects(client, [ns, cm({ a: '1' })], {
+      owner,
+      force: true,
+    });
+    expect(forced.objects.find(o => o.kind === 'ConfigMap')?.action).toBe(
+      'update',
+    );
   });
 
   it("leaves someone else's Namespace as it is", async () => {
-    const { client, writes } = memoryCluster([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: {} } }]);
+    const { client, writes } = memoryCluster([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'team', labels: {} },
+      },
+    ]);
     const result = await applyObjects(client, [ns], { owner });
-    expect(result.objects[0]).toMatchObject({ action: 'skip', reason: expect.stringContaining('belongs to someone else') });
+    expect(result.objects[0]).toMatchObject({
+      action: 'skip',
+      reason: expect.stringContaining('belongs to someone else'),
+    });
     expect(writes).toEqual([]);
   });
 
@@ -61,10 +120,16 @@ describe('applyObjects (against a ClusterClient)', () => {
     const existing = new Map<string, KubernetesObject>();
     // Another run creates the Secret after this one read the cluster (existing says: absent).
     await client.create(secret);
-    const run = applyObjects(client, [ns, secret], { owner, guarded: ['Secret/team/dex-ca'], existing });
+    const run = applyObjects(client, [ns, secret], {
+      owner,
+      guarded: ['Secret/team/dex-ca'],
+      existing,
+    });
     const error = await run.catch(e => e);
     expect(isConcurrentChange(error)).toBe(true);
-    expect(error.message).toMatch(/created or changed by another run at the same time/);
+    expect(error.message).toMatch(
+      /created or changed by another run at the same time/,
+    );
   });
 
   it('in a dry run sends every write as a dry run', async () => {
@@ -74,24 +139,43 @@ describe('applyObjects (against a ClusterClient)', () => {
     expect(objects.has('ConfigMap/team/dex-settings')).toBe(false);
   });
 
-  it("refuses an object the pack wrote for another entity or instance, naming its owner; force takes it over", async () => {
-    const [theirs] = stampOwner([cm({ a: '1' })], { ...owner, entityRef: 'component:default/billing' });
+  it('refuses an object the pack wrote for another entity or instance, naming its owner; force takes it over', async () => {
+    const [theirs] = stampOwner([cm({ a: '1' })], {
+      ...owner,
+      entityRef: 'component:default/billing',
+    });
     const { client, writes } = memoryCluster([ns, theirs as KubernetesObject]);
-    await expect(applyObjects(client, [ns, cm({ a: '2' })], { owner })).rejects.toThrow(
+    await expect(
+      applyObjects(client, [ns, cm({ a: '2' })], { owner }),
+    ).rejects.toThrow(
       'ConfigMap/team/dex-settings (belongs to component:default/billing, instance "dex")',
     );
     expect(writes).toEqual([]);
-    const other = await applyObjects(client, [ns, cm({ a: '2' })], { owner: { ...owner, entityRef: 'component:default/billing' } });
-    expect(other.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
+    const other = await applyObjects(client, [ns, cm({ a: '2' })], {
+      owner: { ...owner, entityRef: 'component:default/billing' },
+    });
+    expect(other.objects.find(o => o.kind === 'ConfigMap')?.action).toBe(
+      'update',
+    );
   });
 
   it('adopts objects the pack wrote before the ownership annotations when instance and kubernetes-id match', async () => {
-    const managed = { ...cm({ a: '1' }), metadata: { ...cm({}).metadata, managedFields: [{ manager: FIELD_MANAGER }] } };
+    const managed = {
+      ...cm({ a: '1' }),
+      metadata: {
+        ...cm({}).metadata,
+        managedFields: [{ manager: FIELD_MANAGER }],
+      },
+    };
     const { client } = memoryCluster([ns, managed as KubernetesObject]);
     const result = await applyObjects(client, [ns, cm({ a: '2' })], { owner });
-    expect(result.objects.find(o => o.kind === 'ConfigMap')?.action).toBe('update');
-    await expect(applyObjects(client, [ns, cm({ a: '2' })], { owner: { ...owner, instance: 'dex-2' } })).rejects.toThrow(
-      /belongs to kubernetes-id "payments", instance "dex"/,
+    expect(result.objects.find(o => o.kind === 'ConfigMap')?.action).toBe(
+      'update',
     );
+    await expect(
+      applyObjects(client, [ns, cm({ a: '2' })], {
+        owner: { ...owner, instance: 'dex-2' },
+      }),
+    ).rejects.toThrow(/belongs to kubernetes-id "payments", instance "dex"/);
   });
 });

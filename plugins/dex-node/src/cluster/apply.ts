@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '@backstage/errors';
-import type { KubeConfig, KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1Deployment,
+} from '@kubernetes/client-node';
 import { PackOwner, ownershipOf } from '../pack/ownership';
 import { KubeObject } from '../pack/render';
 import { ClusterClient, asClusterClient } from './client';
@@ -27,7 +31,10 @@ export interface ApplyResult {
   dryRun: boolean;
 }
 
-export function objectKey(o: { kind: string; metadata?: { name?: string; namespace?: string } }) {
+export function objectKey(o: {
+  kind: string;
+  metadata?: { name?: string; namespace?: string };
+}) {
   return `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 }
 
@@ -42,7 +49,12 @@ export async function readExisting(
     objects.map(async o => {
       let existing: KubernetesObject | undefined;
       try {
-        existing = await cluster.read({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace });
+        existing = await cluster.read({
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          name: o.metadata.name,
+          namespace: o.metadata.namespace,
+        });
       } catch (e) {
         throw describeKubeError(e, `reading ${objectKey(o)}`);
       }
@@ -108,7 +120,11 @@ export async function applyObjects(
   const foreign: string[] = [];
   for (const object of objects) {
     const current = existing.get(objectKey(object));
-    const base = { kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace };
+    const base = {
+      kind: object.kind,
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+    };
     if (!current) {
       plan.push({ object, result: { ...base, action: 'create' } });
       continue;
@@ -117,16 +133,31 @@ export async function applyObjects(
     if (ownership.kind !== 'ours') {
       // A namespace is shared: other installations and other tenants may live in it.
       if (object.kind === 'Namespace') {
-        plan.push({ object, result: { ...base, action: 'skip', reason: 'namespace exists and belongs to someone else; left as it is' } });
+        plan.push({
+          object,
+          result: {
+            ...base,
+            action: 'skip',
+            reason:
+              'namespace exists and belongs to someone else; left as it is',
+          },
+        });
         continue;
       }
       if (!options.force) {
-        foreign.push(`${objectKey(object)} (${ownership.kind === 'installation' ? `belongs to ${ownership.by}` : ownership.by})`);
+        foreign.push(
+          `${objectKey(object)} (${ownership.kind === 'installation' ? `belongs to ${ownership.by}` : ownership.by})`,
+        );
         continue;
       }
     }
     const fields = changedFields(object, current);
-    plan.push({ object, result: fields.length ? { ...base, action: 'update', fields } : { ...base, action: 'unchanged' } });
+    plan.push({
+      object,
+      result: fields.length
+        ? { ...base, action: 'update', fields }
+        : { ...base, action: 'unchanged' },
+    });
   }
   if (foreign.length) {
     throw new ConflictError(
@@ -136,7 +167,7 @@ export async function applyObjects(
   }
 
   let writes = 0;
-  const guarded = new Set(options.dryRun ? [] : options.guarded ?? []);
+  const guarded = new Set(options.dryRun ? [] : (options.guarded ?? []));
   const apply = async ({ object, result }: (typeof plan)[number]) => {
     if (result.action === 'unchanged' || result.action === 'skip') return;
     writes += 1;
@@ -154,24 +185,35 @@ export async function applyObjects(
             metadata: object.metadata,
             ...(object.type ? { type: object.type } : {}),
             // A kubernetes.io/tls Secret must have these keys; empty, they read as "no certificate yet".
-            ...(object.type === 'kubernetes.io/tls' ? { data: { 'tls.crt': '', 'tls.key': '' } } : {}),
+            ...(object.type === 'kubernetes.io/tls'
+              ? { data: { 'tls.crt': '', 'tls.key': '' } }
+              : {}),
           };
           writes += 1;
           const created = await cluster.create(claim as KubernetesObject);
           resourceVersion = created.metadata?.resourceVersion;
         }
         // Server-side apply honours metadata.resourceVersion as a precondition (409 when changed).
-        body = { ...object, metadata: { ...object.metadata, resourceVersion } } as KubernetesObject;
+        body = {
+          ...object,
+          metadata: { ...object.metadata, resourceVersion },
+        } as KubernetesObject;
       }
       // force: our own objects may have drifted (someone edited them); applying restores them.
       await cluster.apply(body, { dryRun: options.dryRun });
     } catch (e) {
-      if (guarded.has(key) && (e as { code?: number }).code === 409) throw concurrentChange(key);
+      if (guarded.has(key) && (e as { code?: number }).code === 409)
+        throw concurrentChange(key);
       throw describeKubeError(e, `applying ${key}`);
     }
-    log(`${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`);
+    log(
+      `${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`,
+    );
   };
-  const [namespaces, rest] = [plan.filter(p => p.object.kind === 'Namespace'), plan.filter(p => p.object.kind !== 'Namespace')];
+  const [namespaces, rest] = [
+    plan.filter(p => p.object.kind === 'Namespace'),
+    plan.filter(p => p.object.kind !== 'Namespace'),
+  ];
   const written: string[] = [];
   const failed: { key: string; error: unknown }[] = [];
   // Every write of a phase is let finish (none is left in flight), then the failures are reported
@@ -180,7 +222,10 @@ export async function applyObjects(
     await Promise.all(
       items.map(p =>
         apply(p).then(
-          () => p.result.action !== 'unchanged' && p.result.action !== 'skip' && written.push(objectKey(p.object)),
+          () =>
+            p.result.action !== 'unchanged' &&
+            p.result.action !== 'skip' &&
+            written.push(objectKey(p.object)),
           error => failed.push({ key: objectKey(p.object), error }),
         ),
       ),
@@ -189,14 +234,22 @@ export async function applyObjects(
     const concurrent = failed.find(f => isConcurrentChange(f.error));
     if (concurrent) throw concurrent.error;
     const notWritten = plan
-      .filter(p => p.result.action !== 'unchanged' && p.result.action !== 'skip')
+      .filter(
+        p => p.result.action !== 'unchanged' && p.result.action !== 'skip',
+      )
       .map(p => objectKey(p.object))
       .filter(k => !written.includes(k));
     const first = failed[0].error as Error;
     // One line per distinct reason: an outage fails every write the same way.
-    const reason = (f: (typeof failed)[number]) => (f.error as Error).message.replace(`applying ${f.key}: `, '');
-    const others = [...new Set(failed.slice(1).map(reason))].filter(r => r !== reason(failed[0]));
-    const more = failed.length > 1 ? ` (${failed.length - 1} more failed${others.length ? `: ${others.join('; ')}` : ' the same way'})` : '';
+    const reason = (f: (typeof failed)[number]) =>
+      (f.error as Error).message.replace(`applying ${f.key}: `, '');
+    const others = [...new Set(failed.slice(1).map(reason))].filter(
+      r => r !== reason(failed[0]),
+    );
+    const more =
+      failed.length > 1
+        ? ` (${failed.length - 1} more failed${others.length ? `: ${others.join('; ')}` : ' the same way'})`
+        : '';
     const e = new Error(
       `${first.message}${more}. ` +
         `Written: ${written.join(', ') || 'nothing'}. Not written: ${notWritten.join(', ')}. ` +
@@ -208,7 +261,8 @@ export async function applyObjects(
   await phase(namespaces);
   if (options.dryRun && namespaces.some(p => p.result.action === 'create')) {
     // A dry run cannot create the namespace, so namespaced objects cannot be dry-run applied in it.
-    for (const p of rest) log(`would ${p.result.action} ${objectKey(p.object)}`);
+    for (const p of rest)
+      log(`would ${p.result.action} ${objectKey(p.object)}`);
     writes += rest.filter(p => p.result.action !== 'unchanged').length;
   } else {
     // What others derive from goes first: a failure (or another run) in between leaves nothing
@@ -216,7 +270,11 @@ export async function applyObjects(
     await phase(rest.filter(p => guarded.has(objectKey(p.object))));
     await phase(rest.filter(p => !guarded.has(objectKey(p.object))));
   }
-  return { objects: plan.map(p => p.result), writes, dryRun: Boolean(options.dryRun) };
+  return {
+    objects: plan.map(p => p.result),
+    writes,
+    dryRun: Boolean(options.dryRun),
+  };
 }
 
 /** Waits until every Deployment among the objects has rolled out, or the timeout passes. */
@@ -232,12 +290,22 @@ export async function waitForRollout(
   const deadline = Date.now() + timeoutMs;
   for (const d of deployments) {
     for (;;) {
-      const cur = ((await cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, namespace: d.metadata.namespace })) ??
-        {}) as V1Deployment;
+      const cur = ((await cluster.read({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: d.metadata.name,
+        namespace: d.metadata.namespace,
+      })) ?? {}) as V1Deployment;
       const want = cur.spec?.replicas ?? 1;
       const s = cur.status ?? {};
-      if ((s.observedGeneration ?? 0) >= (cur.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want) {
-        log(`Deployment ${d.metadata.namespace}/${d.metadata.name} rolled out (${s.availableReplicas}/${want})`);
+      if (
+        (s.observedGeneration ?? 0) >= (cur.metadata?.generation ?? 0) &&
+        (s.updatedReplicas ?? 0) >= want &&
+        (s.availableReplicas ?? 0) >= want
+      ) {
+        log(
+          `Deployment ${d.metadata.namespace}/${d.metadata.name} rolled out (${s.availableReplicas}/${want})`,
+        );
         break;
       }
       if (Date.now() > deadline) {

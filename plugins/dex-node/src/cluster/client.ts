@@ -28,14 +28,20 @@ export interface ClusterClient {
   /** The object as it is now, or undefined when there is none. */
   read(ref: ObjectRef): Promise<KubernetesObject | undefined>;
   /** The objects of one kind whose labels match, in one namespace or (without) cluster-wide. */
-  list(kind: { apiVersion: string; kind: string; namespace?: string }, labelSelector: string): Promise<KubernetesObject[]>;
+  list(
+    kind: { apiVersion: string; kind: string; namespace?: string },
+    labelSelector: string,
+  ): Promise<KubernetesObject[]>;
   /** Creates an object (409 when the name is taken). */
   create(object: KubernetesObject): Promise<KubernetesObject>;
   /**
    * Server-side apply under the pack's field manager, taking over conflicting fields; a
    * metadata.resourceVersion in the object is a precondition (409 when it changed).
    */
-  apply(object: KubernetesObject, options?: { dryRun?: boolean }): Promise<KubernetesObject>;
+  apply(
+    object: KubernetesObject,
+    options?: { dryRun?: boolean },
+  ): Promise<KubernetesObject>;
   /** The Kubernetes version (gitVersion, e.g. v1.35.4). */
   version(): Promise<string>;
 }
@@ -60,7 +66,11 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
     async read(ref) {
       const api = await objectApi(kc);
       try {
-        return await api.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
+        return await api.read({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace },
+        });
       } catch (e) {
         if ((e as { code?: number }).code === 404) return undefined;
         throw e;
@@ -68,7 +78,16 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
     },
     async list(kind, labelSelector) {
       const api = await objectApi(kc);
-      const res = await api.list(kind.apiVersion, kind.kind, kind.namespace, undefined, undefined, undefined, undefined, labelSelector);
+      const res = await api.list(
+        kind.apiVersion,
+        kind.kind,
+        kind.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      );
       return res.items;
     },
     async create(object) {
@@ -77,10 +96,18 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
     },
     async apply(object, options = {}) {
       const [k8s, api] = await Promise.all([clientNode(), objectApi(kc)]);
-      return api.patch(object, undefined, options.dryRun ? 'All' : undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+      return api.patch(
+        object,
+        undefined,
+        options.dryRun ? 'All' : undefined,
+        FIELD_MANAGER,
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      );
     },
     async version() {
-      if (cachedVersion && Date.now() - cachedVersion.at < VERSION_TTL_MS) return cachedVersion.version;
+      if (cachedVersion && Date.now() - cachedVersion.at < VERSION_TTL_MS)
+        return cachedVersion.version;
       const k8s = await clientNode();
       const v = await kc.makeApiClient(k8s.VersionApi).getCode();
       cachedVersion = { version: v.gitVersion, at: Date.now() };
@@ -92,6 +119,8 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
 }
 
 /** A ClusterClient as it is, or the one of a KubeConfig. */
-export function asClusterClient(target: KubeConfig | ClusterClient): ClusterClient {
+export function asClusterClient(
+  target: KubeConfig | ClusterClient,
+): ClusterClient {
   return 'makeApiClient' in target ? clusterClient(target) : target;
 }

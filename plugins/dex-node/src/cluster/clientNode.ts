@@ -58,7 +58,10 @@ const bounds = new WeakMap<KubeConfig, RequestBounds>();
  * that accepts the connection and never answers would otherwise hold a run forever), and all at
  * once when `signal` aborts (the scaffolder task was cancelled).
  */
-export function boundRequests(kc: KubeConfig, requestBounds: RequestBounds): KubeConfig {
+export function boundRequests(
+  kc: KubeConfig,
+  requestBounds: RequestBounds,
+): KubeConfig {
   shareConnections(kc);
   bounds.set(kc, requestBounds);
   return kc;
@@ -75,17 +78,25 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
   shared.add(kc);
   const original = kc.applySecurityAuthentication.bind(kc);
   const pools = new Map<string, Dispatcher>();
-  kc.applySecurityAuthentication = async (context: Parameters<KubeConfig['applySecurityAuthentication']>[0]) => {
+  kc.applySecurityAuthentication = async (
+    context: Parameters<KubeConfig['applySecurityAuthentication']>[0],
+  ) => {
     await original(context);
     const ctx = context as unknown as AuthContext;
     const bound = bounds.get(kc);
     if (bound) {
       const timeout = AbortSignal.timeout(bound.timeoutMs);
-      ctx.setSignal(bound.signal ? AbortSignal.any([timeout, bound.signal]) : timeout);
+      ctx.setSignal(
+        bound.signal ? AbortSignal.any([timeout, bound.signal]) : timeout,
+      );
     }
     const fresh = ctx.getDispatcher();
     if (!fresh) return;
-    const key = JSON.stringify([kc.getCurrentContext(), kc.getCurrentCluster()?.server, kc.getCurrentUser()?.name]);
+    const key = JSON.stringify([
+      kc.getCurrentContext(),
+      kc.getCurrentCluster()?.server,
+      kc.getCurrentUser()?.name,
+    ]);
     const pool = pools.get(key);
     if (!pool) {
       pools.set(key, fresh);
@@ -99,7 +110,10 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
 }
 
 /** Per-call options that attach an AbortSignal to the request, so a timed-out call is cancelled. */
-export function withSignal(k8s: K8s, signal: AbortSignal): ConfigurationOptions {
+export function withSignal(
+  k8s: K8s,
+  signal: AbortSignal,
+): ConfigurationOptions {
   return {
     middleware: [
       {
@@ -107,7 +121,8 @@ export function withSignal(k8s: K8s, signal: AbortSignal): ConfigurationOptions 
           ctx.setSignal(signal);
           return new k8s.Observable(Promise.resolve(ctx));
         },
-        post: (ctx: ResponseContext) => new k8s.Observable(Promise.resolve(ctx)),
+        post: (ctx: ResponseContext) =>
+          new k8s.Observable(Promise.resolve(ctx)),
       },
     ],
     middlewareMergeStrategy: 'append',

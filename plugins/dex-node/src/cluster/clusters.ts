@@ -33,7 +33,8 @@ export interface ClusterDetails {
   kubeconfig?: { path: string };
 }
 
-const SUPPORTED = 'type config (authProvider serviceAccount) or localKubectlProxy, or dex.useLocalKubeconfig: true';
+const SUPPORTED =
+  'type config (authProvider serviceAccount) or localKubectlProxy, or dex.useLocalKubeconfig: true';
 
 /**
  * The clusters of `kubernetes.clusterLocatorMethods`, read as @backstage/plugin-kubernetes-backend
@@ -45,16 +46,23 @@ const SUPPORTED = 'type config (authProvider serviceAccount) or localKubectlProx
  */
 export function readClusters(config: Config): ClusterDetails[] {
   const clusters: ClusterDetails[] = [];
-  const methods = config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
+  const methods =
+    config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
   methods.forEach((method, i) => {
     const type = method.getString('type');
     const at = `kubernetes.clusterLocatorMethods[${i}]`;
     if (type === 'localKubectlProxy') {
-      clusters.push({ name: 'local', url: KUBECTL_PROXY_URL, authProvider: 'localKubectlProxy' });
+      clusters.push({
+        name: 'local',
+        url: KUBECTL_PROXY_URL,
+        authProvider: 'localKubectlProxy',
+      });
       return;
     }
     if (type !== 'config') {
-      throw new InputError(`${at}: the Dex plugins cannot use clusters of type "${type}"; use ${SUPPORTED}`);
+      throw new InputError(
+        `${at}: the Dex plugins cannot use clusters of type "${type}"; use ${SUPPORTED}`,
+      );
     }
     (method.getOptionalConfigArray('clusters') ?? []).forEach((c, j) => {
       const name = c.getString('name');
@@ -75,11 +83,14 @@ export function readClusters(config: Config): ClusterDetails[] {
       });
     });
   });
-  if (config.getOptionalBoolean('dex.useLocalKubeconfig')) clusters.push(localKubeconfigCluster());
+  if (config.getOptionalBoolean('dex.useLocalKubeconfig'))
+    clusters.push(localKubeconfigCluster());
   const seen = new Set<string>();
   for (const c of clusters) {
     if (seen.has(c.name)) {
-      throw new InputError(`Two clusters are named "${c.name}" (kubernetes.clusterLocatorMethods, dex.useLocalKubeconfig); rename one`);
+      throw new InputError(
+        `Two clusters are named "${c.name}" (kubernetes.clusterLocatorMethods, dex.useLocalKubeconfig); rename one`,
+      );
     }
     seen.add(c.name);
   }
@@ -91,11 +102,20 @@ export function readClusters(config: Config): ClusterDetails[] {
  * ~/.kube/config. The context is read when connecting, by client-node's KubeConfig.
  */
 function localKubeconfigCluster(): ClusterDetails {
-  const file = (process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter)[0];
+  const file = (
+    process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')
+  ).split(path.delimiter)[0];
   if (!file || !fs.existsSync(file)) {
-    throw new InputError(`dex.useLocalKubeconfig is true, but there is no kubeconfig at ${file}; set KUBECONFIG or remove the setting`);
+    throw new InputError(
+      `dex.useLocalKubeconfig is true, but there is no kubeconfig at ${file}; set KUBECONFIG or remove the setting`,
+    );
   }
-  return { name: LOCAL_KUBECONFIG_CLUSTER, url: '', authProvider: 'kubeconfig', kubeconfig: { path: file } };
+  return {
+    name: LOCAL_KUBECONFIG_CLUSTER,
+    url: '',
+    authProvider: 'kubeconfig',
+    kubeconfig: { path: file },
+  };
 }
 
 /**
@@ -103,7 +123,10 @@ function localKubeconfigCluster(): ClusterDetails {
  *
  * @public
  */
-export function findCluster(clusters: ClusterDetails[], name: string): ClusterDetails {
+export function findCluster(
+  clusters: ClusterDetails[],
+  name: string,
+): ClusterDetails {
   const found = clusters.find(c => c.name === name);
   if (!found) {
     throw new NotFoundError(
@@ -118,7 +141,9 @@ export function findCluster(clusters: ClusterDetails[], name: string): ClusterDe
  *
  * @public
  */
-export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig> {
+export async function kubeConfigFor(
+  cluster: ClusterDetails,
+): Promise<KubeConfig> {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   if (cluster.kubeconfig) {
@@ -134,7 +159,9 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
     // eslint-disable-next-line no-new
     new URL(cluster.url);
   } catch {
-    throw new InputError(`Cluster "${cluster.name}": url "${cluster.url}" is not a URL; set it to https://host:port of the kube-apiserver`);
+    throw new InputError(
+      `Cluster "${cluster.name}": url "${cluster.url}" is not a URL; set it to https://host:port of the kube-apiserver`,
+    );
   }
   let token = cluster.serviceAccountToken;
   let caData = cluster.caData;
@@ -147,7 +174,8 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
       );
     }
     token = fs.readFileSync(IN_CLUSTER_TOKEN, 'utf8').trim();
-    if (!caData && !caFile && fs.existsSync(IN_CLUSTER_CA)) caFile = IN_CLUSTER_CA;
+    if (!caData && !caFile && fs.existsSync(IN_CLUSTER_CA))
+      caFile = IN_CLUSTER_CA;
   }
   if (!caData && caFile) caData = fs.readFileSync(caFile).toString('base64');
   if (caData) {
@@ -159,9 +187,18 @@ export async function kubeConfigFor(cluster: ClusterDetails): Promise<KubeConfig
     }
   }
   kc.loadFromOptions({
-    clusters: [{ name: cluster.name, server: cluster.url, caData, skipTLSVerify: cluster.skipTLSVerify ?? false }],
+    clusters: [
+      {
+        name: cluster.name,
+        server: cluster.url,
+        caData,
+        skipTLSVerify: cluster.skipTLSVerify ?? false,
+      },
+    ],
     users: [token ? { name: 'backstage', token } : { name: 'backstage' }],
-    contexts: [{ name: cluster.name, cluster: cluster.name, user: 'backstage' }],
+    contexts: [
+      { name: cluster.name, cluster: cluster.name, user: 'backstage' },
+    ],
     currentContext: cluster.name,
   });
   return shareConnections(kc);
@@ -184,7 +221,9 @@ export interface ClusterApiServer {
  *
  * @public
  */
-export async function clusterApiServer(cluster: ClusterDetails): Promise<ClusterApiServer> {
+export async function clusterApiServer(
+  cluster: ClusterDetails,
+): Promise<ClusterApiServer> {
   let url: string | undefined = cluster.url || undefined;
   let caData = cluster.caData;
   let caFile = cluster.caFile;
@@ -196,8 +235,12 @@ export async function clusterApiServer(cluster: ClusterDetails): Promise<Cluster
   }
   let caPem: string | undefined;
   if (caData) caPem = Buffer.from(caData, 'base64').toString('utf8');
-  else if (caFile && fs.existsSync(caFile)) caPem = fs.readFileSync(caFile, 'utf8');
-  return { url, caPem: caPem?.includes('-----BEGIN CERTIFICATE-----') ? caPem : undefined };
+  else if (caFile && fs.existsSync(caFile))
+    caPem = fs.readFileSync(caFile, 'utf8');
+  return {
+    url,
+    caPem: caPem?.includes('-----BEGIN CERTIFICATE-----') ? caPem : undefined,
+  };
 }
 
 /**
@@ -207,11 +250,14 @@ export async function clusterApiServer(cluster: ClusterDetails): Promise<Cluster
  *
  * @public
  */
-export function withClusterApiServer<T extends { authenticator: { apiServerUrl?: string; apiServerCaPem?: string } }>(
-  spec: T,
-  apiServer: ClusterApiServer,
-): T {
-  const url = spec.authenticator.apiServerUrl ?? (apiServer.url?.startsWith('https://') ? apiServer.url : undefined);
+export function withClusterApiServer<
+  T extends {
+    authenticator: { apiServerUrl?: string; apiServerCaPem?: string };
+  },
+>(spec: T, apiServer: ClusterApiServer): T {
+  const url =
+    spec.authenticator.apiServerUrl ??
+    (apiServer.url?.startsWith('https://') ? apiServer.url : undefined);
   const caPem = spec.authenticator.apiServerCaPem ?? apiServer.caPem;
   return {
     ...spec,

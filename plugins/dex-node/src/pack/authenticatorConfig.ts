@@ -1,5 +1,10 @@
 import { PackSpec } from '@backstage-dex/plugin-dex-common';
-import { AUTHENTICATOR_PORT, authenticatorRedirectUri, authenticatorUrl, issuerUrl } from './names';
+import {
+  AUTHENTICATOR_PORT,
+  authenticatorRedirectUri,
+  authenticatorUrl,
+  issuerUrl,
+} from './names';
 
 export const AUTHENTICATOR_PATHS = {
   configDir: '/app/config',
@@ -33,8 +38,10 @@ export function authenticatorConfig(spec: PackSpec): Record<string, unknown> {
     client_secret: `\${${AUTHENTICATOR_SECRET_ENV}}`,
     redirect_uri: authenticatorRedirectUri(spec),
   };
-  if (spec.authenticator.apiServerUrl) cluster.k8s_master_uri = spec.authenticator.apiServerUrl;
-  if (spec.authenticator.apiServerCaPem) cluster.k8s_ca_pem = spec.authenticator.apiServerCaPem;
+  if (spec.authenticator.apiServerUrl)
+    cluster.k8s_master_uri = spec.authenticator.apiServerUrl;
+  if (spec.authenticator.apiServerCaPem)
+    cluster.k8s_ca_pem = spec.authenticator.apiServerCaPem;
   return {
     listen: `https://0.0.0.0:${AUTHENTICATOR_PORT}`,
     web_path_prefix: authenticatorWebPathPrefix(spec),

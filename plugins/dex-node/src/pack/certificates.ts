@@ -46,8 +46,13 @@ function newKeys(bits: number, source?: KeySource): Keys {
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     }).privateKey;
-  const publicPem = crypto.createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }) as string;
-  return { keyPem: lf(keyPem), publicKey: forge.pki.publicKeyFromPem(publicPem) };
+  const publicPem = crypto
+    .createPublicKey(keyPem)
+    .export({ type: 'spki', format: 'pem' }) as string;
+  return {
+    keyPem: lf(keyPem),
+    publicKey: forge.pki.publicKeyFromPem(publicPem),
+  };
 }
 
 /**
@@ -56,11 +61,18 @@ function newKeys(bits: number, source?: KeySource): Keys {
  */
 function signSha256(cert: Forge.pki.Certificate, keyPem: string) {
   cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
-  (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = cert.signatureOid;
+  (
+    cert as unknown as { siginfo: { algorithmOid: string } }
+  ).siginfo.algorithmOid = cert.signatureOid;
   // getTBSCertificate is public in node-forge but missing from its type definitions.
-  const pki = forge.pki as typeof forge.pki & { getTBSCertificate(c: Forge.pki.Certificate): Forge.asn1.Asn1 };
+  const pki = forge.pki as typeof forge.pki & {
+    getTBSCertificate(c: Forge.pki.Certificate): Forge.asn1.Asn1;
+  };
   cert.tbsCertificate = pki.getTBSCertificate(cert);
-  const tbs = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
+  const tbs = Buffer.from(
+    forge.asn1.toDer(cert.tbsCertificate).getBytes(),
+    'binary',
+  );
   cert.signature = crypto.sign('sha256', tbs, keyPem).toString('binary');
 }
 
@@ -72,14 +84,23 @@ function generateKeyPem(bits: number): Promise<string> {
   return new Promise((resolve, reject) =>
     crypto.generateKeyPair(
       'rsa',
-      { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } },
+      {
+        modulusLength: bits,
+        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+      },
       (err, _pub, priv) => (err ? reject(err) : resolve(priv)),
     ),
   );
 }
 
-export async function generateKeys(count: number, bits = 2048): Promise<KeySource> {
-  const pems = await Promise.all(Array.from({ length: count }, () => generateKeyPem(bits)));
+export async function generateKeys(
+  count: number,
+  bits = 2048,
+): Promise<KeySource> {
+  const pems = await Promise.all(
+    Array.from({ length: count }, () => generateKeyPem(bits)),
+  );
   return { next: () => pems.shift() };
 }
 
@@ -92,7 +113,10 @@ export class KeyPool {
   private readonly ready: string[] = [];
   private pending = 0;
 
-  constructor(private readonly size = 3, private readonly bits = 2048) {
+  constructor(
+    private readonly size = 3,
+    private readonly bits = 2048,
+  ) {
     this.refill();
   }
 
@@ -111,26 +135,41 @@ export class KeyPool {
   /** `count` keys: ready ones first, the rest generated now. */
   async take(count: number): Promise<KeySource> {
     const taken = this.ready.splice(0, count);
-    const more = taken.length < count ? await generateKeys(count - taken.length, this.bits) : undefined;
+    const more =
+      taken.length < count
+        ? await generateKeys(count - taken.length, this.bits)
+        : undefined;
     this.refill();
     return { next: () => taken.shift() ?? more?.next() };
   }
 }
 
 /** A self-signed CA for the pack. */
-export function generateCa(commonName: string, options: { days?: number; bits?: number; keys?: KeySource } = {}): KeyPair {
+export function generateCa(
+  commonName: string,
+  options: { days?: number; bits?: number; keys?: KeySource } = {},
+): KeyPair {
   const keys = newKeys(options.bits ?? 2048, options.keys);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 5 * 60_000);
   cert.validity.notAfter = new Date(Date.now() + (options.days ?? 3650) * DAY);
-  const subject = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'backstage-dex' }];
+  const subject = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'backstage-dex' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    {
+      name: 'keyUsage',
+      keyCertSign: true,
+      cRLSign: true,
+      digitalSignature: true,
+      critical: true,
+    },
     { name: 'subjectKeyIdentifier' },
   ]);
   signSha256(cert, keys.keyPem);
@@ -140,7 +179,13 @@ export function generateCa(commonName: string, options: { days?: number; bits?: 
 /** A serving certificate signed by `ca`, valid for every name and IP clients use. */
 export function issueServingCertificate(
   ca: KeyPair,
-  options: { commonName: string; names: string[]; days?: number; bits?: number; keys?: KeySource },
+  options: {
+    commonName: string;
+    names: string[];
+    days?: number;
+    bits?: number;
+    keys?: KeySource;
+  },
 ): KeyPair {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const keys = newKeys(options.bits ?? 2048, options.keys);
@@ -150,17 +195,26 @@ export function issueServingCertificate(
   cert.validity.notBefore = new Date(Date.now() - 5 * 60_000);
   const days = options.days ?? 825;
   // A leaf never outlives its CA.
-  cert.validity.notAfter = new Date(Math.min(Date.now() + days * DAY, caCert.validity.notAfter.getTime()));
+  cert.validity.notAfter = new Date(
+    Math.min(Date.now() + days * DAY, caCert.validity.notAfter.getTime()),
+  );
   cert.setSubject([{ name: 'commonName', value: options.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
   const names = [...new Set(options.names)].sort();
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    {
+      name: 'keyUsage',
+      digitalSignature: true,
+      keyEncipherment: true,
+      critical: true,
+    },
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
-      altNames: names.map(n => (isIpv4(n) ? { type: 7, ip: n } : { type: 2, value: n })),
+      altNames: names.map(n =>
+        isIpv4(n) ? { type: 7, ip: n } : { type: 2, value: n },
+      ),
     },
   ]);
   signSha256(cert, ca.keyPem);
@@ -171,26 +225,38 @@ export function issueServingCertificate(
 export function certificateInfo(certPem: string): CertificateInfo {
   const x = new crypto.X509Certificate(certPem);
   const san = x.subjectAltName ?? '';
-  const parts = san.split(',').map(s => s.trim()).filter(Boolean);
+  const parts = san
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean);
   return {
     subject: x.subject.replace(/\n/g, ', '),
     notBefore: new Date(x.validFrom),
     notAfter: new Date(x.validTo),
     dnsNames: parts.filter(p => p.startsWith('DNS:')).map(p => p.slice(4)),
-    ipAddresses: parts.filter(p => p.startsWith('IP Address:')).map(p => p.slice(11)),
+    ipAddresses: parts
+      .filter(p => p.startsWith('IP Address:'))
+      .map(p => p.slice(11)),
     isCa: x.ca,
   };
 }
 
 /** True when `certPem` was signed by `caPem` and covers every name in `names`. */
-export function certificateCovers(certPem: string, caPem: string, names: string[]): boolean {
+export function certificateCovers(
+  certPem: string,
+  caPem: string,
+  names: string[],
+): boolean {
   try {
     const cert = new crypto.X509Certificate(certPem);
     const ca = new crypto.X509Certificate(caPem);
     if (!cert.verify(ca.publicKey)) return false;
     const info = certificateInfo(certPem);
     const have = new Set([...info.dnsNames, ...info.ipAddresses]);
-    return names.every(n => have.has(n)) && info.notAfter.getTime() > Date.now() + 30 * DAY;
+    return (
+      names.every(n => have.has(n)) &&
+      info.notAfter.getTime() > Date.now() + 30 * DAY
+    );
   } catch {
     return false;
   }

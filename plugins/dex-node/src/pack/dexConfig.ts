@@ -1,7 +1,16 @@
 import crypto from 'node:crypto';
-import { ConnectorSpec, PackSpec, findDexRelease } from '@backstage-dex/plugin-dex-common';
+import {
+  ConnectorSpec,
+  PackSpec,
+  findDexRelease,
+} from '@backstage-dex/plugin-dex-common';
 import { PackMaterial } from './material';
-import { DEX_HTTPS_PORT, DEX_TELEMETRY_PORT, authenticatorRedirectUri, issuerUrl } from './names';
+import {
+  DEX_HTTPS_PORT,
+  DEX_TELEMETRY_PORT,
+  authenticatorRedirectUri,
+  issuerUrl,
+} from './names';
 
 /** Where the Dex container finds its files. */
 export const DEX_PATHS = {
@@ -15,7 +24,10 @@ export function connectorSecretEnv(c: ConnectorSpec): string {
   return `DEX_CONNECTOR_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET`;
 }
 
-function connectorConfig(spec: PackSpec, c: ConnectorSpec): Record<string, unknown> {
+function connectorConfig(
+  spec: PackSpec,
+  c: ConnectorSpec,
+): Record<string, unknown> {
   const redirectURI = `${issuerUrl(spec)}/callback`;
   const secret = `$${connectorSecretEnv(c)}`;
   switch (c.type) {
@@ -71,25 +83,48 @@ function userId(email: string): string {
 }
 
 /** How a static client authenticates: public, a secret from the pod's env, or a generated one. */
-function clientCredentials(c: PackSpec['staticClients'][number], material: PackMaterial): Record<string, unknown> {
+function clientCredentials(
+  c: PackSpec['staticClients'][number],
+  material: PackMaterial,
+): Record<string, unknown> {
   if (c.public) return { public: true };
-  if (c.secretRef) return { secretEnv: `DEX_CLIENT_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET` };
+  if (c.secretRef)
+    return {
+      secretEnv: `DEX_CLIENT_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET`,
+    };
   return { secret: material.clientSecrets[c.id] };
 }
 
 /** Dex's config.yaml (as an object) for a spec. Contains secrets: it only ever goes into a Secret. */
-export function dexConfig(spec: PackSpec, material: PackMaterial): Record<string, unknown> {
+export function dexConfig(
+  spec: PackSpec,
+  material: PackMaterial,
+): Record<string, unknown> {
   const release = findDexRelease(spec.dex.version)!;
   const config: Record<string, unknown> = {
     issuer: issuerUrl(spec),
     storage:
-      spec.dex.storage === 'kubernetes' ? { type: 'kubernetes', config: { inCluster: true } } : { type: 'memory' },
-    web: { https: `0.0.0.0:${DEX_HTTPS_PORT}`, tlsCert: DEX_PATHS.tlsCert, tlsKey: DEX_PATHS.tlsKey },
+      spec.dex.storage === 'kubernetes'
+        ? { type: 'kubernetes', config: { inCluster: true } }
+        : { type: 'memory' },
+    web: {
+      https: `0.0.0.0:${DEX_HTTPS_PORT}`,
+      tlsCert: DEX_PATHS.tlsCert,
+      tlsKey: DEX_PATHS.tlsKey,
+    },
   };
-  if (release.telemetryHealth) config.telemetry = { http: `0.0.0.0:${DEX_TELEMETRY_PORT}` };
-  config.expiry = { idTokens: spec.expiry.idTokens, signingKeys: spec.expiry.signingKeys };
-  const oauth2: Record<string, unknown> = { skipApprovalScreen: true, responseTypes: ['code'] };
-  if (spec.staticUsers.length && release.passwordGrant) oauth2.passwordConnector = 'local';
+  if (release.telemetryHealth)
+    config.telemetry = { http: `0.0.0.0:${DEX_TELEMETRY_PORT}` };
+  config.expiry = {
+    idTokens: spec.expiry.idTokens,
+    signingKeys: spec.expiry.signingKeys,
+  };
+  const oauth2: Record<string, unknown> = {
+    skipApprovalScreen: true,
+    responseTypes: ['code'],
+  };
+  if (spec.staticUsers.length && release.passwordGrant)
+    oauth2.passwordConnector = 'local';
   config.oauth2 = oauth2;
 
   const clients: Record<string, unknown>[] = [];
@@ -101,7 +136,12 @@ export function dexConfig(spec: PackSpec, material: PackMaterial): Record<string
       redirectURIs: [authenticatorRedirectUri(spec)],
     });
   } else {
-    clients.push({ id: spec.clientId, name: 'Kubernetes', secret: material.clientSecrets[spec.clientId], redirectURIs: ['urn:ietf:wg:oauth:2.0:oob'] });
+    clients.push({
+      id: spec.clientId,
+      name: 'Kubernetes',
+      secret: material.clientSecrets[spec.clientId],
+      redirectURIs: ['urn:ietf:wg:oauth:2.0:oob'],
+    });
   }
   for (const c of spec.staticClients) {
     clients.push({
@@ -124,7 +164,12 @@ export function dexConfig(spec: PackSpec, material: PackMaterial): Record<string
     }));
   }
   if (spec.connectors.length) {
-    config.connectors = spec.connectors.map(c => ({ type: c.type, id: c.id, name: c.name, config: connectorConfig(spec, c) }));
+    config.connectors = spec.connectors.map(c => ({
+      type: c.type,
+      id: c.id,
+      name: c.name,
+      config: connectorConfig(spec, c),
+    }));
   }
   return config;
 }
@@ -134,7 +179,9 @@ export function dexSecretEnv(spec: PackSpec) {
   return [
     ...spec.connectors.map(c => ({
       name: connectorSecretEnv(c),
-      valueFrom: { secretKeyRef: c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef },
+      valueFrom: {
+        secretKeyRef: c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef,
+      },
     })),
     ...spec.staticClients
       .filter(c => c.secretRef && !c.public)

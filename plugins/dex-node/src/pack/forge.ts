@@ -8,7 +8,11 @@ import type * as Forge from 'node-forge';
 
 function loadForge(): typeof Forge {
   const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
-  if (descriptor) Object.defineProperty(globalThis, 'navigator', { value: undefined, configurable: true });
+  if (descriptor)
+    Object.defineProperty(globalThis, 'navigator', {
+      value: undefined,
+      configurable: true,
+    });
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('node-forge');

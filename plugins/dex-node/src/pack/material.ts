@@ -52,17 +52,27 @@ function randomSecret(): string {
 }
 
 /** Reuses what exists and is still valid; generates the rest. */
-export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): PreparedMaterial {
+export function prepareMaterial(
+  spec: PackSpec,
+  options: PrepareOptions = {},
+): PreparedMaterial {
   const existing = options.existing ?? {};
   const generated: string[] = [];
   const names = objectNames(spec);
 
   let ca = existing.ca;
   if (options.rotateCertificates || !ca || !keyMatchesCertificate(ca)) {
-    ca = generateCa(`${spec.instance}.${spec.namespace} Dex CA`, { keys: options.keys });
+    ca = generateCa(`${spec.instance}.${spec.namespace} Dex CA`, {
+      keys: options.keys,
+    });
     generated.push(`CA (${names.caSecret})`);
   }
-  const serving = (current: KeyPair | undefined, commonName: string, wanted: string[], label: string) => {
+  const serving = (
+    current: KeyPair | undefined,
+    commonName: string,
+    wanted: string[],
+    label: string,
+  ) => {
     if (
       !options.rotateCertificates &&
       current &&
@@ -72,9 +82,18 @@ export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): P
       return current;
     }
     generated.push(label);
-    return issueServingCertificate(ca!, { commonName, names: wanted, keys: options.keys });
+    return issueServingCertificate(ca!, {
+      commonName,
+      names: wanted,
+      keys: options.keys,
+    });
   };
-  const dexTls = serving(existing.dexTls, names.dexService, dexNames(spec), `Dex serving certificate (${names.tlsSecret})`);
+  const dexTls = serving(
+    existing.dexTls,
+    names.dexService,
+    dexNames(spec),
+    `Dex serving certificate (${names.tlsSecret})`,
+  );
   const authenticatorTls = spec.authenticator.enabled
     ? serving(
         existing.authenticatorTls,
@@ -85,7 +104,10 @@ export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): P
     : undefined;
 
   const clientSecrets: Record<string, string> = {};
-  const ownIds = [spec.clientId, ...spec.staticClients.filter(c => !c.secretRef && !c.public).map(c => c.id)];
+  const ownIds = [
+    spec.clientId,
+    ...spec.staticClients.filter(c => !c.secretRef && !c.public).map(c => c.id),
+  ];
   for (const id of ownIds) {
     const kept = existing.clientSecrets?.[id];
     if (kept) {
@@ -102,7 +124,9 @@ export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): P
       passwordHashes[user.email] = user.hash;
       continue;
     }
-    const password = user.passwordRef ? options.referenced?.[refKey(user.passwordRef)] : undefined;
+    const password = user.passwordRef
+      ? options.referenced?.[refKey(user.passwordRef)]
+      : undefined;
     if (password === undefined) {
       throw new Error(
         `staticUsers ${user.email}: the Secret key ${user.passwordRef?.name}/${user.passwordRef?.key} was not found in namespace ${spec.namespace}; create it before applying`,
@@ -116,14 +140,22 @@ export function prepareMaterial(spec: PackSpec, options: PrepareOptions = {}): P
       generated.push(`password hash for ${user.email}`);
     }
   }
-  return { material: { ca, dexTls, authenticatorTls, clientSecrets, passwordHashes }, generated };
+  return {
+    material: { ca, dexTls, authenticatorTls, clientSecrets, passwordHashes },
+    generated,
+  };
 }
 
-type SecretLike = { metadata?: { name?: string }; data?: Record<string, string> };
+type SecretLike = {
+  metadata?: { name?: string };
+  data?: Record<string, string>;
+};
 
 function decode(s: SecretLike | undefined, key: string): string | undefined {
   const v = s?.data?.[key];
-  return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+  return v === undefined
+    ? undefined
+    : Buffer.from(v, 'base64').toString('utf8');
 }
 
 function pair(s: SecretLike | undefined): KeyPair | undefined {
@@ -133,12 +165,16 @@ function pair(s: SecretLike | undefined): KeyPair | undefined {
 }
 
 /** Reads the material back from the pack's Secrets as they are in the cluster. */
-export function materialFromSecrets(spec: PackSpec, secrets: SecretLike[]): Partial<PackMaterial> {
+export function materialFromSecrets(
+  spec: PackSpec,
+  secrets: SecretLike[],
+): Partial<PackMaterial> {
   const names = objectNames(spec);
   const byName = new Map(secrets.map(s => [s.metadata?.name, s]));
   const clients = byName.get(names.clientsSecret);
   const clientSecrets: Record<string, string> = {};
-  for (const key of Object.keys(clients?.data ?? {})) clientSecrets[key] = decode(clients, key)!;
+  for (const key of Object.keys(clients?.data ?? {}))
+    clientSecrets[key] = decode(clients, key)!;
   const hashes = byName.get(names.configSecret);
   const passwordHashes: Record<string, string> = {};
   const hashDoc = decode(hashes, 'password-hashes.json');

@@ -21,8 +21,15 @@ export const AUTHENTICATOR_PORT = 5555;
  * A cluster-scoped name for a pack's object. Namespace and instance alone can collide
  * (`a-b` + `c` and `a` + `b-c` both read `a-b-c`), so a short hash of the pair makes it unique.
  */
-function clusterScopedName(spec: Pick<PackSpec, 'namespace' | 'instance'>, suffix: string): string {
-  const hash = crypto.createHash('sha256').update(`${spec.namespace}/${spec.instance}`).digest('hex').slice(0, 8);
+function clusterScopedName(
+  spec: Pick<PackSpec, 'namespace' | 'instance'>,
+  suffix: string,
+): string {
+  const hash = crypto
+    .createHash('sha256')
+    .update(`${spec.namespace}/${spec.instance}`)
+    .digest('hex')
+    .slice(0, 8);
   return `${spec.namespace}-${spec.instance}-${hash}-${suffix}`;
 }
 
@@ -51,12 +58,18 @@ export function objectNames(spec: PackSpec) {
 export type Component = 'dex' | 'authenticator' | 'shared';
 
 /** The labels DESIGN.md requires on every object, plus name/component for selectors. */
-export function labels(spec: PackSpec, component: Component): Record<string, string> {
+export function labels(
+  spec: PackSpec,
+  component: Component,
+): Record<string, string> {
   const base: Record<string, string> = {
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_PART_OF]: PART_OF,
     [LABEL_INSTANCE]: spec.instance,
-    [LABEL_VERSION]: component === 'authenticator' ? spec.authenticator.version : spec.dex.version,
+    [LABEL_VERSION]:
+      component === 'authenticator'
+        ? spec.authenticator.version
+        : spec.dex.version,
     [LABEL_KUBERNETES_ID]: spec.kubernetesId,
   };
   if (component === 'dex') {
@@ -70,7 +83,10 @@ export function labels(spec: PackSpec, component: Component): Record<string, str
 }
 
 /** Selector labels: stable across versions (no version label, which changes on upgrade). */
-export function selector(spec: PackSpec, component: 'dex' | 'authenticator'): Record<string, string> {
+export function selector(
+  spec: PackSpec,
+  component: 'dex' | 'authenticator',
+): Record<string, string> {
   return {
     [LABEL_INSTANCE]: spec.instance,
     [LABEL_NAME]: component === 'dex' ? 'dex' : 'dex-k8s-authenticator',
@@ -85,7 +101,8 @@ function trimSlash(path: string) {
 export function issuerUrl(spec: PackSpec): string {
   if (spec.dex.issuerUrl) return spec.dex.issuerUrl.replace(/\/$/, '');
   const ing = spec.dex.exposure.ingress;
-  if (ing?.enabled && ing.hosts.length) return `https://${ing.hosts[0]}${trimSlash(ing.path ?? '/')}`;
+  if (ing?.enabled && ing.hosts.length)
+    return `https://${ing.hosts[0]}${trimSlash(ing.path ?? '/')}`;
   const n = objectNames(spec);
   return `https://${n.dexService}.${spec.namespace}.svc:${DEX_HTTPS_PORT}/dex`;
 }
@@ -94,7 +111,8 @@ export function issuerUrl(spec: PackSpec): string {
 export function authenticatorUrl(spec: PackSpec): string {
   if (spec.authenticator.url) return spec.authenticator.url.replace(/\/$/, '');
   const ing = spec.authenticator.exposure.ingress;
-  if (ing?.enabled && ing.hosts.length) return `https://${ing.hosts[0]}${trimSlash(ing.path ?? '/')}`;
+  if (ing?.enabled && ing.hosts.length)
+    return `https://${ing.hosts[0]}${trimSlash(ing.path ?? '/')}`;
   return `https://${objectNames(spec).authenticator}.${spec.namespace}.svc:${AUTHENTICATOR_PORT}`;
 }
 
@@ -108,7 +126,12 @@ function hostOf(url: string) {
 }
 
 /** Every name a client may use to reach a component: its certificate's SANs. */
-function clientNames(spec: PackSpec, publicUrl: string, exposure: ExposureSpec, service: string): string[] {
+function clientNames(
+  spec: PackSpec,
+  publicUrl: string,
+  exposure: ExposureSpec,
+  service: string,
+): string[] {
   return [
     hostOf(publicUrl),
     ...(exposure.ingress?.enabled ? exposure.ingress.hosts : []),
@@ -123,9 +146,19 @@ function clientNames(spec: PackSpec, publicUrl: string, exposure: ExposureSpec, 
 }
 
 export function dexNames(spec: PackSpec): string[] {
-  return clientNames(spec, issuerUrl(spec), spec.dex.exposure, objectNames(spec).dexService);
+  return clientNames(
+    spec,
+    issuerUrl(spec),
+    spec.dex.exposure,
+    objectNames(spec).dexService,
+  );
 }
 
 export function authenticatorNames(spec: PackSpec): string[] {
-  return clientNames(spec, authenticatorUrl(spec), spec.authenticator.exposure, objectNames(spec).authenticator);
+  return clientNames(
+    spec,
+    authenticatorUrl(spec),
+    spec.authenticator.exposure,
+    objectNames(spec).authenticator,
+  );
 }

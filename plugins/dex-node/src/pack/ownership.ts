@@ -20,14 +20,19 @@ export interface PackOwner {
 }
 
 /** The objects with the owner's annotations added (a copy; the rendered objects stay as they are). */
-export function stampOwner(objects: KubeObject[], owner: PackOwner): KubeObject[] {
+export function stampOwner(
+  objects: KubeObject[],
+  owner: PackOwner,
+): KubeObject[] {
   return objects.map(o => ({
     ...o,
     metadata: {
       ...o.metadata,
       annotations: {
         ...o.metadata.annotations,
-        ...(owner.entityRef ? { [ANNOTATION_OWNER_ENTITY_REF]: owner.entityRef } : {}),
+        ...(owner.entityRef
+          ? { [ANNOTATION_OWNER_ENTITY_REF]: owner.entityRef }
+          : {}),
         [ANNOTATION_OWNER_INSTANCE]: owner.instance,
       },
     },
@@ -39,25 +44,48 @@ export function stampOwner(objects: KubeObject[], owner: PackOwner): KubeObject[
  * `installation` (another entity's or instance's pack: `by` names it) or `foreign` (made outside
  * the pack: `by` names its field managers).
  */
-export type Ownership = { kind: 'ours' } | { kind: 'installation' | 'foreign'; by: string };
+export type Ownership =
+  { kind: 'ours' } | { kind: 'installation' | 'foreign'; by: string };
 
-export function ownershipOf(existing: KubernetesObject, owner: PackOwner): Ownership {
+export function ownershipOf(
+  existing: KubernetesObject,
+  owner: PackOwner,
+): Ownership {
   const annotations = existing.metadata?.annotations ?? {};
   const labels = existing.metadata?.labels ?? {};
   const stampedRef = annotations[ANNOTATION_OWNER_ENTITY_REF];
   const stampedInstance = annotations[ANNOTATION_OWNER_INSTANCE];
   if (stampedRef || stampedInstance) {
     // Made outside Backstage (no entity) for the same kubernetes-id: the entity adopts it.
-    const sameEntity = stampedRef === owner.entityRef || (!stampedRef && labels[LABEL_KUBERNETES_ID] === owner.kubernetesId);
-    if (sameEntity && stampedInstance === owner.instance) return { kind: 'ours' };
-    return { kind: 'installation', by: `${stampedRef ?? 'no entity'}, instance "${stampedInstance ?? '?'}"` };
+    const sameEntity =
+      stampedRef === owner.entityRef ||
+      (!stampedRef && labels[LABEL_KUBERNETES_ID] === owner.kubernetesId);
+    if (sameEntity && stampedInstance === owner.instance)
+      return { kind: 'ours' };
+    return {
+      kind: 'installation',
+      by: `${stampedRef ?? 'no entity'}, instance "${stampedInstance ?? '?'}"`,
+    };
   }
-  const managers = [...new Set((existing.metadata?.managedFields ?? []).map(f => f.manager))];
-  const byPack = managers.includes(FIELD_MANAGER) || labels[LABEL_MANAGED_BY] === MANAGED_BY;
+  const managers = [
+    ...new Set((existing.metadata?.managedFields ?? []).map(f => f.manager)),
+  ];
+  const byPack =
+    managers.includes(FIELD_MANAGER) || labels[LABEL_MANAGED_BY] === MANAGED_BY;
   if (byPack) {
     // Stamped before the ownership annotations existed: the labels say whose it is.
-    if (labels[LABEL_INSTANCE] === owner.instance && labels[LABEL_KUBERNETES_ID] === owner.kubernetesId) return { kind: 'ours' };
-    return { kind: 'installation', by: `kubernetes-id "${labels[LABEL_KUBERNETES_ID] ?? '?'}", instance "${labels[LABEL_INSTANCE] ?? '?'}"` };
+    if (
+      labels[LABEL_INSTANCE] === owner.instance &&
+      labels[LABEL_KUBERNETES_ID] === owner.kubernetesId
+    )
+      return { kind: 'ours' };
+    return {
+      kind: 'installation',
+      by: `kubernetes-id "${labels[LABEL_KUBERNETES_ID] ?? '?'}", instance "${labels[LABEL_INSTANCE] ?? '?'}"`,
+    };
   }
-  return { kind: 'foreign', by: `managed by ${managers.join(', ') || 'unknown'}` };
+  return {
+    kind: 'foreign',
+    by: `managed by ${managers.join(', ') || 'unknown'}`,
+  };
 }

@@ -11,19 +11,27 @@ export const CERTIFICATE_KEY_SUFFIX = '.crt';
  * `<secret name>.crt`: what the status card shows about certificates, readable without any access
  * to Secrets.
  */
-export function certificatesConfigMap(spec: PackSpec, material: PackMaterial): KubeObject {
+export function certificatesConfigMap(
+  spec: PackSpec,
+  material: PackMaterial,
+): KubeObject {
   const n = objectNames(spec);
   const data: Record<string, string> = {
     [`${n.caSecret}${CERTIFICATE_KEY_SUFFIX}`]: material.ca.certPem,
     [`${n.tlsSecret}${CERTIFICATE_KEY_SUFFIX}`]: material.dexTls.certPem,
   };
   if (spec.authenticator.enabled && material.authenticatorTls) {
-    data[`${n.authenticatorTlsSecret}${CERTIFICATE_KEY_SUFFIX}`] = material.authenticatorTls.certPem;
+    data[`${n.authenticatorTlsSecret}${CERTIFICATE_KEY_SUFFIX}`] =
+      material.authenticatorTls.certPem;
   }
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: n.certificatesConfigMap, namespace: spec.namespace, labels: labels(spec, 'shared') },
+    metadata: {
+      name: n.certificatesConfigMap,
+      namespace: spec.namespace,
+      labels: labels(spec, 'shared'),
+    },
     data,
   };
 }

@@ -1,5 +1,8 @@
 import YAML from 'yaml';
-import { LABEL_KUBERNETES_ID, withDefaults } from '@backstage-dex/plugin-dex-common';
+import {
+  LABEL_KUBERNETES_ID,
+  withDefaults,
+} from '@backstage-dex/plugin-dex-common';
 import { prepareMaterial } from './material';
 import { render, toYaml } from './render';
 import { certificateInfo } from './certificates';
@@ -14,16 +17,44 @@ const spec = withDefaults({
     exposure: {
       serviceType: 'LoadBalancer',
       extraNames: ['10.0.0.7'],
-      ingress: { enabled: true, className: 'nginx', hosts: ['dex.example.com'], path: '/', annotations: { 'a.example/x': 'y' } },
+      ingress: {
+        enabled: true,
+        className: 'nginx',
+        hosts: ['dex.example.com'],
+        path: '/',
+        annotations: { 'a.example/x': 'y' },
+      },
     },
   },
-  authenticator: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, hosts: ['login.example.com'] } } },
-  connectors: [{ type: 'github', id: 'github', name: 'GitHub', clientId: 'gh-app', clientSecretRef: { name: 'github', key: 'secret' } }],
-  staticUsers: [{ email: 'admin@example.com', username: 'admin', passwordRef: { name: 'users', key: 'admin' } }],
+  authenticator: {
+    exposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, hosts: ['login.example.com'] },
+    },
+  },
+  connectors: [
+    {
+      type: 'github',
+      id: 'github',
+      name: 'GitHub',
+      clientId: 'gh-app',
+      clientSecretRef: { name: 'github', key: 'secret' },
+    },
+  ],
+  staticUsers: [
+    {
+      email: 'admin@example.com',
+      username: 'admin',
+      passwordRef: { name: 'users', key: 'admin' },
+    },
+  ],
 });
-const { material } = prepareMaterial(spec, { referenced: { 'users/admin': 'correct horse' } });
+const { material } = prepareMaterial(spec, {
+  referenced: { 'users/admin': 'correct horse' },
+});
 const objects = render(spec, material);
-const byKind = (kind: string, name: string) => objects.find(o => o.kind === kind && o.metadata.name === name)!;
+const byKind = (kind: string, name: string) =>
+  objects.find(o => o.kind === kind && o.metadata.name === name)!;
 const secretText = (kind: string, name: string, key: string) =>
   Buffer.from((byKind(kind, name) as any).data[key], 'base64').toString('utf8');
 
@@ -40,13 +71,17 @@ describe('render', () => {
         'app.kubernetes.io/instance': 'corp',
         [LABEL_KUBERNETES_ID]: 'payments-api',
       });
-      expect(o.metadata.labels!['app.kubernetes.io/version']).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(o.metadata.labels!['app.kubernetes.io/version']).toMatch(
+        /^\d+\.\d+\.\d+$/,
+      );
     }
   });
 
   it('cross-configures Dex and the authenticator: issuer, client, secret, redirect URI, CA', () => {
     const dex = YAML.parse(secretText('Secret', 'corp-config', 'config.yaml'));
-    const auth = YAML.parse((byKind('ConfigMap', 'corp-authenticator') as any).data['config.yaml']);
+    const auth = YAML.parse(
+      (byKind('ConfigMap', 'corp-authenticator') as any).data['config.yaml'],
+    );
     expect(dex.issuer).toBe('https://dex.example.com');
     expect(auth.clusters[0]).toMatchObject({
       issuer: dex.issuer,
@@ -55,7 +90,9 @@ describe('render', () => {
       redirect_uri: 'https://login.example.com/callback/prod',
     });
     const client = dex.staticClients.find((c: any) => c.id === 'kubernetes');
-    expect(client.redirectURIs).toEqual(['https://login.example.com/callback/prod']);
+    expect(client.redirectURIs).toEqual([
+      'https://login.example.com/callback/prod',
+    ]);
     expect(client.secret).toBe(material.clientSecrets.kubernetes);
     const deployment = byKind('Deployment', 'corp-authenticator') as any;
     const pod = deployment.spec.template.spec;
@@ -63,98 +100,190 @@ describe('render', () => {
       name: 'DEX_CLIENT_SECRET',
       valueFrom: { secretKeyRef: { name: 'corp-clients', key: 'kubernetes' } },
     });
-    expect(pod.volumes).toContainEqual({ name: 'dex-ca', secret: { secretName: 'corp-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(pod.volumes).toContainEqual({
+      name: 'dex-ca',
+      secret: {
+        secretName: 'corp-tls',
+        items: [{ key: 'ca.crt', path: 'ca.crt' }],
+      },
+    });
     // The authenticator trusts Dex's CA for its own calls, and hands the same CA out in kubeconfigs.
     expect(auth.trusted_root_ca_file).toBe('/app/dex-ca/ca.crt');
     expect(auth.idp_ca_pem_file).toBe('/app/dex-ca/ca.crt');
   });
 
   it('keeps secrets out of ConfigMaps and references connector secrets instead of inlining them', () => {
-    const configMaps = objects.filter(o => o.kind === 'ConfigMap').map(o => JSON.stringify(o));
+    const configMaps = objects
+      .filter(o => o.kind === 'ConfigMap')
+      .map(o => JSON.stringify(o));
     for (const text of configMaps) {
       expect(text).not.toContain(material.clientSecrets.kubernetes);
       expect(text).not.toContain('PRIVATE KEY');
       expect(text).not.toContain(material.passwordHashes['admin@example.com']);
     }
     const dex = YAML.parse(secretText('Secret', 'corp-config', 'config.yaml'));
-    expect(dex.connectors[0].config.clientSecret).toBe('$DEX_CONNECTOR_GITHUB_SECRET');
-    const env = (byKind('Deployment', 'corp') as any).spec.template.spec.containers[0].env;
-    expect(env).toContainEqual({ name: 'DEX_CONNECTOR_GITHUB_SECRET', valueFrom: { secretKeyRef: { name: 'github', key: 'secret' } } });
+    expect(dex.connectors[0].config.clientSecret).toBe(
+      '$DEX_CONNECTOR_GITHUB_SECRET',
+    );
+    const env = (byKind('Deployment', 'corp') as any).spec.template.spec
+      .containers[0].env;
+    expect(env).toContainEqual({
+      name: 'DEX_CONNECTOR_GITHUB_SECRET',
+      valueFrom: { secretKeyRef: { name: 'github', key: 'secret' } },
+    });
     expect(dex.staticPasswords[0].hash).toMatch(/^\$2[ab]\$10\$/);
   });
 
-  it("issues a serving certificate that covers every name clients use", () => {
+  it('issues a serving certificate that covers every name clients use', () => {
     const info = certificateInfo(material.dexTls.certPem);
-    expect(info.dnsNames).toEqual(expect.arrayContaining(['dex.example.com', 'corp.identity.svc', 'corp.identity.svc.cluster.local']));
+    expect(info.dnsNames).toEqual(
+      expect.arrayContaining([
+        'dex.example.com',
+        'corp.identity.svc',
+        'corp.identity.svc.cluster.local',
+      ]),
+    );
     expect(info.ipAddresses).toContain('10.0.0.7');
-    expect(certificateInfo(material.authenticatorTls!.certPem).dnsNames).toContain('login.example.com');
+    expect(
+      certificateInfo(material.authenticatorTls!.certPem).dnsNames,
+    ).toContain('login.example.com');
   });
 
   it('exposes Dex through the Service type and Ingress asked for', () => {
     expect((byKind('Service', 'corp') as any).spec.type).toBe('LoadBalancer');
     const ingress = byKind('Ingress', 'corp') as any;
     expect(ingress.spec.ingressClassName).toBe('nginx');
-    expect(ingress.metadata.annotations).toEqual({ 'a.example/x': 'y', 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' });
-    expect(ingress.spec.tls).toEqual([{ hosts: ['dex.example.com'], secretName: 'corp-tls' }]);
+    expect(ingress.metadata.annotations).toEqual({
+      'a.example/x': 'y',
+      'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+    });
+    expect(ingress.spec.tls).toEqual([
+      { hosts: ['dex.example.com'], secretName: 'corp-tls' },
+    ]);
   });
 
   it('uses the health endpoints and image each version has', () => {
-    const old = withDefaults({ ...spec, dex: { ...spec.dex, version: '2.25.0', storage: 'memory' } });
-    const oldDex = (render(old, material).find(o => o.kind === 'Deployment' && o.metadata.name === 'corp') as any).spec.template.spec.containers[0];
+    const old = withDefaults({
+      ...spec,
+      dex: { ...spec.dex, version: '2.25.0', storage: 'memory' },
+    });
+    const oldDex = (
+      render(old, material).find(
+        o => o.kind === 'Deployment' && o.metadata.name === 'corp',
+      ) as any
+    ).spec.template.spec.containers[0];
     expect(oldDex.image).toBe('quay.io/dexidp/dex:v2.25.0');
-    expect(oldDex.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
-    const newDex = (byKind('Deployment', 'corp') as any).spec.template.spec.containers[0];
+    expect(oldDex.readinessProbe.httpGet).toEqual({
+      path: '/healthz',
+      port: 'https',
+      scheme: 'HTTPS',
+    });
+    const newDex = (byKind('Deployment', 'corp') as any).spec.template.spec
+      .containers[0];
     expect(newDex.image).toBe('ghcr.io/dexidp/dex:v2.45.1');
-    expect(newDex.readinessProbe.httpGet).toEqual({ path: '/healthz/ready', port: 'telemetry', scheme: 'HTTP' });
+    expect(newDex.readinessProbe.httpGet).toEqual({
+      path: '/healthz/ready',
+      port: 'telemetry',
+      scheme: 'HTTP',
+    });
   });
 
   it("starts each Dex image the way its Dockerfile's entrypoint expects", () => {
     const dexContainer = (version: string, issuerUrl?: string) => {
-      const s = withDefaults({ ...spec, dex: { ...spec.dex, version, storage: 'memory', issuerUrl } });
-      const deployment = render(s, material).find(o => o.kind === 'Deployment' && o.metadata.name === 'corp') as any;
-      return { pod: deployment.spec.template.spec, container: deployment.spec.template.spec.containers[0] };
+      const s = withDefaults({
+        ...spec,
+        dex: { ...spec.dex, version, storage: 'memory', issuerUrl },
+      });
+      const deployment = render(s, material).find(
+        o => o.kind === 'Deployment' && o.metadata.name === 'corp',
+      ) as any;
+      return {
+        pod: deployment.spec.template.spec,
+        container: deployment.spec.template.spec.containers[0],
+      };
     };
     // Before 2.28 the ENTRYPOINT is dex itself: the args start at its subcommand.
     const old = dexContainer('2.25.0', 'https://dex.example.com/dex');
     expect(old.container.args).toEqual(['serve', '/etc/dex/cfg/config.yaml']);
-    expect(old.container.volumeMounts.map((m: any) => m.mountPath)).not.toContain('/tmp');
+    expect(
+      old.container.volumeMounts.map((m: any) => m.mountPath),
+    ).not.toContain('/tmp');
     // ... and its health endpoint lives under the issuer's path, like every endpoint.
     expect(old.container.readinessProbe.httpGet.path).toBe('/dex/healthz');
     // From 2.28 docker-entrypoint runs the args as a command, writing the templated config to /tmp.
     const current = dexContainer('2.45.1');
-    expect(current.container.args).toEqual(['dex', 'serve', '/etc/dex/cfg/config.yaml']);
+    expect(current.container.args).toEqual([
+      'dex',
+      'serve',
+      '/etc/dex/cfg/config.yaml',
+    ]);
     expect(current.container.securityContext.readOnlyRootFilesystem).toBe(true);
-    expect(current.container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
-    expect(current.pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+    expect(current.container.volumeMounts).toContainEqual({
+      name: 'tmp',
+      mountPath: '/tmp',
+    });
+    expect(current.pod.volumes).toContainEqual({
+      name: 'tmp',
+      emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+    });
   });
 
   it("escapes template delimiters in Dex's config where the image runs it through gomplate", () => {
     const name = 'Reports {{ file.Read "/etc/dex/tls/tls.key" }}';
     const configFor = (version: string) => {
-      const s = withDefaults({ ...spec, dex: { ...spec.dex, version, storage: 'memory' }, staticClients: [{ id: 'reports', name, redirectURIs: ['https://r.example.com/cb'] }] });
-      return Buffer.from((render(s, material).find(o => o.metadata.name === 'corp-config') as any).data['config.yaml'], 'base64').toString();
+      const s = withDefaults({
+        ...spec,
+        dex: { ...spec.dex, version, storage: 'memory' },
+        staticClients: [
+          { id: 'reports', name, redirectURIs: ['https://r.example.com/cb'] },
+        ],
+      });
+      return Buffer.from(
+        (
+          render(s, material).find(
+            o => o.metadata.name === 'corp-config',
+          ) as any
+        ).data['config.yaml'],
+        'base64',
+      ).toString();
     };
     // gomplate prints {{"{{"}} as {{ (and {{"}}"}} as }}): Dex reads the name as written, nothing runs.
-    expect(configFor('2.45.1')).toContain('Reports {{"{{"}} file.Read "/etc/dex/tls/tls.key" {{"}}"}}');
+    expect(configFor('2.45.1')).toContain(
+      'Reports {{"{{"}} file.Read "/etc/dex/tls/tls.key" {{"}}"}}',
+    );
     // Dex before 2.28 reads the file itself.
     expect(YAML.parse(configFor('2.25.0')).staticClients[1].name).toBe(name);
   });
 
-  it("probes the authenticator under its web path prefix (outside it, it answers 404)", () => {
+  it('probes the authenticator under its web path prefix (outside it, it answers 404)', () => {
     const probePath = (url?: string) => {
-      const s = withDefaults({ ...spec, authenticator: { ...spec.authenticator, url } });
-      const auth = render(s, material).find(o => o.kind === 'Deployment' && o.metadata.name === 'corp-authenticator') as any;
+      const s = withDefaults({
+        ...spec,
+        authenticator: { ...spec.authenticator, url },
+      });
+      const auth = render(s, material).find(
+        o =>
+          o.kind === 'Deployment' && o.metadata.name === 'corp-authenticator',
+      ) as any;
       return auth.spec.template.spec.containers[0].readinessProbe.httpGet.path;
     };
     expect(probePath()).toBe('/healthz');
-    expect(probePath('https://login.example.com/kubernetes/login')).toBe('/kubernetes/login/healthz');
+    expect(probePath('https://login.example.com/kubernetes/login')).toBe(
+      '/kubernetes/login/healthz',
+    );
   });
 
   it('rewrites image registries when the platform mirrors them', () => {
-    const mirrored = withDefaults({ ...spec, imageRegistry: 'registry.corp/mirror' });
+    const mirrored = withDefaults({
+      ...spec,
+      imageRegistry: 'registry.corp/mirror',
+    });
     const images = render(mirrored, material)
       .filter(o => o.kind === 'Deployment')
       .map(o => (o as any).spec.template.spec.containers[0].image);
-    expect(images).toEqual(['registry.corp/mirror/dexidp/dex:v2.45.1', 'registry.corp/mirror/mintel/dex-k8s-authenticator:1.4.0']);
+    expect(images).toEqual([
+      'registry.corp/mirror/dexidp/dex:v2.45.1',
+      'registry.corp/mirror/mintel/dex-k8s-authenticator:1.4.0',
+    ]);
   });
 });

@@ -43,8 +43,17 @@ export interface KubeObject {
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-function meta(spec: PackSpec, name: string, component: Component, namespaced = true) {
-  return { name, ...(namespaced ? { namespace: spec.namespace } : {}), labels: labels(spec, component) };
+function meta(
+  spec: PackSpec,
+  name: string,
+  component: Component,
+  namespaced = true,
+) {
+  return {
+    name,
+    ...(namespaced ? { namespace: spec.namespace } : {}),
+    labels: labels(spec, component),
+  };
 }
 
 function image(spec: PackSpec, ref: string): string {
@@ -64,10 +73,21 @@ const restricted = {
 };
 
 function resources(r: ResourcesSpec | undefined) {
-  return r ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+  return (
+    r ?? {
+      requests: { cpu: '50m', memory: '64Mi' },
+      limits: { memory: '256Mi' },
+    }
+  );
 }
 
-function service(spec: PackSpec, name: string, component: 'dex' | 'authenticator', exposure: ExposureSpec, port: number): KubeObject {
+function service(
+  spec: PackSpec,
+  name: string,
+  component: 'dex' | 'authenticator',
+  exposure: ExposureSpec,
+  port: number,
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -92,17 +112,28 @@ function ingress(
   if (!ing?.enabled) return [];
   const annotations = { ...(ing.annotations ?? {}) };
   // The backends serve TLS themselves; tell ingress-nginx so (other controllers: set your own).
-  if (ing.className === 'nginx' && !annotations['nginx.ingress.kubernetes.io/backend-protocol']) {
+  if (
+    ing.className === 'nginx' &&
+    !annotations['nginx.ingress.kubernetes.io/backend-protocol']
+  ) {
     annotations['nginx.ingress.kubernetes.io/backend-protocol'] = 'HTTPS';
   }
   return [
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
-      metadata: { ...meta(spec, name, component), ...(Object.keys(annotations).length ? { annotations } : {}) },
+      metadata: {
+        ...meta(spec, name, component),
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      },
       spec: {
         ...(ing.className ? { ingressClassName: ing.className } : {}),
-        tls: [{ hosts: ing.hosts, secretName: ing.tlsSecretName ?? defaultTlsSecret }],
+        tls: [
+          {
+            hosts: ing.hosts,
+            secretName: ing.tlsSecretName ?? defaultTlsSecret,
+          },
+        ],
         rules: ing.hosts.map(host => ({
           host,
           http: {
@@ -120,13 +151,23 @@ function ingress(
   ];
 }
 
-function tlsSecret(spec: PackSpec, name: string, component: Component, pair: { certPem: string; keyPem: string }, caPem: string): KubeObject {
+function tlsSecret(
+  spec: PackSpec,
+  name: string,
+  component: Component,
+  pair: { certPem: string; keyPem: string },
+  caPem: string,
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: meta(spec, name, component),
     type: 'kubernetes.io/tls',
-    data: { 'tls.crt': b64(pair.certPem), 'tls.key': b64(pair.keyPem), 'ca.crt': b64(caPem) },
+    data: {
+      'tls.crt': b64(pair.certPem),
+      'tls.key': b64(pair.keyPem),
+      'ca.crt': b64(caPem),
+    },
   };
 }
 
@@ -141,9 +182,16 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
   // reads it: escape the delimiters, so every value reaches Dex as written and none runs as a template.
   const plainYaml = YAML.stringify(dexConfig(spec, material), { lineWidth: 0 });
   const configYaml =
-    release.imageEntrypoint === 'templating-entrypoint' ? plainYaml.replace(/\{\{|\}\}/g, d => `{{"${d}"}}`) : plainYaml;
+    release.imageEntrypoint === 'templating-entrypoint'
+      ? plainYaml.replace(/\{\{|\}\}/g, d => `{{"${d}"}}`)
+      : plainYaml;
   const objects: KubeObject[] = [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(spec, n.serviceAccount, 'dex'), automountServiceAccountToken: spec.dex.storage === 'kubernetes' },
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: meta(spec, n.serviceAccount, 'dex'),
+      automountServiceAccountToken: spec.dex.storage === 'kubernetes',
+    },
   ];
   if (spec.dex.storage === 'kubernetes') {
     // Least privilege for Dex's kubernetes storage: its own CRs in its namespace, and creating
@@ -153,27 +201,55 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
         metadata: meta(spec, n.role, 'dex'),
-        rules: [{ apiGroups: ['dex.coreos.com'], resources: ['*'], verbs: ['*'] }],
+        rules: [
+          { apiGroups: ['dex.coreos.com'], resources: ['*'], verbs: ['*'] },
+        ],
       },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
         metadata: meta(spec, n.role, 'dex'),
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: n.role },
-        subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: spec.namespace }],
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'Role',
+          name: n.role,
+        },
+        subjects: [
+          {
+            kind: 'ServiceAccount',
+            name: n.serviceAccount,
+            namespace: spec.namespace,
+          },
+        ],
       },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRole',
         metadata: meta(spec, n.clusterRole, 'dex', false),
-        rules: [{ apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['create', 'get', 'list'] }],
+        rules: [
+          {
+            apiGroups: ['apiextensions.k8s.io'],
+            resources: ['customresourcedefinitions'],
+            verbs: ['create', 'get', 'list'],
+          },
+        ],
       },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRoleBinding',
         metadata: meta(spec, n.clusterRole, 'dex', false),
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: n.clusterRole },
-        subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: spec.namespace }],
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: n.clusterRole,
+        },
+        subjects: [
+          {
+            kind: 'ServiceAccount',
+            name: n.serviceAccount,
+            namespace: spec.namespace,
+          },
+        ],
       },
     );
   }
@@ -182,18 +258,36 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
     kind: 'Secret',
     metadata: meta(spec, n.configSecret, 'dex'),
     type: 'Opaque',
-    data: { 'config.yaml': b64(configYaml), 'password-hashes.json': b64(JSON.stringify(material.passwordHashes)) },
+    data: {
+      'config.yaml': b64(configYaml),
+      'password-hashes.json': b64(JSON.stringify(material.passwordHashes)),
+    },
   });
   // Before the telemetry port, /healthz is served under the issuer's path, like every Dex endpoint.
   const issuerPath = new URL(issuerUrl(spec)).pathname.replace(/\/$/, '');
   const probe = release.telemetryHealth
-    ? (path: string) => ({ httpGet: { path, port: 'telemetry', scheme: 'HTTP' } })
-    : () => ({ httpGet: { path: `${issuerPath}/healthz`, port: 'https', scheme: 'HTTPS' } });
+    ? (path: string) => ({
+        httpGet: { path, port: 'telemetry', scheme: 'HTTP' },
+      })
+    : () => ({
+        httpGet: {
+          path: `${issuerPath}/healthz`,
+          port: 'https',
+          scheme: 'HTTPS',
+        },
+      });
   // The image's entrypoint from 2.28 runs the args as a command and writes the templated config
   // to /tmp first: the root filesystem is read-only, so /tmp is a small memory volume.
   const viaEntrypoint = release.imageEntrypoint === 'templating-entrypoint';
-  const ports = [{ name: 'https', containerPort: DEX_HTTPS_PORT, protocol: 'TCP' }];
-  if (release.telemetryHealth) ports.push({ name: 'telemetry', containerPort: DEX_TELEMETRY_PORT, protocol: 'TCP' });
+  const ports = [
+    { name: 'https', containerPort: DEX_HTTPS_PORT, protocol: 'TCP' },
+  ];
+  if (release.telemetryHealth)
+    ports.push({
+      name: 'telemetry',
+      containerPort: DEX_TELEMETRY_PORT,
+      protocol: 'TCP',
+    });
   objects.push({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -205,20 +299,35 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
         metadata: {
           labels: labels(spec, 'dex'),
           // Roll the pods when the config or certificates change.
-          annotations: { 'dex.backstage.io/config-checksum': checksum(configYaml + material.dexTls.certPem) },
+          annotations: {
+            'dex.backstage.io/config-checksum': checksum(
+              configYaml + material.dexTls.certPem,
+            ),
+          },
         },
         spec: {
           serviceAccountName: n.serviceAccount,
-          securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1001,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'dex',
               image: image(spec, release.image),
-              args: [...(viaEntrypoint ? ['dex'] : []), 'serve', DEX_PATHS.config],
+              args: [
+                ...(viaEntrypoint ? ['dex'] : []),
+                'serve',
+                DEX_PATHS.config,
+              ],
               ports,
               env: [
                 // Dex < 2.30 reads its namespace from here (bound service-account tokens lack the old claim).
-                { name: 'KUBERNETES_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                {
+                  name: 'KUBERNETES_POD_NAMESPACE',
+                  valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+                },
                 ...dexSecretEnv(spec),
               ],
               volumeMounts: [
@@ -235,24 +344,53 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
           volumes: [
             { name: 'config', secret: { secretName: n.configSecret } },
             { name: 'tls', secret: { secretName: n.tlsSecret } },
-            ...(viaEntrypoint ? [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }] : []),
+            ...(viaEntrypoint
+              ? [
+                  {
+                    name: 'tmp',
+                    emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+                  },
+                ]
+              : []),
           ],
         },
       },
     },
   });
-  objects.push(service(spec, n.dexService, 'dex', spec.dex.exposure, DEX_HTTPS_PORT));
-  objects.push(...ingress(spec, n.dexIngress, 'dex', spec.dex.exposure, DEX_HTTPS_PORT, n.tlsSecret));
+  objects.push(
+    service(spec, n.dexService, 'dex', spec.dex.exposure, DEX_HTTPS_PORT),
+  );
+  objects.push(
+    ...ingress(
+      spec,
+      n.dexIngress,
+      'dex',
+      spec.dex.exposure,
+      DEX_HTTPS_PORT,
+      n.tlsSecret,
+    ),
+  );
   return objects;
 }
 
-function authenticatorObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
+function authenticatorObjects(
+  spec: PackSpec,
+  material: PackMaterial,
+): KubeObject[] {
   if (!spec.authenticator.enabled) return [];
   const n = objectNames(spec);
   const release = findAuthenticatorRelease(spec.authenticator.version)!;
-  const configYaml = YAML.stringify(authenticatorConfig(spec), { lineWidth: 0 });
+  const configYaml = YAML.stringify(authenticatorConfig(spec), {
+    lineWidth: 0,
+  });
   return [
-    tlsSecret(spec, n.authenticatorTlsSecret, 'authenticator', material.authenticatorTls!, material.ca.certPem),
+    tlsSecret(
+      spec,
+      n.authenticatorTlsSecret,
+      'authenticator',
+      material.authenticatorTls!,
+      material.ca.certPem,
+    ),
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -269,31 +407,58 @@ function authenticatorObjects(spec: PackSpec, material: PackMaterial): KubeObjec
         template: {
           metadata: {
             labels: labels(spec, 'authenticator'),
-            annotations: { 'dex.backstage.io/config-checksum': checksum(configYaml + material.authenticatorTls!.certPem) },
+            annotations: {
+              'dex.backstage.io/config-checksum': checksum(
+                configYaml + material.authenticatorTls!.certPem,
+              ),
+            },
           },
           spec: {
             automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 1001,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             containers: [
               {
                 name: 'dex-k8s-authenticator',
                 image: image(spec, release.image),
                 args: ['--config', AUTHENTICATOR_PATHS.config],
-                ports: [{ name: 'https', containerPort: AUTHENTICATOR_PORT, protocol: 'TCP' }],
+                ports: [
+                  {
+                    name: 'https',
+                    containerPort: AUTHENTICATOR_PORT,
+                    protocol: 'TCP',
+                  },
+                ],
                 env: [
                   {
                     name: AUTHENTICATOR_SECRET_ENV,
-                    valueFrom: { secretKeyRef: { name: n.clientsSecret, key: spec.clientId } },
+                    valueFrom: {
+                      secretKeyRef: {
+                        name: n.clientsSecret,
+                        key: spec.clientId,
+                      },
+                    },
                   },
                 ],
                 volumeMounts: [
-                  { name: 'config', mountPath: AUTHENTICATOR_PATHS.configDir, readOnly: true },
+                  {
+                    name: 'config',
+                    mountPath: AUTHENTICATOR_PATHS.configDir,
+                    readOnly: true,
+                  },
                   { name: 'tls', mountPath: '/app/tls', readOnly: true },
                   { name: 'dex-ca', mountPath: '/app/dex-ca', readOnly: true },
                 ],
                 // Every path under the web prefix serves the page; outside it the authenticator answers 404.
                 readinessProbe: {
-                  httpGet: { path: `${authenticatorWebPathPrefix(spec)}healthz`, port: 'https', scheme: 'HTTPS' },
+                  httpGet: {
+                    path: `${authenticatorWebPathPrefix(spec)}healthz`,
+                    port: 'https',
+                    scheme: 'HTTPS',
+                  },
                   periodSeconds: 10,
                 },
                 resources: resources(spec.authenticator.resources),
@@ -304,14 +469,33 @@ function authenticatorObjects(spec: PackSpec, material: PackMaterial): KubeObjec
               { name: 'config', configMap: { name: n.authenticatorConfigMap } },
               { name: 'tls', secret: { secretName: n.authenticatorTlsSecret } },
               // Trust Dex: its CA (ca.crt of Dex's TLS Secret), never the CA's key.
-              { name: 'dex-ca', secret: { secretName: n.tlsSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              {
+                name: 'dex-ca',
+                secret: {
+                  secretName: n.tlsSecret,
+                  items: [{ key: 'ca.crt', path: 'ca.crt' }],
+                },
+              },
             ],
           },
         },
       },
     },
-    service(spec, n.authenticator, 'authenticator', spec.authenticator.exposure, AUTHENTICATOR_PORT),
-    ...ingress(spec, n.authenticator, 'authenticator', spec.authenticator.exposure, AUTHENTICATOR_PORT, n.authenticatorTlsSecret),
+    service(
+      spec,
+      n.authenticator,
+      'authenticator',
+      spec.authenticator.exposure,
+      AUTHENTICATOR_PORT,
+    ),
+    ...ingress(
+      spec,
+      n.authenticator,
+      'authenticator',
+      spec.authenticator.exposure,
+      AUTHENTICATOR_PORT,
+      n.authenticatorTlsSecret,
+    ),
   ];
 }
 
@@ -323,18 +507,32 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
   const n = objectNames(spec);
   const settings = apiServerSettings(spec, material.ca.certPem);
   const clientData: Record<string, string> = {};
-  for (const id of Object.keys(material.clientSecrets).sort()) clientData[id] = b64(material.clientSecrets[id]);
+  for (const id of Object.keys(material.clientSecrets).sort())
+    clientData[id] = b64(material.clientSecrets[id]);
   return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: meta(spec, spec.namespace, 'shared', false) },
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: meta(spec, spec.namespace, 'shared', false),
+    },
     {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: meta(spec, n.caSecret, 'shared'),
       type: 'Opaque',
-      data: { 'tls.crt': b64(material.ca.certPem), 'tls.key': b64(material.ca.keyPem) },
+      data: {
+        'tls.crt': b64(material.ca.certPem),
+        'tls.key': b64(material.ca.keyPem),
+      },
     },
     tlsSecret(spec, n.tlsSecret, 'dex', material.dexTls, material.ca.certPem),
-    { apiVersion: 'v1', kind: 'Secret', metadata: meta(spec, n.clientsSecret, 'shared'), type: 'Opaque', data: clientData },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta(spec, n.clientsSecret, 'shared'),
+      type: 'Opaque',
+      data: clientData,
+    },
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -343,7 +541,8 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
         'issuer-url': settings.issuerUrl,
         'client-id': settings.clientId,
         'oidc-flags': settings.flags.join('\n'),
-        'authentication-configuration.yaml': settings.authenticationConfiguration,
+        'authentication-configuration.yaml':
+          settings.authenticationConfiguration,
         'ca.crt': material.ca.certPem,
       },
     },

@@ -2,10 +2,19 @@ import net from 'node:net';
 import YAML from 'yaml';
 import { ConfigReader } from '@backstage/config';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
-import { DEFAULT_POLICY, PackSpec, PlatformPolicy } from '@backstage-dex/plugin-dex-common';
+import {
+  DEFAULT_POLICY,
+  PackSpec,
+  PlatformPolicy,
+} from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from '../cluster/clientNode';
-import { ClusterDetails, findCluster, kubeConfigFor, readClusters } from '../cluster/clusters';
+import {
+  ClusterDetails,
+  findCluster,
+  kubeConfigFor,
+  readClusters,
+} from '../cluster/clusters';
 import { generateCa } from '../pack/certificates';
 import { PackMaterial } from '../pack/material';
 import { render, toYaml } from '../pack/render';
@@ -25,7 +34,8 @@ jest.setTimeout(120_000);
 
 const NS = 'base';
 /** A value that would start a new document (a Secret) if it were pasted into YAML unquoted. */
-const YAML_INJECTION = 'harmless\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n  namespace: base\n';
+const YAML_INJECTION =
+  'harmless\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n  namespace: base\n';
 const JSON_INJECTION = '{"a":1}';
 const INLINE_SECRET = 'inline-s3cret-value-4711';
 
@@ -70,7 +80,10 @@ describe('bad input never touches the cluster', () => {
     const k8s = await clientNode();
     await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({
       namespace: NS,
-      body: { metadata: { name: 'unrelated', namespace: NS }, data: { owner: 'someone else' } },
+      body: {
+        metadata: { name: 'unrelated', namespace: NS },
+        data: { owner: 'someone else' },
+      },
       fieldManager: 'kubectl-create',
     });
     // A Secret that exists but lacks the key a connector asks for.
@@ -109,169 +122,611 @@ describe('bad input never touches the cluster', () => {
     /** Each must match the error message: the field, and what to change. */
     messages: RegExp[];
   }
-  const spec = (mutate: Mutate, policy?: PlatformPolicy) => () => provisionPack(kc, bad(mutate), { policy });
+  const spec = (mutate: Mutate, policy?: PlatformPolicy) => () =>
+    provisionPack(kc, bad(mutate), { policy });
 
   const rows: Row[] = [
     // --- names, namespaces, hosts (DNS-1123)
-    { name: 'namespace with uppercase and _', run: spec(s => { s.namespace = 'Team_A'; }), messages: [/namespace: "Team_A" is not a valid namespace: use at most 63 lowercase letters, digits and '-'.*DNS-1123 label/] },
-    { name: 'empty namespace', run: spec(s => { s.namespace = ''; }), messages: [/namespace: namespace is required/] },
-    { name: 'namespace of 64 characters', run: spec(s => { s.namespace = 'a'.repeat(64); }), messages: [/namespace: .* use at most 63 /] },
-    { name: 'instance with a dot', run: spec(s => { s.instance = 'dex.prod'; }), messages: [/instance: "dex\.prod" is not a valid instance name: .*DNS-1123 label/] },
-    { name: 'instance too long for its suffixes', run: spec(s => { s.instance = 'd'.repeat(41); }), messages: [/instance: .*use at most 40 /] },
-    { name: 'host with a scheme', run: spec(s => { dexIngress(s).hosts = ['https://dex.example.test']; }), messages: [/dex\.exposure\.ingress\.hosts\[0\]: .*not a valid host name: .*without scheme, port, path or wildcard/] },
-    { name: 'wildcard host', run: spec(s => { dexIngress(s).hosts = ['*.example.test']; }), messages: [/dex\.exposure\.ingress\.hosts\[0\]: "\*\.example\.test" is not a valid host name/] },
-    { name: 'host with a port', run: spec(s => { dexIngress(s).hosts = ['dex.example.test:8443']; }), messages: [/dex\.exposure\.ingress\.hosts\[0\]: .*without scheme, port/] },
-    { name: 'uppercase host', run: spec(s => { dexIngress(s).hosts = ['Dex.Example.test']; }), messages: [/dex\.exposure\.ingress\.hosts\[0\]: .*use lowercase DNS labels/] },
-    { name: 'extra name with _', run: spec(s => { s.authenticator.exposure.extraNames = ['login_example']; }), messages: [/authenticator\.exposure\.extraNames\[0\]: "login_example" is not a valid host name/] },
-    { name: 'kubernetesId with a space', run: spec(s => { s.kubernetesId = 'payments api'; }), messages: [/kubernetesId: must be a label value: at most 63 letters, digits/] },
-    { name: 'clientId with a slash', run: spec(s => { s.clientId = 'kube/rnetes'; }), messages: [/clientId: use letters, digits, '-', '_' or '\.'/] },
+    {
+      name: 'namespace with uppercase and _',
+      run: spec(s => {
+        s.namespace = 'Team_A';
+      }),
+      messages: [
+        /namespace: "Team_A" is not a valid namespace: use at most 63 lowercase letters, digits and '-'.*DNS-1123 label/,
+      ],
+    },
+    {
+      name: 'empty namespace',
+      run: spec(s => {
+        s.namespace = '';
+      }),
+      messages: [/namespace: namespace is required/],
+    },
+    {
+      name: 'namespace of 64 characters',
+      run: spec(s => {
+        s.namespace = 'a'.repeat(64);
+      }),
+      messages: [/namespace: .* use at most 63 /],
+    },
+    {
+      name: 'instance with a dot',
+      run: spec(s => {
+        s.instance = 'dex.prod';
+      }),
+      messages: [
+        /instance: "dex\.prod" is not a valid instance name: .*DNS-1123 label/,
+      ],
+    },
+    {
+      name: 'instance too long for its suffixes',
+      run: spec(s => {
+        s.instance = 'd'.repeat(41);
+      }),
+      messages: [/instance: .*use at most 40 /],
+    },
+    {
+      name: 'host with a scheme',
+      run: spec(s => {
+        dexIngress(s).hosts = ['https://dex.example.test'];
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.hosts\[0\]: .*not a valid host name: .*without scheme, port, path or wildcard/,
+      ],
+    },
+    {
+      name: 'wildcard host',
+      run: spec(s => {
+        dexIngress(s).hosts = ['*.example.test'];
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.hosts\[0\]: "\*\.example\.test" is not a valid host name/,
+      ],
+    },
+    {
+      name: 'host with a port',
+      run: spec(s => {
+        dexIngress(s).hosts = ['dex.example.test:8443'];
+      }),
+      messages: [/dex\.exposure\.ingress\.hosts\[0\]: .*without scheme, port/],
+    },
+    {
+      name: 'uppercase host',
+      run: spec(s => {
+        dexIngress(s).hosts = ['Dex.Example.test'];
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.hosts\[0\]: .*use lowercase DNS labels/,
+      ],
+    },
+    {
+      name: 'extra name with _',
+      run: spec(s => {
+        s.authenticator.exposure.extraNames = ['login_example'];
+      }),
+      messages: [
+        /authenticator\.exposure\.extraNames\[0\]: "login_example" is not a valid host name/,
+      ],
+    },
+    {
+      name: 'kubernetesId with a space',
+      run: spec(s => {
+        s.kubernetesId = 'payments api';
+      }),
+      messages: [
+        /kubernetesId: must be a label value: at most 63 letters, digits/,
+      ],
+    },
+    {
+      name: 'clientId with a slash',
+      run: spec(s => {
+        s.clientId = 'kube/rnetes';
+      }),
+      messages: [/clientId: use letters, digits, '-', '_' or '\.'/],
+    },
     // --- versions
-    { name: 'Dex version not allowed by policy', run: spec(s => { s.dex.version = '2.44.0'; }, onlyDexPolicy), messages: [/dex\.version: Dex version 2\.44\.0 is not allowed by the platform \(dex: config\); allowed: 2\.45\.1/] },
-    { name: 'unknown Dex version', run: spec(s => { s.dex.version = '2.99.0'; }), messages: [/dex\.version: Dex version "2\.99\.0" is not in the catalogue; choose one of 2\.45\.1, /] },
-    { name: 'authenticator version not allowed by policy', run: spec(s => { s.authenticator.version = '1.2.0'; }, onlyDexPolicy), messages: [/authenticator\.version: dex-k8s-authenticator version 1\.2\.0 is not allowed .*allowed: 1\.4\.0/] },
-    { name: 'unknown authenticator version', run: spec(s => { s.authenticator.version = 'latest'; }), messages: [/authenticator\.version: .*"latest" is not in the catalogue; choose one of 1\.4\.0, 1\.2\.0/] },
+    {
+      name: 'Dex version not allowed by policy',
+      run: spec(s => {
+        s.dex.version = '2.44.0';
+      }, onlyDexPolicy),
+      messages: [
+        /dex\.version: Dex version 2\.44\.0 is not allowed by the platform \(dex: config\); allowed: 2\.45\.1/,
+      ],
+    },
+    {
+      name: 'unknown Dex version',
+      run: spec(s => {
+        s.dex.version = '2.99.0';
+      }),
+      messages: [
+        /dex\.version: Dex version "2\.99\.0" is not in the catalogue; choose one of 2\.45\.1, /,
+      ],
+    },
+    {
+      name: 'authenticator version not allowed by policy',
+      run: spec(s => {
+        s.authenticator.version = '1.2.0';
+      }, onlyDexPolicy),
+      messages: [
+        /authenticator\.version: dex-k8s-authenticator version 1\.2\.0 is not allowed .*allowed: 1\.4\.0/,
+      ],
+    },
+    {
+      name: 'unknown authenticator version',
+      run: spec(s => {
+        s.authenticator.version = 'latest';
+      }),
+      messages: [
+        /authenticator\.version: .*"latest" is not in the catalogue; choose one of 1\.4\.0, 1\.2\.0/,
+      ],
+    },
     {
       name: "Dex 2.28.0 with kubernetes storage on this cluster's Kubernetes",
-      run: spec(s => { s.dex.version = '2.28.0'; s.kubernetesVersion = undefined; }),
-      messages: [/dex\.version: Dex 2\.28\.0 creates apiextensions\.k8s\.io\/v1beta1 CRDs, which Kubernetes v1\.\d+\.\d+ no longer serves .*choose Dex 2\.30\.0 or newer, or set dex\.storage: memory/],
+      run: spec(s => {
+        s.dex.version = '2.28.0';
+        s.kubernetesVersion = undefined;
+      }),
+      messages: [
+        /dex\.version: Dex 2\.28\.0 creates apiextensions\.k8s\.io\/v1beta1 CRDs, which Kubernetes v1\.\d+\.\d+ no longer serves .*choose Dex 2\.30\.0 or newer, or set dex\.storage: memory/,
+      ],
     },
     // --- authenticator and issuer
-    { name: 'authenticator enabled, Dex issuer over http', run: spec(s => { s.dex.issuerUrl = 'http://dex.example.test'; }), messages: [/dex\.issuerUrl: "http:\/\/dex\.example\.test" must use https/] },
-    { name: 'authenticator url over http (not localhost)', run: spec(s => { s.authenticator.url = 'http://login.example.test'; }), messages: [/authenticator\.url: .*must use https \(http is allowed only for localhost\)/] },
-    { name: 'apiServerUrl that is not a URL', run: spec(s => { s.authenticator.apiServerUrl = 'kube.example.test:6443'; }), messages: [/authenticator\.apiServerUrl: .*must use https|authenticator\.apiServerUrl: .*not a URL/] },
+    {
+      name: 'authenticator enabled, Dex issuer over http',
+      run: spec(s => {
+        s.dex.issuerUrl = 'http://dex.example.test';
+      }),
+      messages: [
+        /dex\.issuerUrl: "http:\/\/dex\.example\.test" must use https/,
+      ],
+    },
+    {
+      name: 'authenticator url over http (not localhost)',
+      run: spec(s => {
+        s.authenticator.url = 'http://login.example.test';
+      }),
+      messages: [
+        /authenticator\.url: .*must use https \(http is allowed only for localhost\)/,
+      ],
+    },
+    {
+      name: 'apiServerUrl that is not a URL',
+      run: spec(s => {
+        s.authenticator.apiServerUrl = 'kube.example.test:6443';
+      }),
+      messages: [
+        /authenticator\.apiServerUrl: .*must use https|authenticator\.apiServerUrl: .*not a URL/,
+      ],
+    },
     // --- Ingress
-    { name: 'Dex Ingress enabled without hosts', run: spec(s => { dexIngress(s).hosts = []; }), messages: [/dex\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host; add one or set ingress\.enabled: false/] },
-    { name: 'authenticator Ingress enabled, hosts missing', run: spec(s => { s.authenticator.exposure.ingress = any({ enabled: true }); }), messages: [/authenticator\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host/] },
-    { name: 'Ingress TLS Secret named but missing', run: spec(s => { dexIngress(s).tlsSecretName = 'no-such-tls'; }), messages: [/dex\.exposure\.ingress\.tlsSecretName: Secret base\/no-such-tls does not exist; create it first/] },
+    {
+      name: 'Dex Ingress enabled without hosts',
+      run: spec(s => {
+        dexIngress(s).hosts = [];
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host; add one or set ingress\.enabled: false/,
+      ],
+    },
+    {
+      name: 'authenticator Ingress enabled, hosts missing',
+      run: spec(s => {
+        s.authenticator.exposure.ingress = any({ enabled: true });
+      }),
+      messages: [
+        /authenticator\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host/,
+      ],
+    },
+    {
+      name: 'Ingress TLS Secret named but missing',
+      run: spec(s => {
+        dexIngress(s).tlsSecretName = 'no-such-tls';
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.tlsSecretName: Secret base\/no-such-tls does not exist; create it first/,
+      ],
+    },
     // --- connectors
     {
       name: 'GitHub connector without clientId and secret',
-      run: spec(s => { s.connectors = [any({ type: 'github', id: 'github', name: 'GitHub' })]; }),
-      messages: [/connectors\[0\]\.clientId: the GitHub OAuth app client id is required/, /connectors\[0\]\.clientSecretRef: a Secret reference \{name, key\} in the pack namespace is required/],
+      run: spec(s => {
+        s.connectors = [any({ type: 'github', id: 'github', name: 'GitHub' })];
+      }),
+      messages: [
+        /connectors\[0\]\.clientId: the GitHub OAuth app client id is required/,
+        /connectors\[0\]\.clientSecretRef: a Secret reference \{name, key\} in the pack namespace is required/,
+      ],
     },
     {
       name: 'LDAP connector without host, bindDN, base DN',
-      run: spec(s => { s.connectors = [any({ type: 'ldap', id: 'corp', name: 'Corp', bindPasswordRef: { name: 'ldap', key: 'pw' } })]; }),
-      messages: [/connectors\[0\]\.host: give the LDAP server as host:port/, /connectors\[0\]\.bindDN: the DN to bind as is required/, /connectors\[0\]\.userBaseDN: the base DN to search users under is required/],
+      run: spec(s => {
+        s.connectors = [
+          any({
+            type: 'ldap',
+            id: 'corp',
+            name: 'Corp',
+            bindPasswordRef: { name: 'ldap', key: 'pw' },
+          }),
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.host: give the LDAP server as host:port/,
+        /connectors\[0\]\.bindDN: the DN to bind as is required/,
+        /connectors\[0\]\.userBaseDN: the base DN to search users under is required/,
+      ],
     },
     {
       name: 'OIDC connector with an http issuer',
-      run: spec(s => { s.connectors = [{ type: 'oidc', id: 'sso', name: 'SSO', issuer: 'http://sso.example.test', clientId: 'dex', clientSecretRef: { name: 'sso', key: 'secret' } }]; }),
-      messages: [/connectors\[0\]\.issuer: "http:\/\/sso\.example\.test" must use https/],
+      run: spec(s => {
+        s.connectors = [
+          {
+            type: 'oidc',
+            id: 'sso',
+            name: 'SSO',
+            issuer: 'http://sso.example.test',
+            clientId: 'dex',
+            clientSecretRef: { name: 'sso', key: 'secret' },
+          },
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.issuer: "http:\/\/sso\.example\.test" must use https/,
+      ],
     },
-    { name: 'unknown connector type', run: spec(s => { s.connectors = [any({ type: 'saml', id: 'saml', name: 'SAML' })]; }), messages: [/connectors\[0\]\.type: unknown connector type "saml"; use github, oidc or ldap/] },
+    {
+      name: 'unknown connector type',
+      run: spec(s => {
+        s.connectors = [any({ type: 'saml', id: 'saml', name: 'SAML' })];
+      }),
+      messages: [
+        /connectors\[0\]\.type: unknown connector type "saml"; use github, oidc or ldap/,
+      ],
+    },
     {
       name: 'connector secret given inline',
-      run: spec(s => { s.connectors = [any({ type: 'github', id: 'github', name: 'GitHub', clientId: 'abc', clientSecret: INLINE_SECRET })]; }),
-      messages: [/connectors\[0\]\.clientSecret: secrets are never given inline: store it in a Secret and reference it with clientSecretRef: \{name, key\}/],
+      run: spec(s => {
+        s.connectors = [
+          any({
+            type: 'github',
+            id: 'github',
+            name: 'GitHub',
+            clientId: 'abc',
+            clientSecret: INLINE_SECRET,
+          }),
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.clientSecret: secrets are never given inline: store it in a Secret and reference it with clientSecretRef: \{name, key\}/,
+      ],
     },
     {
       name: 'connector clientId that is not a string',
-      run: spec(s => { s.connectors = [any({ type: 'github', id: 'github', name: 'GitHub', clientId: { a: 1 }, clientSecretRef: { name: 'github-oauth-partial', key: 'other' } })]; }),
+      run: spec(s => {
+        s.connectors = [
+          any({
+            type: 'github',
+            id: 'github',
+            name: 'GitHub',
+            clientId: { a: 1 },
+            clientSecretRef: { name: 'github-oauth-partial', key: 'other' },
+          }),
+        ];
+      }),
       messages: [/connectors\[0\]\.clientId: .*string/],
     },
     {
       name: 'connector Secret missing in the cluster',
-      run: spec(s => { s.connectors = [{ type: 'github', id: 'github', name: 'GitHub', clientId: 'abc', clientSecretRef: { name: 'github-oauth', key: 'client-secret' } }]; }),
-      messages: [/connectors\[0\]\.clientSecretRef: Secret base\/github-oauth has no key "client-secret" \(the Secret does not exist\); create it first/],
+      run: spec(s => {
+        s.connectors = [
+          {
+            type: 'github',
+            id: 'github',
+            name: 'GitHub',
+            clientId: 'abc',
+            clientSecretRef: { name: 'github-oauth', key: 'client-secret' },
+          },
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth has no key "client-secret" \(the Secret does not exist\); create it first/,
+      ],
     },
     {
       name: 'connector Secret without the key',
-      run: spec(s => { s.connectors = [{ type: 'github', id: 'github', name: 'GitHub', clientId: 'abc', clientSecretRef: { name: 'github-oauth-partial', key: 'client-secret' } }]; }),
-      messages: [/connectors\[0\]\.clientSecretRef: Secret base\/github-oauth-partial has no key "client-secret"; create it first/],
+      run: spec(s => {
+        s.connectors = [
+          {
+            type: 'github',
+            id: 'github',
+            name: 'GitHub',
+            clientId: 'abc',
+            clientSecretRef: {
+              name: 'github-oauth-partial',
+              key: 'client-secret',
+            },
+          },
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth-partial has no key "client-secret"; create it first/,
+      ],
     },
     // --- static clients and users
     {
       name: 'duplicate static client ids',
-      run: spec(s => { s.staticClients = [{ id: 'app', redirectURIs: ['https://app.example.test/cb'] }, { id: 'app', redirectURIs: ['https://app.example.test/cb2'] }]; }),
-      messages: [/staticClients\[1\]\.id: duplicate static client id "app"; each client needs its own id/],
+      run: spec(s => {
+        s.staticClients = [
+          { id: 'app', redirectURIs: ['https://app.example.test/cb'] },
+          { id: 'app', redirectURIs: ['https://app.example.test/cb2'] },
+        ];
+      }),
+      messages: [
+        /staticClients\[1\]\.id: duplicate static client id "app"; each client needs its own id/,
+      ],
     },
     {
       name: "static client with the pack's own client id",
-      run: spec(s => { s.staticClients = [{ id: 'kubernetes', redirectURIs: ['https://app.example.test/cb'] }]; }),
-      messages: [/staticClients\[0\]\.id: "kubernetes" is the pack's own client \(clientId\); give this client another id/],
+      run: spec(s => {
+        s.staticClients = [
+          { id: 'kubernetes', redirectURIs: ['https://app.example.test/cb'] },
+        ];
+      }),
+      messages: [
+        /staticClients\[0\]\.id: "kubernetes" is the pack's own client \(clientId\); give this client another id/,
+      ],
     },
     {
       name: 'redirect URI over http (not localhost)',
-      run: spec(s => { s.staticClients = [{ id: 'app', redirectURIs: ['http://app.example.test/cb'] }]; }),
-      messages: [/staticClients\[0\]\.redirectURIs\[0\]: "http:\/\/app\.example\.test\/cb" must use https \(http is allowed only for localhost\)/],
+      run: spec(s => {
+        s.staticClients = [
+          { id: 'app', redirectURIs: ['http://app.example.test/cb'] },
+        ];
+      }),
+      messages: [
+        /staticClients\[0\]\.redirectURIs\[0\]: "http:\/\/app\.example\.test\/cb" must use https \(http is allowed only for localhost\)/,
+      ],
     },
     {
       name: 'static client secret given inline',
-      run: spec(s => { s.staticClients = [any({ id: 'app', redirectURIs: ['https://app.example.test/cb'], secret: INLINE_SECRET })]; }),
-      messages: [/staticClients\[0\]\.secret: secrets are never given inline: reference a Secret with secretRef/],
+      run: spec(s => {
+        s.staticClients = [
+          any({
+            id: 'app',
+            redirectURIs: ['https://app.example.test/cb'],
+            secret: INLINE_SECRET,
+          }),
+        ];
+      }),
+      messages: [
+        /staticClients\[0\]\.secret: secrets are never given inline: reference a Secret with secretRef/,
+      ],
     },
     {
       name: 'static user password given inline',
-      run: spec(s => { s.staticUsers = [any({ email: 'a@example.test', username: 'a', password: INLINE_SECRET })]; }),
-      messages: [/staticUsers\[0\]\.password: passwords are never given inline: .*passwordRef/],
+      run: spec(s => {
+        s.staticUsers = [
+          any({
+            email: 'a@example.test',
+            username: 'a',
+            password: INLINE_SECRET,
+          }),
+        ];
+      }),
+      messages: [
+        /staticUsers\[0\]\.password: passwords are never given inline: .*passwordRef/,
+      ],
     },
     {
       name: 'static user password Secret missing',
-      run: spec(s => { s.staticUsers = [{ email: 'a@example.test', username: 'a', passwordRef: { name: 'users', key: 'a' } }]; }),
-      messages: [/staticUsers\[0\]\.passwordRef: Secret base\/users has no key "a" \(the Secret does not exist\); create it first/],
+      run: spec(s => {
+        s.staticUsers = [
+          {
+            email: 'a@example.test',
+            username: 'a',
+            passwordRef: { name: 'users', key: 'a' },
+          },
+        ];
+      }),
+      messages: [
+        /staticUsers\[0\]\.passwordRef: Secret base\/users has no key "a" \(the Secret does not exist\); create it first/,
+      ],
     },
     // --- exposure and sizes
-    { name: 'serviceType typo', run: spec(s => { s.dex.exposure.serviceType = any('Loadbalancer'); }), messages: [/dex\.exposure\.serviceType: must be one of ClusterIP, LoadBalancer, NodePort; got "Loadbalancer"/] },
-    { name: 'negative replicas', run: spec(s => { s.dex.replicas = -1; }), messages: [/dex\.replicas: must be a whole number from 1 to 20; got -1/] },
-    { name: 'fractional authenticator replicas', run: spec(s => { s.authenticator.replicas = 1.5; }), messages: [/authenticator\.replicas: must be a whole number from 1 to 20; got 1\.5/] },
-    { name: 'memory storage with 2 replicas', run: spec(s => { s.dex.storage = 'memory'; s.dex.replicas = 2; }), messages: [/dex\.replicas: memory storage is per pod: use dex\.storage: kubernetes/] },
-    { name: 'expiry that is not a duration', run: spec(s => { s.expiry.idTokens = '24 hours'; }), messages: [/expiry\.idTokens: "24 hours" is not a duration; write e\.g\. 24h/] },
+    {
+      name: 'serviceType typo',
+      run: spec(s => {
+        s.dex.exposure.serviceType = any('Loadbalancer');
+      }),
+      messages: [
+        /dex\.exposure\.serviceType: must be one of ClusterIP, LoadBalancer, NodePort; got "Loadbalancer"/,
+      ],
+    },
+    {
+      name: 'negative replicas',
+      run: spec(s => {
+        s.dex.replicas = -1;
+      }),
+      messages: [/dex\.replicas: must be a whole number from 1 to 20; got -1/],
+    },
+    {
+      name: 'fractional authenticator replicas',
+      run: spec(s => {
+        s.authenticator.replicas = 1.5;
+      }),
+      messages: [
+        /authenticator\.replicas: must be a whole number from 1 to 20; got 1\.5/,
+      ],
+    },
+    {
+      name: 'memory storage with 2 replicas',
+      run: spec(s => {
+        s.dex.storage = 'memory';
+        s.dex.replicas = 2;
+      }),
+      messages: [
+        /dex\.replicas: memory storage is per pod: use dex\.storage: kubernetes/,
+      ],
+    },
+    {
+      name: 'expiry that is not a duration',
+      run: spec(s => {
+        s.expiry.idTokens = '24 hours';
+      }),
+      messages: [
+        /expiry\.idTokens: "24 hours" is not a duration; write e\.g\. 24h/,
+      ],
+    },
     {
       name: 'huge annotation value',
-      run: spec(s => { dexIngress(s).annotations = { 'example.com/note': 'x'.repeat(10_000) }; }),
-      messages: [/dex\.exposure\.ingress\.annotations\["example\.com\/note"\]: is 10000 characters long; keep it under 4096/],
+      run: spec(s => {
+        dexIngress(s).annotations = { 'example.com/note': 'x'.repeat(10_000) };
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.annotations\["example\.com\/note"\]: is 10000 characters long; keep it under 4096/,
+      ],
     },
     {
       name: 'annotations beyond the 256 KiB Kubernetes allows in total',
-      run: spec(s => { dexIngress(s).annotations = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`example.com/note-${i}`, 'x'.repeat(4000)])); }),
+      run: spec(s => {
+        dexIngress(s).annotations = Object.fromEntries(
+          Array.from({ length: 80 }, (_, i) => [
+            `example.com/note-${i}`,
+            'x'.repeat(4000),
+          ]),
+        );
+      }),
       messages: [/dex\.exposure\.ingress\.annotations: .*256 KiB/],
     },
     {
       name: '10k Ingress hosts',
-      run: spec(s => { dexIngress(s).hosts = Array.from({ length: 10_000 }, (_, i) => `h${i}.example.test`); }),
+      run: spec(s => {
+        dexIngress(s).hosts = Array.from(
+          { length: 10_000 },
+          (_, i) => `h${i}.example.test`,
+        );
+      }),
       messages: [/dex\.exposure\.ingress\.hosts: 10000 hosts; at most \d+/],
     },
     {
-      name: 'redirect URIs that make Dex\'s config larger than 1 MiB',
+      name: "redirect URIs that make Dex's config larger than 1 MiB",
       run: spec(s => {
         s.staticClients = Array.from({ length: 60 }, (_, i) => ({
           id: `app-${i}`,
-          redirectURIs: Array.from({ length: 50 }, (_2, j) => `https://app-${i}.example.test/${'p'.repeat(400)}/${j}`),
+          redirectURIs: Array.from(
+            { length: 50 },
+            (_2, j) => `https://app-${i}.example.test/${'p'.repeat(400)}/${j}`,
+          ),
         }));
       }),
-      messages: [/objects larger than the 1 MiB Kubernetes stores per object: Secret\/base\/dex-config \(\d+ bytes\)\. Nothing was applied\. Use fewer or shorter staticClients, redirectURIs/],
+      messages: [
+        /objects larger than the 1 MiB Kubernetes stores per object: Secret\/base\/dex-config \(\d+ bytes\)\. Nothing was applied\. Use fewer or shorter staticClients, redirectURIs/,
+      ],
     },
-    { name: '101 static clients', run: spec(s => { s.staticClients = Array.from({ length: 101 }, (_, i) => ({ id: `app-${i}`, redirectURIs: ['https://a.example.test/cb'] })); }), messages: [/staticClients: 101 static clients; at most 100 are allowed/] },
+    {
+      name: '101 static clients',
+      run: spec(s => {
+        s.staticClients = Array.from({ length: 101 }, (_, i) => ({
+          id: `app-${i}`,
+          redirectURIs: ['https://a.example.test/cb'],
+        }));
+      }),
+      messages: [/staticClients: 101 static clients; at most 100 are allowed/],
+    },
     // --- injection into free text that ends up in flags or YAML
-    { name: 'kubernetesId carrying a YAML document', run: spec(s => { s.kubernetesId = YAML_INJECTION; }), messages: [/kubernetesId: must be a label value/] },
-    { name: 'annotation key carrying a YAML document', run: spec(s => { dexIngress(s).annotations = { [YAML_INJECTION]: 'x' }; }), messages: [/dex\.exposure\.ingress\.annotations: "harmless\\n---\\napiVersion.*" is not a valid annotation key/] },
+    {
+      name: 'kubernetesId carrying a YAML document',
+      run: spec(s => {
+        s.kubernetesId = YAML_INJECTION;
+      }),
+      messages: [/kubernetesId: must be a label value/],
+    },
+    {
+      name: 'annotation key carrying a YAML document',
+      run: spec(s => {
+        dexIngress(s).annotations = { [YAML_INJECTION]: 'x' };
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.annotations: "harmless\\n---\\napiVersion.*" is not a valid annotation key/,
+      ],
+    },
     {
       name: 'username claim carrying an extra apiserver flag',
-      run: spec(s => { s.claims.usernameClaim = 'email\n--oidc-username-claim=sub'; }),
+      run: spec(s => {
+        s.claims.usernameClaim = 'email\n--oidc-username-claim=sub';
+      }),
       messages: [/claims\.usernameClaim: .*(whitespace|claim name)/],
     },
     {
       name: 'groups prefix carrying an extra apiserver flag',
-      run: spec(s => { s.claims.groupsPrefix = 'oidc:\n--oidc-groups-claim=roles'; }),
+      run: spec(s => {
+        s.claims.groupsPrefix = 'oidc:\n--oidc-groups-claim=roles';
+      }),
       messages: [/claims\.groupsPrefix: .*whitespace/],
     },
-    { name: 'connector name with control characters', run: spec(s => { s.connectors = [{ type: 'github', id: 'gh', name: 'Git\u0000Hub\r', clientId: 'a', clientSecretRef: { name: 'x', key: 'y' } }]; }), messages: [/connectors\[0\]\.name: contains control characters; remove them/] },
+    {
+      name: 'connector name with control characters',
+      run: spec(s => {
+        s.connectors = [
+          {
+            type: 'github',
+            id: 'gh',
+            name: 'Git\u0000Hub\r',
+            clientId: 'a',
+            clientSecretRef: { name: 'x', key: 'y' },
+          },
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.name: contains control characters; remove them/,
+      ],
+    },
     // --- clusters
-    { name: 'unknown cluster', run: async () => findCluster(clusters, 'prod'), messages: [/Unknown cluster "prod"; configured clusters: local/] },
+    {
+      name: 'unknown cluster',
+      run: async () => findCluster(clusters, 'prod'),
+      messages: [/Unknown cluster "prod"; configured clusters: local/],
+    },
     {
       name: 'cluster unreachable (closed port)',
       run: () => via({ url: `https://127.0.0.1:${port}` }),
-      messages: [/https:\/\/127\.0\.0\.1:\d+.*the cluster is unreachable \(ECONNREFUSED\); check the cluster url and that it is up/],
+      messages: [
+        /https:\/\/127\.0\.0\.1:\d+.*the cluster is unreachable \(ECONNREFUSED\); check the cluster url and that it is up/,
+      ],
     },
-    { name: 'caData that is not a PEM', run: () => via({ caData: Buffer.from('not a certificate').toString('base64') }), messages: [/Cluster "local": caData is not a base64-encoded PEM certificate; set it to the base64 of the cluster CA's PEM/] },
-    { name: 'url that is not a URL', run: () => via({ url: 'kube apiserver' }), messages: [/Cluster "local": url "kube apiserver" is not a URL; set it to https:\/\/host:port of the kube-apiserver/] },
+    {
+      name: 'caData that is not a PEM',
+      run: () =>
+        via({ caData: Buffer.from('not a certificate').toString('base64') }),
+      messages: [
+        /Cluster "local": caData is not a base64-encoded PEM certificate; set it to the base64 of the cluster CA's PEM/,
+      ],
+    },
+    {
+      name: 'url that is not a URL',
+      run: () => via({ url: 'kube apiserver' }),
+      messages: [
+        /Cluster "local": url "kube apiserver" is not a URL; set it to https:\/\/host:port of the kube-apiserver/,
+      ],
+    },
     {
       name: "caData of another CA (the apiserver's certificate is not trusted)",
-      run: () => via({ caData: Buffer.from(generateCa('someone else').certPem).toString('base64') }),
+      run: () =>
+        via({
+          caData: Buffer.from(generateCa('someone else').certPem).toString(
+            'base64',
+          ),
+        }),
       messages: [/certificate.*not trusted.*caData/],
     },
-    { name: 'wrong service account token', run: () => via({ serviceAccountToken: 'not-the-token' }), messages: [/the cluster rejected the credentials \(401\); check serviceAccountToken/] },
+    {
+      name: 'wrong service account token',
+      run: () => via({ serviceAccountToken: 'not-the-token' }),
+      messages: [
+        /the cluster rejected the credentials \(401\); check serviceAccountToken/,
+      ],
+    },
   ];
 
   it('has at least 30 rows', () => {
@@ -306,9 +761,26 @@ describe('bad input never touches the cluster', () => {
       bad(s => {
         s.namespace = namespace;
         dexIngress(s).hosts = [`dex.${namespace}.example.test`];
-        dexIngress(s).annotations = { 'example.com/yaml': YAML_INJECTION, 'example.com/json': JSON_INJECTION };
-        s.staticClients = [{ id: 'app', name: YAML_INJECTION, redirectURIs: ['http://localhost:8000/callback'] }];
-        s.connectors = [{ type: 'github', id: 'github', name: `GitHub${YAML_INJECTION}${JSON_INJECTION}`, clientId: JSON_INJECTION, clientSecretRef: { name: 'github-oauth', key: 'client-secret' } }];
+        dexIngress(s).annotations = {
+          'example.com/yaml': YAML_INJECTION,
+          'example.com/json': JSON_INJECTION,
+        };
+        s.staticClients = [
+          {
+            id: 'app',
+            name: YAML_INJECTION,
+            redirectURIs: ['http://localhost:8000/callback'],
+          },
+        ];
+        s.connectors = [
+          {
+            type: 'github',
+            id: 'github',
+            name: `GitHub${YAML_INJECTION}${JSON_INJECTION}`,
+            clientId: JSON_INJECTION,
+            clientSecretRef: { name: 'github-oauth', key: 'client-secret' },
+          },
+        ];
       });
     const placeholder: PackMaterial = {
       ca: { certPem: 'ca', keyPem: 'key' },
@@ -321,40 +793,81 @@ describe('bad input never touches the cluster', () => {
     it('renders one YAML document per object, and the values round-trip', () => {
       const objects = render(injected('inert'), placeholder);
       const docs = YAML.parseAllDocuments(toYaml(objects));
-      expect(docs.map(d => (d.toJS() as { kind: string }).kind)).toEqual(objects.map(o => o.kind));
+      expect(docs.map(d => (d.toJS() as { kind: string }).kind)).toEqual(
+        objects.map(o => o.kind),
+      );
       const ingress = docs.map(d => d.toJS()).find(o => o.kind === 'Ingress');
-      expect(ingress.metadata.annotations).toEqual({ 'example.com/yaml': YAML_INJECTION, 'example.com/json': JSON_INJECTION });
-      const config = objects.find(o => o.metadata.name === 'dex-config') as unknown as { data: Record<string, string> };
-      const configYaml = Buffer.from(config.data['config.yaml'], 'base64').toString('utf8');
+      expect(ingress.metadata.annotations).toEqual({
+        'example.com/yaml': YAML_INJECTION,
+        'example.com/json': JSON_INJECTION,
+      });
+      const config = objects.find(
+        o => o.metadata.name === 'dex-config',
+      ) as unknown as { data: Record<string, string> };
+      const configYaml = Buffer.from(
+        config.data['config.yaml'],
+        'base64',
+      ).toString('utf8');
       expect(YAML.parseAllDocuments(configYaml)).toHaveLength(1);
       const dex = YAML.parse(configYaml);
-      expect(dex.connectors[0].name).toBe(`GitHub${YAML_INJECTION}${JSON_INJECTION}`);
+      expect(dex.connectors[0].name).toBe(
+        `GitHub${YAML_INJECTION}${JSON_INJECTION}`,
+      );
       expect(dex.connectors[0].config.clientID).toBe(JSON_INJECTION);
       expect(dex.staticClients[1].name).toBe(YAML_INJECTION);
-      expect(Object.keys(dex).sort()).toEqual(['connectors', 'expiry', 'issuer', 'oauth2', 'staticClients', 'storage', 'telemetry', 'web']);
+      expect(Object.keys(dex).sort()).toEqual([
+        'connectors',
+        'expiry',
+        'issuer',
+        'oauth2',
+        'staticClients',
+        'storage',
+        'telemetry',
+        'web',
+      ]);
     });
 
     it('applies to the cluster without an extra object, and the values read back unchanged', async () => {
       await createNamespace(kc, 'inert');
-      await createSecret(kc, 'inert', 'github-oauth', { 'client-secret': 'gh' });
+      await createSecret(kc, 'inert', 'github-oauth', {
+        'client-secret': 'gh',
+      });
       const start = await clusterSnapshot(kc);
       const result = await provisionPack(kc, injected('inert'));
       const after = await clusterSnapshot(kc);
-      const added = snapshotDiff(start, after).filter(d => d.startsWith('added '));
+      const added = snapshotDiff(start, after).filter(d =>
+        d.startsWith('added '),
+      );
       // Exactly the rendered objects were added (the namespace existed already); nothing named "injected".
       expect(added.sort()).toEqual(
         result.objects
           .filter(o => o.kind !== 'Namespace')
-          .map(o => `added ${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)
+          .map(
+            o =>
+              `added ${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+          )
           .sort(),
       );
       expect([...after.keys()].filter(k => k.includes('injected'))).toEqual([]);
       const k8s = await clientNode();
-      const ing = await kc.makeApiClient(k8s.NetworkingV1Api).readNamespacedIngress({ name: 'dex', namespace: 'inert' });
-      expect(ing.metadata?.annotations?.['example.com/yaml']).toBe(YAML_INJECTION);
-      expect(ing.metadata?.annotations?.['example.com/json']).toBe(JSON_INJECTION);
-      const config = YAML.parse(secretValue(await readSecret(kc, 'inert', 'dex-config'), 'config.yaml')!);
-      expect(config.connectors[0].name).toBe(`GitHub${YAML_INJECTION}${JSON_INJECTION}`);
+      const ing = await kc
+        .makeApiClient(k8s.NetworkingV1Api)
+        .readNamespacedIngress({ name: 'dex', namespace: 'inert' });
+      expect(ing.metadata?.annotations?.['example.com/yaml']).toBe(
+        YAML_INJECTION,
+      );
+      expect(ing.metadata?.annotations?.['example.com/json']).toBe(
+        JSON_INJECTION,
+      );
+      const config = YAML.parse(
+        secretValue(
+          await readSecret(kc, 'inert', 'dex-config'),
+          'config.yaml',
+        )!,
+      );
+      expect(config.connectors[0].name).toBe(
+        `GitHub${YAML_INJECTION}${JSON_INJECTION}`,
+      );
     });
   });
 });

@@ -1,9 +1,20 @@
 import YAML from 'yaml';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
-import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1Secret,
+} from '@kubernetes/client-node';
 import { clientNode, objectApi } from '../cluster/clientNode';
 import { provisionPack } from '../provision';
-import { adminKubeConfig, clusterSnapshot, expectConsistentPack, packSpec, readSecret, secretValue } from './helpers';
+import {
+  adminKubeConfig,
+  clusterSnapshot,
+  expectConsistentPack,
+  packSpec,
+  readSecret,
+  secretValue,
+} from './helpers';
 
 jest.setTimeout(150_000);
 
@@ -11,13 +22,19 @@ const NS = 'faulty';
 /** Objects others derive from: written first, and never to be rotated by a re-run. */
 const MATERIAL = ['dex-ca', 'dex-tls', 'dex-clients', 'dex-authenticator-tls'];
 
-async function secretsIn(kc: KubeConfig, namespace: string): Promise<Map<string, V1Secret>> {
+async function secretsIn(
+  kc: KubeConfig,
+  namespace: string,
+): Promise<Map<string, V1Secret>> {
   const k8s = await clientNode();
-  const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace });
+  const list = await kc
+    .makeApiClient(k8s.CoreV1Api)
+    .listNamespacedSecret({ namespace });
   return new Map(list.items.map(s => [s.metadata!.name!, s]));
 }
 
-const hasData = (s: V1Secret | undefined) => Object.values(s?.data ?? {}).some(v => v !== '');
+const hasData = (s: V1Secret | undefined) =>
+  Object.values(s?.data ?? {}).some(v => v !== '');
 
 describe('faults', () => {
   let cluster: LocalCluster;
@@ -36,13 +53,18 @@ describe('faults', () => {
     let outage: Promise<void> | undefined;
     const original = kc.applySecurityAuthentication.bind(kc);
     kc.applySecurityAuthentication = async context => {
-      if (outage && ['POST', 'PATCH', 'PUT'].includes(String(context.getHttpMethod()))) await outage;
+      if (
+        outage &&
+        ['POST', 'PATCH', 'PUT'].includes(String(context.getHttpMethod()))
+      )
+        await outage;
       return original(context);
     };
     const lines: string[] = [];
     const log = (line: string) => {
       lines.push(line);
-      if (!outage && lines.filter(l => l.startsWith('create ')).length === 3) outage = cluster.stopApiServer();
+      if (!outage && lines.filter(l => l.startsWith('create ')).length === 3)
+        outage = cluster.stopApiServer();
     };
 
     const failed = await provisionPack(kc, packSpec(NS), { log }).then(
@@ -59,22 +81,33 @@ describe('faults', () => {
     kc.applySecurityAuthentication = original;
 
     // What the failed run wrote: at least the namespace and two more objects, not the whole pack.
-    const written = lines.filter(l => l.startsWith('create ')).map(l => l.slice('create '.length));
+    const written = lines
+      .filter(l => l.startsWith('create '))
+      .map(l => l.slice('create '.length));
     expect(written.length).toBeGreaterThanOrEqual(3);
     expect(written[0]).toBe(`Namespace/${NS}`);
     const afterFault = await secretsIn(kc, NS);
     const present = await clusterSnapshot(kc);
     // What the error says was written is there (objectKey: Kind/namespace/name, or Kind/name).
-    const reported = /Written: (.*?)\. Not written/.exec(failed!.message)![1].split(', ');
-    const snapshotKey = (key: string) => (key.split('/').length === 2 ? key.replace('/', '//') : key);
+    const reported = /Written: (.*?)\. Not written/
+      .exec(failed!.message)![1]
+      .split(', ');
+    const snapshotKey = (key: string) =>
+      key.split('/').length === 2 ? key.replace('/', '//') : key;
     expect(reported.filter(k => !present.has(snapshotKey(k)))).toEqual([]);
     expect(reported).toContain(`Namespace/${NS}`);
-    const packKeys = (await provisionPack(kc, packSpec(NS), { dryRun: true })).objects.map(
+    const packKeys = (
+      await provisionPack(kc, packSpec(NS), { dryRun: true })
+    ).objects.map(
       o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`,
     );
     expect(packKeys.filter(k => !present.has(k)).length).toBeGreaterThan(0);
     // Material first: nothing that embeds the CA or a client secret was written before all of it.
-    const derived = packKeys.filter(k => !k.startsWith('Namespace/') && !MATERIAL.some(m => k === `Secret/${NS}/${m}`));
+    const derived = packKeys.filter(
+      k =>
+        !k.startsWith('Namespace/') &&
+        !MATERIAL.some(m => k === `Secret/${NS}/${m}`),
+    );
     const derivedWritten = derived.filter(k => present.has(k));
     const materialMissing = MATERIAL.filter(m => !hasData(afterFault.get(m)));
     expect(derivedWritten.length ? materialMissing : []).toEqual([]);
@@ -84,16 +117,30 @@ describe('faults', () => {
     // The re-run: the full pack, one consistent whole, and nothing that was written is rotated.
     const rerun = await provisionPack(kc, packSpec(NS));
     const complete = await clusterSnapshot(kc);
-    expect(rerun.objects.map(o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).filter(k => !complete.has(k))).toEqual([]);
+    expect(
+      rerun.objects
+        .map(o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)
+        .filter(k => !complete.has(k)),
+    ).toEqual([]);
     const pack = await expectConsistentPack(kc, NS);
     const afterRerun = await secretsIn(kc, NS);
-    for (const m of writtenMaterial) expect({ m, data: afterRerun.get(m)!.data }).toEqual({ m, data: afterFault.get(m)!.data });
+    for (const m of writtenMaterial)
+      expect({ m, data: afterRerun.get(m)!.data }).toEqual({
+        m,
+        data: afterFault.get(m)!.data,
+      });
     // The CA and client secret: the ones written before the fault, when they were.
-    const originalCa = writtenMaterial.includes('dex-ca') ? secretValue(afterFault.get('dex-ca')!, 'tls.crt') : undefined;
-    const originalClientSecret = writtenMaterial.includes('dex-clients') ? secretValue(afterFault.get('dex-clients')!, 'kubernetes') : undefined;
+    const originalCa = writtenMaterial.includes('dex-ca')
+      ? secretValue(afterFault.get('dex-ca')!, 'tls.crt')
+      : undefined;
+    const originalClientSecret = writtenMaterial.includes('dex-clients')
+      ? secretValue(afterFault.get('dex-clients')!, 'kubernetes')
+      : undefined;
     expect(rerun.caPem).toBe(originalCa ?? pack.caPem);
     expect(rerun.caPem).toBe(pack.caPem);
-    expect(rerun.generated.some(g => g.startsWith('CA'))).toBe(originalCa === undefined);
+    expect(rerun.generated.some(g => g.startsWith('CA'))).toBe(
+      originalCa === undefined,
+    );
     expect(pack.clientSecret).toBe(originalClientSecret ?? pack.clientSecret);
     // And once more: nothing left to do.
     expect((await provisionPack(kc, packSpec(NS))).apply.writes).toBe(0);
@@ -106,10 +153,21 @@ describe('faults', () => {
     const before = await readSecret(kc, ns, 'dex-config');
     const config = YAML.parse(secretValue(before, 'config.yaml')!);
     config.expiry.idTokens = '720h';
-    config.staticClients.push({ id: 'backdoor', secret: 'hand-made', redirectURIs: ['https://evil.example.test/cb'] });
+    config.staticClients.push({
+      id: 'backdoor',
+      secret: 'hand-made',
+      redirectURIs: ['https://evil.example.test/cb'],
+    });
     const api = await objectApi(kc);
     await api.patch(
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dex-config', namespace: ns }, data: { 'config.yaml': Buffer.from(YAML.stringify(config)).toString('base64') } } as KubernetesObject,
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'dex-config', namespace: ns },
+        data: {
+          'config.yaml': Buffer.from(YAML.stringify(config)).toString('base64'),
+        },
+      } as KubernetesObject,
       undefined,
       undefined,
       'kubectl-edit',
@@ -117,20 +175,40 @@ describe('faults', () => {
       k8s.PatchStrategy.MergePatch,
     );
     const edited = await readSecret(kc, ns, 'dex-config');
-    expect(edited.metadata?.managedFields?.map(f => f.manager)).toContain('kubectl-edit');
+    expect(edited.metadata?.managedFields?.map(f => f.manager)).toContain(
+      'kubectl-edit',
+    );
 
     const dry = await provisionPack(kc, packSpec(ns), { dryRun: true });
     const changed = dry.apply.objects.filter(o => o.action !== 'unchanged');
-    expect(changed).toEqual([{ kind: 'Secret', name: 'dex-config', namespace: ns, action: 'update', fields: ['data.config.yaml'] }]);
-    expect((await readSecret(kc, ns, 'dex-config')).metadata?.resourceVersion).toBe(edited.metadata?.resourceVersion);
+    expect(changed).toEqual([
+      {
+        kind: 'Secret',
+        name: 'dex-config',
+        namespace: ns,
+        action: 'update',
+        fields: ['data.config.yaml'],
+      },
+    ]);
+    expect(
+      (await readSecret(kc, ns, 'dex-config')).metadata?.resourceVersion,
+    ).toBe(edited.metadata?.resourceVersion);
 
     const lines: string[] = [];
-    const fixed = await provisionPack(kc, packSpec(ns), { log: l => lines.push(l) });
-    expect(fixed.apply.objects.filter(o => o.action !== 'unchanged')).toEqual(changed);
+    const fixed = await provisionPack(kc, packSpec(ns), {
+      log: l => lines.push(l),
+    });
+    expect(fixed.apply.objects.filter(o => o.action !== 'unchanged')).toEqual(
+      changed,
+    );
     expect(fixed.apply.writes).toBe(1);
-    expect(lines).toContain(`update Secret/${ns}/dex-config (data.config.yaml)`);
+    expect(lines).toContain(
+      `update Secret/${ns}/dex-config (data.config.yaml)`,
+    );
     const restored = await readSecret(kc, ns, 'dex-config');
-    const rendered = fixed.objects.find(o => o.kind === 'Secret' && o.metadata.name === 'dex-config') as unknown as { data: Record<string, string> };
+    const rendered = fixed.objects.find(
+      o => o.kind === 'Secret' && o.metadata.name === 'dex-config',
+    ) as unknown as { data: Record<string, string> };
     expect(restored.data).toEqual(rendered.data);
     expect(restored.data).toEqual(before.data);
     expect(secretValue(restored, 'config.yaml')).not.toContain('backdoor');

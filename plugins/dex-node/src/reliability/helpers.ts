@@ -2,11 +2,17 @@ import crypto from 'node:crypto';
 import YAML from 'yaml';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { LocalCluster } from '@backstage-dex/local-cluster';
-import { PackSpec, PackSpecInput, withDefaults } from '@backstage-dex/plugin-dex-common';
+import {
+  PackSpec,
+  PackSpecInput,
+  withDefaults,
+} from '@backstage-dex/plugin-dex-common';
 import { clientNode } from '../cluster/clientNode';
 
 /** An admin KubeConfig for a local cluster (a fresh instance: its own API discovery cache). */
-export async function adminKubeConfig(cluster: LocalCluster): Promise<KubeConfig> {
+export async function adminKubeConfig(
+  cluster: LocalCluster,
+): Promise<KubeConfig> {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   kc.loadFromString(cluster.kubeconfig);
@@ -14,26 +20,47 @@ export async function adminKubeConfig(cluster: LocalCluster): Promise<KubeConfig
 }
 
 /** The spec of a pack with both components, Dex behind an Ingress. */
-export function packSpec(namespace: string, overrides: Partial<PackSpecInput> = {}): PackSpec {
+export function packSpec(
+  namespace: string,
+  overrides: Partial<PackSpecInput> = {},
+): PackSpec {
   return withDefaults({
     cluster: 'local',
     namespace,
     instance: 'dex',
     kubernetesId: 'payments-api',
-    dex: { exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, hosts: [`dex.${namespace}.example.test`] } } },
+    dex: {
+      exposure: {
+        serviceType: 'ClusterIP',
+        ingress: { enabled: true, hosts: [`dex.${namespace}.example.test`] },
+      },
+    },
     authenticator: { exposure: { serviceType: 'ClusterIP' } },
     ...overrides,
   });
 }
 
 /** Every kind a pack uses, listed cluster-wide: "Kind/namespace/name" -> resourceVersion. */
-export async function clusterSnapshot(kc: KubeConfig): Promise<Map<string, string>> {
+export async function clusterSnapshot(
+  kc: KubeConfig,
+): Promise<Map<string, string>> {
   const k8s = await clientNode();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const net = kc.makeApiClient(k8s.NetworkingV1Api);
-  const lists: [string, Promise<{ items: { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }[] }>][] = [
+  const lists: [
+    string,
+    Promise<{
+      items: {
+        metadata?: {
+          name?: string;
+          namespace?: string;
+          resourceVersion?: string;
+        };
+      }[];
+    }>,
+  ][] = [
     ['Namespace', core.listNamespace()],
     ['Secret', core.listSecretForAllNamespaces()],
     ['ConfigMap', core.listConfigMapForAllNamespaces()],
@@ -49,14 +76,20 @@ export async function clusterSnapshot(kc: KubeConfig): Promise<Map<string, strin
   const out = new Map<string, string>();
   for (const [kind, list] of lists) {
     for (const o of (await list).items) {
-      out.set(`${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`, o.metadata?.resourceVersion ?? '');
+      out.set(
+        `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`,
+        o.metadata?.resourceVersion ?? '',
+      );
     }
   }
   return out;
 }
 
 /** Keys whose resourceVersion differs between two snapshots, plus added and removed keys. */
-export function snapshotDiff(before: Map<string, string>, after: Map<string, string>): string[] {
+export function snapshotDiff(
+  before: Map<string, string>,
+  after: Map<string, string>,
+): string[] {
   const out: string[] = [];
   for (const [k, v] of before) {
     if (!after.has(k)) out.push(`removed ${k}`);
@@ -66,18 +99,31 @@ export function snapshotDiff(before: Map<string, string>, after: Map<string, str
   return out;
 }
 
-export async function readSecret(kc: KubeConfig, namespace: string, name: string): Promise<V1Secret> {
+export async function readSecret(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<V1Secret> {
   const k8s = await clientNode();
-  return kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name, namespace });
+  return kc
+    .makeApiClient(k8s.CoreV1Api)
+    .readNamespacedSecret({ name, namespace });
 }
 
 /** A Secret's key, decoded. */
 export function secretValue(secret: V1Secret, key: string): string | undefined {
   const v = secret.data?.[key];
-  return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+  return v === undefined
+    ? undefined
+    : Buffer.from(v, 'base64').toString('utf8');
 }
 
-export async function createSecret(kc: KubeConfig, namespace: string, name: string, stringData: Record<string, string>) {
+export async function createSecret(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  stringData: Record<string, string>,
+) {
   const k8s = await clientNode();
   await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
     namespace,
@@ -87,7 +133,9 @@ export async function createSecret(kc: KubeConfig, namespace: string, name: stri
 
 export async function createNamespace(kc: KubeConfig, name: string) {
   const k8s = await clientNode();
-  await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  await kc
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespace({ body: { metadata: { name } } });
 }
 
 /**
@@ -95,24 +143,44 @@ export async function createNamespace(kc: KubeConfig, name: string) {
  * one the authenticator gets, the serving certificates are signed by the CA the pack stores, and
  * the Deployments were rendered from the config and certificates that are there now.
  */
-export async function expectConsistentPack(kc: KubeConfig, namespace: string): Promise<{ caPem: string; clientSecret: string }> {
+export async function expectConsistentPack(
+  kc: KubeConfig,
+  namespace: string,
+): Promise<{ caPem: string; clientSecret: string }> {
   const [ca, tls, authTls, clients, config] = await Promise.all(
-    ['dex-ca', 'dex-tls', 'dex-authenticator-tls', 'dex-clients', 'dex-config'].map(n => readSecret(kc, namespace, n)),
+    [
+      'dex-ca',
+      'dex-tls',
+      'dex-authenticator-tls',
+      'dex-clients',
+      'dex-config',
+    ].map(n => readSecret(kc, namespace, n)),
   );
   const caPem = secretValue(ca, 'tls.crt')!;
   const caCert = new crypto.X509Certificate(caPem);
-  expect(caCert.checkPrivateKey(crypto.createPrivateKey(secretValue(ca, 'tls.key')!))).toBe(true);
+  expect(
+    caCert.checkPrivateKey(
+      crypto.createPrivateKey(secretValue(ca, 'tls.key')!),
+    ),
+  ).toBe(true);
   for (const s of [tls, authTls]) {
     const cert = new crypto.X509Certificate(secretValue(s, 'tls.crt')!);
-    expect({ secret: s.metadata?.name, signedByCa: cert.verify(caCert.publicKey) }).toEqual({ secret: s.metadata?.name, signedByCa: true });
-    expect(cert.checkPrivateKey(crypto.createPrivateKey(secretValue(s, 'tls.key')!))).toBe(true);
+    expect({
+      secret: s.metadata?.name,
+      signedByCa: cert.verify(caCert.publicKey),
+    }).toEqual({ secret: s.metadata?.name, signedByCa: true });
+    expect(
+      cert.checkPrivateKey(crypto.createPrivateKey(secretValue(s, 'tls.key')!)),
+    ).toBe(true);
     expect(secretValue(s, 'ca.crt')).toBe(caPem);
   }
 
   const clientSecret = secretValue(clients, 'kubernetes')!;
   const configYaml = secretValue(config, 'config.yaml')!;
   const dex = YAML.parse(configYaml);
-  expect(dex.staticClients.find((c: { id: string }) => c.id === 'kubernetes').secret).toBe(clientSecret);
+  expect(
+    dex.staticClients.find((c: { id: string }) => c.id === 'kubernetes').secret,
+  ).toBe(clientSecret);
 
   const k8s = await clientNode();
   const apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -123,13 +191,17 @@ export async function expectConsistentPack(kc: KubeConfig, namespace: string): P
     core.readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace }),
   ]);
   const env = authDeployment.spec!.template.spec!.containers[0].env!;
-  expect(env.find(e => e.name === 'DEX_CLIENT_SECRET')?.valueFrom?.secretKeyRef).toEqual({ name: 'dex-clients', key: 'kubernetes' });
-  const checksum = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+  expect(
+    env.find(e => e.name === 'DEX_CLIENT_SECRET')?.valueFrom?.secretKeyRef,
+  ).toEqual({ name: 'dex-clients', key: 'kubernetes' });
+  const checksum = (s: string) =>
+    crypto.createHash('sha256').update(s).digest('hex');
   // The Deployment's checksum was computed from this very config and certificate.
-  expect(dexDeployment.spec!.template.metadata!.annotations!['dex.backstage.io/config-checksum']).toBe(
-    checksum(configYaml + secretValue(tls, 'tls.crt')!),
-  );
+  expect(
+    dexDeployment.spec!.template.metadata!.annotations![
+      'dex.backstage.io/config-checksum'
+    ],
+  ).toBe(checksum(configYaml + secretValue(tls, 'tls.crt')!));
   expect(settings.data!['ca.crt']).toBe(caPem);
   return { caPem, clientSecret };
 }
-

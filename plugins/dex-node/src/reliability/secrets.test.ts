@@ -5,7 +5,14 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { clientNode, objectApi } from '../cluster/clientNode';
 import { ProvisionOptions, ProvisionResult, provisionPack } from '../provision';
 import { readDexStatus } from '../status';
-import { adminKubeConfig, createNamespace, createSecret, packSpec, readSecret, secretValue } from './helpers';
+import {
+  adminKubeConfig,
+  createNamespace,
+  createSecret,
+  packSpec,
+  readSecret,
+  secretValue,
+} from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -17,7 +24,13 @@ const PASSWORD = 'admin-password-1729';
 function spec(namespace = NS): PackSpec {
   return packSpec(namespace, {
     connectors: [
-      { type: 'github', id: 'github', name: 'GitHub', clientId: 'gh-app', clientSecretRef: { name: 'upstream', key: 'github' } },
+      {
+        type: 'github',
+        id: 'github',
+        name: 'GitHub',
+        clientId: 'gh-app',
+        clientSecretRef: { name: 'upstream', key: 'github' },
+      },
       {
         type: 'ldap',
         id: 'corp',
@@ -28,8 +41,16 @@ function spec(namespace = NS): PackSpec {
         userBaseDN: 'ou=people,dc=example,dc=test',
       },
     ],
-    staticClients: [{ id: 'portal', redirectURIs: ['https://portal.example.test/callback'] }],
-    staticUsers: [{ email: 'admin@example.test', username: 'admin', passwordRef: { name: 'users', key: 'admin' } }],
+    staticClients: [
+      { id: 'portal', redirectURIs: ['https://portal.example.test/callback'] },
+    ],
+    staticUsers: [
+      {
+        email: 'admin@example.test',
+        username: 'admin',
+        passwordRef: { name: 'users', key: 'admin' },
+      },
+    ],
   });
 }
 
@@ -38,10 +59,22 @@ describe('secrets stay in Secrets', () => {
   let kc: KubeConfig;
   /** Everything a user or operator could see: log lines, results, errors, events, status. */
   const seen: { what: string; text: string }[] = [];
-  const see = (what: string, value: unknown) => seen.push({ what, text: typeof value === 'string' ? value : JSON.stringify(value) });
-  const run = async (what: string, s: PackSpec, options: ProvisionOptions = {}): Promise<ProvisionResult | undefined> => {
+  const see = (what: string, value: unknown) =>
+    seen.push({
+      what,
+      text: typeof value === 'string' ? value : JSON.stringify(value),
+    });
+  const run = async (
+    what: string,
+    s: PackSpec,
+    options: ProvisionOptions = {},
+  ): Promise<ProvisionResult | undefined> => {
     try {
-      const result = await provisionPack(kc, s, { entityRef: 'component:default/payments-api', ...options, log: line => see(`${what} log`, line) });
+      const result = await provisionPack(kc, s, {
+        entityRef: 'component:default/payments-api',
+        ...options,
+        log: line => see(`${what} log`, line),
+      });
       // `objects` is documented to carry the rendered Secrets: callers never output it.
       const { objects: _objects, ...rest } = result;
       see(`${what} result`, rest);
@@ -56,81 +89,177 @@ describe('secrets stay in Secrets', () => {
     cluster = await startLocalCluster();
     kc = await adminKubeConfig(cluster);
     await createNamespace(kc, NS);
-    await createSecret(kc, NS, 'upstream', { github: CONNECTOR_SECRET, ldap: LDAP_PASSWORD });
+    await createSecret(kc, NS, 'upstream', {
+      github: CONNECTOR_SECRET,
+      ldap: LDAP_PASSWORD,
+    });
     await createSecret(kc, NS, 'users', { admin: PASSWORD });
   });
   afterAll(() => cluster?.stop());
 
   it('no log line, result, error, event or status read holds a secret, and no ConfigMap of the pack does', async () => {
     const first = await run('apply', spec());
-    expect(first?.apply.objects.every(o => o.action === 'create' || o.action === 'skip')).toBe(true);
+    expect(
+      first?.apply.objects.every(
+        o => o.action === 'create' || o.action === 'skip',
+      ),
+    ).toBe(true);
     await run('re-run', spec());
     await run('dry run', spec(), { dryRun: true });
 
     // Drift in Dex's config (a hand edit): the dry run and the re-run report it by field name only.
     const k8s = await clientNode();
-    const config = YAML.parse(secretValue(await readSecret(kc, NS, 'dex-config'), 'config.yaml')!);
+    const config = YAML.parse(
+      secretValue(await readSecret(kc, NS, 'dex-config'), 'config.yaml')!,
+    );
     config.expiry.idTokens = '1h';
-    await (await objectApi(kc)).patch(
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dex-config', namespace: NS }, data: { 'config.yaml': Buffer.from(YAML.stringify(config)).toString('base64') } } as KubernetesObject,
+    await (
+      await objectApi(kc)
+    ).patch(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'dex-config', namespace: NS },
+        data: {
+          'config.yaml': Buffer.from(YAML.stringify(config)).toString('base64'),
+        },
+      } as KubernetesObject,
       undefined,
       undefined,
       'kubectl-edit',
       undefined,
       k8s.PatchStrategy.MergePatch,
     );
-    expect((await run('dry run with drift', spec(), { dryRun: true }))?.apply.objects.find(o => o.name === 'dex-config')?.action).toBe('update');
-    expect((await run('re-run with drift', spec()))?.apply.objects.find(o => o.name === 'dex-config')?.action).toBe('update');
+    expect(
+      (
+        await run('dry run with drift', spec(), { dryRun: true })
+      )?.apply.objects.find(o => o.name === 'dex-config')?.action,
+    ).toBe('update');
+    expect(
+      (await run('re-run with drift', spec()))?.apply.objects.find(
+        o => o.name === 'dex-config',
+      )?.action,
+    ).toBe('update');
 
     // Secrets collected before the rotation too: the old keys must not leak either.
-    const before = await Promise.all(['dex-ca', 'dex-tls', 'dex-authenticator-tls'].map(n => readSecret(kc, NS, n)));
-    expect((await run('rotate', spec(), { rotateCertificates: true }))?.generated.some(g => g.startsWith('CA'))).toBe(true);
+    const before = await Promise.all(
+      ['dex-ca', 'dex-tls', 'dex-authenticator-tls'].map(n =>
+        readSecret(kc, NS, n),
+      ),
+    );
+    expect(
+      (
+        await run('rotate', spec(), { rotateCertificates: true })
+      )?.generated.some(g => g.startsWith('CA')),
+    ).toBe(true);
     // Errors: a missing Secret, someone else's object, an unreachable cluster.
-    await run('missing secret', { ...spec(), staticUsers: [{ email: 'b@example.test', username: 'b', passwordRef: { name: 'users', key: 'nobody' } }] });
+    await run('missing secret', {
+      ...spec(),
+      staticUsers: [
+        {
+          email: 'b@example.test',
+          username: 'b',
+          passwordRef: { name: 'users', key: 'nobody' },
+        },
+      ],
+    });
     await createNamespace(kc, 'taken');
-    await createSecret(kc, 'taken', 'dex-clients', { kubernetes: 'someone-elses' });
-    await createSecret(kc, 'taken', 'upstream', { github: CONNECTOR_SECRET, ldap: LDAP_PASSWORD });
+    await createSecret(kc, 'taken', 'dex-clients', {
+      kubernetes: 'someone-elses',
+    });
+    await createSecret(kc, 'taken', 'upstream', {
+      github: CONNECTOR_SECRET,
+      ldap: LDAP_PASSWORD,
+    });
     await createSecret(kc, 'taken', 'users', { admin: PASSWORD });
     await run('conflict', spec('taken'));
-    expect(seen.find(s => s.what === 'conflict error')?.text).toMatch(/do not belong to this installation/);
+    expect(seen.find(s => s.what === 'conflict error')?.text).toMatch(
+      /do not belong to this installation/,
+    );
 
     // Status, as the backend serves it.
-    see('status', await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef: 'component:default/payments-api' }));
+    see(
+      'status',
+      await readDexStatus({
+        clusters: [{ name: 'local', kc }],
+        kubernetesId: 'payments-api',
+        entityRef: 'component:default/payments-api',
+      }),
+    );
     // Events in the pack's namespaces (core and events.k8s.io).
     for (const namespace of [NS, 'taken']) {
-      see(`events ${namespace}`, await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace }));
-      see(`events.k8s.io ${namespace}`, await kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace }));
+      see(
+        `events ${namespace}`,
+        await kc
+          .makeApiClient(k8s.CoreV1Api)
+          .listNamespacedEvent({ namespace }),
+      );
+      see(
+        `events.k8s.io ${namespace}`,
+        await kc
+          .makeApiClient(k8s.EventsV1Api)
+          .listNamespacedEvent({ namespace }),
+      );
     }
 
     // The needles: every generated client secret, key, connector secret, password and its hash.
     const [clients, dexConfig, ...tls] = await Promise.all(
-      ['dex-clients', 'dex-config', 'dex-ca', 'dex-tls', 'dex-authenticator-tls'].map(n => readSecret(kc, NS, n)),
+      [
+        'dex-clients',
+        'dex-config',
+        'dex-ca',
+        'dex-tls',
+        'dex-authenticator-tls',
+      ].map(n => readSecret(kc, NS, n)),
     );
-    const clientSecrets = Object.keys(clients.data ?? {}).map(k => secretValue(clients, k)!);
+    const clientSecrets = Object.keys(clients.data ?? {}).map(k =>
+      secretValue(clients, k)!,
+    );
     expect(clientSecrets).toHaveLength(2);
-    const hashes = Object.values(JSON.parse(secretValue(dexConfig, 'password-hashes.json')!)) as string[];
+    const hashes = Object.values(
+      JSON.parse(secretValue(dexConfig, 'password-hashes.json')!),
+    ) as string[];
     expect(hashes).toHaveLength(1);
     expect(hashes[0]).toMatch(/^\$2[aby]\$/);
     const keys = [...before, ...tls].map(s => secretValue(s, 'tls.key')!);
-    const needles = [...clientSecrets, ...hashes, ...keys, CONNECTOR_SECRET, LDAP_PASSWORD, PASSWORD, 'someone-elses'].flatMap(v => [
-      v,
-      Buffer.from(v).toString('base64'),
-    ]);
+    const needles = [
+      ...clientSecrets,
+      ...hashes,
+      ...keys,
+      CONNECTOR_SECRET,
+      LDAP_PASSWORD,
+      PASSWORD,
+      'someone-elses',
+    ].flatMap(v => [v, Buffer.from(v).toString('base64')]);
     // A key's PEM body, line by line (a leak of part of a key is a leak).
-    const keyLines = keys.flatMap(k => k.split('\n').filter(l => l.length === 64));
+    const keyLines = keys.flatMap(k =>
+      k.split('\n').filter(l => l.length === 64),
+    );
     expect(keyLines.length).toBeGreaterThan(20);
 
     expect(seen.length).toBeGreaterThan(30);
     const leaks = seen.flatMap(({ what, text }) => [
       ...(text.includes('PRIVATE KEY') ? [`${what}: PRIVATE KEY`] : []),
-      ...needles.filter(n => text.includes(n)).map(n => `${what}: ${n.slice(0, 6)}…`),
-      ...keyLines.filter(l => text.includes(l)).map(() => `${what}: a line of a private key`),
+      ...needles
+        .filter(n => text.includes(n))
+        .map(n => `${what}: ${n.slice(0, 6)}…`),
+      ...keyLines
+        .filter(l => text.includes(l))
+        .map(() => `${what}: a line of a private key`),
     ]);
     expect(leaks).toEqual([]);
 
     // ConfigMaps of the pack carry no secret either.
-    const configMaps = await kc.makeApiClient(k8s.CoreV1Api).listConfigMapForAllNamespaces({ labelSelector: `${LABEL_INSTANCE}=dex` });
-    expect(configMaps.items.map(c => c.metadata?.name).sort()).toEqual(['dex-apiserver-settings', 'dex-authenticator', 'dex-certificates']);
+    const configMaps = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .listConfigMapForAllNamespaces({
+        labelSelector: `${LABEL_INSTANCE}=dex`,
+      });
+    expect(configMaps.items.map(c => c.metadata?.name).sort()).toEqual([
+      'dex-apiserver-settings',
+      'dex-authenticator',
+      'dex-certificates',
+    ]);
     const cmText = JSON.stringify(configMaps.items.map(c => c.data));
     expect(cmText).not.toContain('PRIVATE KEY');
     expect(needles.filter(n => cmText.includes(n))).toEqual([]);

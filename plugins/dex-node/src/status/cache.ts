@@ -74,6 +74,7 @@ export class StatusCache<T = unknown> {
   private sweep(now: number) {
     if (now - this.lastSweep < Math.max(this.ttlMs, 1000)) return;
     this.lastSweep = now;
-    for (const [key, entry] of this.entries) if (entry.expires <= now) this.entries.delete(key);
+    for (const [key, entry] of this.entries)
+      if (entry.expires <= now) this.entries.delete(key);
   }
 }

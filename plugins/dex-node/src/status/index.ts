@@ -1,9 +1,24 @@
-export { readDexStatus, readClusterSnapshot, statusLabelSelector, DEFAULT_STATUS_TIMEOUT_MS } from './read';
-export type { DexStatus, ReadDexStatusOptions, StatusClusterTarget } from './read';
+export {
+  readDexStatus,
+  readClusterSnapshot,
+  statusLabelSelector,
+  DEFAULT_STATUS_TIMEOUT_MS,
+} from './read';
+export type {
+  DexStatus,
+  ReadDexStatusOptions,
+  StatusClusterTarget,
+} from './read';
 export { installationsFromSnapshot } from './mapping';
 export type { SnapshotCluster } from './mapping';
 export { StatusCache } from './cache';
 export type { StatusCacheStats } from './cache';
 export { countKubernetesCalls } from './counter';
 export type { KubernetesCallCounter } from './counter';
-export type { ClusterSnapshot, CertificateSummary, KubernetesCall, StatusResource, TlsSecretCertificates } from './types';
+export type {
+  ClusterSnapshot,
+  CertificateSummary,
+  KubernetesCall,
+  StatusResource,
+  TlsSecretCertificates,
+} from './types';

@@ -1,4 +1,10 @@
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1ObjectMeta,
+  V1Service,
+} from '@kubernetes/client-node';
 import {
   CertificateStatus,
   ComponentStatus,
@@ -14,7 +20,11 @@ import {
   versionFromImage,
 } from '@backstage-dex/plugin-dex-common';
 import { clusterApiRecordOf } from '../apiServer/record';
-import { CertificateSummary, ClusterSnapshot, TlsSecretCertificates } from './types';
+import {
+  CertificateSummary,
+  ClusterSnapshot,
+  TlsSecretCertificates,
+} from './types';
 
 const DAY = 24 * 3600 * 1000;
 const DEX = 'dex';
@@ -43,7 +53,9 @@ function labelsOf(meta: V1ObjectMeta | undefined): Record<string, string> {
   return meta?.labels ?? {};
 }
 
-function componentOf(meta: V1ObjectMeta | undefined): ComponentName | undefined {
+function componentOf(
+  meta: V1ObjectMeta | undefined,
+): ComponentName | undefined {
   const name = labelsOf(meta)[LABEL_NAME];
   return name === DEX || name === AUTHENTICATOR ? name : undefined;
 }
@@ -51,28 +63,45 @@ function componentOf(meta: V1ObjectMeta | undefined): ComponentName | undefined 
 /** Groups objects by namespace and `app.kubernetes.io/instance`; objects without either are skipped. */
 function groupByInstance(snapshot: ClusterSnapshot): Group[] {
   const groups = new Map<string, Group>();
-  const groupFor = (namespace: string | undefined, labels: Record<string, string>) => {
+  const groupFor = (
+    namespace: string | undefined,
+    labels: Record<string, string>,
+  ) => {
     const instance = labels[LABEL_INSTANCE];
     if (!namespace || !instance) return undefined;
     const key = `${namespace}/${instance}`;
     let g = groups.get(key);
     if (!g) {
-      g = { namespace, instance, deployments: [], services: [], ingresses: [], tlsSecrets: [] };
+      g = {
+        namespace,
+        instance,
+        deployments: [],
+        services: [],
+        ingresses: [],
+        tlsSecrets: [],
+      };
       groups.set(key, g);
     }
     return g;
   };
-  for (const d of snapshot.deployments) groupFor(d.metadata?.namespace, labelsOf(d.metadata))?.deployments.push(d);
-  for (const s of snapshot.services) groupFor(s.metadata?.namespace, labelsOf(s.metadata))?.services.push(s);
-  for (const i of snapshot.ingresses) groupFor(i.metadata?.namespace, labelsOf(i.metadata))?.ingresses.push(i);
-  for (const s of snapshot.tlsSecrets) groupFor(s.namespace, s.labels)?.tlsSecrets.push(s);
+  for (const d of snapshot.deployments)
+    groupFor(d.metadata?.namespace, labelsOf(d.metadata))?.deployments.push(d);
+  for (const s of snapshot.services)
+    groupFor(s.metadata?.namespace, labelsOf(s.metadata))?.services.push(s);
+  for (const i of snapshot.ingresses)
+    groupFor(i.metadata?.namespace, labelsOf(i.metadata))?.ingresses.push(i);
+  for (const s of snapshot.tlsSecrets)
+    groupFor(s.namespace, s.labels)?.tlsSecrets.push(s);
   for (const c of snapshot.configMaps) {
     const g = groupFor(c.metadata?.namespace, labelsOf(c.metadata));
-    if (g && c.metadata?.name === `${g.instance}-apiserver-settings`) g.configMap = c;
+    if (g && c.metadata?.name === `${g.instance}-apiserver-settings`)
+      g.configMap = c;
   }
   // A group is an installation only when it has one of Dex's or the authenticator's workloads or
   // entry points; a stray labelled Secret or ConfigMap alone is not reported.
-  return [...groups.values()].filter(g => g.deployments.length || g.services.length || g.ingresses.length);
+  return [...groups.values()].filter(
+    g => g.deployments.length || g.services.length || g.ingresses.length,
+  );
 }
 
 function trimPath(path: string | undefined): string {
@@ -99,8 +128,12 @@ function ingressStatus(ing: V1Ingress): IngressStatus {
     .filter((a): a is string => Boolean(a));
   return {
     name: ing.metadata?.name ?? '',
-    className: ing.spec?.ingressClassName ?? ing.metadata?.annotations?.['kubernetes.io/ingress.class'],
-    hosts: (ing.spec?.rules ?? []).map(r => r.host).filter((h): h is string => Boolean(h)),
+    className:
+      ing.spec?.ingressClassName ??
+      ing.metadata?.annotations?.['kubernetes.io/ingress.class'],
+    hosts: (ing.spec?.rules ?? [])
+      .map(r => r.host)
+      .filter((h): h is string => Boolean(h)),
     tls: (ing.spec?.tls ?? []).length > 0,
     addresses,
     state: addresses.length ? 'ready' : 'pending',
@@ -109,7 +142,8 @@ function ingressStatus(ing: V1Ingress): IngressStatus {
 
 function ingressEndpoints(ing: V1Ingress, status: IngressStatus): Endpoint[] {
   const tls = ing.spec?.tls ?? [];
-  const covered = (host: string) => tls.some(t => !t.hosts?.length || t.hosts.includes(host));
+  const covered = (host: string) =>
+    tls.some(t => !t.hosts?.length || t.hosts.includes(host));
   const endpoints: Endpoint[] = [];
   for (const rule of ing.spec?.rules ?? []) {
     if (!rule.host) continue;
@@ -123,7 +157,10 @@ function ingressEndpoints(ing: V1Ingress, status: IngressStatus): Endpoint[] {
   return endpoints;
 }
 
-function serviceEndpoints(svc: V1Service, cluster: SnapshotCluster): Endpoint[] {
+function serviceEndpoints(
+  svc: V1Service,
+  cluster: SnapshotCluster,
+): Endpoint[] {
   const name = svc.metadata?.name ?? '';
   const namespace = svc.metadata?.namespace ?? '';
   const port = svc.spec?.ports?.[0];
@@ -133,7 +170,12 @@ function serviceEndpoints(svc: V1Service, cluster: SnapshotCluster): Endpoint[] 
       .map(a => a.hostname ?? a.ip)
       .filter((a): a is string => Boolean(a));
     if (addresses.length) {
-      for (const a of addresses) endpoints.push({ kind: 'loadBalancer', url: `https://${urlHost(a)}:${port?.port}`, ready: true });
+      for (const a of addresses)
+        endpoints.push({
+          kind: 'loadBalancer',
+          url: `https://${urlHost(a)}:${port?.port}`,
+          ready: true,
+        });
     } else {
       // No address yet: the cloud controller has not provisioned the load balancer.
       endpoints.push({ kind: 'loadBalancer', url: '', ready: false });
@@ -142,22 +184,38 @@ function serviceEndpoints(svc: V1Service, cluster: SnapshotCluster): Endpoint[] 
   if (svc.spec?.type === 'NodePort' && port?.nodePort) {
     // Any node's address works; the API server's host is the one address the backend knows.
     const host = hostOf(cluster.server);
-    if (host) endpoints.push({ kind: 'nodePort', url: `https://${urlHost(host)}:${port.nodePort}`, ready: true });
+    if (host)
+      endpoints.push({
+        kind: 'nodePort',
+        url: `https://${urlHost(host)}:${port.nodePort}`,
+        ready: true,
+      });
   }
   if (port?.port && svc.spec?.clusterIP !== 'None') {
-    endpoints.push({ kind: 'clusterIP', url: `https://${name}.${namespace}.svc:${port.port}`, ready: true });
+    endpoints.push({
+      kind: 'clusterIP',
+      url: `https://${name}.${namespace}.svc:${port.port}`,
+      ready: true,
+    });
   }
   return endpoints;
 }
 
-function health(d: V1Deployment | undefined, replicas: ComponentStatus['replicas']): ComponentStatus['health'] {
+function health(
+  d: V1Deployment | undefined,
+  replicas: ComponentStatus['replicas'],
+): ComponentStatus['health'] {
   if (!d) return 'missing';
   const conditions = d.status?.conditions ?? [];
   const failed =
     conditions.some(c => c.type === 'Progressing' && c.status === 'False') ||
     conditions.some(c => c.type === 'ReplicaFailure' && c.status === 'True');
   if (failed) return 'unhealthy';
-  if (replicas.ready >= replicas.desired && replicas.updated >= replicas.desired) return 'healthy';
+  if (
+    replicas.ready >= replicas.desired &&
+    replicas.updated >= replicas.desired
+  )
+    return 'healthy';
   return 'progressing';
 }
 
@@ -167,7 +225,8 @@ function componentStatus(
   cluster: SnapshotCluster,
   defaultVersion: string | undefined,
 ): ComponentStatus {
-  const mine = <T extends { metadata?: V1ObjectMeta }>(items: T[]) => items.filter(o => componentOf(o.metadata) === name);
+  const mine = <T extends { metadata?: V1ObjectMeta }>(items: T[]) =>
+    items.filter(o => componentOf(o.metadata) === name);
   const deployment = mine(group.deployments)[0];
   const service = mine(group.services)[0];
   const ingress = mine(group.ingresses)[0];
@@ -187,16 +246,28 @@ function componentStatus(
     version,
     image,
     defaultVersion,
-    updateAvailable: Boolean(version && defaultVersion && compareVersions(version, defaultVersion) < 0),
-    serviceType: type === 'ClusterIP' || type === 'LoadBalancer' || type === 'NodePort' ? (type as ServiceType) : undefined,
-    endpoints: [...(ingress && ing ? ingressEndpoints(ingress, ing) : []), ...(service ? serviceEndpoints(service, cluster) : [])],
+    updateAvailable: Boolean(
+      version && defaultVersion && compareVersions(version, defaultVersion) < 0,
+    ),
+    serviceType:
+      type === 'ClusterIP' || type === 'LoadBalancer' || type === 'NodePort'
+        ? (type as ServiceType)
+        : undefined,
+    endpoints: [
+      ...(ingress && ing ? ingressEndpoints(ingress, ing) : []),
+      ...(service ? serviceEndpoints(service, cluster) : []),
+    ],
     ingress: ing,
     replicas,
     health: health(deployment, replicas),
   };
 }
 
-function certificateStatus(name: string, cert: CertificateSummary, now: Date): CertificateStatus {
+function certificateStatus(
+  name: string,
+  cert: CertificateSummary,
+  now: Date,
+): CertificateStatus {
   return {
     name,
     subject: cert.subject,
@@ -207,11 +278,17 @@ function certificateStatus(name: string, cert: CertificateSummary, now: Date): C
 
 function certificates(group: Group, now: Date): CertificateStatus[] {
   const result: CertificateStatus[] = [];
-  const secrets = [...group.tlsSecrets].sort((a, b) => a.name.localeCompare(b.name));
+  const secrets = [...group.tlsSecrets].sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
   // The pack's CA, as its TLS Secrets carry it (ca.crt); the CA Secret itself is never read.
-  const ca = secrets.find(s => s.name === `${group.instance}-tls`)?.ca ?? secrets.find(s => s.ca)?.ca;
+  const ca =
+    secrets.find(s => s.name === `${group.instance}-tls`)?.ca ??
+    secrets.find(s => s.ca)?.ca;
   if (ca) result.push(certificateStatus(`${group.instance}-ca`, ca, now));
-  for (const s of secrets) if (s.certificate) result.push(certificateStatus(s.name, s.certificate, now));
+  for (const s of secrets)
+    if (s.certificate)
+      result.push(certificateStatus(s.name, s.certificate, now));
   return result;
 }
 
@@ -221,8 +298,12 @@ function apiServer(cm: V1ConfigMap | undefined): DexInstallation['apiServer'] {
   return {
     issuerUrl: data['issuer-url'] ?? '',
     clientId: data['client-id'] ?? '',
-    flags: (data['oidc-flags'] ?? '').split('\n').map(f => f.trim()).filter(Boolean),
-    authenticationConfiguration: data['authentication-configuration.yaml'] ?? '',
+    flags: (data['oidc-flags'] ?? '')
+      .split('\n')
+      .map(f => f.trim())
+      .filter(Boolean),
+    authenticationConfiguration:
+      data['authentication-configuration.yaml'] ?? '',
   };
 }
 
@@ -240,11 +321,14 @@ export function installationsFromSnapshot(
   const now = options.now ?? new Date();
   return groupByInstance(snapshot)
     .map(group => {
-      const hasAuthenticator = [...group.deployments, ...group.services, ...group.ingresses].some(
-        o => componentOf(o.metadata) === AUTHENTICATOR,
-      );
+      const hasAuthenticator = [
+        ...group.deployments,
+        ...group.services,
+        ...group.ingresses,
+      ].some(o => componentOf(o.metadata) === AUTHENTICATOR);
       const settings = apiServer(group.configMap);
-      const { apiVersion: _apiVersion, ...kubeadmControlPlane } = clusterApiRecordOf(group.configMap?.data) ?? {};
+      const { apiVersion: _apiVersion, ...kubeadmControlPlane } =
+        clusterApiRecordOf(group.configMap?.data) ?? {};
       const installation: DexInstallation = {
         cluster: cluster.name,
         namespace: group.namespace,
@@ -252,7 +336,12 @@ export function installationsFromSnapshot(
         issuerUrl: settings?.issuerUrl || undefined,
         dex: componentStatus(DEX, group, cluster, policy.dex.defaultVersion),
         authenticator: hasAuthenticator
-          ? componentStatus(AUTHENTICATOR, group, cluster, policy.authenticator.defaultVersion)
+          ? componentStatus(
+              AUTHENTICATOR,
+              group,
+              cluster,
+              policy.authenticator.defaultVersion,
+            )
           : undefined,
         certificates: certificates(group, now),
         apiServer: settings,
@@ -260,5 +349,9 @@ export function installationsFromSnapshot(
       };
       return installation;
     })
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.instance.localeCompare(b.instance));
+    .sort(
+      (a, b) =>
+        a.namespace.localeCompare(b.namespace) ||
+        a.instance.localeCompare(b.instance),
+    );
 }

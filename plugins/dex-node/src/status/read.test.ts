@@ -1,4 +1,9 @@
-import { HangingServer, LocalCluster, startHangingServer, startLocalCluster } from '@backstage-dex/local-cluster';
+import {
+  HangingServer,
+  LocalCluster,
+  startHangingServer,
+  startLocalCluster,
+} from '@backstage-dex/local-cluster';
 import { withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from '../cluster/clientNode';
@@ -19,13 +24,22 @@ describe('readDexStatus on a real apiserver', () => {
   let hangKc: KubeConfig;
 
   beforeAll(async () => {
-    [cluster, hang] = await Promise.all([startLocalCluster(), startHangingServer()]);
+    [cluster, hang] = await Promise.all([
+      startLocalCluster(),
+      startHangingServer(),
+    ]);
     const k8s = await clientNode();
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
     hangKc = new k8s.KubeConfig();
     hangKc.loadFromOptions({
-      clusters: [{ name: 'hang', server: `https://127.0.0.1:${hang.port}`, skipTLSVerify: true }],
+      clusters: [
+        {
+          name: 'hang',
+          server: `https://127.0.0.1:${hang.port}`,
+          skipTLSVerify: true,
+        },
+      ],
       users: [{ name: 'u', token: 't' }],
       contexts: [{ name: 'hang', cluster: 'hang', user: 'u' }],
       currentContext: 'hang',
@@ -36,17 +50,39 @@ describe('readDexStatus on a real apiserver', () => {
         namespace,
         instance,
         kubernetesId: 'payments-api',
-        dex: { version: '2.44.0', exposure: { serviceType: 'ClusterIP', ingress: { enabled: true, className: 'nginx', hosts: [`${instance}.${namespace}.example.test`] } } },
+        dex: {
+          version: '2.44.0',
+          exposure: {
+            serviceType: 'ClusterIP',
+            ingress: {
+              enabled: true,
+              className: 'nginx',
+              hosts: [`${instance}.${namespace}.example.test`],
+            },
+          },
+        },
         authenticator: { exposure: { serviceType: 'LoadBalancer' } },
       });
     await Promise.all([
       provisionPack(kc, spec('team-a', 'dex'), { entityRef: ENTITY }),
       provisionPack(kc, spec('team-b', 'dex'), { entityRef: ENTITY }),
       provisionPack(kc, spec('team-b', 'dex-2'), { entityRef: ENTITY }),
-      provisionPack(kc, withDefaults({ cluster: 'local', namespace: 'other', kubernetesId: 'someone-else' }), { entityRef: 'component:default/someone-else' }),
+      provisionPack(
+        kc,
+        withDefaults({
+          cluster: 'local',
+          namespace: 'other',
+          kubernetesId: 'someone-else',
+        }),
+        { entityRef: 'component:default/someone-else' },
+      ),
       // Same name and kubernetes-id, another catalog namespace and another kind: not ENTITY's.
-      provisionPack(kc, spec('team-c', 'dex'), { entityRef: 'component:other/payments-api' }),
-      provisionPack(kc, spec('team-d', 'dex'), { entityRef: 'resource:default/payments-api' }),
+      provisionPack(kc, spec('team-c', 'dex'), {
+        entityRef: 'component:other/payments-api',
+      }),
+      provisionPack(kc, spec('team-d', 'dex'), {
+        entityRef: 'resource:default/payments-api',
+      }),
     ]);
   });
   afterAll(async () => {
@@ -56,33 +92,72 @@ describe('readDexStatus on a real apiserver', () => {
 
   it('reads every installation of the entity with one list per kind, whatever their number', async () => {
     const counter = countKubernetesCalls();
-    const status = await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef: ENTITY, onKubernetesCall: counter.onKubernetesCall });
+    const status = await readDexStatus({
+      clusters: [{ name: 'local', kc }],
+      kubernetesId: 'payments-api',
+      entityRef: ENTITY,
+      onKubernetesCall: counter.onKubernetesCall,
+    });
     expect(status.errors).toEqual([]);
-    expect(status.installations.map(i => `${i.namespace}/${i.instance}`)).toEqual(['team-a/dex', 'team-b/dex', 'team-b/dex-2']);
+    expect(
+      status.installations.map(i => `${i.namespace}/${i.instance}`),
+    ).toEqual(['team-a/dex', 'team-b/dex', 'team-b/dex-2']);
     expect(counter.total()).toBe(4);
 
     const a = status.installations[0];
     expect(a.issuerUrl).toBe('https://dex.team-a.example.test');
-    expect(a.dex).toMatchObject({ version: '2.44.0', updateAvailable: true, health: 'progressing', replicas: { desired: 1, ready: 0 } });
-    expect(a.dex.ingress).toMatchObject({ className: 'nginx', hosts: ['dex.team-a.example.test'], tls: true, state: 'pending' });
+    expect(a.dex).toMatchObject({
+      version: '2.44.0',
+      updateAvailable: true,
+      health: 'progressing',
+      replicas: { desired: 1, ready: 0 },
+    });
+    expect(a.dex.ingress).toMatchObject({
+      className: 'nginx',
+      hosts: ['dex.team-a.example.test'],
+      tls: true,
+      state: 'pending',
+    });
     expect(a.dex.endpoints).toEqual([
       { kind: 'ingress', url: 'https://dex.team-a.example.test', ready: false },
       { kind: 'clusterIP', url: 'https://dex.team-a.svc:5556', ready: true },
     ]);
-    expect(a.authenticator).toMatchObject({ version: '1.4.0', serviceType: 'LoadBalancer', updateAvailable: false });
-    expect(a.authenticator!.endpoints[0]).toEqual({ kind: 'loadBalancer', url: '', ready: false });
-    expect(a.certificates.map(c => c.name)).toEqual(['dex-ca', 'dex-authenticator-tls', 'dex-tls']);
+    expect(a.authenticator).toMatchObject({
+      version: '1.4.0',
+      serviceType: 'LoadBalancer',
+      updateAvailable: false,
+    });
+    expect(a.authenticator!.endpoints[0]).toEqual({
+      kind: 'loadBalancer',
+      url: '',
+      ready: false,
+    });
+    expect(a.certificates.map(c => c.name)).toEqual([
+      'dex-ca',
+      'dex-authenticator-tls',
+      'dex-tls',
+    ]);
     expect(a.certificates.every(c => c.daysLeft > 300)).toBe(true);
-    expect(a.apiServer?.flags).toContain('--oidc-issuer-url=https://dex.team-a.example.test');
+    expect(a.apiServer?.flags).toContain(
+      '--oidc-issuer-url=https://dex.team-a.example.test',
+    );
     expect(JSON.stringify(status)).not.toContain('PRIVATE KEY');
   });
 
   it('shows only what was stamped for the full entity ref: same-named entities of other kinds or namespaces see their own', async () => {
     const of = async (entityRef: string) =>
-      (await readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef })).installations.map(
-        i => `${i.namespace}/${i.instance}`,
-      );
-    expect(await of(ENTITY)).toEqual(['team-a/dex', 'team-b/dex', 'team-b/dex-2']);
+      (
+        await readDexStatus({
+          clusters: [{ name: 'local', kc }],
+          kubernetesId: 'payments-api',
+          entityRef,
+        })
+      ).installations.map(i => `${i.namespace}/${i.instance}`);
+    expect(await of(ENTITY)).toEqual([
+      'team-a/dex',
+      'team-b/dex',
+      'team-b/dex-2',
+    ]);
     expect(await of('component:other/payments-api')).toEqual(['team-c/dex']);
     expect(await of('resource:default/payments-api')).toEqual(['team-d/dex']);
   });
@@ -92,54 +167,112 @@ describe('readDexStatus on a real apiserver', () => {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
     // The RBAC plugins/dex-backend/README.md documents for the status reader.
-    await core.createNamespace({ body: { metadata: { name: 'status-reader' } } });
-    await core.createNamespacedServiceAccount({ namespace: 'status-reader', body: { metadata: { name: 'reader' } } });
+    await core.createNamespace({
+      body: { metadata: { name: 'status-reader' } },
+    });
+    await core.createNamespacedServiceAccount({
+      namespace: 'status-reader',
+      body: { metadata: { name: 'reader' } },
+    });
     await rbac.createClusterRole({
       body: {
         metadata: { name: 'dex-status-reader' },
         rules: [
           { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
-          { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['list'] },
-          { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list'] },
+          {
+            apiGroups: [''],
+            resources: ['services', 'configmaps'],
+            verbs: ['list'],
+          },
+          {
+            apiGroups: ['networking.k8s.io'],
+            resources: ['ingresses'],
+            verbs: ['list'],
+          },
         ],
       },
     });
     await rbac.createClusterRoleBinding({
       body: {
         metadata: { name: 'dex-status-reader' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dex-status-reader' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'status-reader' }],
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'dex-status-reader',
+        },
+        subjects: [
+          {
+            kind: 'ServiceAccount',
+            name: 'reader',
+            namespace: 'status-reader',
+          },
+        ],
       },
     });
-    const token = await core.createNamespacedServiceAccountToken({ name: 'reader', namespace: 'status-reader', body: { spec: { audiences: [] } } });
+    const token = await core.createNamespacedServiceAccountToken({
+      name: 'reader',
+      namespace: 'status-reader',
+      body: { spec: { audiences: [] } },
+    });
     const reader = new k8s.KubeConfig();
     reader.loadFromOptions({
-      clusters: [{ name: 'local', server: cluster.server, caData: Buffer.from(cluster.caPem).toString('base64') }],
+      clusters: [
+        {
+          name: 'local',
+          server: cluster.server,
+          caData: Buffer.from(cluster.caPem).toString('base64'),
+        },
+      ],
       users: [{ name: 'reader', token: token.status!.token }],
       contexts: [{ name: 'local', cluster: 'local', user: 'reader' }],
       currentContext: 'local',
     });
     // The reader cannot read Secrets at all.
-    await expect(reader.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces()).rejects.toMatchObject({ code: 403 });
+    await expect(
+      reader.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces(),
+    ).rejects.toMatchObject({ code: 403 });
 
-    const status = await readDexStatus({ clusters: [{ name: 'local', kc: reader }], kubernetesId: 'payments-api', entityRef: ENTITY });
+    const status = await readDexStatus({
+      clusters: [{ name: 'local', kc: reader }],
+      kubernetesId: 'payments-api',
+      entityRef: ENTITY,
+    });
     expect(status.errors).toEqual([]);
     const a = status.installations.find(i => i.namespace === 'team-a')!;
-    expect(a.certificates.map(c => c.name)).toEqual(['dex-ca', 'dex-authenticator-tls', 'dex-tls']);
+    expect(a.certificates.map(c => c.name)).toEqual([
+      'dex-ca',
+      'dex-authenticator-tls',
+      'dex-tls',
+    ]);
     expect(a.certificates.every(c => c.daysLeft > 300 && c.subject)).toBe(true);
   });
 
   it('shares one load between concurrent requests and reuses it within the TTL', async () => {
     let clock = 0;
-    const cache = new StatusCache<ClusterSnapshot>({ ttlMs: 2000, now: () => clock });
+    const cache = new StatusCache<ClusterSnapshot>({
+      ttlMs: 2000,
+      now: () => clock,
+    });
     const counter = countKubernetesCalls();
-    const read = () => readDexStatus({ clusters: [{ name: 'local', kc }], kubernetesId: 'payments-api', entityRef: ENTITY, cache, onKubernetesCall: counter.onKubernetesCall });
+    const read = () =>
+      readDexStatus({
+        clusters: [{ name: 'local', kc }],
+        kubernetesId: 'payments-api',
+        entityRef: ENTITY,
+        cache,
+        onKubernetesCall: counter.onKubernetesCall,
+      });
     const results = await Promise.all([read(), read(), read()]);
     expect(results.every(r => r.installations.length === 3)).toBe(true);
     expect(counter.total()).toBe(4);
     await read();
     expect(counter.total()).toBe(4);
-    expect(cache.stats()).toMatchObject({ misses: 1, coalesced: 2, hits: 1, size: 1 });
+    expect(cache.stats()).toMatchObject({
+      misses: 1,
+      coalesced: 2,
+      hits: 1,
+      size: 1,
+    });
     clock += 2001;
     await read();
     expect(counter.total()).toBe(8);
@@ -158,7 +291,12 @@ describe('readDexStatus on a real apiserver', () => {
     });
     const elapsed = Date.now() - started;
     expect(status.installations).toHaveLength(3);
-    expect(status.errors).toEqual([{ cluster: 'hang', message: 'Cluster "hang" did not answer within 800 ms' }]);
+    expect(status.errors).toEqual([
+      {
+        cluster: 'hang',
+        message: 'Cluster "hang" did not answer within 800 ms',
+      },
+    ]);
     // Without the bound the hanging cluster holds the answer until jest's timeout; the slack
     // above 800 ms is for a loaded CI machine, not a speed target.
     expect(elapsed).toBeGreaterThanOrEqual(790);
@@ -169,17 +307,31 @@ describe('readDexStatus on a real apiserver', () => {
     const k8s = await clientNode();
     const bad = new k8s.KubeConfig();
     bad.loadFromOptions({
-      clusters: [{ name: 'local', server: cluster.server, caData: Buffer.from(cluster.caPem).toString('base64') }],
+      clusters: [
+        {
+          name: 'local',
+          server: cluster.server,
+          caData: Buffer.from(cluster.caPem).toString('base64'),
+        },
+      ],
       users: [{ name: 'u', token: 'wrong' }],
       contexts: [{ name: 'local', cluster: 'local', user: 'u' }],
       currentContext: 'local',
     });
-    const status = await readDexStatus({ clusters: [{ name: 'local', kc: bad }], kubernetesId: 'payments-api', entityRef: ENTITY });
+    const status = await readDexStatus({
+      clusters: [{ name: 'local', kc: bad }],
+      kubernetesId: 'payments-api',
+      entityRef: ENTITY,
+    });
     expect(status.installations).toEqual([]);
-    expect(status.errors[0].message).toMatch(/rejected the credentials \(401\)/);
+    expect(status.errors[0].message).toMatch(
+      /rejected the credentials \(401\)/,
+    );
   });
 
   it('refuses a Kubernetes id that would change the label selector', async () => {
-    await expect(readDexStatus({ clusters: [], kubernetesId: 'a,b=c', entityRef: ENTITY })).rejects.toThrow(/not a valid Kubernetes label value/);
+    await expect(
+      readDexStatus({ clusters: [], kubernetesId: 'a,b=c', entityRef: ENTITY }),
+    ).rejects.toThrow(/not a valid Kubernetes label value/);
   });
 });

@@ -19,12 +19,22 @@ import {
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
 import { CERTIFICATE_KEY_SUFFIX } from '../pack/publishedCertificates';
-import { clientNode, shareConnections, withSignal } from '../cluster/clientNode';
+import {
+  clientNode,
+  shareConnections,
+  withSignal,
+} from '../cluster/clientNode';
 import { describeKubeError } from '../cluster/errors';
 import { addKubeadmControlPlaneStatus } from '../apiServer/rollout';
 import { StatusCache } from './cache';
 import { installationsFromSnapshot } from './mapping';
-import { CertificateSummary, ClusterSnapshot, KubernetesCall, StatusResource, TlsSecretCertificates } from './types';
+import {
+  CertificateSummary,
+  ClusterSnapshot,
+  KubernetesCall,
+  StatusResource,
+  TlsSecretCertificates,
+} from './types';
 
 /** A cluster to ask, with a KubeConfig for it (see kubeConfigFor). */
 export interface StatusClusterTarget {
@@ -112,13 +122,19 @@ function summary(pem: string | undefined): CertificateSummary | undefined {
  * The certificates a pack publishes in its `<instance>-certificates` ConfigMap (public
  * certificates only), one entry per TLS Secret they belong to, each with the pack's CA.
  */
-function publishedCertificates(configMap: V1ConfigMap): TlsSecretCertificates[] {
+function publishedCertificates(
+  configMap: V1ConfigMap,
+): TlsSecretCertificates[] {
   const meta = configMap.metadata ?? {};
   const instance = meta.labels?.[LABEL_INSTANCE];
   const data = configMap.data ?? {};
   const ca = summary(data[`${instance}-ca${CERTIFICATE_KEY_SUFFIX}`]);
   return Object.keys(data)
-    .filter(k => k.endsWith(CERTIFICATE_KEY_SUFFIX) && k !== `${instance}-ca${CERTIFICATE_KEY_SUFFIX}`)
+    .filter(
+      k =>
+        k.endsWith(CERTIFICATE_KEY_SUFFIX) &&
+        k !== `${instance}-ca${CERTIFICATE_KEY_SUFFIX}`,
+    )
     .map(k => ({
       namespace: meta.namespace ?? '',
       name: k.slice(0, -CERTIFICATE_KEY_SUFFIX.length),
@@ -136,27 +152,46 @@ function publishedCertificates(configMap: V1ConfigMap): TlsSecretCertificates[] 
  */
 export async function readClusterSnapshot(
   kc: KubeConfig,
-  options: { cluster: string; kubernetesId: string; signal?: AbortSignal; onKubernetesCall?: (call: KubernetesCall) => void },
+  options: {
+    cluster: string;
+    kubernetesId: string;
+    signal?: AbortSignal;
+    onKubernetesCall?: (call: KubernetesCall) => void;
+  },
 ): Promise<ClusterSnapshot> {
   const labelSelector = statusLabelSelector(options.kubernetesId);
   const { apps, core, networking } = await apisFor(kc);
-  const callOptions = options.signal ? withSignal(await clientNode(), options.signal) : undefined;
+  const callOptions = options.signal
+    ? withSignal(await clientNode(), options.signal)
+    : undefined;
   const call = <T>(resource: StatusResource, fn: () => Promise<T>) => {
     options.onKubernetesCall?.({ cluster: options.cluster, resource });
     return fn();
   };
   const [deployments, services, ingresses, configMaps] = await Promise.all([
-    call('deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector }, callOptions)),
-    call('services', () => core.listServiceForAllNamespaces({ labelSelector }, callOptions)),
-    call('ingresses', () => networking.listIngressForAllNamespaces({ labelSelector }, callOptions)),
-    call('configmaps', () => core.listConfigMapForAllNamespaces({ labelSelector }, callOptions)),
+    call('deployments', () =>
+      apps.listDeploymentForAllNamespaces({ labelSelector }, callOptions),
+    ),
+    call('services', () =>
+      core.listServiceForAllNamespaces({ labelSelector }, callOptions),
+    ),
+    call('ingresses', () =>
+      networking.listIngressForAllNamespaces({ labelSelector }, callOptions),
+    ),
+    call('configmaps', () =>
+      core.listConfigMapForAllNamespaces({ labelSelector }, callOptions),
+    ),
   ]);
   return {
     deployments: deployments.items,
     services: services.items,
     ingresses: ingresses.items,
     tlsSecrets: configMaps.items
-      .filter(c => c.metadata?.name === `${c.metadata?.labels?.[LABEL_INSTANCE]}-certificates`)
+      .filter(
+        c =>
+          c.metadata?.name ===
+          `${c.metadata?.labels?.[LABEL_INSTANCE]}-certificates`,
+      )
       .flatMap(publishedCertificates),
     configMaps: configMaps.items
       .filter(c => c.metadata?.name?.endsWith('-apiserver-settings'))
@@ -165,8 +200,12 @@ export async function readClusterSnapshot(
 }
 
 /** Only the objects stamped for the entity (ANNOTATION_OWNER_ENTITY_REF). */
-function stampedFor(snapshot: ClusterSnapshot, entityRef: string): ClusterSnapshot {
-  const mine = (meta: { annotations?: Record<string, string> } | undefined) => meta?.annotations?.[ANNOTATION_OWNER_ENTITY_REF] === entityRef;
+function stampedFor(
+  snapshot: ClusterSnapshot,
+  entityRef: string,
+): ClusterSnapshot {
+  const mine = (meta: { annotations?: Record<string, string> } | undefined) =>
+    meta?.annotations?.[ANNOTATION_OWNER_ENTITY_REF] === entityRef;
   return {
     deployments: snapshot.deployments.filter(o => mine(o.metadata)),
     services: snapshot.services.filter(o => mine(o.metadata)),
@@ -178,7 +217,11 @@ function stampedFor(snapshot: ClusterSnapshot, entityRef: string): ClusterSnapsh
 
 class ClusterTimeoutError extends Error {}
 
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ClusterTimeoutError(message)), ms);
@@ -191,7 +234,9 @@ function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T>
  * `timeoutMs`; a cluster that fails or is too slow yields a ClusterError next to the others'
  * installations.
  */
-export async function readDexStatus(options: ReadDexStatusOptions): Promise<DexStatus> {
+export async function readDexStatus(
+  options: ReadDexStatusOptions,
+): Promise<DexStatus> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
   statusLabelSelector(options.kubernetesId);
   const now = options.now ?? new Date();
@@ -205,19 +250,40 @@ export async function readDexStatus(options: ReadDexStatusOptions): Promise<DexS
           signal: AbortSignal.timeout(timeoutMs),
           onKubernetesCall: options.onKubernetesCall,
         });
-      const snapshot = options.cache ? options.cache.get(StatusCache.key(name, options.kubernetesId), load) : load();
+      const snapshot = options.cache
+        ? options.cache.get(StatusCache.key(name, options.kubernetesId), load)
+        : load();
       try {
-        const s = await within(snapshot, timeoutMs, `Cluster "${name}" did not answer within ${timeoutMs} ms`);
+        const s = await within(
+          snapshot,
+          timeoutMs,
+          `Cluster "${name}" did not answer within ${timeoutMs} ms`,
+        );
         const server = kc.getCurrentCluster()?.server;
         const mine = stampedFor(s, options.entityRef);
-        const installations = installationsFromSnapshot({ name, server }, mine, { policy: options.policy, now });
-        if (options.managementCluster) await addKubeadmControlPlaneStatus(installations, mine.configMaps, options.managementCluster, timeoutMs);
+        const installations = installationsFromSnapshot(
+          { name, server },
+          mine,
+          { policy: options.policy, now },
+        );
+        if (options.managementCluster)
+          await addKubeadmControlPlaneStatus(
+            installations,
+            mine.configMaps,
+            options.managementCluster,
+            timeoutMs,
+          );
         return { installations };
       } catch (e) {
         const message =
-          e instanceof ClusterTimeoutError || (e as Error)?.name === 'TimeoutError' || (e as Error)?.name === 'AbortError'
+          e instanceof ClusterTimeoutError ||
+          (e as Error)?.name === 'TimeoutError' ||
+          (e as Error)?.name === 'AbortError'
             ? `Cluster "${name}" did not answer within ${timeoutMs} ms`
-            : describeKubeError(e, `Listing the Dex objects on cluster "${name}"`).message;
+            : describeKubeError(
+                e,
+                `Listing the Dex objects on cluster "${name}"`,
+              ).message;
         return { error: { cluster: name, message } };
       }
     }),

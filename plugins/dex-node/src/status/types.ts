@@ -1,4 +1,9 @@
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1Service,
+} from '@kubernetes/client-node';
 
 /** What a certificate's expiry needs: read from the certificate alone, never from a key. */
 export interface CertificateSummary {
@@ -35,7 +40,8 @@ export interface ClusterSnapshot {
 }
 
 /** The kinds the status reader lists, one call each per cluster. */
-export type StatusResource = 'deployments' | 'services' | 'ingresses' | 'configmaps';
+export type StatusResource =
+  'deployments' | 'services' | 'ingresses' | 'configmaps';
 
 /** One Kubernetes API call made by the status reader (for counters in tests and benchmarks). */
 export interface KubernetesCall {

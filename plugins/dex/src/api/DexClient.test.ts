@@ -19,7 +19,11 @@ function setup(response: Response) {
   };
   const fetch = jest.fn(async (_input: RequestInfo | URL) => response);
   const fetchApi: FetchApi = { fetch: fetch as FetchApi['fetch'] };
-  return { client: new DexClient({ discoveryApi, fetchApi }), discoveryApi, fetch };
+  return {
+    client: new DexClient({ discoveryApi, fetchApi }),
+    discoveryApi,
+    fetch,
+  };
 }
 
 describe('DexClient', () => {
@@ -31,9 +35,9 @@ describe('DexClient', () => {
     };
     const { client, discoveryApi, fetch } = setup(jsonResponse(body));
 
-    await expect(client.getStatus('component:default/payments')).resolves.toEqual(
-      body,
-    );
+    await expect(
+      client.getStatus('component:default/payments'),
+    ).resolves.toEqual(body);
     expect(discoveryApi.getBaseUrl).toHaveBeenCalledWith('dex');
     expect(fetch).toHaveBeenCalledWith(
       `${baseUrl}/status?entityRef=component%3Adefault%2Fpayments`,
@@ -59,7 +63,10 @@ describe('DexClient', () => {
     const { client } = setup(
       jsonResponse(
         {
-          error: { name: 'NotAllowedError', message: 'not allowed to read dex' },
+          error: {
+            name: 'NotAllowedError',
+            message: 'not allowed to read dex',
+          },
           request: { method: 'GET', url: '/api/dex/status' },
           response: { statusCode: 403 },
         },

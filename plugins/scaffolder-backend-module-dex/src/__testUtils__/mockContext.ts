@@ -1,13 +1,21 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackstageCredentials, LoggerService } from '@backstage/backend-plugin-api';
+import type {
+  BackstageCredentials,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import type { JsonObject, JsonValue } from '@backstage/types';
-import type { ActionContext, TemplateAction } from '@backstage/plugin-scaffolder-node';
+import type {
+  ActionContext,
+  TemplateAction,
+} from '@backstage/plugin-scaffolder-node';
 import yaml from 'yaml';
 
 /** A logger that keeps every message (with its level), for assertions. */
-export function recordingLogger(lines: string[] = []): LoggerService & { lines: string[] } {
+export function recordingLogger(
+  lines: string[] = [],
+): LoggerService & { lines: string[] } {
   const at = (level: string) => (message: string, meta?: unknown) => {
     lines.push(`${level}: ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}`);
   };
@@ -44,7 +52,9 @@ export async function mockContext(options: {
   const outputs: Record<string, JsonValue> = {};
   const logger = recordingLogger();
   const checkpoints = options.checkpoints ?? new Map();
-  const workspacePath = options.workspacePath ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-')));
+  const workspacePath =
+    options.workspacePath ??
+    (await fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-')));
   const ctx: ActionContext<any, any> = {
     input: options.input,
     logger,
@@ -61,17 +71,24 @@ export async function mockContext(options: {
       checkpoints.set(key, JSON.parse(JSON.stringify(value ?? {})));
       return value;
     },
-    createTemporaryDirectory: () => fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-tmp-')),
+    createTemporaryDirectory: () =>
+      fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-tmp-')),
     getInitiatorCredentials: async () =>
       options.credentials ??
-      ({ $$type: '@backstage/BackstageCredentials', principal: { type: 'user', userEntityRef: 'user:default/mock' } } as BackstageCredentials),
+      ({
+        $$type: '@backstage/BackstageCredentials',
+        principal: { type: 'user', userEntityRef: 'user:default/mock' },
+      } as BackstageCredentials),
     templateInfo: { entityRef: 'template:default/test' },
   };
   return { ctx, outputs, logs: logger.lines, checkpoints };
 }
 
 /** Runs an action's handler with a mock context. */
-export async function runAction(action: TemplateAction<any, any, any>, options: Parameters<typeof mockContext>[0]) {
+export async function runAction(
+  action: TemplateAction<any, any, any>,
+  options: Parameters<typeof mockContext>[0],
+) {
   const run = await mockContext(options);
   await action.handler(run.ctx);
   return run;

@@ -1,10 +1,29 @@
-import { AuthService, coreServices, createBackendModule, createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  AuthService,
+  coreServices,
+  createBackendModule,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { catalogConditions, createCatalogConditionalDecision } from '@backstage/plugin-catalog-backend/alpha';
-import { AuthorizeResult, PolicyDecision, isPermission } from '@backstage/plugin-permission-common';
-import type { PermissionPolicy, PolicyQuery, PolicyQueryUser } from '@backstage/plugin-permission-node';
+import {
+  catalogConditions,
+  createCatalogConditionalDecision,
+} from '@backstage/plugin-catalog-backend/alpha';
+import {
+  AuthorizeResult,
+  PolicyDecision,
+  isPermission,
+} from '@backstage/plugin-permission-common';
+import type {
+  PermissionPolicy,
+  PolicyQuery,
+  PolicyQueryUser,
+} from '@backstage/plugin-permission-node';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
-import { dexPackApplyPermission, dexPackTakeoverPermission } from '@backstage-dex/plugin-dex-common';
+import {
+  dexPackApplyPermission,
+  dexPackTakeoverPermission,
+} from '@backstage-dex/plugin-dex-common';
 
 /** The platform group of the test policy, and a user in it. */
 export const PLATFORM_GROUP = 'group:default/platform';
@@ -16,15 +35,23 @@ export const PLATFORM_USER = 'user:default/platform-admin';
  * install anywhere and take over; everything else is allowed.
  */
 class OwnersInstallPlatformTakesOver implements PermissionPolicy {
-  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
     const claims = user?.info.ownershipEntityRefs ?? [];
     const platform = claims.includes(PLATFORM_GROUP);
     if (isPermission(request.permission, dexPackApplyPermission)) {
       if (platform) return { result: AuthorizeResult.ALLOW };
-      return createCatalogConditionalDecision(request.permission, catalogConditions.isEntityOwner({ claims }));
+      return createCatalogConditionalDecision(
+        request.permission,
+        catalogConditions.isEntityOwner({ claims }),
+      );
     }
     if (isPermission(request.permission, dexPackTakeoverPermission)) {
-      return { result: platform ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+      return {
+        result: platform ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+      };
     }
     return { result: AuthorizeResult.ALLOW };
   }
@@ -49,10 +76,14 @@ export const userInfoWithGroups = createServiceFactory({
   deps: {},
   factory: () => ({
     async getUserInfo(credentials) {
-      const userEntityRef = (credentials.principal as { userEntityRef: string }).userEntityRef;
+      const userEntityRef = (credentials.principal as { userEntityRef: string })
+        .userEntityRef;
       return {
         userEntityRef,
-        ownershipEntityRefs: [userEntityRef, ...(userEntityRef === PLATFORM_USER ? [PLATFORM_GROUP] : [])],
+        ownershipEntityRefs: [
+          userEntityRef,
+          ...(userEntityRef === PLATFORM_USER ? [PLATFORM_GROUP] : []),
+        ],
       };
     },
   }),
@@ -70,9 +101,17 @@ export const authWithActors = createServiceFactory({
     const inner = mockServices.auth({ pluginId: plugin.getId() });
     const auth: AuthService = Object.create(inner);
     auth.getPluginRequestToken = async options => {
-      const principal = options.onBehalfOf.principal as { type: string; userEntityRef?: string };
-      if (principal.type !== 'user' || !principal.userEntityRef) return inner.getPluginRequestToken(options);
-      return { token: mockCredentials.user.token(principal.userEntityRef, { actor: { subject: `plugin:${plugin.getId()}` } }) };
+      const principal = options.onBehalfOf.principal as {
+        type: string;
+        userEntityRef?: string;
+      };
+      if (principal.type !== 'user' || !principal.userEntityRef)
+        return inner.getPluginRequestToken(options);
+      return {
+        token: mockCredentials.user.token(principal.userEntityRef, {
+          actor: { subject: `plugin:${plugin.getId()}` },
+        }),
+      };
     };
     return auth;
   },

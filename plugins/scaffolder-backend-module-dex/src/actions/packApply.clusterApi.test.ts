@@ -22,7 +22,10 @@ import {
   startLocalCluster,
 } from '@backstage-dex/local-cluster';
 import { DEFAULT_DEX_VERSION } from '@backstage-dex/plugin-dex-common';
-import { ANNOTATION_KCP_OIDC, readDexStatus } from '@backstage-dex/plugin-dex-node';
+import {
+  ANNOTATION_KCP_OIDC,
+  readDexStatus,
+} from '@backstage-dex/plugin-dex-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { mockContext } from '../__testUtils__/mockContext';
 import { createDexPackApplyAction } from './packApply';
@@ -31,8 +34,12 @@ jest.setTimeout(300_000);
 
 const GROUP = 'controlplane.cluster.x-k8s.io';
 const KCP_NS = 'capi-clusters';
-const USER = { email: 'admin@example.com', password: 'correct horse battery staple' };
-const AUDIT_POLICY = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n';
+const USER = {
+  email: 'admin@example.com',
+  password: 'correct horse battery staple',
+};
+const AUDIT_POLICY =
+  'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n';
 
 let workload: LocalCluster;
 let management: LocalCluster;
@@ -61,26 +68,63 @@ function v1beta2Kcp(name: string) {
   return {
     apiVersion: `${GROUP}/v1beta2`,
     kind: 'KubeadmControlPlane',
-    metadata: { name, namespace: KCP_NS, labels: { 'cluster.x-k8s.io/cluster-name': name.replace(/-control-plane$/, '') } },
+    metadata: {
+      name,
+      namespace: KCP_NS,
+      labels: {
+        'cluster.x-k8s.io/cluster-name': name.replace(/-control-plane$/, ''),
+      },
+    },
     spec: {
       replicas: 3,
       version: 'v1.35.4',
       machineTemplate: {
-        spec: { infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'DockerMachineTemplate', name } },
+        spec: {
+          infrastructureRef: {
+            apiGroup: 'infrastructure.cluster.x-k8s.io',
+            kind: 'DockerMachineTemplate',
+            name,
+          },
+        },
       },
       kubeadmConfigSpec: {
         clusterConfiguration: {
           apiServer: {
             certSANs: ['localhost', '127.0.0.1'],
             extraArgs: [
-              { name: 'audit-log-path', value: '/var/log/kubernetes/audit.log' },
-              { name: 'audit-policy-file', value: '/etc/kubernetes/audit-policy.yaml' },
+              {
+                name: 'audit-log-path',
+                value: '/var/log/kubernetes/audit.log',
+              },
+              {
+                name: 'audit-policy-file',
+                value: '/etc/kubernetes/audit-policy.yaml',
+              },
             ],
           },
         },
-        files: [{ path: '/etc/kubernetes/audit-policy.yaml', owner: 'root:root', permissions: '0600', content: AUDIT_POLICY }],
-        initConfiguration: { nodeRegistration: { kubeletExtraArgs: [{ name: 'eviction-hard', value: 'nodefs.available<0%' }] } },
-        joinConfiguration: { nodeRegistration: { kubeletExtraArgs: [{ name: 'eviction-hard', value: 'nodefs.available<0%' }] } },
+        files: [
+          {
+            path: '/etc/kubernetes/audit-policy.yaml',
+            owner: 'root:root',
+            permissions: '0600',
+            content: AUDIT_POLICY,
+          },
+        ],
+        initConfiguration: {
+          nodeRegistration: {
+            kubeletExtraArgs: [
+              { name: 'eviction-hard', value: 'nodefs.available<0%' },
+            ],
+          },
+        },
+        joinConfiguration: {
+          nodeRegistration: {
+            kubeletExtraArgs: [
+              { name: 'eviction-hard', value: 'nodefs.available<0%' },
+            ],
+          },
+        },
       },
     },
   };
@@ -91,29 +135,59 @@ function v1beta1Kcp(name: string) {
   const kcp = v1beta2Kcp(name) as any;
   kcp.apiVersion = `${GROUP}/v1beta1`;
   kcp.spec.machineTemplate = {
-    infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name },
+    infrastructureRef: {
+      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+      kind: 'DockerMachineTemplate',
+      name,
+    },
   };
   kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs = {
     'audit-log-path': '/var/log/kubernetes/audit.log',
     'audit-policy-file': '/etc/kubernetes/audit-policy.yaml',
   };
-  kcp.spec.kubeadmConfigSpec.initConfiguration.nodeRegistration.kubeletExtraArgs = { 'eviction-hard': 'nodefs.available<0%' };
-  kcp.spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs = { 'eviction-hard': 'nodefs.available<0%' };
+  kcp.spec.kubeadmConfigSpec.initConfiguration.nodeRegistration.kubeletExtraArgs =
+    { 'eviction-hard': 'nodefs.available<0%' };
+  kcp.spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs =
+    { 'eviction-hard': 'nodefs.available<0%' };
   return kcp;
 }
 
-async function serverSideApply(kc: KubeConfig, body: object, fieldManager: string) {
-  await k8s.KubernetesObjectApi.makeApiClient(kc).patch(body as any, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply);
+async function serverSideApply(
+  kc: KubeConfig,
+  body: object,
+  fieldManager: string,
+) {
+  await k8s.KubernetesObjectApi.makeApiClient(kc).patch(
+    body as any,
+    undefined,
+    undefined,
+    fieldManager,
+    true,
+    k8s.PatchStrategy.ServerSideApply,
+  );
 }
 
-async function readKcp(kc: KubeConfig, version: string, name: string): Promise<any> {
-  return kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ group: GROUP, version, namespace: KCP_NS, plural: 'kubeadmcontrolplanes', name });
+async function readKcp(
+  kc: KubeConfig,
+  version: string,
+  name: string,
+): Promise<any> {
+  return kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version,
+    namespace: KCP_NS,
+    plural: 'kubeadmcontrolplanes',
+    name,
+  });
 }
 
 beforeAll(async () => {
   k8s = await import('@kubernetes/client-node');
   dexPort = await freePort();
-  [workload, management] = await Promise.all([startLocalCluster(), startLocalCluster()]);
+  [workload, management] = await Promise.all([
+    startLocalCluster(),
+    startLocalCluster(),
+  ]);
   workloadKc = kubeConfig(workload);
   managementKc = kubeConfig(management);
   // The management cluster serves v1beta2 (Cluster API 1.11+); the workload cluster doubles as an
@@ -121,34 +195,62 @@ beforeAll(async () => {
   // its model and would drop the CRD's x-kubernetes-* keys.
   const createCrd = async (c: LocalCluster, version: 'v1beta2' | 'v1beta1') => {
     const body = JSON.stringify(kubeadmControlPlaneCrd(version));
-    const res = await httpsRequest(`${c.server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
-      caPem: c.caPem,
-      method: 'POST',
-      headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      body,
-    });
-    if (res.status !== 201) throw new Error(`creating the ${version} CRD: HTTP ${res.status} ${res.body.slice(0, 500)}`);
+    const res = await httpsRequest(
+      `${c.server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`,
+      {
+        caPem: c.caPem,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${c.token}`,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+        },
+        body,
+      },
+    );
+    if (res.status !== 201)
+      throw new Error(
+        `creating the ${version} CRD: HTTP ${res.status} ${res.body.slice(0, 500)}`,
+      );
   };
-  await Promise.all([createCrd(management, 'v1beta2'), createCrd(workload, 'v1beta1')]);
+  await Promise.all([
+    createCrd(management, 'v1beta2'),
+    createCrd(workload, 'v1beta1'),
+  ]);
   for (const kc of [managementKc, workloadKc]) {
-    await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: KCP_NS } } });
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespace({ body: { metadata: { name: KCP_NS } } });
   }
   // CRDs serve shortly after they are created.
   const until = Date.now() + 30_000;
   for (;;) {
     try {
-      await serverSideApply(managementKc, v1beta2Kcp('workload-control-plane'), 'kubectl');
-      await serverSideApply(workloadKc, v1beta1Kcp('legacy-control-plane'), 'kubectl');
+      await serverSideApply(
+        managementKc,
+        v1beta2Kcp('workload-control-plane'),
+        'kubectl',
+      );
+      await serverSideApply(
+        workloadKc,
+        v1beta1Kcp('legacy-control-plane'),
+        'kubectl',
+      );
       break;
     } catch (e) {
       if (Date.now() > until) throw e;
       await new Promise(r => setTimeout(r, 500));
     }
   }
-  await workloadKc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: 'dex' } } });
+  await workloadKc
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespace({ body: { metadata: { name: 'dex' } } });
   await workloadKc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
     namespace: 'dex',
-    body: { metadata: { name: 'dex-users' }, stringData: { admin: USER.password } },
+    body: {
+      metadata: { name: 'dex-users' },
+      stringData: { admin: USER.password },
+    },
   });
 });
 
@@ -157,7 +259,9 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-function config(authentication: 'flags' | 'authenticationConfiguration' = 'flags') {
+function config(
+  authentication: 'flags' | 'authenticationConfiguration' = 'flags',
+) {
   return new ConfigReader({
     kubernetes: {
       clusterLocatorMethods: [
@@ -177,7 +281,10 @@ function config(authentication: 'flags' | 'authenticationConfiguration' = 'flags
           apiServer: {
             mode: 'clusterApi',
             managementCluster: 'management',
-            kubeadmControlPlane: { namespace: KCP_NS, name: 'workload-control-plane' },
+            kubeadmControlPlane: {
+              namespace: KCP_NS,
+              name: 'workload-control-plane',
+            },
             authentication,
           },
         },
@@ -185,7 +292,10 @@ function config(authentication: 'flags' | 'authenticationConfiguration' = 'flags
           apiServer: {
             mode: 'clusterApi',
             managementCluster: 'legacy',
-            kubeadmControlPlane: { namespace: KCP_NS, name: 'legacy-control-plane' },
+            kubeadmControlPlane: {
+              namespace: KCP_NS,
+              name: 'legacy-control-plane',
+            },
             authentication,
           },
         },
@@ -199,44 +309,89 @@ const input = (cluster: string, extra: object = {}) => ({
   namespace: 'dex',
   instance: cluster === 'legacy' ? 'legacy-dex' : 'dex',
   entityRef: 'component:default/payments-api',
-  dex: { issuerUrl: `https://127.0.0.1:${dexPort}/dex`, exposure: { extraNames: ['127.0.0.1'] }, storage: 'memory' },
+  dex: {
+    issuerUrl: `https://127.0.0.1:${dexPort}/dex`,
+    exposure: { extraNames: ['127.0.0.1'] },
+    storage: 'memory',
+  },
   authenticator: { enabled: false },
-  staticUsers: [{ email: USER.email, username: 'admin', passwordRef: { name: 'dex-users', key: 'admin' } }],
+  staticUsers: [
+    {
+      email: USER.email,
+      username: 'admin',
+      passwordRef: { name: 'dex-users', key: 'admin' },
+    },
+  ],
   ...extra,
 });
 
 async function run(
   cluster: string,
-  options: { isDryRun?: boolean; force?: boolean; authentication?: 'flags' | 'authenticationConfiguration'; instance?: string } = {},
+  options: {
+    isDryRun?: boolean;
+    force?: boolean;
+    authentication?: 'flags' | 'authenticationConfiguration';
+    instance?: string;
+  } = {},
 ) {
-  const action = createDexPackApplyAction({ config: config(options.authentication), permissions: mockServices.permissions() });
-  const extra = { ...(options.force ? { force: true } : {}), ...(options.instance ? { instance: options.instance } : {}) };
-  const r = await mockContext({ input: input(cluster, extra), isDryRun: options.isDryRun });
+  const action = createDexPackApplyAction({
+    config: config(options.authentication),
+    permissions: mockServices.permissions(),
+  });
+  const extra = {
+    ...(options.force ? { force: true } : {}),
+    ...(options.instance ? { instance: options.instance } : {}),
+  };
+  const r = await mockContext({
+    input: input(cluster, extra),
+    isDryRun: options.isDryRun,
+  });
   await action.handler(r.ctx);
   return r;
 }
 
 async function caPem() {
-  const s = await workloadKc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: 'dex-ca', namespace: 'dex' });
+  const s = await workloadKc
+    .makeApiClient(k8s.CoreV1Api)
+    .readNamespacedSecret({ name: 'dex-ca', namespace: 'dex' });
   return Buffer.from(s.data!['tls.crt'], 'base64').toString('utf8');
 }
 
 /** Runs the pack's Dex from its rendered config (memory storage; listen address and file paths local) and gets a token from it. */
-async function packDexToken(instance: string): Promise<{ dex: LocalDex; token: string }> {
+async function packDexToken(
+  instance: string,
+): Promise<{ dex: LocalDex; token: string }> {
   const core = workloadKc.makeApiClient(k8s.CoreV1Api);
-  const read = (name: string) => core.readNamespacedSecret({ name: `${instance}-${name}`, namespace: 'dex' });
-  const [configSecret, tls, clients, ca] = await Promise.all([read('config'), read('tls'), read('clients'), read('ca')]);
+  const read = (name: string) =>
+    core.readNamespacedSecret({
+      name: `${instance}-${name}`,
+      namespace: 'dex',
+    });
+  const [configSecret, tls, clients, ca] = await Promise.all([
+    read('config'),
+    read('tls'),
+    read('clients'),
+    read('ca'),
+  ]);
   const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
   const dir = fs.mkdtempSync(path.join(work, `${instance}-`));
   const dexConfig = YAML.parse(b64(configSecret.data!['config.yaml']));
-  dexConfig.web = { https: `127.0.0.1:${dexPort}`, tlsCert: path.join(dir, 'tls.crt'), tlsKey: path.join(dir, 'tls.key') };
-  if (dexConfig.telemetry) dexConfig.telemetry = { http: `127.0.0.1:${await freePort()}` };
+  dexConfig.web = {
+    https: `127.0.0.1:${dexPort}`,
+    tlsCert: path.join(dir, 'tls.crt'),
+    tlsKey: path.join(dir, 'tls.key'),
+  };
+  if (dexConfig.telemetry)
+    dexConfig.telemetry = { http: `127.0.0.1:${await freePort()}` };
   const caPemOfPack = b64(ca.data!['tls.crt']);
   const dex = await startDex({
     version: `v${DEFAULT_DEX_VERSION}`,
     configYaml: YAML.stringify(dexConfig),
     caPem: caPemOfPack,
-    files: { [path.join(dir, 'tls.crt')]: b64(tls.data!['tls.crt']), [path.join(dir, 'tls.key')]: b64(tls.data!['tls.key']) },
+    files: {
+      [path.join(dir, 'tls.crt')]: b64(tls.data!['tls.crt']),
+      [path.join(dir, 'tls.key')]: b64(tls.data!['tls.key']),
+    },
   });
   try {
     const token = await passwordGrant({
@@ -256,24 +411,44 @@ async function packDexToken(instance: string): Promise<{ dex: LocalDex; token: s
 
 describe('v1beta2 (Cluster API 1.11+)', () => {
   it('dry run: shows the change and writes nothing to the KubeadmControlPlane', async () => {
-    const before = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
+    const before = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
     const { outputs, logs } = await run('workload', { isDryRun: true });
     expect(outputs.apiServerMode).toBe('clusterApi');
     expect(outputs.kubeadmControlPlane).toEqual({
       name: `${KCP_NS}/workload-control-plane`,
       apiVersion: `${GROUP}/v1beta2`,
       action: 'update',
-      changes: expect.arrayContaining(['set extraArgs oidc-issuer-url', 'set extraArgs oidc-ca-file', 'add file /etc/kubernetes/pki/dex-ca.crt']),
+      changes: expect.arrayContaining([
+        'set extraArgs oidc-issuer-url',
+        'set extraArgs oidc-ca-file',
+        'add file /etc/kubernetes/pki/dex-ca.crt',
+      ]),
     });
-    expect(logs.join('\n')).toContain(`KubeadmControlPlane ${KCP_NS}/workload-control-plane would get set extraArgs oidc-issuer-url`);
-    const after = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
-    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(logs.join('\n')).toContain(
+      `KubeadmControlPlane ${KCP_NS}/workload-control-plane would get set extraArgs oidc-issuer-url`,
+    );
+    const after = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
+    expect(after.metadata.resourceVersion).toBe(
+      before.metadata.resourceVersion,
+    );
   });
 
   it('applies the OIDC arguments and the CA file, leaving the other arguments and files as they were', async () => {
     const { outputs } = await run('workload');
     const ca = await caPem();
-    const kcp = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
+    const kcp = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
     const apiServer = kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer;
     expect(apiServer.extraArgs).toEqual([
       { name: 'audit-log-path', value: '/var/log/kubernetes/audit.log' },
@@ -287,10 +462,22 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
     ]);
     expect(apiServer.certSANs).toEqual(['localhost', '127.0.0.1']);
     expect(kcp.spec.kubeadmConfigSpec.files).toEqual([
-      { path: '/etc/kubernetes/audit-policy.yaml', owner: 'root:root', permissions: '0600', content: AUDIT_POLICY },
-      { path: '/etc/kubernetes/pki/dex-ca.crt', owner: 'root:root', permissions: '0644', content: ca },
+      {
+        path: '/etc/kubernetes/audit-policy.yaml',
+        owner: 'root:root',
+        permissions: '0600',
+        content: AUDIT_POLICY,
+      },
+      {
+        path: '/etc/kubernetes/pki/dex-ca.crt',
+        owner: 'root:root',
+        permissions: '0644',
+        content: ca,
+      },
     ]);
-    expect(kcp.spec.kubeadmConfigSpec.initConfiguration).toEqual(v1beta2Kcp('x').spec.kubeadmConfigSpec.initConfiguration);
+    expect(kcp.spec.kubeadmConfigSpec.initConfiguration).toEqual(
+      v1beta2Kcp('x').spec.kubeadmConfigSpec.initConfiguration,
+    );
     expect(kcp.spec.replicas).toBe(3);
     expect(kcp.spec.version).toBe('v1.35.4');
     expect(JSON.parse(kcp.metadata.annotations[ANNOTATION_KCP_OIDC])).toEqual({
@@ -298,13 +485,25 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
       files: ['/etc/kubernetes/pki/dex-ca.crt'],
     });
     // Our arguments are ours; the template's stay the template's.
-    const managers = Object.fromEntries(kcp.metadata.managedFields.map((f: any) => [f.manager, JSON.stringify(f.fieldsV1)]));
-    expect(managers['backstage-dex']).toContain('"k:{\\"name\\":\\"oidc-issuer-url\\"');
+    const managers = Object.fromEntries(
+      kcp.metadata.managedFields.map((f: any) => [
+        f.manager,
+        JSON.stringify(f.fieldsV1),
+      ]),
+    );
+    expect(managers['backstage-dex']).toContain(
+      '"k:{\\"name\\":\\"oidc-issuer-url\\"',
+    );
     expect(managers['backstage-dex']).not.toContain('audit-log-path');
     expect(managers.kubectl).toContain('audit-log-path');
     expect((outputs.kubeadmControlPlane as any).action).toBe('update');
     // The settings ConfigMap records where they went (the card reads it).
-    const cm = await workloadKc.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: 'dex' });
+    const cm = await workloadKc
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedConfigMap({
+        name: 'dex-apiserver-settings',
+        namespace: 'dex',
+      });
     expect(cm.data).toMatchObject({
       'apiserver-mode': 'clusterApi',
       'kubeadm-control-plane': `management/${KCP_NS}/workload-control-plane`,
@@ -313,35 +512,63 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
   });
 
   it('a re-run writes nothing (resourceVersion unchanged)', async () => {
-    const before = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
+    const before = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
     const { outputs } = await run('workload');
-    expect(outputs.kubeadmControlPlane).toMatchObject({ action: 'unchanged', changes: [] });
-    const after = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
-    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(outputs.kubeadmControlPlane).toMatchObject({
+      action: 'unchanged',
+      changes: [],
+    });
+    const after = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
+    expect(after.metadata.resourceVersion).toBe(
+      before.metadata.resourceVersion,
+    );
   });
 
   it('shows the rollout on the status the card reads', async () => {
-    const kcp = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
-    // What the Cluster API controller would write while it replaces the machines.
-    await managementKc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: 'v1beta2',
-        namespace: KCP_NS,
-        plural: 'kubeadmcontrolplanes',
-        name: 'workload-control-plane',
-        body: { status: { replicas: 3, upToDateReplicas: 1, observedGeneration: kcp.metadata.generation } },
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    const kcp = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
     );
+    // What the Cluster API controller would write while it replaces the machines.
+    await managementKc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: 'v1beta2',
+          namespace: KCP_NS,
+          plural: 'kubeadmcontrolplanes',
+          name: 'workload-control-plane',
+          body: {
+            status: {
+              replicas: 3,
+              upToDateReplicas: 1,
+              observedGeneration: kcp.metadata.generation,
+            },
+          },
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
     const status = await readDexStatus({
       clusters: [{ name: 'workload', kc: workloadKc }],
       kubernetesId: 'payments-api',
       entityRef: 'component:default/payments-api',
-      managementCluster: async name => (name === 'management' ? managementKc : undefined),
+      managementCluster: async name =>
+        name === 'management' ? managementKc : undefined,
     });
     expect(status.errors).toEqual([]);
-    expect(status.installations.find(i => i.instance === 'dex')?.kubeadmControlPlane).toEqual({
+    expect(
+      status.installations.find(i => i.instance === 'dex')?.kubeadmControlPlane,
+    ).toEqual({
       managementCluster: 'management',
       namespace: KCP_NS,
       name: 'workload-control-plane',
@@ -352,17 +579,32 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
   });
 
   it('refuses a second Dex pack for the same KubeadmControlPlane before writing anything', async () => {
-    const before = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
-    await expect(run('workload', { instance: 'second' })).rejects.toMatchObject({
-      name: 'ConflictError',
-      message: expect.stringContaining(
-        `KubeadmControlPlane ${KCP_NS}/workload-control-plane: it carries the OIDC settings of another Dex pack (workload/dex/dex)`,
-      ),
-    });
-    expect((await readKcp(managementKc, 'v1beta2', 'workload-control-plane')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    const before = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
+    await expect(run('workload', { instance: 'second' })).rejects.toMatchObject(
+      {
+        name: 'ConflictError',
+        message: expect.stringContaining(
+          `KubeadmControlPlane ${KCP_NS}/workload-control-plane: it carries the OIDC settings of another Dex pack (workload/dex/dex)`,
+        ),
+      },
+    );
+    expect(
+      (await readKcp(managementKc, 'v1beta2', 'workload-control-plane'))
+        .metadata.resourceVersion,
+    ).toBe(before.metadata.resourceVersion);
     // Checked before the pack: nothing of the second pack was written to the workload cluster.
-    const secrets = await workloadKc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace: 'dex' });
-    expect(secrets.items.map(i => i.metadata!.name).filter(n => n!.startsWith('second-'))).toEqual([]);
+    const secrets = await workloadKc
+      .makeApiClient(k8s.CoreV1Api)
+      .listNamespacedSecret({ namespace: 'dex' });
+    expect(
+      secrets.items
+        .map(i => i.metadata!.name)
+        .filter(n => n!.startsWith('second-')),
+    ).toEqual([]);
   });
 
   it('refuses an argument another manager set to another value, changing nothing; force takes it over', async () => {
@@ -372,48 +614,99 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
         apiVersion: `${GROUP}/v1beta2`,
         kind: 'KubeadmControlPlane',
         metadata: { name: 'workload-control-plane', namespace: KCP_NS },
-        spec: { kubeadmConfigSpec: { clusterConfiguration: { apiServer: { extraArgs: [{ name: 'authentication-config', value: '/etc/kubernetes/authn.yaml' }] } } } },
+        spec: {
+          kubeadmConfigSpec: {
+            clusterConfiguration: {
+              apiServer: {
+                extraArgs: [
+                  {
+                    name: 'authentication-config',
+                    value: '/etc/kubernetes/authn.yaml',
+                  },
+                ],
+              },
+            },
+          },
+        },
       },
       'platform-admin',
     );
-    const before = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
+    const before = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
     await expect(run('workload')).rejects.toMatchObject({
       name: 'ConflictError',
       message: expect.stringMatching(
         /KubeadmControlPlane capi-clusters\/workload-control-plane: extraArgs authentication-config is set to "\/etc\/kubernetes\/authn.yaml" by platform-admin\. Nothing was changed\..*force/,
       ),
     });
-    expect((await readKcp(managementKc, 'v1beta2', 'workload-control-plane')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(
+      (await readKcp(managementKc, 'v1beta2', 'workload-control-plane'))
+        .metadata.resourceVersion,
+    ).toBe(before.metadata.resourceVersion);
 
     const { outputs } = await run('workload', { force: true });
-    expect((outputs.kubeadmControlPlane as any).changes).toEqual(['remove extraArgs authentication-config']);
-    const kcp = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
-    const names = kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs.map((a: any) => a.name);
+    expect((outputs.kubeadmControlPlane as any).changes).toEqual([
+      'remove extraArgs authentication-config',
+    ]);
+    const kcp = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
+    const names =
+      kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs.map(
+        (a: any) => a.name,
+      );
     expect(names).not.toContain('authentication-config');
-    expect(names).toEqual(expect.arrayContaining(['audit-log-path', 'audit-policy-file', 'oidc-issuer-url']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'audit-log-path',
+        'audit-policy-file',
+        'oidc-issuer-url',
+      ]),
+    );
   });
 
   it('a kube-apiserver with exactly those arguments and that file accepts a token from the pack’s Dex', async () => {
-    const kcp = await readKcp(managementKc, 'v1beta2', 'workload-control-plane');
-    const ours: string[] = JSON.parse(kcp.metadata.annotations[ANNOTATION_KCP_OIDC]).files;
+    const kcp = await readKcp(
+      managementKc,
+      'v1beta2',
+      'workload-control-plane',
+    );
+    const ours: string[] = JSON.parse(
+      kcp.metadata.annotations[ANNOTATION_KCP_OIDC],
+    ).files;
     // The node's files, written under a temporary root; the paths in the arguments mapped to it.
     const root = path.join(work, 'node');
     const mapPath = (p: string) => (ours.includes(p) ? path.join(root, p) : p);
-    for (const f of kcp.spec.kubeadmConfigSpec.files.filter((x: any) => ours.includes(x.path))) {
+    for (const f of kcp.spec.kubeadmConfigSpec.files.filter((x: any) =>
+      ours.includes(x.path),
+    )) {
       fs.mkdirSync(path.dirname(mapPath(f.path)), { recursive: true });
       fs.writeFileSync(mapPath(f.path), f.content);
     }
-    const flags = kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs
-      .filter((a: any) => a.name.startsWith('oidc-'))
-      .map((a: any) => `--${a.name}=${mapPath(a.value)}`);
+    const flags =
+      kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs
+        .filter((a: any) => a.name.startsWith('oidc-'))
+        .map((a: any) => `--${a.name}=${mapPath(a.value)}`);
     expect(flags).toHaveLength(6);
 
     let dex: LocalDex | undefined;
     let apiserver: LocalCluster | undefined;
     try {
       let token: string;
-      [{ dex, token }, apiserver] = await Promise.all([packDexToken('dex'), startLocalCluster({ apiServerFlags: flags })]);
-      const review = await selfSubjectReview(apiserver.server, apiserver.caPem, token);
+      [{ dex, token }, apiserver] = await Promise.all([
+        packDexToken('dex'),
+        startLocalCluster({ apiServerFlags: flags }),
+      ]);
+      const review = await selfSubjectReview(
+        apiserver.server,
+        apiserver.caPem,
+        token,
+      );
       expect(review.username).toBe(USER.email);
     } finally {
       await Promise.all([dex?.stop(), apiserver?.stop()]);
@@ -424,9 +717,14 @@ describe('v1beta2 (Cluster API 1.11+)', () => {
 describe('v1beta1 (older Cluster API)', () => {
   it('sets the arguments in the extraArgs map, keeps the others, and a re-run writes nothing', async () => {
     const { outputs } = await run('legacy');
-    expect(outputs.kubeadmControlPlane).toMatchObject({ apiVersion: `${GROUP}/v1beta1`, action: 'update' });
+    expect(outputs.kubeadmControlPlane).toMatchObject({
+      apiVersion: `${GROUP}/v1beta1`,
+      action: 'update',
+    });
     const kcp = await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane');
-    expect(kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs).toEqual({
+    expect(
+      kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs,
+    ).toEqual({
       'audit-log-path': '/var/log/kubernetes/audit.log',
       'audit-policy-file': '/etc/kubernetes/audit-policy.yaml',
       'oidc-issuer-url': `https://127.0.0.1:${dexPort}/dex`,
@@ -441,8 +739,13 @@ describe('v1beta1 (older Cluster API)', () => {
       '/etc/kubernetes/pki/dex-ca.crt',
     ]);
     const again = await run('legacy');
-    expect(again.outputs.kubeadmControlPlane).toMatchObject({ action: 'unchanged' });
-    expect((await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane')).metadata.resourceVersion).toBe(kcp.metadata.resourceVersion);
+    expect(again.outputs.kubeadmControlPlane).toMatchObject({
+      action: 'unchanged',
+    });
+    expect(
+      (await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane')).metadata
+        .resourceVersion,
+    ).toBe(kcp.metadata.resourceVersion);
   });
 
   it('refuses an argument of the pack that someone else changed, naming them; force sets it back', async () => {
@@ -452,41 +755,81 @@ describe('v1beta1 (older Cluster API)', () => {
         apiVersion: `${GROUP}/v1beta1`,
         kind: 'KubeadmControlPlane',
         metadata: { name: 'legacy-control-plane', namespace: KCP_NS },
-        spec: { kubeadmConfigSpec: { clusterConfiguration: { apiServer: { extraArgs: { 'oidc-client-id': 'other-client' } } } } },
+        spec: {
+          kubeadmConfigSpec: {
+            clusterConfiguration: {
+              apiServer: { extraArgs: { 'oidc-client-id': 'other-client' } },
+            },
+          },
+        },
       },
       'platform-admin',
     );
     const before = await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane');
     await expect(run('legacy')).rejects.toMatchObject({
       name: 'ConflictError',
-      message: expect.stringContaining('extraArgs oidc-client-id is set to "other-client" by platform-admin. Nothing was changed.'),
+      message: expect.stringContaining(
+        'extraArgs oidc-client-id is set to "other-client" by platform-admin. Nothing was changed.',
+      ),
     });
-    expect((await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(
+      (await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane')).metadata
+        .resourceVersion,
+    ).toBe(before.metadata.resourceVersion);
 
     const { outputs } = await run('legacy', { force: true });
-    expect((outputs.kubeadmControlPlane as any).changes).toEqual(['change extraArgs oidc-client-id']);
+    expect((outputs.kubeadmControlPlane as any).changes).toEqual([
+      'change extraArgs oidc-client-id',
+    ]);
     const kcp = await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane');
-    expect(kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs['oidc-client-id']).toBe('kubernetes');
-    expect(kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs['audit-log-path']).toBe('/var/log/kubernetes/audit.log');
+    expect(
+      kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs[
+        'oidc-client-id'
+      ],
+    ).toBe('kubernetes');
+    expect(
+      kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs[
+        'audit-log-path'
+      ],
+    ).toBe('/var/log/kubernetes/audit.log');
   });
 
   it('switching to an AuthenticationConfiguration replaces the flags and the CA file with the config file', async () => {
-    const { outputs } = await run('legacy', { authentication: 'authenticationConfiguration' });
+    const { outputs } = await run('legacy', {
+      authentication: 'authenticationConfiguration',
+    });
     expect((outputs.kubeadmControlPlane as any).changes).toEqual(
-      expect.arrayContaining(['set extraArgs authentication-config', 'remove extraArgs oidc-issuer-url', 'remove file /etc/kubernetes/pki/dex-ca.crt']),
+      expect.arrayContaining([
+        'set extraArgs authentication-config',
+        'remove extraArgs oidc-issuer-url',
+        'remove file /etc/kubernetes/pki/dex-ca.crt',
+      ]),
     );
     const kcp = await readKcp(workloadKc, 'v1beta1', 'legacy-control-plane');
-    const configPath = '/etc/kubernetes/pki/legacy-dex-authentication-config.yaml';
-    expect(kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs).toEqual({
+    const configPath =
+      '/etc/kubernetes/pki/legacy-dex-authentication-config.yaml';
+    expect(
+      kcp.spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs,
+    ).toEqual({
       'audit-log-path': '/var/log/kubernetes/audit.log',
       'audit-policy-file': '/etc/kubernetes/audit-policy.yaml',
       'authentication-config': configPath,
     });
     const files = kcp.spec.kubeadmConfigSpec.files;
-    expect(files.map((f: any) => f.path)).toEqual(['/etc/kubernetes/audit-policy.yaml', configPath]);
+    expect(files.map((f: any) => f.path)).toEqual([
+      '/etc/kubernetes/audit-policy.yaml',
+      configPath,
+    ]);
     expect(YAML.parse(files[1].content)).toMatchObject({
       kind: 'AuthenticationConfiguration',
-      jwt: [{ issuer: { url: `https://127.0.0.1:${dexPort}/dex`, audiences: ['kubernetes'] } }],
+      jwt: [
+        {
+          issuer: {
+            url: `https://127.0.0.1:${dexPort}/dex`,
+            audiences: ['kubernetes'],
+          },
+        },
+      ],
     });
 
     // A kube-apiserver given exactly that file accepts the pack's tokens.
@@ -498,7 +841,10 @@ describe('v1beta1 (older Cluster API)', () => {
         packDexToken('legacy-dex'),
         startLocalCluster({ authenticationConfig: files[1].content }),
       ]);
-      expect((await selfSubjectReview(apiserver.server, apiserver.caPem, token)).username).toBe(USER.email);
+      expect(
+        (await selfSubjectReview(apiserver.server, apiserver.caPem, token))
+          .username,
+      ).toBe(USER.email);
     } finally {
       await Promise.all([dex?.stop(), apiserver?.stop()]);
     }

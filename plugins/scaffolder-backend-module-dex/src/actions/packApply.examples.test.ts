@@ -2,7 +2,10 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
-import { LABEL_KUBERNETES_ID, LABEL_MANAGED_BY } from '@backstage-dex/plugin-dex-common';
+import {
+  LABEL_KUBERNETES_ID,
+  LABEL_MANAGED_BY,
+} from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { exampleInput, runAction } from '../__testUtils__/mockContext';
 import { createDexPackApplyAction } from './packApply';
@@ -17,19 +20,31 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
   let k8s: typeof import('@kubernetes/client-node');
   let action: ReturnType<typeof createDexPackApplyAction>;
 
-  async function secret(namespace: string, name: string, data: Record<string, string>, type = 'Opaque') {
+  async function secret(
+    namespace: string,
+    name: string,
+    data: Record<string, string>,
+    type = 'Opaque',
+  ) {
     await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
       namespace,
       body: {
         metadata: { name },
         type,
-        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+        data: Object.fromEntries(
+          Object.entries(data).map(([k, v]) => [
+            k,
+            Buffer.from(v).toString('base64'),
+          ]),
+        ),
       },
     });
   }
 
   async function createNamespace(name: string) {
-    await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespace({ body: { metadata: { name } } });
   }
 
   beforeAll(async () => {
@@ -61,59 +76,104 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
 
     // What the examples reference: Secrets they name, and a foreign object the "force" example takes over.
     await createNamespace('payments-dex');
-    await secret('payments-dex', 'dex-payments-example-com-tls', { 'tls.crt': 'x', 'tls.key': 'y' }, 'kubernetes.io/tls');
+    await secret(
+      'payments-dex',
+      'dex-payments-example-com-tls',
+      { 'tls.crt': 'x', 'tls.key': 'y' },
+      'kubernetes.io/tls',
+    );
     await createNamespace('dex-github');
-    await secret('dex-github', 'github-oauth', { 'client-secret': 'gh-secret' });
+    await secret('dex-github', 'github-oauth', {
+      'client-secret': 'gh-secret',
+    });
     await secret('dex-github', 'dex-test-user', { password: 'correct horse' });
     await createNamespace('legacy-dex');
-    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap(
-      {
-        namespace: 'legacy-dex',
-        body: { metadata: { name: 'dex-apiserver-settings' }, data: { note: 'hand-made' } },
-        fieldManager: 'someone-else',
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({
+      namespace: 'legacy-dex',
+      body: {
+        metadata: { name: 'dex-apiserver-settings' },
+        data: { note: 'hand-made' },
       },
-    );
+      fieldManager: 'someone-else',
+    });
   });
 
   const caOf = async (namespace: string) =>
-    (await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: 'dex-ca', namespace })).data!['tls.crt'];
+    (
+      await kc
+        .makeApiClient(k8s.CoreV1Api)
+        .readNamespacedSecret({ name: 'dex-ca', namespace })
+    ).data!['tls.crt'];
 
-  it.each(examples.map((e, i) => [i, e.description, e] as const))('example %i: %s', async (_, __, example) => {
-    const input = exampleInput(example);
-    const ns = String(input.namespace);
-    const caBefore = input.rotateCertificates ? await caOf(ns) : undefined;
+  it.each(examples.map((e, i) => [i, e.description, e] as const))(
+    'example %i: %s',
+    async (_, __, example) => {
+      const input = exampleInput(example);
+      const ns = String(input.namespace);
+      const caBefore = input.rotateCertificates ? await caOf(ns) : undefined;
 
-    const { outputs, logs } = await runAction(action, { input });
+      const { outputs, logs } = await runAction(action, { input });
 
-    expect(outputs.issuerUrl).toMatch(/^https:\/\//);
-    expect(outputs.apiServerFlags).toEqual(expect.arrayContaining([`--oidc-issuer-url=${outputs.issuerUrl}`]));
-    expect(String(outputs.authenticationConfiguration)).toContain('kind: AuthenticationConfiguration');
-    const objects = outputs.objects as { kind: string; name: string; action: string }[];
-    expect(objects.length).toBeGreaterThan(5);
+      expect(outputs.issuerUrl).toMatch(/^https:\/\//);
+      expect(outputs.apiServerFlags).toEqual(
+        expect.arrayContaining([`--oidc-issuer-url=${outputs.issuerUrl}`]),
+      );
+      expect(String(outputs.authenticationConfiguration)).toContain(
+        'kind: AuthenticationConfiguration',
+      );
+      const objects = outputs.objects as {
+        kind: string;
+        name: string;
+        action: string;
+      }[];
+      expect(objects.length).toBeGreaterThan(5);
 
-    const deployments = await kc.makeApiClient(k8s.AppsV1Api).listNamespacedDeployment({ namespace: ns });
-    expect(deployments.items.length).toBeGreaterThan(0);
-    for (const d of deployments.items) expect(d.metadata!.labels![LABEL_MANAGED_BY]).toBe('backstage-dex');
-    if (input.entityRef) {
-      expect(outputs.entityRef).toBe('component:default/payments-api');
-      expect(deployments.items[0].metadata!.labels![LABEL_KUBERNETES_ID]).toBe('payments-api');
-    }
-    if (input.rotateCertificates) {
-      expect(await caOf(ns)).not.toBe(caBefore);
-      expect(objects.find(o => o.name === 'dex-clients')?.action).toBe('unchanged');
-    }
-    if (input.force) {
-      expect(objects.find(o => o.name === 'dex-apiserver-settings')?.action).toBe('update');
-      const cm = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ name: 'dex-apiserver-settings', namespace: ns });
-      expect(cm.metadata!.labels![LABEL_MANAGED_BY]).toBe('backstage-dex');
-    }
+      const deployments = await kc
+        .makeApiClient(k8s.AppsV1Api)
+        .listNamespacedDeployment({ namespace: ns });
+      expect(deployments.items.length).toBeGreaterThan(0);
+      for (const d of deployments.items)
+        expect(d.metadata!.labels![LABEL_MANAGED_BY]).toBe('backstage-dex');
+      if (input.entityRef) {
+        expect(outputs.entityRef).toBe('component:default/payments-api');
+        expect(
+          deployments.items[0].metadata!.labels![LABEL_KUBERNETES_ID],
+        ).toBe('payments-api');
+      }
+      if (input.rotateCertificates) {
+        expect(await caOf(ns)).not.toBe(caBefore);
+        expect(objects.find(o => o.name === 'dex-clients')?.action).toBe(
+          'unchanged',
+        );
+      }
+      if (input.force) {
+        expect(
+          objects.find(o => o.name === 'dex-apiserver-settings')?.action,
+        ).toBe('update');
+        const cm = await kc
+          .makeApiClient(k8s.CoreV1Api)
+          .readNamespacedConfigMap({
+            name: 'dex-apiserver-settings',
+            namespace: ns,
+          });
+        expect(cm.metadata!.labels![LABEL_MANAGED_BY]).toBe('backstage-dex');
+      }
 
-    const clients = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: `${input.instance ?? 'dex'}-clients`, namespace: ns });
-    const clientSecret = Buffer.from(clients.data!.kubernetes, 'base64').toString();
-    for (const text of [JSON.stringify(outputs), logs.join('\n')]) {
-      expect(text).not.toContain(clientSecret);
-      expect(text).not.toContain('PRIVATE KEY');
-      expect(text).not.toContain('correct horse');
-    }
-  });
+      const clients = await kc
+        .makeApiClient(k8s.CoreV1Api)
+        .readNamespacedSecret({
+          name: `${input.instance ?? 'dex'}-clients`,
+          namespace: ns,
+        });
+      const clientSecret = Buffer.from(
+        clients.data!.kubernetes,
+        'base64',
+      ).toString();
+      for (const text of [JSON.stringify(outputs), logs.join('\n')]) {
+        expect(text).not.toContain(clientSecret);
+        expect(text).not.toContain('PRIVATE KEY');
+        expect(text).not.toContain('correct horse');
+      }
+    },
+  );
 });

@@ -44,14 +44,22 @@ export const examples: TemplateExample[] = [
                   className: 'nginx',
                   hosts: ['dex.payments.example.com'],
                   tlsSecretName: 'dex-payments-example-com-tls',
-                  annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
+                  annotations: {
+                    'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+                  },
                 },
               },
             },
             authenticator: {
               enabled: true,
               version: '1.4.0',
-              exposure: { ingress: { enabled: true, className: 'nginx', hosts: ['login.payments.example.com'] } },
+              exposure: {
+                ingress: {
+                  enabled: true,
+                  className: 'nginx',
+                  hosts: ['login.payments.example.com'],
+                },
+              },
               apiServerUrl: 'https://api.payments.example.com:6443',
             },
           },
@@ -74,7 +82,10 @@ export const examples: TemplateExample[] = [
             namespace: 'dex-github',
             dex: {
               issuerUrl: 'https://dex.example.com:5556/dex',
-              exposure: { serviceType: 'LoadBalancer', extraNames: ['dex.example.com'] },
+              exposure: {
+                serviceType: 'LoadBalancer',
+                extraNames: ['dex.example.com'],
+              },
             },
             authenticator: { enabled: false },
             connectors: [
@@ -94,7 +105,11 @@ export const examples: TemplateExample[] = [
                 passwordRef: { name: 'dex-test-user', key: 'password' },
               },
             ],
-            claims: { usernameClaim: 'email', groupsClaim: 'groups', groupsPrefix: 'github:' },
+            claims: {
+              usernameClaim: 'email',
+              groupsClaim: 'groups',
+              groupsPrefix: 'github:',
+            },
           },
         },
       ],

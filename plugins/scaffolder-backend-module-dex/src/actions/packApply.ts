@@ -3,7 +3,11 @@ import type { Config } from '@backstage/config';
 import { InputError, NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { dexPackApplyPermission, dexPackTakeoverPermission, packSpecSchemaWith } from '@backstage-dex/plugin-dex-common';
+import {
+  dexPackApplyPermission,
+  dexPackTakeoverPermission,
+  packSpecSchemaWith,
+} from '@backstage-dex/plugin-dex-common';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   KeyPool,
@@ -30,9 +34,20 @@ type ApplySummary = {
   caPem: string;
   apiServerFlags: string[];
   authenticationConfiguration: string;
-  objects: { kind: string; name: string; namespace?: string; action: string; fields?: string[] }[];
+  objects: {
+    kind: string;
+    name: string;
+    namespace?: string;
+    action: string;
+    fields?: string[];
+  }[];
   writes: number;
-  kubeadmControlPlane?: { name: string; apiVersion: string; action: string; changes: string[] };
+  kubeadmControlPlane?: {
+    name: string;
+    apiVersion: string;
+    action: string;
+    changes: string[];
+  };
 };
 
 function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
@@ -47,11 +62,20 @@ function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
  *
  * @public
  */
-export function createDexPackApplyAction(options: { config: Config; permissions: PermissionsService; keyPool?: KeyPool }) {
+export function createDexPackApplyAction(options: {
+  config: Config;
+  permissions: PermissionsService;
+  keyPool?: KeyPool;
+}) {
   const { config, permissions, keyPool } = options;
   // Read (and checked) when the module starts: a bad dex.clusters entry fails the backend's start.
-  const apiServerModes = readApiServerModes(config, readClusters(config).map(c => c.name));
-  const requestTimeoutMs = (config.getOptionalNumber('dex.apply.requestTimeoutSeconds') ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
+  const apiServerModes = readApiServerModes(
+    config,
+    readClusters(config).map(c => c.name),
+  );
+  const requestTimeoutMs =
+    (config.getOptionalNumber('dex.apply.requestTimeoutSeconds') ??
+      DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
 
   return createTemplateAction({
     id: 'dex:pack:apply',
@@ -75,10 +99,16 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
               })
               .optional(),
             rotateCertificates: z
-              .boolean({ description: 'Issue a new CA and serving certificates even though the current ones are valid' })
+              .boolean({
+                description:
+                  'Issue a new CA and serving certificates even though the current ones are valid',
+              })
               .optional(),
             waitForRollout: z
-              .number({ description: "Seconds to wait for the Deployments' rollout; 0 or absent: do not wait" })
+              .number({
+                description:
+                  "Seconds to wait for the Deployments' rollout; 0 or absent: do not wait",
+              })
               .int()
               .min(0)
               .max(3600)
@@ -89,21 +119,42 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
       output: () =>
         z.object({
           issuerUrl: z.string({ description: 'The Dex issuer URL' }),
-          authenticatorUrl: z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
-          caPem: z.string({ description: 'PEM of the pack CA (certificate only)' }),
-          apiServerFlags: z.array(z.string(), { description: 'kube-apiserver --oidc-* flags, one per element' }),
-          authenticationConfiguration: z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
+          authenticatorUrl: z
+            .string({
+              description: "dex-k8s-authenticator's URL (when enabled)",
+            })
+            .optional(),
+          caPem: z.string({
+            description: 'PEM of the pack CA (certificate only)',
+          }),
+          apiServerFlags: z.array(z.string(), {
+            description: 'kube-apiserver --oidc-* flags, one per element',
+          }),
+          authenticationConfiguration: z.string({
+            description: 'The equivalent AuthenticationConfiguration (YAML)',
+          }),
           objects: z.array(
             z.object({
               kind: z.string(),
               name: z.string(),
               namespace: z.string().optional(),
-              action: z.string({ description: 'create, update, unchanged or skip' }),
-              fields: z.array(z.string(), { description: 'For updates: the fields that changed' }).optional(),
+              action: z.string({
+                description: 'create, update, unchanged or skip',
+              }),
+              fields: z
+                .array(z.string(), {
+                  description: 'For updates: the fields that changed',
+                })
+                .optional(),
             }),
-            { description: 'The objects of the pack and what was done to each (the plan, in a dry run)' },
+            {
+              description:
+                'The objects of the pack and what was done to each (the plan, in a dry run)',
+            },
           ),
-          entityRef: z.string({ description: 'The owning entity, for a link' }).optional(),
+          entityRef: z
+            .string({ description: 'The owning entity, for a link' })
+            .optional(),
           apiServerMode: z.string({
             description:
               "How the cluster's kube-apiserver gets the settings: report (apply apiServerFlags by hand) or clusterApi (applied to its KubeadmControlPlane)",
@@ -111,18 +162,29 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
           kubeadmControlPlane: z
             .object(
               {
-                name: z.string({ description: 'namespace/name on the management cluster' }),
+                name: z.string({
+                  description: 'namespace/name on the management cluster',
+                }),
                 apiVersion: z.string(),
                 action: z.string({ description: 'update or unchanged' }),
-                changes: z.array(z.string(), { description: 'What changed (or would, in a dry run)' }),
+                changes: z.array(z.string(), {
+                  description: 'What changed (or would, in a dry run)',
+                }),
               },
-              { description: 'clusterApi mode: what was done to the KubeadmControlPlane' },
+              {
+                description:
+                  'clusterApi mode: what was done to the KubeadmControlPlane',
+              },
             )
             .optional(),
         }),
     },
     async handler(ctx) {
-      const { force = false, rotateCertificates = false, waitForRollout = 0 } = ctx.input;
+      const {
+        force = false,
+        rotateCertificates = false,
+        waitForRollout = 0,
+      } = ctx.input;
 
       // The entity the installation belongs to is the resource the permissions are checked on.
       const owner = ownerOf(ctx.input.entityRef);
@@ -132,12 +194,20 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
         );
       }
       const credentials = await ctx.getInitiatorCredentials();
-      const wanted = [dexPackApplyPermission, ...(force ? [dexPackTakeoverPermission] : [])];
+      const wanted = [
+        dexPackApplyPermission,
+        ...(force ? [dexPackTakeoverPermission] : []),
+      ];
       const decisions = await permissions.authorize(
-        wanted.map(permission => ({ permission, resourceRef: owner.entityRef })),
+        wanted.map(permission => ({
+          permission,
+          resourceRef: owner.entityRef,
+        })),
         { credentials },
       );
-      const denied = wanted.filter((_, i) => decisions[i]?.result !== AuthorizeResult.ALLOW);
+      const denied = wanted.filter(
+        (_, i) => decisions[i]?.result !== AuthorizeResult.ALLOW,
+      );
       if (denied.length) {
         throw new NotAllowedError(
           denied[0] === dexPackApplyPermission
@@ -157,14 +227,21 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
       const cluster = findCluster(clusters, requested.cluster);
       const kc = await kubeConfigFor(cluster);
       // The kubeconfigs the authenticator hands out point at this cluster, as configured here.
-      const spec = withClusterApiServer(requested, await clusterApiServer(cluster));
-      ctx.logger.info(`Connecting to cluster ${cluster.name}${cluster.url ? ` at ${cluster.url}` : ''}`);
+      const spec = withClusterApiServer(
+        requested,
+        await clusterApiServer(cluster),
+      );
+      ctx.logger.info(
+        `Connecting to cluster ${cluster.name}${cluster.url ? ` at ${cluster.url}` : ''}`,
+      );
       const mode = apiServerModeOf(apiServerModes, spec.cluster);
       let kubeadmControlPlane: KubeadmControlPlaneTarget | undefined;
       if (mode.mode === 'clusterApi') {
         const management = findCluster(clusters, mode.managementCluster);
         const { namespace, name } = mode.kubeadmControlPlane;
-        ctx.logger.info(`The kube-apiserver settings go to KubeadmControlPlane ${namespace}/${name} on cluster ${management.name}`);
+        ctx.logger.info(
+          `The kube-apiserver settings go to KubeadmControlPlane ${namespace}/${name} on cluster ${management.name}`,
+        );
         kubeadmControlPlane = {
           managementCluster: management.name,
           kc: await kubeConfigFor(management),
@@ -186,16 +263,23 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
           signal: ctx.signal,
           waitForRolloutMs: waitForRollout * 1000,
           // In a dry run the plan is logged below, once, with every object.
-          log: m => (dryRun && m.startsWith('would ') ? ctx.logger.debug(m) : ctx.logger.info(m)),
+          log: m =>
+            dryRun && m.startsWith('would ')
+              ? ctx.logger.debug(m)
+              : ctx.logger.info(m),
         });
         return {
           issuerUrl: result.issuerUrl,
           authenticatorUrl: result.authenticatorUrl,
           caPem: result.caPem,
           apiServerFlags: result.apiServer.flags,
-          authenticationConfiguration: result.apiServer.authenticationConfiguration,
-          objects: result.apply.objects.map(({ kind, name, namespace, action, fields }) =>
-            JSON.parse(JSON.stringify({ kind, name, namespace, action, fields })),
+          authenticationConfiguration:
+            result.apiServer.authenticationConfiguration,
+          objects: result.apply.objects.map(
+            ({ kind, name, namespace, action, fields }) =>
+              JSON.parse(
+                JSON.stringify({ kind, name, namespace, action, fields }),
+              ),
           ),
           writes: result.apply.writes,
           ...(result.kubeadmControlPlane
@@ -214,35 +298,50 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
       let summary: ApplySummary;
       if (ctx.isDryRun) {
         summary = await provision(true);
-        ctx.logger.info(`Dry run: nothing was applied. Plan for ${summary.objects.length} objects:`);
+        ctx.logger.info(
+          `Dry run: nothing was applied. Plan for ${summary.objects.length} objects:`,
+        );
         for (const o of summary.objects) {
-          ctx.logger.info(`  ${o.action} ${describe(o)}${o.fields?.length ? ` (${o.fields.join(', ')})` : ''}`);
+          ctx.logger.info(
+            `  ${o.action} ${describe(o)}${o.fields?.length ? ` (${o.fields.join(', ')})` : ''}`,
+          );
         }
       } else {
         // The step as the task asked for it (not what the cluster's configuration filled in), so a
         // recovered task's replay finds its checkpoint.
-        const key = `dex.pack.apply.${spec.cluster}.${spec.namespace}.${spec.instance}.${digest({
-          spec: requested,
-          force,
-          rotateCertificates,
-          waitForRollout,
-          mode,
-        })}`;
-        summary = await ctx.checkpoint({ key, fn: async () => ({ ...(await provision(false)) }) });
-        const count = (action: string) => summary.objects.filter(o => o.action === action).length;
+        const key = `dex.pack.apply.${spec.cluster}.${spec.namespace}.${spec.instance}.${digest(
+          {
+            spec: requested,
+            force,
+            rotateCertificates,
+            waitForRollout,
+            mode,
+          },
+        )}`;
+        summary = await ctx.checkpoint({
+          key,
+          fn: async () => ({ ...(await provision(false)) }),
+        });
+        const count = (action: string) =>
+          summary.objects.filter(o => o.action === action).length;
         ctx.logger.info(
           `Applied the Dex pack: ${count('create')} created, ${count('update')} updated, ${count('unchanged')} unchanged` +
             `${count('skip') ? `, ${count('skip')} left as they are` : ''} (${summary.writes} writes)`,
         );
       }
       ctx.logger.info(`Issuer: ${summary.issuerUrl}`);
-      if (summary.authenticatorUrl) ctx.logger.info(`Authenticator: ${summary.authenticatorUrl}`);
+      if (summary.authenticatorUrl)
+        ctx.logger.info(`Authenticator: ${summary.authenticatorUrl}`);
 
       ctx.output('issuerUrl', summary.issuerUrl);
-      if (summary.authenticatorUrl) ctx.output('authenticatorUrl', summary.authenticatorUrl);
+      if (summary.authenticatorUrl)
+        ctx.output('authenticatorUrl', summary.authenticatorUrl);
       ctx.output('caPem', summary.caPem);
       ctx.output('apiServerFlags', summary.apiServerFlags);
-      ctx.output('authenticationConfiguration', summary.authenticationConfiguration);
+      ctx.output(
+        'authenticationConfiguration',
+        summary.authenticationConfiguration,
+      );
       ctx.output('objects', summary.objects);
       ctx.output('entityRef', owner.entityRef);
       ctx.output('apiServerMode', mode.mode);
@@ -255,7 +354,9 @@ export function createDexPackApplyAction(options: { config: Config; permissions:
             : `KubeadmControlPlane ${kcp.name}${ctx.isDryRun ? ' would get' : ':'} ${kcp.changes.join(', ')}; Cluster API rolls out its control-plane machines`,
         );
       } else {
-        ctx.logger.info('To do by hand: give the kube-apiserver the flags in the apiServerFlags output');
+        ctx.logger.info(
+          'To do by hand: give the kube-apiserver the flags in the apiServerFlags output',
+        );
       }
     },
   });

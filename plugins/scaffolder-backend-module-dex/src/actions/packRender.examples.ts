@@ -34,9 +34,23 @@ export const examples: TemplateExample[] = [
           input: {
             cluster: 'staging',
             namespace: 'dex',
-            dex: { exposure: { ingress: { enabled: true, className: 'nginx', hosts: ['dex.staging.example.com'] } } },
+            dex: {
+              exposure: {
+                ingress: {
+                  enabled: true,
+                  className: 'nginx',
+                  hosts: ['dex.staging.example.com'],
+                },
+              },
+            },
             authenticator: {
-              exposure: { ingress: { enabled: true, className: 'nginx', hosts: ['login.staging.example.com'] } },
+              exposure: {
+                ingress: {
+                  enabled: true,
+                  className: 'nginx',
+                  hosts: ['login.staging.example.com'],
+                },
+              },
             },
             staticUsers: [
               {

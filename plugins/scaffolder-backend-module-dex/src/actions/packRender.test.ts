@@ -9,7 +9,8 @@ import { createDexPackRenderAction, RENDERED_FILES } from './packRender';
 // Certificates are signed in pure JS (node-forge), which is slow under jest.
 jest.setTimeout(60_000);
 
-const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBCwUAMBExDzANBgNVBAMMBnRl\n-----END CERTIFICATE-----\n';
+const CA_PEM =
+  '-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBCwUAMBExDzANBgNVBAMMBnRl\n-----END CERTIFICATE-----\n';
 
 describe('dex:pack:render', () => {
   const action = createDexPackRenderAction({
@@ -36,19 +37,35 @@ describe('dex:pack:render', () => {
   async function authenticatorCluster(input: JsonObject) {
     const { ctx } = await runAction(action, { input });
     const docs = yaml
-      .parseAllDocuments(fs.readFileSync(path.join(ctx.workspacePath, RENDERED_FILES.manifests), 'utf8'))
+      .parseAllDocuments(
+        fs.readFileSync(
+          path.join(ctx.workspacePath, RENDERED_FILES.manifests),
+          'utf8',
+        ),
+      )
       .map(d => d.toJS());
-    const configMap = docs.find(d => d.kind === 'ConfigMap' && d.metadata.name === 'dex-authenticator');
+    const configMap = docs.find(
+      d => d.kind === 'ConfigMap' && d.metadata.name === 'dex-authenticator',
+    );
     return yaml.parse(configMap.data['config.yaml']).clusters[0];
   }
 
   it("points the authenticator's kubeconfigs at the configured cluster's url and CA", async () => {
     const cluster = await authenticatorCluster({ cluster: 'prod' });
-    expect({ uri: cluster.k8s_master_uri, ca: cluster.k8s_ca_pem }).toEqual({ uri: 'https://kube.prod.example.test:6443', ca: CA_PEM });
+    expect({ uri: cluster.k8s_master_uri, ca: cluster.k8s_ca_pem }).toEqual({
+      uri: 'https://kube.prod.example.test:6443',
+      ca: CA_PEM,
+    });
   });
 
   it('keeps an apiServerUrl given in the input', async () => {
-    const cluster = await authenticatorCluster({ cluster: 'prod', authenticator: { apiServerUrl: 'https://api.example.test' } });
-    expect({ uri: cluster.k8s_master_uri, ca: cluster.k8s_ca_pem }).toEqual({ uri: 'https://api.example.test', ca: CA_PEM });
+    const cluster = await authenticatorCluster({
+      cluster: 'prod',
+      authenticator: { apiServerUrl: 'https://api.example.test' },
+    });
+    expect({ uri: cluster.k8s_master_uri, ca: cluster.k8s_ca_pem }).toEqual({
+      uri: 'https://api.example.test',
+      ca: CA_PEM,
+    });
   });
 });

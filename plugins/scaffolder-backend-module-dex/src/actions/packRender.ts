@@ -68,32 +68,61 @@ export function createDexPackRenderAction(options: { config: Config }) {
           {
             ...ownerField,
             targetPath: z
-                .string({ description: 'Folder inside the workspace to write to (default: the workspace root)' })
-                .optional(),
-      
+              .string({
+                description:
+                  'Folder inside the workspace to write to (default: the workspace root)',
+              })
+              .optional(),
           },
           'The Dex pack to render, and where',
         ),
       output: () =>
         z.object({
           issuerUrl: z.string({ description: 'The Dex issuer URL' }),
-          authenticatorUrl: z.string({ description: "dex-k8s-authenticator's URL (when enabled)" }).optional(),
-          caPem: z.string({ description: 'PEM of the generated pack CA (certificate only)' }),
-          apiServerFlags: z.array(z.string(), { description: 'kube-apiserver --oidc-* flags' }),
-          authenticationConfiguration: z.string({ description: 'The equivalent AuthenticationConfiguration (YAML)' }),
-          files: z.array(z.string(), { description: 'Files written, relative to the workspace' }),
-          objects: z.array(z.object({ kind: z.string(), name: z.string(), namespace: z.string().optional() }), {
-              description: 'The objects in manifests.yaml',
+          authenticatorUrl: z
+            .string({
+              description: "dex-k8s-authenticator's URL (when enabled)",
+            })
+            .optional(),
+          caPem: z.string({
+            description: 'PEM of the generated pack CA (certificate only)',
+          }),
+          apiServerFlags: z.array(z.string(), {
+            description: 'kube-apiserver --oidc-* flags',
+          }),
+          authenticationConfiguration: z.string({
+            description: 'The equivalent AuthenticationConfiguration (YAML)',
+          }),
+          files: z.array(z.string(), {
+            description: 'Files written, relative to the workspace',
+          }),
+          objects: z.array(
+            z.object({
+              kind: z.string(),
+              name: z.string(),
+              namespace: z.string().optional(),
             }),
-          entityRef: z.string({ description: 'The owning entity (when the input names one)' }).optional(),
+            {
+              description: 'The objects in manifests.yaml',
+            },
+          ),
+          entityRef: z
+            .string({
+              description: 'The owning entity (when the input names one)',
+            })
+            .optional(),
         }),
     },
     async handler(ctx) {
       const { targetPath = '' } = ctx.input;
       const requested = resolvePackSpec(ctx.input, readPolicy(config));
       // A configured cluster's url and CA go into the kubeconfigs the authenticator hands out.
-      const targetCluster = readClusters(config).find(c => c.name === requested.cluster);
-      const spec = targetCluster ? withClusterApiServer(requested, await clusterApiServer(targetCluster)) : requested;
+      const targetCluster = readClusters(config).find(
+        c => c.name === requested.cluster,
+      );
+      const spec = targetCluster
+        ? withClusterApiServer(requested, await clusterApiServer(targetCluster))
+        : requested;
       const withPassword = spec.staticUsers
         .map((u, i) => ({ u, i }))
         .filter(({ u }) => !u.hash);
@@ -101,7 +130,9 @@ export function createDexPackRenderAction(options: { config: Config }) {
         throw new InputError(
           `dex:pack:render reads no cluster, so it cannot hash passwords kept in Secrets: give ${withPassword
             .map(({ i }) => `staticUsers[${i}].hash`)
-            .join(', ')} (a bcrypt hash) instead of passwordRef, or use dex:pack:apply`,
+            .join(
+              ', ',
+            )} (a bcrypt hash) instead of passwordRef, or use dex:pack:apply`,
         );
       }
       const dir = resolveSafeChildPath(ctx.workspacePath, targetPath);
@@ -120,7 +151,8 @@ export function createDexPackRenderAction(options: { config: Config }) {
       const contents: Record<string, string> = {
         [RENDERED_FILES.manifests]: toYaml(objects),
         [RENDERED_FILES.flags]: `${settings.flags.join('\n')}\n`,
-        [RENDERED_FILES.authenticationConfiguration]: settings.authenticationConfiguration,
+        [RENDERED_FILES.authenticationConfiguration]:
+          settings.authenticationConfiguration,
         [RENDERED_FILES.ca]: material.ca.certPem,
       };
       const files: string[] = [];
@@ -131,9 +163,13 @@ export function createDexPackRenderAction(options: { config: Config }) {
         files.push(path.relative(ctx.workspacePath, target));
         ctx.logger.info(`wrote ${path.relative(ctx.workspacePath, target)}`);
       }
-      const secrets = objects.filter(o => o.kind === 'Secret').map(o => o.metadata.name);
+      const secrets = objects
+        .filter(o => o.kind === 'Secret')
+        .map(o => o.metadata.name);
       if (ctx.isDryRun) {
-        ctx.logger.info(`Dry run: the values of ${secrets.length} Secrets in ${RENDERED_FILES.manifests} are replaced by placeholders`);
+        ctx.logger.info(
+          `Dry run: the values of ${secrets.length} Secrets in ${RENDERED_FILES.manifests} are replaced by placeholders`,
+        );
       } else {
         ctx.logger.warn(
           `${RENDERED_FILES.manifests} contains ${secrets.length} Secrets with private keys and client secrets (${secrets.join(
@@ -144,14 +180,26 @@ export function createDexPackRenderAction(options: { config: Config }) {
 
       const owner = ownerOf(ctx.input.entityRef);
       ctx.output('issuerUrl', issuerUrl(spec));
-      if (spec.authenticator.enabled) ctx.output('authenticatorUrl', authenticatorUrl(spec));
+      if (spec.authenticator.enabled)
+        ctx.output('authenticatorUrl', authenticatorUrl(spec));
       ctx.output('caPem', material.ca.certPem);
       ctx.output('apiServerFlags', settings.flags);
-      ctx.output('authenticationConfiguration', settings.authenticationConfiguration);
+      ctx.output(
+        'authenticationConfiguration',
+        settings.authenticationConfiguration,
+      );
       ctx.output('files', files);
       ctx.output(
         'objects',
-        objects.map(o => JSON.parse(JSON.stringify({ kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }))),
+        objects.map(o =>
+          JSON.parse(
+            JSON.stringify({
+              kind: o.kind,
+              name: o.metadata.name,
+              namespace: o.metadata.namespace,
+            }),
+          ),
+        ),
       );
       if (owner) ctx.output('entityRef', owner.entityRef);
     },

@@ -50,9 +50,11 @@ describe('DexClusterPicker', () => {
     );
 
     const select = await screen.findByLabelText('Cluster');
-    expect(
-      screen.getAllByRole('option').map(o => o.textContent),
-    ).toEqual(['local', 'staging', 'prod']);
+    expect(screen.getAllByRole('option').map(o => o.textContent)).toEqual([
+      'local',
+      'staging',
+      'prod',
+    ]);
     await waitFor(() => expect(select).toHaveValue('staging'));
     expect(onChange).toHaveBeenCalledWith('staging');
   });

@@ -28,7 +28,8 @@ export function DexClusterPicker(props: FieldExtensionComponentProps<string>) {
   const names = value?.clusters.map(c => c.name) ?? [];
   // The platform's default when it is offered, else the only cluster there is.
   let preselect: string | undefined;
-  if (value?.default && names.includes(value.default)) preselect = value.default;
+  if (value?.default && names.includes(value.default))
+    preselect = value.default;
   else if (names.length === 1) preselect = names[0];
 
   return (

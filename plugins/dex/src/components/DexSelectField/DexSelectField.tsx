@@ -87,7 +87,12 @@ export function DexSelectField(props: DexSelectFieldProps) {
         </select>
       )}
       {description && (
-        <Text<'span'> as="span" id={helpId} variant="body-x-small" color="secondary">
+        <Text<'span'>
+          as="span"
+          id={helpId}
+          variant="body-x-small"
+          color="secondary"
+        >
           {description}
         </Text>
       )}

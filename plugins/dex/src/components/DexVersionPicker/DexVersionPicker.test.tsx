@@ -69,9 +69,11 @@ describe('DexVersionPicker', () => {
     await renderField({ onChange });
 
     const select = await screen.findByLabelText(/Dex version/);
-    expect(
-      screen.getAllByRole('option').map(o => o.textContent),
-    ).toEqual(['2.45.1', '2.41.1', '2.35.1']);
+    expect(screen.getAllByRole('option').map(o => o.textContent)).toEqual([
+      '2.45.1',
+      '2.41.1',
+      '2.35.1',
+    ]);
     await waitFor(() => expect(select).toHaveValue('2.41.1'));
     expect(onChange).toHaveBeenCalledWith('2.41.1');
   });
@@ -101,9 +103,10 @@ describe('DexVersionPicker', () => {
     await renderField({ onChange, uiOptions: { component: 'authenticator' } });
 
     await screen.findByRole('option', { name: '1.2.0' });
-    expect(
-      screen.getAllByRole('option').map(o => o.textContent),
-    ).toEqual(['1.4.0', '1.2.0']);
+    expect(screen.getAllByRole('option').map(o => o.textContent)).toEqual([
+      '1.4.0',
+      '1.2.0',
+    ]);
     expect(onChange).toHaveBeenCalledWith('1.4.0');
   });
 

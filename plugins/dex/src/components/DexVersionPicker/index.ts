@@ -1,2 +1,5 @@
-export { DexVersionPicker, dexVersionPickerValidation } from './DexVersionPicker';
+export {
+  DexVersionPicker,
+  dexVersionPickerValidation,
+} from './DexVersionPicker';
 export type { DexVersionPickerUiOptions } from './DexVersionPicker';

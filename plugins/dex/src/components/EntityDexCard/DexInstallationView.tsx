@@ -157,7 +157,11 @@ function expiryText(daysLeft: number): string {
   return `expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'}`;
 }
 
-function CertificateExpiry({ certificate }: { certificate: CertificateStatus }) {
+function CertificateExpiry({
+  certificate,
+}: {
+  certificate: CertificateStatus;
+}) {
   const text = `${certificate.name}: ${expiryText(certificate.daysLeft)} (${
     certificate.notAfter
   })`;
@@ -205,7 +209,9 @@ function KubeadmControlPlaneView({ kcp }: { kcp: KubeadmControlPlaneStatus }) {
     rollout?.replicas ?? 0
   } updated`;
   if (!rollout?.observedLatestSpec) {
-    return <StatusPending>{`${text} (waiting for Cluster API to see the change)`}</StatusPending>;
+    return (
+      <StatusPending>{`${text} (waiting for Cluster API to see the change)`}</StatusPending>
+    );
   }
   return rollout.updated >= rollout.replicas ? (
     <StatusOK>{text}</StatusOK>
@@ -236,7 +242,8 @@ export function DexInstallationView({
       </Heading>
       {installation.issuerUrl && (
         <div>
-          Issuer: <Link to={installation.issuerUrl}>{installation.issuerUrl}</Link>
+          Issuer:{' '}
+          <Link to={installation.issuerUrl}>{installation.issuerUrl}</Link>
         </div>
       )}
       {components.map(component => (
@@ -262,7 +269,10 @@ export function DexInstallationView({
           ) : (
             <div>To do by hand: give the kube-apiserver these flags</div>
           )}
-          <CodeBlock label="API-server flags" text={apiServer.flags.join('\n')} />
+          <CodeBlock
+            label="API-server flags"
+            text={apiServer.flags.join('\n')}
+          />
           {apiServer.authenticationConfiguration && (
             <details>
               <summary>AuthenticationConfiguration</summary>

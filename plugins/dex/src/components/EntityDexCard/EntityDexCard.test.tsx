@@ -229,9 +229,7 @@ describe('EntityDexCard', () => {
       updateAvailable: true,
     });
     await renderCard(
-      mockApi(async () =>
-        response({ installations: [installation({ dex })] }),
-      ),
+      mockApi(async () => response({ installations: [installation({ dex })] })),
     );
 
     const region = await screen.findByRole('region', { name: 'Dex' });
@@ -281,7 +279,10 @@ describe('EntityDexCard', () => {
     const error = await ResponseError.fromResponse(
       new Response(
         JSON.stringify({
-          error: { name: 'NotAllowedError', message: 'not allowed to read dex' },
+          error: {
+            name: 'NotAllowedError',
+            message: 'not allowed to read dex',
+          },
           request: { method: 'GET', url: '/api/dex/status' },
           response: { statusCode: 403 },
         }),
@@ -370,9 +371,13 @@ describe('EntityDexCard', () => {
   });
   it('says the API-server flags are to be set by hand in report mode', async () => {
     await renderCard(mockApi(async () => response()));
-    const settings = await screen.findByRole('region', { name: 'API-server settings' });
+    const settings = await screen.findByRole('region', {
+      name: 'API-server settings',
+    });
     expect(
-      within(settings).getByText('To do by hand: give the kube-apiserver these flags'),
+      within(settings).getByText(
+        'To do by hand: give the kube-apiserver these flags',
+      ),
     ).toBeInTheDocument();
   });
 
@@ -386,15 +391,21 @@ describe('EntityDexCard', () => {
       rollout: { replicas: 3, updated: 1, observedLatestSpec: true },
     };
     await renderCard(
-      mockApi(async () => response({ installations: [installation({ kubeadmControlPlane })] })),
+      mockApi(async () =>
+        response({ installations: [installation({ kubeadmControlPlane })] }),
+      ),
     );
-    const settings = await screen.findByRole('region', { name: 'API-server settings' });
+    const settings = await screen.findByRole('region', {
+      name: 'API-server settings',
+    });
     expect(
       within(settings).getByText(
         'Applied to KubeadmControlPlane capi-clusters/payments-control-plane on cluster management — rollout 1/3 updated',
       ),
     ).toBeInTheDocument();
-    expect(within(settings).queryByText(/To do by hand/)).not.toBeInTheDocument();
+    expect(
+      within(settings).queryByText(/To do by hand/),
+    ).not.toBeInTheDocument();
   });
 
   it('says when the KubeadmControlPlane no longer carries the settings, or cannot be read', async () => {
@@ -408,18 +419,34 @@ describe('EntityDexCard', () => {
       mockApi(async () =>
         response({
           installations: [
-            installation({ kubeadmControlPlane: { ...base, applied: false, rollout: { replicas: 3, updated: 3, observedLatestSpec: true } } }),
+            installation({
+              kubeadmControlPlane: {
+                ...base,
+                applied: false,
+                rollout: { replicas: 3, updated: 3, observedLatestSpec: true },
+              },
+            }),
             installation({
               namespace: 'dex-2',
-              kubeadmControlPlane: { ...base, error: 'The management cluster "management" did not answer within 5000 ms' },
+              kubeadmControlPlane: {
+                ...base,
+                error:
+                  'The management cluster "management" did not answer within 5000 ms',
+              },
             }),
           ],
         }),
       ),
     );
-    expect(await screen.findByText(/^Not applied: KubeadmControlPlane capi-clusters\/payments-control-plane/)).toBeInTheDocument();
     expect(
-      screen.getByText(/rollout unknown: The management cluster "management" did not answer within 5000 ms/),
+      await screen.findByText(
+        /^Not applied: KubeadmControlPlane capi-clusters\/payments-control-plane/,
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        /rollout unknown: The management cluster "management" did not answer within 5000 ms/,
+      ),
     ).toBeInTheDocument();
   });
 });

@@ -107,7 +107,9 @@ function DexCardContent() {
 export function EntityDexCard() {
   const { entity } = useEntity();
   if (!isDexAvailable(entity)) {
-    return <MissingAnnotationEmptyState annotation={ANNOTATION_KUBERNETES_ID} />;
+    return (
+      <MissingAnnotationEmptyState annotation={ANNOTATION_KUBERNETES_ID} />
+    );
   }
   return (
     <InfoCard title={TITLE}>
