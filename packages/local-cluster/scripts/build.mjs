@@ -16,18 +16,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureHostTools } from './base-image.mjs';
-import { findArchive, sourceFolders, unpack } from './sources.mjs';
+import { cacheRoot } from './cache.mjs';
+import {
+  findArchive,
+  mirrorArchives,
+  sourceFolders,
+  unpack,
+} from './sources.mjs';
+
+export { cacheRoot };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const catalogue = JSON.parse(
   fs.readFileSync(path.join(here, '..', 'targets.json'), 'utf8'),
 );
-
-export function cacheRoot() {
-  if (process.env.LOCAL_CLUSTER_CACHE) return process.env.LOCAL_CLUSTER_CACHE;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'backstage-dex', 'local-cluster');
-}
 
 function goVersion() {
   try {
@@ -408,6 +410,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   } catch (e) {
     // Builds go on: only runPod needs these, and it names the missing file.
     process.stderr.write(`local-cluster: ${e.message}\n`);
+  }
+  try {
+    mirrorArchives();
+  } catch (e) {
+    process.stderr.write(
+      `local-cluster: keeping a copy of shared/peers failed: ${e.message}\n`,
+    );
   }
   const wanted = args.filter(a => !a.startsWith('--'));
   const list = wanted.length ? wanted : catalogue.defaultBuild;

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheRoot } from './cache.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
@@ -30,7 +31,48 @@ export function sourceFolders() {
   } catch {
     // a plain clone (.git is a folder) or no git at all
   }
+  try {
+    // A clone of a local checkout (CI clones main into a fresh folder): beside its origin.
+    const config = fs.readFileSync(
+      path.join(repoRoot, '.git', 'config'),
+      'utf8',
+    );
+    const origin = /\[remote "origin"\][^[]*?\burl\s*=\s*(\/[^\s]+)/.exec(
+      config,
+    )?.[1];
+    if (origin) folders.push(path.resolve(origin, '..', 'shared', 'peers'));
+  } catch {
+    // no git folder, or no local origin
+  }
+  // Last: the copies an earlier build on this machine kept (see mirrorArchives).
+  folders.push(mirrorFolder());
   return [...new Set(folders)];
+}
+
+function mirrorFolder() {
+  return path.join(cacheRoot(), 'peers');
+}
+
+/**
+ * Keeps a copy of every archive of the first peers folder found in the machine's cache, so a
+ * clone with no shared/peers beside it (a CI checkout elsewhere) still finds them, e.g. the
+ * Cluster API CRDs the tests apply. The originals stay as they are.
+ */
+export function mirrorArchives() {
+  const mirror = mirrorFolder();
+  const from = sourceFolders().find(
+    f => f !== mirror && fs.existsSync(f) && fs.statSync(f).isDirectory(),
+  );
+  if (!from) return;
+  fs.mkdirSync(mirror, { recursive: true });
+  for (const name of fs.readdirSync(from)) {
+    if (!name.endsWith('.tar.gz')) continue;
+    const to = path.join(mirror, name);
+    if (fs.existsSync(to) && sha256(to) === sha256(path.join(from, name)))
+      continue;
+    fs.copyFileSync(path.join(from, name), `${to}.tmp`);
+    fs.renameSync(`${to}.tmp`, to);
+  }
 }
 
 function sha256(file) {
