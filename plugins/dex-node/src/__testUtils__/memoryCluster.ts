@@ -47,7 +47,8 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
     async read(ref) {
       return objects.get(keyOf(ref));
     },
-    async list(kind, labelSelector) {
+    async list(kind, labelSelector, options = {}) {
+      options.signal?.throwIfAborted();
       const wanted = labelSelector
         .split(',')
         .filter(Boolean)

@@ -1,6 +1,11 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '@backstage-dex/plugin-dex-common';
-import { clientNode, objectApi, shareConnections } from './clientNode';
+import {
+  clientNode,
+  objectApi,
+  shareConnections,
+  withCallSignal,
+} from './clientNode';
 
 /**
  * Which object: enough to find it (the kind's API version, kind, name and namespace).
@@ -15,7 +20,7 @@ export interface ObjectRef {
 }
 
 /**
- * What the pack needs from a cluster, and nothing more: apply, provision and (later) status go
+ * What the pack needs from a cluster, and nothing more: apply, provision and status go
  * through it, so a unit test can stand in for the cluster and the client-node implementation is
  * the one place that speaks the Kubernetes API. Errors carry the HTTP status as `code` (404, 409,
  * ...), as client-node's do; `describeKubeError` turns them into messages.
@@ -27,10 +32,14 @@ export interface ClusterClient {
   readonly server: string;
   /** The object as it is now, or undefined when there is none. */
   read(ref: ObjectRef): Promise<KubernetesObject | undefined>;
-  /** The objects of one kind whose labels match, in one namespace or (without) cluster-wide. */
+  /**
+   * The objects of one kind whose labels match, in one namespace or (without) cluster-wide;
+   * `signal` cancels the call (its requests, not only the wait).
+   */
   list(
     kind: { apiVersion: string; kind: string; namespace?: string },
     labelSelector: string,
+    options?: { signal?: AbortSignal },
   ): Promise<KubernetesObject[]>;
   /** Creates an object (409 when the name is taken). */
   create(object: KubernetesObject): Promise<KubernetesObject>;
@@ -76,17 +85,19 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
         throw e;
       }
     },
-    async list(kind, labelSelector) {
+    async list(kind, labelSelector, options = {}) {
       const api = await objectApi(kc);
-      const res = await api.list(
-        kind.apiVersion,
-        kind.kind,
-        kind.namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        labelSelector,
+      const res = await withCallSignal(options.signal, () =>
+        api.list(
+          kind.apiVersion,
+          kind.kind,
+          kind.namespace,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          labelSelector,
+        ),
       );
       return res.items;
     },

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as ClientNode from '@kubernetes/client-node';
 import type {
   ConfigurationOptions,
@@ -53,6 +54,21 @@ export interface RequestBounds {
 
 const bounds = new WeakMap<KubeConfig, RequestBounds>();
 
+/** The signal of the call in progress (see withCallSignal), seen where requests are sent. */
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `fn` so that every request it makes through a KubeConfig passed to shareConnections is
+ * cancelled when `signal` aborts, on top of that KubeConfig's bounds. Per call, unlike
+ * boundRequests: calls with different signals may share one KubeConfig at the same time.
+ */
+export function withCallSignal<T>(
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return signal ? callSignal.run(signal, fn) : fn();
+}
+
 /**
  * Bounds every request made through `kc`: each one is aborted after `timeoutMs` (an apiserver
  * that accepts the connection and never answers would otherwise hold a run forever), and all at
@@ -84,12 +100,15 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     await original(context);
     const ctx = context as unknown as AuthContext;
     const bound = bounds.get(kc);
-    if (bound) {
-      const timeout = AbortSignal.timeout(bound.timeoutMs);
+    const signals = [
+      bound && AbortSignal.timeout(bound.timeoutMs),
+      bound?.signal,
+      callSignal.getStore(),
+    ].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.length > 0)
       ctx.setSignal(
-        bound.signal ? AbortSignal.any([timeout, bound.signal]) : timeout,
+        signals.length === 1 ? signals[0] : AbortSignal.any(signals),
       );
-    }
     const fresh = ctx.getDispatcher();
     if (!fresh) return;
     const key = JSON.stringify([

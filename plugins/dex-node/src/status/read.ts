@@ -1,10 +1,10 @@
 import { InputError } from '@backstage/errors';
 import type {
-  AppsV1Api,
-  CoreV1Api,
   KubeConfig,
-  NetworkingV1Api,
   V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1Service,
 } from '@kubernetes/client-node';
 import {
   ANNOTATION_OWNER_ENTITY_REF,
@@ -19,11 +19,7 @@ import {
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
 import { CERTIFICATE_KEY_SUFFIX } from '../pack/publishedCertificates';
-import {
-  clientNode,
-  shareConnections,
-  withSignal,
-} from '../cluster/clientNode';
+import { ClusterClient, asClusterClient } from '../cluster/client';
 import { describeKubeError } from '../cluster/errors';
 import { addKubeadmControlPlaneStatus } from '../apiServer/rollout';
 import { StatusCache } from './cache';
@@ -36,10 +32,10 @@ import {
   TlsSecretCertificates,
 } from './types';
 
-/** A cluster to ask, with a KubeConfig for it (see kubeConfigFor). */
+/** A cluster to ask, with a KubeConfig for it (see kubeConfigFor) or a ClusterClient. */
 export interface StatusClusterTarget {
   name: string;
-  kc: KubeConfig;
+  kc: KubeConfig | ClusterClient;
 }
 
 export interface ReadDexStatusOptions {
@@ -85,28 +81,13 @@ export function statusLabelSelector(kubernetesId: string): string {
   return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_KUBERNETES_ID}=${kubernetesId}`;
 }
 
-interface Apis {
-  apps: AppsV1Api;
-  core: CoreV1Api;
-  networking: NetworkingV1Api;
-}
-
-const apis = new WeakMap<KubeConfig, Apis>();
-
-async function apisFor(kc: KubeConfig): Promise<Apis> {
-  let found = apis.get(kc);
-  if (!found) {
-    const k8s = await clientNode();
-    shareConnections(kc);
-    found = {
-      apps: kc.makeApiClient(k8s.AppsV1Api),
-      core: kc.makeApiClient(k8s.CoreV1Api),
-      networking: kc.makeApiClient(k8s.NetworkingV1Api),
-    };
-    apis.set(kc, found);
-  }
-  return found;
-}
+/** The kinds the status reader lists, each cluster-wide in one call. */
+const LISTED: Record<StatusResource, { apiVersion: string; kind: string }> = {
+  deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
+  services: { apiVersion: 'v1', kind: 'Service' },
+  ingresses: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+  configmaps: { apiVersion: 'v1', kind: 'ConfigMap' },
+};
 
 function summary(pem: string | undefined): CertificateSummary | undefined {
   if (!pem) return undefined;
@@ -151,7 +132,7 @@ function publishedCertificates(
  * certificates come from the ConfigMap the pack publishes them in.
  */
 export async function readClusterSnapshot(
-  kc: KubeConfig,
+  target: KubeConfig | ClusterClient,
   options: {
     cluster: string;
     kubernetesId: string;
@@ -160,40 +141,32 @@ export async function readClusterSnapshot(
   },
 ): Promise<ClusterSnapshot> {
   const labelSelector = statusLabelSelector(options.kubernetesId);
-  const { apps, core, networking } = await apisFor(kc);
-  const callOptions = options.signal
-    ? withSignal(await clientNode(), options.signal)
-    : undefined;
-  const call = <T>(resource: StatusResource, fn: () => Promise<T>) => {
+  const cluster = asClusterClient(target);
+  const list = async <T>(resource: StatusResource): Promise<T[]> => {
     options.onKubernetesCall?.({ cluster: options.cluster, resource });
-    return fn();
+    // Deserialized by kind as the typed APIs do (dates as Dates), so the cast only names it.
+    return (await cluster.list(LISTED[resource], labelSelector, {
+      signal: options.signal,
+    })) as T[];
   };
   const [deployments, services, ingresses, configMaps] = await Promise.all([
-    call('deployments', () =>
-      apps.listDeploymentForAllNamespaces({ labelSelector }, callOptions),
-    ),
-    call('services', () =>
-      core.listServiceForAllNamespaces({ labelSelector }, callOptions),
-    ),
-    call('ingresses', () =>
-      networking.listIngressForAllNamespaces({ labelSelector }, callOptions),
-    ),
-    call('configmaps', () =>
-      core.listConfigMapForAllNamespaces({ labelSelector }, callOptions),
-    ),
+    list<V1Deployment>('deployments'),
+    list<V1Service>('services'),
+    list<V1Ingress>('ingresses'),
+    list<V1ConfigMap>('configmaps'),
   ]);
   return {
-    deployments: deployments.items,
-    services: services.items,
-    ingresses: ingresses.items,
-    tlsSecrets: configMaps.items
+    deployments,
+    services,
+    ingresses,
+    tlsSecrets: configMaps
       .filter(
         c =>
           c.metadata?.name ===
           `${c.metadata?.labels?.[LABEL_INSTANCE]}-certificates`,
       )
       .flatMap(publishedCertificates),
-    configMaps: configMaps.items
+    configMaps: configMaps
       .filter(c => c.metadata?.name?.endsWith('-apiserver-settings'))
       .map(c => ({ metadata: c.metadata, data: c.data })),
   };
@@ -243,8 +216,9 @@ export async function readDexStatus(
 
   const results = await Promise.all(
     options.clusters.map(async ({ name, kc }) => {
+      const cluster = asClusterClient(kc);
       const load = () =>
-        readClusterSnapshot(kc, {
+        readClusterSnapshot(cluster, {
           cluster: name,
           kubernetesId: options.kubernetesId,
           signal: AbortSignal.timeout(timeoutMs),
@@ -259,7 +233,7 @@ export async function readDexStatus(
           timeoutMs,
           `Cluster "${name}" did not answer within ${timeoutMs} ms`,
         );
-        const server = kc.getCurrentCluster()?.server;
+        const server = cluster.server;
         const mine = stampedFor(s, options.entityRef);
         const installations = installationsFromSnapshot(
           { name, server },
