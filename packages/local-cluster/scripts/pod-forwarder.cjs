@@ -117,7 +117,8 @@ async function hostSide({ nsPid, ports, egress }) {
     server.close();
   }
   for (const port of egress) await request({ type: 'egress', port });
-  return hostPorts;
+  // setpriv and nsenter exec, so this is the pod side's own pid: runPod waits for it on stop.
+  return { hostPorts, podSidePid: pod.pid };
 }
 
 if (process.argv[2] === 'pod') {
@@ -125,7 +126,7 @@ if (process.argv[2] === 'pod') {
 } else {
   process.once('message', msg => {
     hostSide(msg).then(
-      hostPorts => process.send({ type: 'ready', hostPorts }),
+      ready => process.send({ type: 'ready', ...ready }),
       e =>
         process.send({ type: 'error', message: e.message }, () =>
           process.exit(1),

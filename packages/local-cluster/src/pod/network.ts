@@ -7,6 +7,7 @@
  * blocks its event loop (spawnSync) does not stall its pods' traffic.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 // A private package that only ever runs from its source folder (tests, npm start), never bundled.
@@ -53,10 +54,17 @@ export async function startForwarder(options: {
   const exited = new Promise<void>(resolve =>
     child.once('exit', () => resolve()),
   );
+  let podSidePid: number | undefined;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await exited;
+    }
+    // The pod side ends by its parent-death signal, a moment after the host side: wait for it,
+    // so nothing runs in the pod's network namespace once stop() resolves (bounded: 5 s).
+    for (let i = 0; podSidePid && i < 250; i++) {
+      if (!fs.existsSync(`/proc/${podSidePid}`)) break;
+      await new Promise(r => setTimeout(r, 20));
     }
   };
   try {
@@ -64,7 +72,7 @@ export async function startForwarder(options: {
       (resolve, reject) => {
         child.once('message', (msg: any) =>
           msg.type === 'ready'
-            ? resolve(msg.hostPorts)
+            ? ((podSidePid = msg.podSidePid), resolve(msg.hostPorts))
             : reject(
                 new Error(`the pod's port forwarder failed: ${msg.message}`),
               ),

@@ -444,7 +444,12 @@ describe('runPod: network', () => {
   });
 
   it('stop() leaves no process, mount or folder behind', async () => {
-    const before = fs.readdirSync('/dev/shm');
+    // Only this test's pod folders: other jest workers run pods at the same time.
+    const podFolders = () =>
+      fs
+        .readdirSync('/dev/shm')
+        .filter(f => f.startsWith(`backstage-dex-pod-${process.pid}-shell-`));
+    const before = podFolders();
     // Children and an orphaned grandchild behind pid 1, as behind tini or an entrypoint script.
     const script = 'sleep 600 & (sleep 600 &); echo started; exec sleep 600';
     const pod = await runPod({
@@ -470,11 +475,12 @@ describe('runPod: network', () => {
     while (!pod.logs().includes('started'))
       await new Promise(r => setTimeout(r, 50));
     expect(inPidNs().length).toBe(3);
+    expect(podFolders().length).toBe(before.length + 1);
     expect(netns).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
     await pod.stop();
     expect(await pod.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
-    expect(fs.readdirSync('/dev/shm')).toEqual(before);
+    expect(podFolders()).toEqual(before);
     // No process of this test is left in the pod's network namespace (the forwarder ran there).
     const inNs = fs
       .readdirSync('/proc')
