@@ -19,18 +19,7 @@ describe('a management cluster that does not answer', () => {
     hang = await startHangingServer();
     const k8s = await clientNode();
     kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'm',
-          server: `https://127.0.0.1:${hang.port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'm', cluster: 'm', user: 'u' }],
-      currentContext: 'm',
-    });
+    kc.loadFromString(hang.kubeconfig);
   });
   afterAll(() => hang.close());
 

@@ -16,18 +16,7 @@ describe('bounded time', () => {
     hang = await startHangingServer();
     const k8s = await clientNode();
     kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'hang',
-          server: `https://127.0.0.1:${hang.port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'hang', cluster: 'hang', user: 'u' }],
-      currentContext: 'hang',
-    });
+    kc.loadFromString(hang.kubeconfig);
   });
   afterAll(() => hang?.close());
 

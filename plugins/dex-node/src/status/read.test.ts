@@ -32,18 +32,7 @@ describe('readDexStatus on a real apiserver', () => {
     kc = new k8s.KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
     hangKc = new k8s.KubeConfig();
-    hangKc.loadFromOptions({
-      clusters: [
-        {
-          name: 'hang',
-          server: `https://127.0.0.1:${hang.port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'hang', cluster: 'hang', user: 'u' }],
-      currentContext: 'hang',
-    });
+    hangKc.loadFromString(hang.kubeconfig);
     const spec = (namespace: string, instance: string) =>
       withDefaults({
         cluster: 'local',
