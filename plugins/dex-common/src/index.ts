@@ -35,6 +35,11 @@ export type {
   EndpointKind,
   ExposureSpec,
   GitHubConnectorSpec,
+  GitLabConnectorSpec,
+  GoogleConnectorSpec,
+  MicrosoftConnectorSpec,
+  OAuthConnectorSpec,
+  SamlConnectorSpec,
   IngressSpec,
   IngressStatus,
   KubeadmControlPlaneStatus,
@@ -49,7 +54,9 @@ export type {
   StaticClientSpec,
   StaticUserSpec,
 } from './types';
+export { connectorSecretRefs } from './connectors';
 export {
+  CONNECTOR_TYPES,
   SERVICE_TYPES,
   packSpecInputSchema,
   packSpecSchemaWith,
@@ -69,7 +76,11 @@ export {
   kubernetesServesV1beta1Crds,
   versionFromImage,
 } from './versions';
-export type { AuthenticatorRelease, DexRelease } from './versions';
+export type {
+  AuthenticatorRelease,
+  ConnectorType,
+  DexRelease,
+} from './versions';
 export {
   DEFAULT_POLICY,
   formatProblems,

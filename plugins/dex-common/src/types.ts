@@ -2,6 +2,11 @@ import type {
   ConnectorInput,
   ExposureInput,
   GitHubConnectorInput,
+  GitLabConnectorInput,
+  GoogleConnectorInput,
+  MicrosoftConnectorInput,
+  OAuthConnectorInput,
+  SamlConnectorInput,
   IngressInput,
   LdapConnectorInput,
   OidcConnectorInput,
@@ -51,6 +56,16 @@ export type GitHubConnectorSpec = WithName<GitHubConnectorInput>;
 export type OidcConnectorSpec = WithName<OidcConnectorInput>;
 /** @public */
 export type LdapConnectorSpec = WithName<LdapConnectorInput>;
+/** @public */
+export type GitLabConnectorSpec = WithName<GitLabConnectorInput>;
+/** @public */
+export type MicrosoftConnectorSpec = WithName<MicrosoftConnectorInput>;
+/** @public */
+export type GoogleConnectorSpec = WithName<GoogleConnectorInput>;
+/** @public */
+export type OAuthConnectorSpec = WithName<OAuthConnectorInput>;
+/** @public */
+export type SamlConnectorSpec = WithName<SamlConnectorInput>;
 /** @public */
 export type ConnectorSpec = WithName<ConnectorInput>;
 

@@ -195,9 +195,9 @@ describe('resolveSpec', () => {
     ],
     [
       'unknown connector type',
-      { connectors: [{ type: 'saml', id: 'saml', name: 'SAML' }] },
+      { connectors: [{ type: 'keystone', id: 'ks', name: 'Keystone' }] },
       'connectors[0].type',
-      /use github, oidc or ldap/,
+      /use github, gitlab, microsoft, google, oidc, oauth, saml, ldap/,
     ],
     [
       'duplicate connector ids',

@@ -30,6 +30,8 @@ export interface PlatformPolicy {
   ingressClassName?: string;
   serviceType?: PackSpec['dex']['exposure']['serviceType'];
   imageRegistry?: string;
+  /** Whether connectors may skip verifying their upstream's TLS certificate (LDAP insecureSkipVerify); default no. */
+  allowInsecureSkipVerify?: boolean;
 }
 
 /**
@@ -50,7 +52,12 @@ export const DEFAULT_POLICY: PlatformPolicy = {
 
 const CONNECTOR_NAMES: Record<ConnectorSpec['type'], string> = {
   github: 'GitHub',
+  gitlab: 'GitLab',
+  microsoft: 'Microsoft',
+  google: 'Google',
   oidc: 'OIDC',
+  oauth: 'OAuth',
+  saml: 'SAML',
   ldap: 'LDAP',
 };
 
@@ -165,6 +172,71 @@ function checkIngressHosts(
   }
 }
 
+/** The string values of a connector's settings, with their field paths (references excluded). */
+function settingStrings(
+  value: unknown,
+  field: string,
+): { field: string; value: string }[] {
+  if (typeof value === 'string') return [{ field, value }];
+  if (Array.isArray(value))
+    return value.flatMap((v, i) => settingStrings(v, `${field}[${i}]`));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) =>
+      k.endsWith('Ref') ? [] : settingStrings(v, `${field}.${k}`),
+    );
+  return [];
+}
+
+/** A connector against its Dex release and the platform's policy. */
+function checkConnector(
+  p: Problems,
+  field: string,
+  c: ConnectorSpec,
+  spec: PackSpec,
+  policy: PlatformPolicy,
+) {
+  const release = findDexRelease(spec.dex.version);
+  if (release && !release.connectors.includes(c.type)) {
+    const since = DEX_RELEASES.filter(r => r.connectors.includes(c.type))
+      .map(r => r.version)
+      .reverse()[0];
+    p.add(
+      `${field}.type`,
+      `Dex ${release.version} has no ${c.type} connector${since ? ` (the oldest catalogued release with it is ${since})` : ''}: choose a newer dex.version or another connector`,
+    );
+  }
+  // Every Dex version expands $NAME in connector settings from its environment (that is how the
+  // referenced secrets reach it), so a "$" in a setting would be replaced, not kept.
+  for (const s of settingStrings(c, field)) {
+    if (s.value.includes('$'))
+      p.add(
+        s.field,
+        'must not contain "$": Dex replaces $NAME in connector settings with environment variables; remove it',
+      );
+  }
+  if (
+    c.type === 'microsoft' &&
+    c.groups?.length &&
+    ['common', 'organizations', 'consumers'].includes(c.tenant ?? 'common')
+  )
+    p.add(
+      `${field}.groups`,
+      "Dex reads Microsoft groups only for a tenant of one organisation (not common, organizations or consumers): set tenant to your tenant's id or domain, or remove groups",
+    );
+  if (c.type === 'ldap') {
+    if (c.insecureSkipVerify && !policy.allowInsecureSkipVerify)
+      p.add(
+        `${field}.insecureSkipVerify`,
+        "the platform does not allow skipping the LDAP server's certificate check (dex: policy); give its CA with rootCARef instead",
+      );
+    if (c.insecureNoSSL && (c.startTLS || c.rootCARef || c.insecureSkipVerify))
+      p.add(
+        `${field}.insecureNoSSL`,
+        'insecureNoSSL connects without TLS, so startTLS, rootCARef and insecureSkipVerify would not apply: remove insecureNoSSL or the TLS settings',
+      );
+  }
+}
+
 /**
  * What the schema cannot say: rules between fields, the version catalogue's constraints and the
  * platform's policy.
@@ -222,6 +294,7 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
         `duplicate connector id "${c.id}"; each connector needs its own id`,
       );
     ids.add(c.id);
+    checkConnector(p, `connectors[${i}]`, c, spec, policy);
   });
   const clientIds = new Set<string>([spec.clientId]);
   spec.staticClients.forEach((c, i) => {

@@ -1,4 +1,5 @@
 import { normalizeVersion } from './spec/patterns';
+import { CONNECTOR_TYPES } from './spec/schema';
 /**
  * The version catalogue: every Dex and dex-k8s-authenticator release the pack can render, with
  * the constraints of each. The renderer enforces them, so a spec that cannot work on its target
@@ -25,7 +26,25 @@ export interface DexRelease {
    * shell script; later /usr/local/bin/docker-entrypoint, a Go program).
    */
   imageEntrypoint: 'dex' | 'templating-entrypoint';
+  /**
+   * The connector types of the spec this release has (server/server.go's ConnectorsConfig): the
+   * generic `oauth` connector came with 2.31; the others are in every catalogued release.
+   */
+  connectors: readonly ConnectorType[];
+  /**
+   * The LDAP connector's group search matches users by `userMatchers` (a list) from 2.25; 2.21
+   * reads `userAttr`/`groupAttr` only (still read, deprecated, by later releases).
+   */
+  ldapUserMatchers: boolean;
+  /**
+   * How Dex expands $VARS in connector configs: from 2.43 in each string value; before, in the
+   * config's JSON text, so a value with a quote or backslash breaks (or extends) the config.
+   */
+  connectorEnvPerValue: boolean;
 }
+
+/** @public */
+export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 
 export interface AuthenticatorRelease {
   version: string;
@@ -58,6 +77,9 @@ function dexRelease(version: string): DexRelease {
     staticUserGroups: atLeast('2.45.0'),
     namespaceFromTokenClaim: !atLeast('2.30.0'),
     imageEntrypoint: atLeast('2.28.0') ? 'templating-entrypoint' : 'dex',
+    connectors: CONNECTOR_TYPES.filter(t => t !== 'oauth' || atLeast('2.31.0')),
+    ldapUserMatchers: atLeast('2.25.0'),
+    connectorEnvPerValue: atLeast('2.43.0'),
   };
 }
 

@@ -4,6 +4,8 @@ import {
   ApiServerSettings,
   PackSpec,
   PlatformPolicy,
+  connectorSecretRefs,
+  findDexRelease,
   formatProblems,
   validateSpec,
 } from '@backstage-dex/plugin-dex-common';
@@ -123,11 +125,9 @@ function references(
 ): { field: string; name: string; key?: string }[] {
   const refs: { field: string; name: string; key?: string }[] = [];
   spec.connectors.forEach((c, i) => {
-    const ref = c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef;
-    refs.push({
-      field: `connectors[${i}].${c.type === 'ldap' ? 'bindPasswordRef' : 'clientSecretRef'}`,
-      ...ref,
-    });
+    const { credential, rootCA } = connectorSecretRefs(c);
+    for (const r of [credential, rootCA])
+      if (r) refs.push({ field: `connectors[${i}].${r.field}`, ...r.ref });
   });
   spec.staticClients.forEach(
     (c, i) =>
@@ -202,7 +202,30 @@ async function readReferenced(
     throw new InputError(
       `The spec references Secrets that are missing:\n${missing.join('\n')}`,
     );
+  checkConnectorCredentials(spec, values);
   return values;
+}
+
+/**
+ * Dex before 2.43 substitutes $VARS into the connector config's JSON text, unescaped: a credential
+ * with a quote, backslash or control character would break the config (or add settings to it).
+ */
+function checkConnectorCredentials(spec: PackSpec, values: ReferencedValues) {
+  if (findDexRelease(spec.dex.version)?.connectorEnvPerValue ?? true) return;
+  const unsafe: string[] = [];
+  spec.connectors.forEach((c, i) => {
+    const credential = connectorSecretRefs(c).credential;
+    const value = credential && values[refKey(credential.ref)];
+    // eslint-disable-next-line no-control-regex
+    if (value !== undefined && /["\\\u0000-\u001f]/.test(value))
+      unsafe.push(
+        `- connectors[${i}].${credential!.field}: the value in Secret ${spec.namespace}/${credential!.ref.name} contains a quote, backslash or control character, which Dex ${spec.dex.version} would paste into its JSON config unescaped; use a value without them, or Dex 2.43.1 or newer`,
+      );
+  });
+  if (unsafe.length)
+    throw new InputError(
+      `A referenced secret cannot reach Dex safely:\n${unsafe.join('\n')}`,
+    );
 }
 
 /** Concurrent runs on one pack: how often a run starts over after the other wrote its material. */

@@ -308,7 +308,10 @@ const connectorId = () =>
   );
 const connectorName = () =>
   optional(
-    text('Name shown on the login page; GitHub, OIDC or LDAP when absent', 200),
+    text(
+      'Name shown on the login page; the provider (e.g. GitHub) when absent',
+      200,
+    ),
   );
 const connectorInline = (ref: string) => ({
   clientSecret: `${NEVER_INLINE} ${ref}: {name, key}`,
@@ -316,25 +319,87 @@ const connectorInline = (ref: string) => ({
   bindPassword: `${NEVER_INLINE} ${ref}: {name, key}`,
   password: `${NEVER_INLINE} ${ref}: {name, key}`,
 });
+const clientIdField = (provider: string) =>
+  requiredText(
+    `The ${provider} OAuth client id`,
+    `the ${provider} OAuth client id is required`,
+    256,
+  );
+const names = (what: string, description: string) =>
+  list(
+    requiredText(`A ${what}`, `name the ${what}`, 256),
+    `${what}s`,
+    description,
+  ).optional();
+const PEM_CERTIFICATE =
+  /^\s*(-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*)+$/;
 
 const githubConnectorSchema = strictObject(
   {
     type: z.literal('github'),
     id: connectorId(),
     name: connectorName(),
-    clientId: requiredText(
-      'The GitHub OAuth app client id',
-      'the GitHub OAuth app client id is required',
-      256,
-    ),
+    clientId: clientIdField('GitHub'),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
-    orgs: list(
-      requiredText('An organisation', 'name the organisation', 256),
-      'organisations',
-      'Organisations whose members may log in',
-    ).optional(),
+    orgs: names('organisation', 'Organisations whose members may log in'),
   },
   'Log in with GitHub',
+  connectorInline('clientSecretRef'),
+);
+
+const gitlabConnectorSchema = strictObject(
+  {
+    type: z.literal('gitlab'),
+    id: connectorId(),
+    name: connectorName(),
+    baseURL: optional(
+      url('The GitLab instance; https://gitlab.com when absent'),
+    ),
+    clientId: clientIdField('GitLab application'),
+    clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
+    groups: names('group', 'Groups whose members may log in'),
+  },
+  'Log in with GitLab',
+  connectorInline('clientSecretRef'),
+);
+
+const microsoftConnectorSchema = strictObject(
+  {
+    type: z.literal('microsoft'),
+    id: connectorId(),
+    name: connectorName(),
+    tenant: optional(
+      pattern(
+        /^[A-Za-z0-9][-A-Za-z0-9.]{0,254}$/,
+        'Tenant: common, organizations, consumers, a tenant id or domain; common when absent',
+        v =>
+          `"${clip(v)}" is not a tenant: use common, organizations, consumers, a tenant id (GUID) or its domain`,
+      ),
+    ),
+    clientId: clientIdField('Microsoft application'),
+    clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
+    groups: names(
+      'group',
+      'Groups whose members may log in (needs an organisation tenant)',
+    ),
+  },
+  'Log in with Microsoft (Entra ID)',
+  connectorInline('clientSecretRef'),
+);
+
+const googleConnectorSchema = strictObject(
+  {
+    type: z.literal('google'),
+    id: connectorId(),
+    name: connectorName(),
+    clientId: clientIdField('Google'),
+    clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
+    hostedDomains: names(
+      'domain',
+      'Google Workspace domains whose users may log in',
+    ),
+  },
+  'Log in with Google',
   connectorInline('clientSecretRef'),
 );
 
@@ -350,14 +415,81 @@ const oidcConnectorSchema = strictObject(
       256,
     ),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
-    scopes: list(
-      requiredText('A scope', 'name the scope', 256),
-      'scopes',
-      'Scopes to request',
-    ).optional(),
+    scopes: names('scope', 'Scopes to request'),
   },
   'Log in with an upstream OpenID Connect provider',
   connectorInline('clientSecretRef'),
+);
+
+const claimKey = (description: string) =>
+  optional(
+    pattern(
+      /^[A-Za-z0-9_.:-]{1,256}$/,
+      description,
+      v => `"${clip(v)}" is not a claim name: use letters, digits and _ . : -`,
+    ),
+  );
+
+const oauthConnectorSchema = strictObject(
+  {
+    type: z.literal('oauth'),
+    id: connectorId(),
+    name: connectorName(),
+    authorizationURL: url("The provider's authorization endpoint (https)"),
+    tokenURL: url("The provider's token endpoint (https)"),
+    userInfoURL: url("The provider's user info endpoint (https)"),
+    clientId: clientIdField('upstream'),
+    clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
+    scopes: names('scope', 'Scopes to request'),
+    userIDKey: claimKey('User info field of the user id; id when absent'),
+    userNameKey: claimKey(
+      'User info field of the user name; user_name when absent',
+    ),
+    emailKey: claimKey('User info field of the email; email when absent'),
+    groupsKey: claimKey('User info field of the groups; groups when absent'),
+  },
+  'Log in with a generic OAuth 2 provider (Dex 2.31+)',
+  connectorInline('clientSecretRef'),
+);
+
+const samlConnectorSchema = strictObject(
+  {
+    type: z.literal('saml'),
+    id: connectorId(),
+    name: connectorName(),
+    ssoURL: url("The identity provider's single sign-on URL (https)"),
+    caPem: pattern(
+      PEM_CERTIFICATE,
+      'PEM of the certificate (or its CA) the identity provider signs responses with; public, so given inline',
+      () =>
+        'give the PEM certificate the identity provider signs with (-----BEGIN CERTIFICATE----- ...)',
+    ),
+    entityIssuer: optional(
+      text('Issuer of the authentication requests (our entity id)', 2048),
+    ),
+    ssoIssuer: optional(
+      text("The identity provider's issuer, checked in responses", 2048),
+    ),
+    usernameAttr: requiredText(
+      'Assertion attribute holding the user name',
+      'name the assertion attribute that holds the user name (e.g. name)',
+      256,
+    ),
+    emailAttr: requiredText(
+      'Assertion attribute holding the email',
+      'name the assertion attribute that holds the email (e.g. email)',
+      256,
+    ),
+    groupsAttr: optional(text('Assertion attribute holding the groups', 256)),
+    nameIDPolicyFormat: optional(
+      text('NameID format to request, e.g. persistent or emailAddress', 256),
+    ),
+  },
+  'Log in with a SAML 2.0 identity provider',
+  {
+    insecureSkipSignatureValidation:
+      'responses must be signed: give caPem, the certificate the identity provider signs with',
+  },
 );
 
 const ldapConnectorSchema = strictObject(
@@ -380,21 +512,65 @@ const ldapConnectorSchema = strictObject(
     usernameAttr: optional(text('Attribute holding the username')),
     groupBaseDN: optional(text('Base DN to search groups under')),
     insecureNoSSL: z.boolean({ description: 'Connect without TLS' }).optional(),
+    startTLS: z
+      .boolean({
+        description:
+          'Connect in clear, then upgrade with StartTLS (usually port 389); LDAPS (port 636) when false',
+      })
+      .optional(),
+    rootCARef: secretRef(
+      "Secret key holding the PEM CA that signed the LDAP server's certificate (mounted into the Dex pod); the system's CAs when absent",
+    ).optional(),
+    insecureSkipVerify: z
+      .boolean({
+        description:
+          "Do not verify the LDAP server's certificate (only where the platform allows it)",
+      })
+      .optional(),
   },
   'Log in with LDAP',
-  connectorInline('bindPasswordRef'),
+  {
+    ...connectorInline('bindPasswordRef'),
+    rootCA: `give the CA by Secret reference: rootCARef: {name, key}`,
+    rootCAData: `give the CA by Secret reference: rootCARef: {name, key}`,
+  },
 );
+
+/**
+ * The connector types the spec knows (each Dex release supports some: see the version catalogue).
+ *
+ * @public
+ */
+export const CONNECTOR_TYPES = [
+  'github',
+  'gitlab',
+  'microsoft',
+  'google',
+  'oidc',
+  'oauth',
+  'saml',
+  'ldap',
+] as const;
 
 const connectorSchema = z.discriminatedUnion(
   'type',
-  [githubConnectorSchema, oidcConnectorSchema, ldapConnectorSchema],
+  [
+    githubConnectorSchema,
+    gitlabConnectorSchema,
+    microsoftConnectorSchema,
+    googleConnectorSchema,
+    oidcConnectorSchema,
+    oauthConnectorSchema,
+    samlConnectorSchema,
+    ldapConnectorSchema,
+  ],
   {
     description:
       'An upstream identity provider (secrets by Secret reference only)',
     errorMap: (issue, ctx) =>
       issue.code === z.ZodIssueCode.invalid_union_discriminator
         ? {
-            message: `unknown connector type ${JSON.stringify((ctx.data as { type?: unknown })?.type)}; use github, oidc or ldap`,
+            message: `unknown connector type ${JSON.stringify((ctx.data as { type?: unknown })?.type)}; use ${CONNECTOR_TYPES.join(', ')}`,
           }
         : { message: ctx.defaultError },
   },
@@ -679,6 +855,16 @@ export type GitHubConnectorInput = z.infer<typeof githubConnectorSchema>;
 export type OidcConnectorInput = z.infer<typeof oidcConnectorSchema>;
 /** @public */
 export type LdapConnectorInput = z.infer<typeof ldapConnectorSchema>;
+/** @public */
+export type GitLabConnectorInput = z.infer<typeof gitlabConnectorSchema>;
+/** @public */
+export type MicrosoftConnectorInput = z.infer<typeof microsoftConnectorSchema>;
+/** @public */
+export type GoogleConnectorInput = z.infer<typeof googleConnectorSchema>;
+/** @public */
+export type OAuthConnectorInput = z.infer<typeof oauthConnectorSchema>;
+/** @public */
+export type SamlConnectorInput = z.infer<typeof samlConnectorSchema>;
 /** @public */
 export type ConnectorInput = z.infer<typeof connectorSchema>;
 /** @public */

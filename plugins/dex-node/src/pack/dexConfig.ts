@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import {
   ConnectorSpec,
   PackSpec,
+  connectorSecretRefs,
   findDexRelease,
 } from '@backstage-dex/plugin-dex-common';
 import { PackMaterial } from './material';
@@ -19,37 +20,130 @@ export const DEX_PATHS = {
   tlsKey: '/etc/dex/tls/tls.key',
 };
 
-/** Env var that carries a connector's secret into the pod; Dex expands $VARS in connector configs. */
+/** Env var that carries a connector's secret into the pod; every Dex version expands $VARS in connector configs. */
 export function connectorSecretEnv(c: ConnectorSpec): string {
   return `DEX_CONNECTOR_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET`;
 }
 
+/** Where an LDAP connector's root CA (from the Secret its rootCARef names) is mounted in the Dex pod. */
+export function connectorCaDir(index: number): string {
+  return `/etc/dex/connectors/${index}`;
+}
+
+const CONNECTOR_CA_FILE = 'ca.crt';
+
+/** The volumes (and mounts) that bring connectors' root CAs from their Secrets into the Dex pod. */
+export function connectorCaVolumes(spec: PackSpec) {
+  return spec.connectors.flatMap((c, i) => {
+    const rootCA = connectorSecretRefs(c).rootCA;
+    if (!rootCA) return [];
+    const name = `connector-ca-${i}`;
+    return [
+      {
+        volume: {
+          name,
+          secret: {
+            secretName: rootCA.ref.name,
+            items: [{ key: rootCA.ref.key, path: CONNECTOR_CA_FILE }],
+          },
+        },
+        mount: { name, mountPath: connectorCaDir(i), readOnly: true },
+      },
+    ];
+  });
+}
+
+const defined = (o: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(o).filter(
+      ([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0),
+    ),
+  );
+
+/** A connector's `config` as its Dex release reads it (field names from each connector's Config struct). */
 function connectorConfig(
   spec: PackSpec,
   c: ConnectorSpec,
+  index: number,
 ): Record<string, unknown> {
+  const release = findDexRelease(spec.dex.version)!;
   const redirectURI = `${issuerUrl(spec)}/callback`;
   const secret = `$${connectorSecretEnv(c)}`;
   switch (c.type) {
     case 'github':
-      return {
+      return defined({
         clientID: c.clientId,
         clientSecret: secret,
         redirectURI,
-        ...(c.orgs?.length ? { orgs: c.orgs.map(name => ({ name })) } : {}),
-      };
+        orgs: c.orgs?.map(name => ({ name })),
+      });
+    case 'gitlab':
+      return defined({
+        baseURL: c.baseURL ?? 'https://gitlab.com',
+        clientID: c.clientId,
+        clientSecret: secret,
+        redirectURI,
+        groups: c.groups,
+      });
+    case 'microsoft':
+      return defined({
+        clientID: c.clientId,
+        clientSecret: secret,
+        redirectURI,
+        tenant: c.tenant,
+        groups: c.groups,
+      });
+    case 'google':
+      return defined({
+        clientID: c.clientId,
+        clientSecret: secret,
+        redirectURI,
+        hostedDomains: c.hostedDomains,
+      });
     case 'oidc':
-      return {
+      return defined({
         issuer: c.issuer,
         clientID: c.clientId,
         clientSecret: secret,
         redirectURI,
-        ...(c.scopes?.length ? { scopes: c.scopes } : {}),
-      };
+        scopes: c.scopes,
+      });
+    case 'oauth':
+      return defined({
+        clientID: c.clientId,
+        clientSecret: secret,
+        redirectURI,
+        authorizationURL: c.authorizationURL,
+        tokenURL: c.tokenURL,
+        userInfoURL: c.userInfoURL,
+        scopes: c.scopes,
+        userIDKey: c.userIDKey,
+        userNameKey: c.userNameKey,
+        emailKey: c.emailKey,
+        groupsKey: c.groupsKey,
+      });
+    case 'saml':
+      return defined({
+        ssoURL: c.ssoURL,
+        // caData is a []byte in Dex's Config: JSON carries it base64-encoded.
+        caData: Buffer.from(c.caPem.trim()).toString('base64'),
+        redirectURI,
+        entityIssuer: c.entityIssuer,
+        ssoIssuer: c.ssoIssuer,
+        usernameAttr: c.usernameAttr,
+        emailAttr: c.emailAttr,
+        groupsAttr: c.groupsAttr,
+        nameIDPolicyFormat: c.nameIDPolicyFormat,
+      });
     case 'ldap':
-      return {
+      return defined({
         host: c.host,
         insecureNoSSL: c.insecureNoSSL ?? false,
+        startTLS: c.startTLS,
+        insecureSkipVerify: c.insecureSkipVerify,
+        rootCA: c.rootCARef
+          ? `${connectorCaDir(index)}/${CONNECTOR_CA_FILE}`
+          : undefined,
         bindDN: c.bindDN,
         bindPW: secret,
         userSearch: {
@@ -60,17 +154,17 @@ function connectorConfig(
           emailAttr: 'mail',
           nameAttr: 'cn',
         },
-        ...(c.groupBaseDN
+        groupSearch: c.groupBaseDN
           ? {
-              groupSearch: {
-                baseDN: c.groupBaseDN,
-                filter: '(objectClass=groupOfNames)',
-                userMatchers: [{ userAttr: 'DN', groupAttr: 'member' }],
-                nameAttr: 'cn',
-              },
+              baseDN: c.groupBaseDN,
+              filter: '(objectClass=groupOfNames)',
+              ...(release.ldapUserMatchers
+                ? { userMatchers: [{ userAttr: 'DN', groupAttr: 'member' }] }
+                : { userAttr: 'DN', groupAttr: 'member' }),
+              nameAttr: 'cn',
             }
-          : {}),
-      };
+          : undefined,
+      });
     default:
       throw new Error(`unknown connector type`);
   }
@@ -164,11 +258,11 @@ export function dexConfig(
     }));
   }
   if (spec.connectors.length) {
-    config.connectors = spec.connectors.map(c => ({
+    config.connectors = spec.connectors.map((c, i) => ({
       type: c.type,
       id: c.id,
       name: c.name,
-      config: connectorConfig(spec, c),
+      config: connectorConfig(spec, c, i),
     }));
   }
   return config;
@@ -177,12 +271,17 @@ export function dexConfig(
 /** Env vars of the Dex container that carry referenced secrets (connector and client secrets). */
 export function dexSecretEnv(spec: PackSpec) {
   return [
-    ...spec.connectors.map(c => ({
-      name: connectorSecretEnv(c),
-      valueFrom: {
-        secretKeyRef: c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef,
-      },
-    })),
+    ...spec.connectors.flatMap(c => {
+      const credential = connectorSecretRefs(c).credential;
+      return credential
+        ? [
+            {
+              name: connectorSecretEnv(c),
+              valueFrom: { secretKeyRef: credential.ref },
+            },
+          ]
+        : [];
+    }),
     ...spec.staticClients
       .filter(c => c.secretRef && !c.public)
       .map(c => ({

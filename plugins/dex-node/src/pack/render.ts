@@ -14,7 +14,12 @@ import {
   authenticatorWebPathPrefix,
 } from './authenticatorConfig';
 import { apiServerSettings } from './apiServer';
-import { DEX_PATHS, dexConfig, dexSecretEnv } from './dexConfig';
+import {
+  DEX_PATHS,
+  connectorCaVolumes,
+  dexConfig,
+  dexSecretEnv,
+} from './dexConfig';
 import { PackMaterial } from './material';
 import {
   AUTHENTICATOR_PORT,
@@ -334,6 +339,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
                 { name: 'config', mountPath: '/etc/dex/cfg', readOnly: true },
                 { name: 'tls', mountPath: '/etc/dex/tls', readOnly: true },
                 ...(viaEntrypoint ? [{ name: 'tmp', mountPath: '/tmp' }] : []),
+                ...connectorCaVolumes(spec).map(v => v.mount),
               ],
               readinessProbe: { ...probe('/healthz/ready'), periodSeconds: 10 },
               livenessProbe: { ...probe('/healthz/live'), periodSeconds: 20 },
@@ -352,6 +358,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
                   },
                 ]
               : []),
+            ...connectorCaVolumes(spec).map(v => v.volume),
           ],
         },
       },
