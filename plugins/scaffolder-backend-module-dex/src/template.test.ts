@@ -102,6 +102,64 @@ const FORMS: Record<string, Record<string, unknown>> = {
       userBaseDN: 'ou=people,dc=example,dc=com',
     },
   },
+  'LDAP login with StartTLS and groups': {
+    connector: {
+      type: 'ldap',
+      host: 'ldap.example.com:389',
+      startTLS: true,
+      bindDN: 'cn=dex,dc=example,dc=com',
+      bindPasswordRef: secretRef('ldap', 'password'),
+      userBaseDN: 'ou=people,dc=example,dc=com',
+      groupBaseDN: 'ou=groups,dc=example,dc=com',
+    },
+  },
+  'GitLab login': {
+    connector: {
+      type: 'gitlab',
+      baseURL: 'https://gitlab.example.com',
+      clientId: 'gl-app',
+      clientSecretRef: secretRef('gitlab', 'client-secret'),
+      groups: ['platform'],
+    },
+  },
+  'Microsoft login': {
+    connector: {
+      type: 'microsoft',
+      tenant: 'example.onmicrosoft.com',
+      clientId: '00000000-0000-0000-0000-000000000000',
+      clientSecretRef: secretRef('microsoft', 'client-secret'),
+      groups: ['platform'],
+    },
+  },
+  'Google login': {
+    connector: {
+      type: 'google',
+      clientId: 'dex.apps.googleusercontent.com',
+      clientSecretRef: secretRef('google', 'client-secret'),
+      hostedDomains: ['example.com'],
+    },
+  },
+  'generic OAuth 2 login': {
+    connector: {
+      type: 'oauth',
+      authorizationURL: 'https://oauth.example.com/authorize',
+      tokenURL: 'https://oauth.example.com/token',
+      userInfoURL: 'https://oauth.example.com/userinfo',
+      clientId: 'dex',
+      clientSecretRef: secretRef('oauth', 'client-secret'),
+      scopes: ['profile'],
+    },
+  },
+  'SAML login': {
+    connector: {
+      type: 'saml',
+      ssoURL: 'https://idp.example.com/sso',
+      caPem:
+        '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUXb\n-----END CERTIFICATE-----\n',
+      usernameAttr: 'name',
+      emailAttr: 'email',
+    },
+  },
   'rotation and take-over': { rotateCertificates: true, force: true },
 };
 
