@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureHostTools } from './base-image.mjs';
+import { LDAP_PACKAGES, ensureDebianPackages } from './debian.mjs';
 import { cacheRoot } from './cache.mjs';
 import {
   findArchive,
@@ -408,6 +409,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     ensureHostTools(line => process.stderr.write(`local-cluster: ${line}\n`));
   } catch (e) {
     // Builds go on: only runPod needs these, and it names the missing file.
+    process.stderr.write(`local-cluster: ${e.message}\n`);
+  }
+  try {
+    ensureDebianPackages(LDAP_PACKAGES, 'the LDAP login tests', line =>
+      process.stderr.write(`local-cluster: ${line}\n`),
+    );
+  } catch (e) {
+    // Builds go on: only startSlapd needs these, and it says what to install.
     process.stderr.write(`local-cluster: ${e.message}\n`);
   }
   try {

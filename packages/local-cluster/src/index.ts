@@ -35,6 +35,8 @@ export type { HttpsResponse } from './https';
 export { loopbackPki } from './certs';
 export { startPostgres, postgresBinDir } from './postgres';
 export type { LocalPostgres } from './postgres';
+export { startSlapd, slapdBinaries } from './slapd';
+export type { LdapUser, LocalSlapd } from './slapd';
 export { startHangingServer } from './hanging';
 export type { HangingServer } from './hanging';
 export { kubeadmControlPlaneCrd, peersDir } from './clusterApi';
