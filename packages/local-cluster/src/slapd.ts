@@ -166,9 +166,9 @@ export async function startSlapd(options: {
         `rootdn "${bindDN}"`,
         `rootpw ${bindPassword}`,
         `directory ${dataDir}`,
-        // Users bind with their password; everyone else may search, nobody reads passwords.
+        // Users bind with their password; only a bound user (e.g. Dex's bind DN) may search.
         'access to attrs=userPassword by anonymous auth by self read by * none',
-        'access to * by * read',
+        'access to * by users read by * none',
         '',
       ].join('\n'),
     );
