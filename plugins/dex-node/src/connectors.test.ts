@@ -94,6 +94,14 @@ function referencedSecrets(namespace: string): KubeObject[] {
 
 const oauthRef = { name: 'oauth-apps', key: 'client-secret' };
 
+/**
+ * Dex 2.45 turned continue_on_connector_failure on (2.44 has it, off): it starts when a connector
+ * cannot open.
+ */
+const googleStartsOffline = (version: string) =>
+  DEX_RELEASES.findIndex(r => r.version === version) <=
+  DEX_RELEASES.findIndex(r => r.version === '2.45.1');
+
 /** The connectors of the spec; Google only where Dex starts without reaching it (2.44+). */
 function connectors(version: string): PackSpecInput['connectors'] {
   const release = findDexRelease(version)!;
@@ -171,14 +179,6 @@ function connectors(version: string): PackSpecInput['connectors'] {
       : []),
   ];
 }
-
-/**
- * Dex 2.45 turned continue_on_connector_failure on (2.44 has it, off): it starts when a connector
- * cannot open.
- */
-const googleStartsOffline = (version: string) =>
-  DEX_RELEASES.findIndex(r => r.version === version) <=
-  DEX_RELEASES.findIndex(r => r.version === '2.45.1');
 
 function specFor(
   version: string,
@@ -356,7 +356,11 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
 
   beforeAll(async () => {
     spec = specFor(version);
-    expect(validateSpec(spec)).toEqual([]);
+    const problems = validateSpec(spec);
+    if (problems.length)
+      throw new Error(
+        `the test's spec is invalid: ${JSON.stringify(problems)}`,
+      );
     dex = await runDex(spec);
     await dex.ready(60_000);
   });

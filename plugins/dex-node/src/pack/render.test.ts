@@ -59,6 +59,78 @@ const secretText = (kind: string, name: string, key: string) =>
   Buffer.from((byKind(kind, name) as any).data[key], 'base64').toString('utf8');
 
 describe('render', () => {
+  it("mounts an LDAP connector's root CA from its Secret and points the connector at it; SAML's CA goes in as caData; no secret is inlined", () => {
+    const withLdap = withDefaults({
+      ...spec,
+      connectors: [
+        {
+          type: 'saml',
+          ssoURL: 'https://idp.example.com/sso',
+          caPem:
+            '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+          usernameAttr: 'name',
+          emailAttr: 'email',
+        },
+        {
+          type: 'ldap',
+          host: 'ldap.example.com:389',
+          startTLS: true,
+          rootCARef: { name: 'ldap-ca', key: 'root.pem' },
+          bindDN: 'cn=dex',
+          bindPasswordRef: { name: 'ldap', key: 'password' },
+          userBaseDN: 'ou=people',
+        },
+      ],
+    });
+    const rendered = render(withLdap, material);
+    const config = YAML.parse(
+      Buffer.from(
+        (rendered.find(o => o.metadata.name === 'corp-config') as any).data[
+          'config.yaml'
+        ],
+        'base64',
+      ).toString('utf8'),
+    );
+    const [saml, ldap] = config.connectors;
+    expect(Buffer.from(saml.config.caData, 'base64').toString('utf8')).toMatch(
+      /^-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----$/,
+    );
+    expect(ldap.config).toMatchObject({
+      host: 'ldap.example.com:389',
+      startTLS: true,
+      rootCA: '/etc/dex/connectors/1/ca.crt',
+      bindPW: '$DEX_CONNECTOR_LDAP_SECRET',
+    });
+    const pod = (
+      rendered.find(
+        o => o.kind === 'Deployment' && o.metadata.name === 'corp',
+      ) as any
+    ).spec.template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: 'connector-ca-1',
+      secret: {
+        secretName: 'ldap-ca',
+        items: [{ key: 'root.pem', path: 'ca.crt' }],
+      },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: 'connector-ca-1',
+      mountPath: '/etc/dex/connectors/1',
+      readOnly: true,
+    });
+    // SAML has no secret; LDAP's bind password comes from its Secret by env.
+    expect(
+      pod.containers[0].env.filter((e: any) =>
+        e.name.startsWith('DEX_CONNECTOR_'),
+      ),
+    ).toEqual([
+      {
+        name: 'DEX_CONNECTOR_LDAP_SECRET',
+        valueFrom: { secretKeyRef: { name: 'ldap', key: 'password' } },
+      },
+    ]);
+  });
+
   it('is deterministic: same spec and material, same bytes', () => {
     expect(toYaml(render(spec, material))).toBe(toYaml(objects));
   });
