@@ -319,10 +319,10 @@ const connectorInline = (ref: string) => ({
   bindPassword: `${NEVER_INLINE} ${ref}: {name, key}`,
   password: `${NEVER_INLINE} ${ref}: {name, key}`,
 });
-const clientIdField = (provider: string) =>
+const clientIdField = (what: string) =>
   requiredText(
-    `The ${provider} OAuth client id`,
-    `the ${provider} OAuth client id is required`,
+    `The ${what} client id`,
+    `the ${what} client id is required`,
     256,
   );
 const names = (what: string, description: string) =>
@@ -339,7 +339,7 @@ const githubConnectorSchema = strictObject(
     type: z.literal('github'),
     id: connectorId(),
     name: connectorName(),
-    clientId: clientIdField('GitHub'),
+    clientId: clientIdField('GitHub OAuth app'),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
     orgs: names('organisation', 'Organisations whose members may log in'),
   },
@@ -392,7 +392,7 @@ const googleConnectorSchema = strictObject(
     type: z.literal('google'),
     id: connectorId(),
     name: connectorName(),
-    clientId: clientIdField('Google'),
+    clientId: clientIdField('Google OAuth'),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
     hostedDomains: names(
       'domain',
@@ -438,7 +438,7 @@ const oauthConnectorSchema = strictObject(
     authorizationURL: url("The provider's authorization endpoint (https)"),
     tokenURL: url("The provider's token endpoint (https)"),
     userInfoURL: url("The provider's user info endpoint (https)"),
-    clientId: clientIdField('upstream'),
+    clientId: clientIdField('upstream OAuth'),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
     scopes: names('scope', 'Scopes to request'),
     userIDKey: claimKey('User info field of the user id; id when absent'),

@@ -88,6 +88,10 @@ describe('bad input never touches the cluster', () => {
     });
     // A Secret that exists but lacks the key a connector asks for.
     await createSecret(kc, NS, 'github-oauth-partial', { other: 'x' });
+    // A client secret Dex < 2.43 would paste into its JSON config unescaped.
+    await createSecret(kc, NS, 'github-oauth-quoted', {
+      'client-secret': 'abc","insecureSkipVerify":true,"x":"',
+    });
     clusters = readClusters(
       new ConfigReader({
         kubernetes: {
@@ -378,10 +382,31 @@ describe('bad input never touches the cluster', () => {
     {
       name: 'unknown connector type',
       run: spec(s => {
-        s.connectors = [any({ type: 'saml', id: 'saml', name: 'SAML' })];
+        s.connectors = [any({ type: 'keystone', id: 'ks', name: 'Keystone' })];
       }),
       messages: [
-        /connectors\[0\]\.type: unknown connector type "saml"; use github, oidc or ldap/,
+        /connectors\[0\]\.type: unknown connector type "keystone"; use github, gitlab, microsoft, google, oidc, oauth, saml, ldap/,
+      ],
+    },
+    {
+      name: 'a connector the Dex version lacks',
+      run: spec(s => {
+        s.dex.version = '2.30.0';
+        s.connectors = [
+          any({
+            type: 'oauth',
+            id: 'oauth',
+            name: 'OAuth',
+            authorizationURL: 'https://oauth.example.com/authorize',
+            tokenURL: 'https://oauth.example.com/token',
+            userInfoURL: 'https://oauth.example.com/userinfo',
+            clientId: 'dex',
+            clientSecretRef: { name: 'sso', key: 'secret' },
+          }),
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.type: Dex 2\.30\.0 has no oauth connector \(the oldest catalogued release with it is 2\.35\.1\)/,
       ],
     },
     {
@@ -451,6 +476,27 @@ describe('bad input never touches the cluster', () => {
       }),
       messages: [
         /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth-partial has no key "client-secret"; create it first/,
+      ],
+    },
+    {
+      name: 'connector secret with a quote, for a Dex that pastes it into JSON',
+      run: spec(s => {
+        s.dex.version = '2.41.1';
+        s.connectors = [
+          {
+            type: 'github',
+            id: 'github',
+            name: 'GitHub',
+            clientId: 'abc',
+            clientSecretRef: {
+              name: 'github-oauth-quoted',
+              key: 'client-secret',
+            },
+          },
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.clientSecretRef: the value in Secret base\/github-oauth-quoted contains a quote, backslash or control character, which Dex 2\.41\.1 would paste into its JSON config unescaped; use a value without them, or Dex 2\.43\.1 or newer/,
       ],
     },
     // --- static clients and users
