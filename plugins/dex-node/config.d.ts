@@ -131,6 +131,14 @@ export interface Config {
        */
       imageRegistry?: string;
     };
+    /** What developers may set on connectors. */
+    connectors?: {
+      /**
+       * Whether an LDAP connector may skip verifying its server's certificate
+       * (`insecureSkipVerify`); default false: give the server's CA with `rootCARef` instead.
+       */
+      allowInsecureSkipVerify?: boolean;
+    };
     /** How the dex:pack:apply action talks to a cluster. */
     apply?: {
       /**

@@ -19,6 +19,7 @@ describe('readPolicy', () => {
             serviceType: 'LoadBalancer',
             imageRegistry: 'mirror.example.com',
           },
+          connectors: { allowInsecureSkipVerify: true },
         },
       }),
     );
@@ -29,6 +30,7 @@ describe('readPolicy', () => {
       ingressClassName: 'nginx',
       serviceType: 'LoadBalancer',
       imageRegistry: 'mirror.example.com',
+      allowInsecureSkipVerify: true,
     });
   });
 

@@ -38,5 +38,7 @@ export function readPolicy(config: Config): PlatformPolicy {
     serviceType: dex.getOptionalString('defaults.serviceType') as
       ServiceType | undefined,
     imageRegistry: dex.getOptionalString('defaults.imageRegistry'),
+    allowInsecureSkipVerify:
+      dex.getOptionalBoolean('connectors.allowInsecureSkipVerify') ?? false,
   };
 }
