@@ -107,6 +107,21 @@ describe('connectors', () => {
     }
   });
 
+  it('refuses a CA for an OIDC upstream on a Dex release whose connector cannot take one', () => {
+    const oidc = {
+      ...CONNECTORS.oidc,
+      rootCARef: { name: 'sso-ca', key: 'ca.crt' },
+    };
+    expect(resolve([oidc]).problems).toEqual([]);
+    expect(resolve([oidc], '2.35.1').problems).toEqual([
+      {
+        field: 'connectors[0].rootCARef',
+        message:
+          "Dex 2.35.1's oidc connector cannot take a CA (the oldest catalogued release that can is 2.41.1): choose a newer dex.version, or remove rootCARef (the image's system CAs are used)",
+      },
+    ]);
+  });
+
   it('refuses a "$" in a setting: Dex would replace it from its environment', () => {
     const { problems } = resolve([
       { ...CONNECTORS.ldap, userFilter: '(uid=$USER)' },
@@ -117,6 +132,12 @@ describe('connectors', () => {
         message: expect.stringMatching(/must not contain "\$"/),
       },
     ]);
+  });
+
+  it('allows a "$" in the name shown on the login page (Dex does not expand it there)', () => {
+    expect(
+      resolve([{ ...CONNECTORS.github, name: 'Pay $ GitHub' }]).problems,
+    ).toEqual([]);
   });
 
   it("refuses skipping the LDAP server's certificate check unless the platform allows it", () => {

@@ -5,6 +5,7 @@ import {
   PackSpecInput,
   SpecProblem,
 } from './types';
+import { connectorSecretRefs } from './connectors';
 import { Problems } from './spec/checks';
 import { normalizeVersion } from './spec/patterns';
 import { parseWithProblems } from './spec/problems';
@@ -176,13 +177,17 @@ function checkIngressHosts(
 function settingStrings(
   value: unknown,
   field: string,
+  top = true,
 ): { field: string; value: string }[] {
   if (typeof value === 'string') return [{ field, value }];
   if (Array.isArray(value))
-    return value.flatMap((v, i) => settingStrings(v, `${field}[${i}]`));
+    return value.flatMap((v, i) => settingStrings(v, `${field}[${i}]`, false));
   if (typeof value === 'object' && value !== null)
     return Object.entries(value).flatMap(([k, v]) =>
-      k.endsWith('Ref') ? [] : settingStrings(v, `${field}.${k}`),
+      // References are not settings; a connector's id and name sit outside its config.
+      k.endsWith('Ref') || (top && (k === 'id' || k === 'name'))
+        ? []
+        : settingStrings(v, `${field}.${k}`, false),
     );
   return [];
 }
@@ -203,6 +208,20 @@ function checkConnector(
     p.add(
       `${field}.type`,
       `Dex ${release.version} has no ${c.type} connector${since ? ` (the oldest catalogued release with it is ${since})` : ''}: choose a newer dex.version or another connector`,
+    );
+  }
+  if (
+    release &&
+    connectorSecretRefs(c).rootCA &&
+    release.connectors.includes(c.type) &&
+    !release.connectorRootCA.includes(c.type)
+  ) {
+    const since = DEX_RELEASES.filter(r => r.connectorRootCA.includes(c.type))
+      .map(r => r.version)
+      .reverse()[0];
+    p.add(
+      `${field}.rootCARef`,
+      `Dex ${release.version}'s ${c.type} connector cannot take a CA${since ? ` (the oldest catalogued release that can is ${since})` : ''}: choose a newer dex.version, or remove rootCARef (the image's system CAs are used)`,
     );
   }
   // Every Dex version expands $NAME in connector settings from its environment (that is how the

@@ -37,6 +37,11 @@ export interface DexRelease {
    */
   ldapUserMatchers: boolean;
   /**
+   * Connectors that read a CA file for their upstream's certificate (ldap `rootCA`; oauth and, from
+   * 2.41, oidc `rootCAs`); the others trust the image's system CAs only.
+   */
+  connectorRootCA: readonly ConnectorType[];
+  /**
    * How Dex expands $VARS in connector configs: from 2.43 in each string value; before, in the
    * config's JSON text, so a value with a quote or backslash breaks (or extends) the config.
    */
@@ -79,6 +84,11 @@ function dexRelease(version: string): DexRelease {
     imageEntrypoint: atLeast('2.28.0') ? 'templating-entrypoint' : 'dex',
     connectors: CONNECTOR_TYPES.filter(t => t !== 'oauth' || atLeast('2.31.0')),
     ldapUserMatchers: atLeast('2.25.0'),
+    connectorRootCA: [
+      'ldap',
+      ...(atLeast('2.31.0') ? (['oauth'] as const) : []),
+      ...(atLeast('2.41.0') ? (['oidc'] as const) : []),
+    ],
     connectorEnvPerValue: atLeast('2.43.0'),
   };
 }

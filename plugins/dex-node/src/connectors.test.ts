@@ -5,7 +5,7 @@
  *   mounted into the pod); the bind password reaches Dex from its Secret through the env/$VAR
  *   mechanism; the ID token carries the directory's email and group.
  * - OIDC: a second Dex is the upstream identity provider; the pack's Dex logs the user in through
- *   it (the client secret reaches Dex the same way).
+ *   it (the client secret reaches Dex the same way; its CA from the connector's rootCARef on 2.41+).
  * - GitHub, GitLab, Microsoft, generic OAuth 2 and SAML (their upstreams are on the internet): the
  *   login page lists each, and each sends the browser to its provider with the rendered client id
  *   and redirect URI (the redirect is read, never followed: the pod has no route out).
@@ -86,7 +86,10 @@ function referencedSecrets(namespace: string): KubeObject[] {
   return [
     secret('ldap', { password: slapd.bindPassword }),
     secret('ldap-ca', { 'ca.crt': slapd.caPem }),
-    secret('upstream-oidc', { 'client-secret': UPSTREAM_CLIENT_SECRET }),
+    secret('upstream-oidc', {
+      'client-secret': UPSTREAM_CLIENT_SECRET,
+      'ca.crt': material.ca.certPem,
+    }),
     // Not checked by anyone here (their upstreams are on the internet), but Dex must find them.
     secret('oauth-apps', { 'client-secret': 'not-used-offline' }),
   ];
@@ -101,6 +104,9 @@ const oauthRef = { name: 'oauth-apps', key: 'client-secret' };
 const googleStartsOffline = (version: string) =>
   DEX_RELEASES.findIndex(r => r.version === version) <=
   DEX_RELEASES.findIndex(r => r.version === '2.45.1');
+
+const oidcTakesCa = (version: string) =>
+  findDexRelease(version)!.connectorRootCA.includes('oidc');
 
 /** The connectors of the spec; Google only where Dex starts without reaching it (2.44+). */
 function connectors(version: string): PackSpecInput['connectors'] {
@@ -135,6 +141,9 @@ function connectors(version: string): PackSpecInput['connectors'] {
       issuer: upstream.issuer,
       clientId: 'pack-dex',
       clientSecretRef: { name: 'upstream-oidc', key: 'client-secret' },
+      ...(oidcTakesCa(version)
+        ? { rootCARef: { name: 'upstream-oidc', key: 'ca.crt' } }
+        : {}),
     },
     { type: 'github', clientId: 'gh-client', clientSecretRef: oauthRef },
     {
@@ -213,9 +222,12 @@ function runDex(spec: PackSpec, forward = true) {
         }
       : {},
     egress: [slapd.ports.ldap, slapd.ports.ldaps, ports.upstream],
-    // The upstream IdP's certificate is signed by the pack's CA; a cluster's image would carry
-    // its organisation's CA in the system trust store the same way.
-    env: { SSL_CERT_FILE: `${DEX_PATHS.tlsCert.replace(/[^/]+$/, '')}ca.crt` },
+    // The upstream IdP's certificate is signed by the pack's CA. Dex from 2.41 takes it from the
+    // connector's rootCARef; before, only the image's system trust store can hold it (as a
+    // cluster's image would carry its organisation's CA): here, Go's SSL_CERT_FILE.
+    env: oidcTakesCa(spec.dex.version)
+      ? {}
+      : { SSL_CERT_FILE: `${DEX_PATHS.tlsCert.replace(/[^/]+$/, '')}ca.crt` },
   });
 }
 
@@ -419,7 +431,7 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
     expect(login.body).toMatch(/Invalid (username and password|credentials)/i);
   });
 
-  it('logs a user in through an upstream OpenID Connect provider (a second Dex)', async () => {
+  it(`logs a user in through an upstream OpenID Connect provider (a second Dex)${oidcTakesCa(version) ? ", trusting it by the connector's rootCARef" : ''}`, async () => {
     const login = await formLogin({
       startUrl: await connectorUrl(spec, 'upstream'),
       caPem: material.ca.certPem,

@@ -331,6 +331,10 @@ const names = (what: string, description: string) =>
     `${what}s`,
     description,
   ).optional();
+const rootCARef = (server: string, since?: string) =>
+  secretRef(
+    `Secret key holding the PEM CA that signed ${server}'s certificate (mounted into the Dex pod${since ? `; ${since}` : ''}); the image's system CAs when absent`,
+  ).optional();
 const PEM_CERTIFICATE =
   /^\s*(-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*)+$/;
 
@@ -416,6 +420,7 @@ const oidcConnectorSchema = strictObject(
     ),
     clientSecretRef: secretRef('Secret key holding the OAuth client secret'),
     scopes: names('scope', 'Scopes to request'),
+    rootCARef: rootCARef('the issuer', 'Dex 2.41+'),
   },
   'Log in with an upstream OpenID Connect provider',
   connectorInline('clientSecretRef'),
@@ -447,6 +452,7 @@ const oauthConnectorSchema = strictObject(
     ),
     emailKey: claimKey('User info field of the email; email when absent'),
     groupsKey: claimKey('User info field of the groups; groups when absent'),
+    rootCARef: rootCARef("the provider's endpoints"),
   },
   'Log in with a generic OAuth 2 provider (Dex 2.31+)',
   connectorInline('clientSecretRef'),
@@ -518,9 +524,7 @@ const ldapConnectorSchema = strictObject(
           'Connect in clear, then upgrade with StartTLS (usually port 389); LDAPS (port 636) when false',
       })
       .optional(),
-    rootCARef: secretRef(
-      "Secret key holding the PEM CA that signed the LDAP server's certificate (mounted into the Dex pod); the system's CAs when absent",
-    ).optional(),
+    rootCARef: rootCARef('the LDAP server'),
     insecureSkipVerify: z
       .boolean({
         description:

@@ -25,7 +25,7 @@ export function connectorSecretEnv(c: ConnectorSpec): string {
   return `DEX_CONNECTOR_${c.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SECRET`;
 }
 
-/** Where an LDAP connector's root CA (from the Secret its rootCARef names) is mounted in the Dex pod. */
+/** Where a connector's root CA (from the Secret its rootCARef names) is mounted in the Dex pod. */
 export function connectorCaDir(index: number): string {
   return `/etc/dex/connectors/${index}`;
 }
@@ -69,6 +69,9 @@ function connectorConfig(
   const release = findDexRelease(spec.dex.version)!;
   const redirectURI = `${issuerUrl(spec)}/callback`;
   const secret = `$${connectorSecretEnv(c)}`;
+  const caFile = connectorSecretRefs(c).rootCA
+    ? `${connectorCaDir(index)}/${CONNECTOR_CA_FILE}`
+    : undefined;
   switch (c.type) {
     case 'github':
       return defined({
@@ -107,6 +110,7 @@ function connectorConfig(
         clientSecret: secret,
         redirectURI,
         scopes: c.scopes,
+        rootCAs: caFile ? [caFile] : undefined,
       });
     case 'oauth':
       return defined({
@@ -121,6 +125,7 @@ function connectorConfig(
         userNameKey: c.userNameKey,
         emailKey: c.emailKey,
         groupsKey: c.groupsKey,
+        rootCAs: caFile ? [caFile] : undefined,
       });
     case 'saml':
       return defined({
@@ -141,9 +146,7 @@ function connectorConfig(
         insecureNoSSL: c.insecureNoSSL ?? false,
         startTLS: c.startTLS,
         insecureSkipVerify: c.insecureSkipVerify,
-        rootCA: c.rootCARef
-          ? `${connectorCaDir(index)}/${CONNECTOR_CA_FILE}`
-          : undefined,
+        rootCA: caFile,
         bindDN: c.bindDN,
         bindPW: secret,
         userSearch: {
