@@ -173,6 +173,7 @@ function connectors(version: string): PackSpecInput['connectors'] {
     {
       type: 'saml',
       ssoURL: 'https://idp.example.com/sso',
+      entityIssuer: 'https://dex.example.org/saml-sp',
       caPem: samlCaPem,
       usernameAttr: 'name',
       emailAttr: 'email',
@@ -489,13 +490,20 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
     );
   });
 
-  it('posts a SAML authentication request to the identity provider', async () => {
+  it('posts a SAML authentication request (our entity issuer, our callback) to the identity provider', async () => {
     const { page } = await toProvider(spec, 'saml');
     expect(page).toContain('action="https://idp.example.com/sso"');
-    const request = /name="SAMLRequest" value="([^"]+)"/.exec(page!)?.[1];
-    expect(
-      Buffer.from(request!.replace(/&#43;/g, '+'), 'base64').toString('utf8'),
-    ).toContain(`AssertionConsumerServiceURL="${issuerUrl(spec)}/callback"`);
+    const encoded = /name="SAMLRequest" value="([^"]+)"/.exec(page!)?.[1];
+    const request = Buffer.from(
+      decodeEntities(encoded ?? ''),
+      'base64',
+    ).toString('utf8');
+    expect(request).toContain(
+      `AssertionConsumerServiceURL="${issuerUrl(spec)}/callback"`,
+    );
+    expect(request).toMatch(
+      /<Issuer [^>]*>https:\/\/dex\.example\.org\/saml-sp<\/Issuer>/,
+    );
   });
 
   if (!googleStartsOffline(version)) {
