@@ -22,6 +22,7 @@ import {
   provisionPack,
 } from '@backstage-dex/plugin-dex-node';
 import request from 'supertest';
+import YAML from 'yaml';
 import { createDexBackendPlugin } from './plugin';
 
 jest.setTimeout(240_000);
@@ -392,6 +393,77 @@ describe('dex backend plugin against two local clusters', () => {
     const bad = await get('/api/dex/status?entityRef=payments-api');
     expect(bad.status).toBe(400);
     expect(bad.body.error.name).toBe('InputError');
+  });
+
+  it('serves a kubeconfig with kubelogin, the public client and both CAs, checked like the status', async () => {
+    const path = (entityRef: string, installation: string) =>
+      `/api/dex/kubeconfig?entityRef=${encodeURIComponent(entityRef)}&installation=${encodeURIComponent(installation)}`;
+    const res = await get(
+      path('component:default/payments-api', 'a/team-a/dex'),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/yaml/);
+    expect(res.headers['content-disposition']).toBe(
+      'attachment; filename="kubeconfig-a-team-a-dex.yaml"',
+    );
+    const k8s = await clientNode();
+    const settings = await kcA
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedConfigMap({
+        name: 'dex-apiserver-settings',
+        namespace: 'team-a',
+      });
+    const packCa = settings.data!['ca.crt'];
+    const config = YAML.parse(res.text);
+    expect(config.clusters).toEqual([
+      {
+        name: 'a',
+        cluster: {
+          server: a.server,
+          'certificate-authority-data': Buffer.from(a.caPem).toString('base64'),
+        },
+      },
+    ]);
+    const exec = config.users[0].user.exec;
+    expect(exec.command).toBe('kubectl');
+    expect(exec.args).toEqual(
+      expect.arrayContaining([
+        'oidc-login',
+        'get-token',
+        '--oidc-issuer-url=https://dex.a.example.test',
+        '--oidc-client-id=kubectl',
+        '--oidc-extra-scope=audience:server:client_id:kubernetes',
+        `--certificate-authority-data=${Buffer.from(packCa).toString('base64')}`,
+      ]),
+    );
+    // The backend's own credentials for the cluster stay in the backend.
+    expect(res.text).not.toContain(a.token);
+
+    const denied = await get(
+      path('component:default/secret-project', 'a/team-a/dex'),
+      mockCredentials.user.header(DENIED_USER),
+    );
+    expect(denied.status).toBe(403);
+    expect(denied.text).not.toContain('oidc-login');
+    // Another entity's installation is not this entity's to download.
+    const other = await get(
+      path('component:default/payments-everywhere', 'a/team-a/dex'),
+    );
+    expect(other.status).toBe(404);
+    expect(other.body.error.message).toBe(
+      'component:default/payments-everywhere has no Dex installation a/team-a/dex; it has: b/team-e/dex',
+    );
+    const bad = await get(path('component:default/payments-api', 'a/team-a'));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/cluster\/namespace\/instance/);
+    expect(
+      (
+        await get(
+          path('component:default/payments-api', 'a/team-a/dex'),
+          mockCredentials.none.header(),
+        )
+      ).status,
+    ).toBe(401);
   });
 
   it('returns the answering clusters next to the errors of a hanging and a stopped one, within the bound', async () => {

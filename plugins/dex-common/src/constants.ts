@@ -60,3 +60,13 @@ export const ANNOTATION_OWNER_ENTITY_REF = 'dex.backstage.io/entity-ref';
  * @public
  */
 export const ANNOTATION_OWNER_INSTANCE = 'dex.backstage.io/instance';
+
+/**
+ * Id of the public OAuth client every pack's Dex has for kubectl (kubelogin's `oidc-login`): it has
+ * no secret, so a downloaded kubeconfig carries none. The pack's own client (`clientId`, the
+ * kube-apiserver's audience) trusts it as a peer, so kubelogin asks for that audience
+ * (`audience:server:client_id:<clientId>`) and kube-apiserver accepts the token.
+ *
+ * @public
+ */
+export const KUBECTL_CLIENT_ID = 'kubectl';

@@ -10,6 +10,7 @@ export {
   ANNOTATION_OWNER_ENTITY_REF,
   ANNOTATION_OWNER_INSTANCE,
   FIELD_MANAGER,
+  KUBECTL_CLIENT_ID,
   LABEL_COMPONENT,
   LABEL_INSTANCE,
   LABEL_KUBERNETES_ID,
@@ -94,3 +95,4 @@ export {
   dexPackTakeoverPermission,
   dexPermissions,
 } from './permissions';
+export { installationKey } from './installation';

@@ -208,8 +208,18 @@ export interface DexInstallation {
   certificates: CertificateStatus[];
   apiServer?: Pick<
     ApiServerSettings,
-    'flags' | 'authenticationConfiguration' | 'issuerUrl' | 'clientId'
+    'flags' | 'authenticationConfiguration' | 'issuerUrl' | 'clientId' | 'caPem'
   >;
+  /**
+   * The public OAuth client kubectl (kubelogin) logs in with; absent on installations made before
+   * the pack had one (a re-run adds it).
+   */
+  kubectlClientId?: string;
+  /**
+   * The spec it was installed with, as the pack recorded it (secrets only as references; no
+   * password hash); absent on installations made before the pack recorded it.
+   */
+  spec?: PackSpec;
   /**
    * Set when the cluster's kube-apiserver is configured through Cluster API (`clusterApi` mode):
    * the KubeadmControlPlane the settings were applied to, and its rollout. Absent in `report`

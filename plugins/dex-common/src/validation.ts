@@ -6,6 +6,7 @@ import {
   SpecProblem,
 } from './types';
 import { connectorSecretRefs } from './connectors';
+import { KUBECTL_CLIENT_ID } from './constants';
 import { Problems } from './spec/checks';
 import { normalizeVersion } from './spec/patterns';
 import { parseWithProblems } from './spec/problems';
@@ -315,7 +316,13 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
     ids.add(c.id);
     checkConnector(p, `connectors[${i}]`, c, spec, policy);
   });
-  const clientIds = new Set<string>([spec.clientId]);
+  if (spec.clientId === KUBECTL_CLIENT_ID) {
+    p.add(
+      'clientId',
+      `"${KUBECTL_CLIENT_ID}" is the pack's public client for kubectl (kubelogin); choose another clientId`,
+    );
+  }
+  const clientIds = new Set<string>([spec.clientId, KUBECTL_CLIENT_ID]);
   spec.staticClients.forEach((c, i) => {
     if (!c.public && !c.redirectURIs?.length) {
       p.add(
@@ -328,7 +335,9 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
         `staticClients[${i}].id`,
         c.id === spec.clientId
           ? `"${c.id}" is the pack's own client (clientId); give this client another id`
-          : `duplicate static client id "${c.id}"; each client needs its own id`,
+          : c.id === KUBECTL_CLIENT_ID
+            ? `"${c.id}" is the pack's public client for kubectl (kubelogin); give this client another id`
+            : `duplicate static client id "${c.id}"; each client needs its own id`,
       );
     }
     clientIds.add(c.id);

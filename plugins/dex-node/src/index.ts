@@ -47,6 +47,8 @@ export type {
   ProvisionResult,
 } from './provision';
 export { readPolicy } from './policy';
+export { kubeloginKubeconfig } from './kubeconfig/kubeloginKubeconfig';
+export type { KubeloginKubeconfigOptions } from './kubeconfig/kubeloginKubeconfig';
 export {
   DEFAULT_STATUS_TIMEOUT_MS,
   StatusCache,

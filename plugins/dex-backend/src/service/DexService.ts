@@ -10,7 +10,9 @@ import {
   DexClustersResponse,
   DexStatusResponse,
   DexVersionsResponse,
+  installationKey,
 } from '@backstage-dex/plugin-dex-common';
+import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   ClusterSnapshot,
   DEFAULT_STATUS_TIMEOUT_MS,
@@ -18,7 +20,9 @@ import {
   StatusCache,
   StatusCacheStats,
   StatusClusterTarget,
+  clusterApiServer,
   kubeConfigFor,
+  kubeloginKubeconfig,
   readClusters,
   readDexStatus,
   readPolicy,
@@ -30,6 +34,11 @@ const DEFAULT_CACHE_TTL_SECONDS = 3;
 export interface DexService {
   /** The entity's Dex installations on the clusters its annotations name (all configured when none). */
   status(entity: Entity): Promise<DexStatusResponse>;
+  /**
+   * A kubeconfig for one of the entity's installations (`cluster/namespace/instance`): the
+   * cluster's kube-apiserver, and kubelogin against the installation's Dex. Holds no secret.
+   */
+  kubeconfig(entity: Entity, installation: string): Promise<string>;
   versions(): DexVersionsResponse;
   /** Configured cluster names (never URLs or credentials). */
   clusters(): DexClustersResponse;
@@ -98,7 +107,7 @@ export async function createDexService(
     `Dex status: ${names.length} cluster(s) (${names.join(', ') || 'none'}), cache ${ttlSeconds}s, timeout ${timeoutMs}ms`,
   );
 
-  return {
+  const service: DexService = {
     async status(entity) {
       const targets: StatusClusterTarget[] = [];
       const errors: ClusterError[] = [];
@@ -143,6 +152,54 @@ export async function createDexService(
       };
     },
 
+    async kubeconfig(entity, key) {
+      const [clusterName] = key.split('/');
+      const details = configured.find(c => c.name === clusterName);
+      const entityRef = stringifyEntityRef(entity);
+      const status = await service.status(entity);
+      const installation = status.installations.find(
+        i => installationKey(i) === key,
+      );
+      if (!installation || !details) {
+        const clusterError = status.errors.find(e => e.cluster === clusterName);
+        throw new NotFoundError(
+          clusterError
+            ? `Cluster ${clusterName} could not be read: ${clusterError.message}`
+            : `${entityRef} has no Dex installation ${key}; it has: ${
+                status.installations.map(installationKey).join(', ') || 'none'
+              }`,
+        );
+      }
+      const settings = installation.apiServer;
+      if (
+        !installation.kubectlClientId ||
+        !settings?.issuerUrl ||
+        !settings.caPem
+      ) {
+        throw new ConflictError(
+          `Dex installation ${key} was made before the pack had a client for kubectl; run the "Add Dex auth" template for ${entityRef} again (same cluster, namespace and instance) to add it`,
+        );
+      }
+      const apiServer = await clusterApiServer(details);
+      if (!apiServer.url?.startsWith('https://')) {
+        throw new ConflictError(
+          `Cluster ${clusterName} has no https URL in kubernetes.clusterLocatorMethods (it is "${
+            apiServer.url ?? ''
+          }"); a kubeconfig would send tokens in clear, so none is made`,
+        );
+      }
+      return kubeloginKubeconfig({
+        clusterName,
+        server: apiServer.url,
+        serverCaPem: apiServer.caPem,
+        issuerUrl: settings.issuerUrl,
+        kubectlClientId: installation.kubectlClientId,
+        audience: settings.clientId,
+        issuerCaPem: settings.caPem,
+        instance: installation.instance,
+      });
+    },
+
     versions() {
       return {
         dex: {
@@ -164,4 +221,5 @@ export async function createDexService(
       return cache.stats();
     },
   };
+  return service;
 }

@@ -37,6 +37,20 @@ function entityRefParam(value: unknown): CompoundEntityRef {
   }
 }
 
+const INSTALLATION =
+  /^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function installationParam(value: unknown): string {
+  if (typeof value !== 'string' || !INSTALLATION.test(value)) {
+    throw new InputError(
+      `Query parameter installation must be cluster/namespace/instance (lowercase names), e.g. ?installation=local/dex/dex; got ${JSON.stringify(
+        value ?? null,
+      ).slice(0, 100)}`,
+    );
+  }
+  return value;
+}
+
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
@@ -47,7 +61,8 @@ export async function createRouter(
     res.json({ status: 'ok' });
   });
 
-  router.get('/status', async (req, res) => {
+  /** The entity of `?entityRef=`, if the caller may read it (as the catalog decides). */
+  async function readableEntity(req: express.Request) {
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
@@ -69,7 +84,23 @@ export async function createRouter(
     }
     if (!entity)
       throw new NotFoundError(`No entity ${entityRef} in the catalog`);
-    res.json(await dex.status(entity));
+    return entity;
+  }
+
+  router.get('/status', async (req, res) => {
+    res.json(await dex.status(await readableEntity(req)));
+  });
+
+  // Permission-checked like the status: whoever sees an installation may download its kubeconfig,
+  // which holds no secret (a public client and CAs); the cluster's RBAC decides what the user may do.
+  router.get('/kubeconfig', async (req, res) => {
+    const installation = installationParam(req.query.installation);
+    const entity = await readableEntity(req);
+    const kubeconfig = await dex.kubeconfig(entity, installation);
+    res
+      .attachment(`kubeconfig-${installation.replace(/\//g, '-')}.yaml`)
+      .type('application/yaml')
+      .send(kubeconfig);
   });
 
   router.get('/versions', async (req, res) => {

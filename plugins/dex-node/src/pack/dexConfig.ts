@@ -4,6 +4,7 @@ import {
   PackSpec,
   connectorSecretRefs,
   findDexRelease,
+  KUBECTL_CLIENT_ID,
 } from '@backstage-dex/plugin-dex-common';
 import { PackMaterial } from './material';
 import {
@@ -225,12 +226,16 @@ export function dexConfig(
   config.oauth2 = oauth2;
 
   const clients: Record<string, unknown>[] = [];
+  // kubectl's public client may ask for tokens whose audience is the pack's client (the
+  // kube-apiserver's --oidc-client-id): a downloaded kubeconfig then needs no client secret.
+  const trustedPeers = [KUBECTL_CLIENT_ID];
   if (spec.authenticator.enabled) {
     clients.push({
       id: spec.clientId,
       name: 'Kubernetes (dex-k8s-authenticator)',
       secret: material.clientSecrets[spec.clientId],
       redirectURIs: [authenticatorRedirectUri(spec)],
+      trustedPeers,
     });
   } else {
     clients.push({
@@ -238,8 +243,16 @@ export function dexConfig(
       name: 'Kubernetes',
       secret: material.clientSecrets[spec.clientId],
       redirectURIs: ['urn:ietf:wg:oauth:2.0:oob'],
+      trustedPeers,
     });
   }
+  // Public and without redirect URIs: Dex then accepts http://localhost:<port> (kubelogin's
+  // browser login) and the out-of-band URI, nothing else.
+  clients.push({
+    id: KUBECTL_CLIENT_ID,
+    name: 'kubectl (kubelogin)',
+    public: true,
+  });
   for (const c of spec.staticClients) {
     clients.push({
       id: c.id,

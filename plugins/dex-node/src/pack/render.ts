@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import YAML from 'yaml';
 import {
   ExposureSpec,
+  KUBECTL_CLIENT_ID,
   PackSpec,
   ResourcesSpec,
   findAuthenticatorRelease,
@@ -507,6 +508,18 @@ function authenticatorObjects(
 }
 
 /**
+ * The spec as the settings ConfigMap records it, for the card's "Upgrade" (the template filled in
+ * with what is installed). Secrets are only ever referenced in a spec; a static user's bcrypt hash
+ * is the one inline value, and it is left out.
+ */
+function recordedSpec(spec: PackSpec): PackSpec {
+  return {
+    ...spec,
+    staticUsers: spec.staticUsers.map(({ hash: _hash, ...user }) => user),
+  };
+}
+
+/**
  * The pack's Kubernetes objects for a validated spec and its material. Pure and deterministic:
  * the same spec and material give the same objects, in the same order.
  */
@@ -547,10 +560,12 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
       data: {
         'issuer-url': settings.issuerUrl,
         'client-id': settings.clientId,
+        'kubectl-client-id': KUBECTL_CLIENT_ID,
         'oidc-flags': settings.flags.join('\n'),
         'authentication-configuration.yaml':
           settings.authenticationConfiguration,
         'ca.crt': material.ca.certPem,
+        'spec.json': JSON.stringify(recordedSpec(spec)),
       },
     },
     certificatesConfigMap(spec, material),

@@ -304,7 +304,21 @@ function apiServer(cm: V1ConfigMap | undefined): DexInstallation['apiServer'] {
       .filter(Boolean),
     authenticationConfiguration:
       data['authentication-configuration.yaml'] ?? '',
+    ...(data['ca.crt'] ? { caPem: data['ca.crt'] } : {}),
   };
+}
+
+/** The spec the pack recorded (absent on installations made before it did, or unreadable). */
+function recordedSpecOf(
+  cm: V1ConfigMap | undefined,
+): Pick<DexInstallation, 'spec'> {
+  const text = cm?.data?.['spec.json'];
+  if (!text) return {};
+  try {
+    return { spec: JSON.parse(text) };
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -345,6 +359,10 @@ export function installationsFromSnapshot(
           : undefined,
         certificates: certificates(group, now),
         apiServer: settings,
+        ...recordedSpecOf(group.configMap),
+        ...(group.configMap?.data?.['kubectl-client-id']
+          ? { kubectlClientId: group.configMap.data['kubectl-client-id'] }
+          : {}),
         ...('name' in kubeadmControlPlane ? { kubeadmControlPlane } : {}),
       };
       return installation;

@@ -13,6 +13,11 @@ import type {
 export interface DexApi {
   /** Dex installations of one catalog entity, per cluster; `entityRef` as `kind:namespace/name`. */
   getStatus(entityRef: string): Promise<DexStatusResponse>;
+  /**
+   * A kubeconfig (YAML) for one installation of the entity, logging in with kubelogin; holds no
+   * secret. `installation` as `cluster/namespace/instance` (installationKey).
+   */
+  getKubeconfig(entityRef: string, installation: string): Promise<string>;
   /** Allowed and default versions of Dex and the authenticator. */
   getVersions(): Promise<DexVersionsResponse>;
   /** Clusters a Dex pack can be applied to. */

@@ -27,6 +27,15 @@ export class DexClient implements DexApi {
     return this.get<DexStatusResponse>(`/status?${query}`);
   }
 
+  async getKubeconfig(
+    entityRef: string,
+    installation: string,
+  ): Promise<string> {
+    const query = new URLSearchParams({ entityRef, installation });
+    const res = await this.request(`/kubeconfig?${query}`);
+    return res.text();
+  }
+
   async getVersions(): Promise<DexVersionsResponse> {
     return this.get<DexVersionsResponse>('/versions');
   }
@@ -36,11 +45,15 @@ export class DexClient implements DexApi {
   }
 
   private async get<T>(path: string): Promise<T> {
+    return (await (await this.request(path)).json()) as T;
+  }
+
+  private async request(path: string): Promise<Response> {
     const baseUrl = await this.discoveryApi.getBaseUrl('dex');
     const res = await this.fetchApi.fetch(`${baseUrl}${path}`);
     if (!res.ok) {
       throw await ResponseError.fromResponse(res);
     }
-    return (await res.json()) as T;
+    return res;
   }
 }

@@ -10,6 +10,7 @@ function api(clusters: DexClustersResponse): DexApi {
   return {
     getStatus: jest.fn(),
     getVersions: jest.fn(),
+    getKubeconfig: jest.fn(),
     getClusters: jest.fn(async () => clusters),
   };
 }

@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { Progress } from '@backstage/core-components';
-import { Flex, Text } from '@backstage/ui';
+import { Flex, Select, Text } from '@backstage/ui';
 
 /** Props of {@link DexSelectField}. */
 export interface DexSelectFieldProps {
@@ -21,8 +21,8 @@ export interface DexSelectFieldProps {
 }
 
 /**
- * A labelled native select for a scaffolder form. Fills in `preselect` once
- * when the field has no value yet, so the template gets the platform default.
+ * A labelled select for a scaffolder form, Backstage UI's Select (no native `<select>`). Fills in
+ * `preselect` once when the field has no value yet, so the template gets the platform default.
  */
 export function DexSelectField(props: DexSelectFieldProps) {
   const {
@@ -49,7 +49,6 @@ export function DexSelectField(props: DexSelectFieldProps) {
   // Keep a value the form already holds visible, even when it is not offered.
   const choices =
     value && !options.includes(value) ? [value, ...options] : options;
-  const helpId = `${id}-help`;
   const errorId = `${id}-error`;
   const problems = [
     ...(error ? [`Could not load the options: ${error.message}`] : []),
@@ -58,43 +57,27 @@ export function DexSelectField(props: DexSelectFieldProps) {
 
   return (
     <Flex direction="column" gap="1" my="2">
-      <Text<'label'> as="label" htmlFor={id} variant="body-small">
-        {label}
-        {required ? ' *' : ''}
-      </Text>
       {loading ? (
-        <Progress />
+        <>
+          <Text<'span'> as="span" variant="body-small">
+            {label}
+          </Text>
+          <Progress />
+        </>
       ) : (
-        <select
+        <Select
           id={id}
-          value={value ?? ''}
-          required={required}
-          disabled={disabled}
-          aria-invalid={problems.length > 0}
-          aria-describedby={
-            [description ? helpId : '', problems.length ? errorId : '']
-              .filter(Boolean)
-              .join(' ') || undefined
-          }
-          onChange={e => onChange(e.target.value || undefined)}
-        >
-          {!value && <option value="">Select…</option>}
-          {choices.map(choice => (
-            <option key={choice} value={choice}>
-              {choice}
-            </option>
-          ))}
-        </select>
-      )}
-      {description && (
-        <Text<'span'>
-          as="span"
-          id={helpId}
-          variant="body-x-small"
-          color="secondary"
-        >
-          {description}
-        </Text>
+          label={label}
+          description={description}
+          isRequired={required}
+          isDisabled={disabled}
+          isInvalid={problems.length > 0}
+          aria-describedby={problems.length ? errorId : undefined}
+          placeholder="Select…"
+          options={choices.map(choice => ({ id: choice, label: choice }))}
+          value={value ?? null}
+          onChange={key => onChange(key ? String(key) : undefined)}
+        />
       )}
       {problems.length > 0 && (
         <Text<'span'>

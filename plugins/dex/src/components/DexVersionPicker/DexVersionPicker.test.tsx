@@ -21,6 +21,7 @@ function api(): DexApi {
     getStatus: jest.fn(),
     getVersions: jest.fn(async () => versions),
     getClusters: jest.fn(),
+    getKubeconfig: jest.fn(),
   };
 }
 

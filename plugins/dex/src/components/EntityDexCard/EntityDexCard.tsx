@@ -6,21 +6,18 @@ import {
   StatusError,
 } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
-import { Box } from '@backstage/ui';
+import { Box, ButtonLink } from '@backstage/ui';
 import { stringifyEntityRef } from '@backstage/catalog-model';
+import { useEntity } from '@backstage/plugin-catalog-react';
 import {
-  MissingAnnotationEmptyState,
-  useEntity,
-} from '@backstage/plugin-catalog-react';
-import {
-  ANNOTATION_KUBERNETES_ID,
+  installationKey,
   type ClusterError,
 } from '@backstage-dex/plugin-dex-common';
 import useAsync from 'react-use/esm/useAsync';
 import { dexApiRef } from '../../api';
-import { isDexAvailable } from '../../conditions';
 import { PlainList } from '../PlainList';
-import { DexInstallationView } from './DexInstallationView';
+import { DexInstallationSummary } from './DexInstallationSummary';
+import { addDexAuthLink } from './templateLink';
 
 const TITLE = 'Dex authentication';
 
@@ -43,18 +40,16 @@ function ClusterErrors({ errors }: { errors: ClusterError[] }) {
   );
 }
 
-function NoInstallation({ entityName }: { entityName: string }) {
+function NoInstallation({ entityRef }: { entityRef: string }) {
   return (
     <EmptyState
       missing="data"
-      title="No Dex installation found"
-      description={
-        <>
-          No Dex installation was found for this entity: no objects labelled{' '}
-          <code>backstage.io/kubernetes-id={entityName}</code> in the clusters
-          that answered. To add one, run the <b>Add Dex auth</b> template
-          (Create…) and pick this entity's cluster.
-        </>
+      title="No Dex installation yet"
+      description="No Dex installation of this entity was found in the clusters that answered. Add one: the template installs Dex and a login page on a cluster you choose, for this entity."
+      action={
+        <ButtonLink href={addDexAuthLink({ entity: entityRef })}>
+          Add Dex auth
+        </ButtonLink>
       }
     />
   );
@@ -78,18 +73,16 @@ function DexCardContent() {
   if (!value) {
     return null;
   }
-  const kubernetesId =
-    entity.metadata.annotations?.[ANNOTATION_KUBERNETES_ID] ??
-    entity.metadata.name;
   return (
     <>
       <ClusterErrors errors={value.errors ?? []} />
       {value.installations.length === 0 ? (
-        <NoInstallation entityName={kubernetesId} />
+        <NoInstallation entityRef={entityRef} />
       ) : (
         value.installations.map(installation => (
-          <DexInstallationView
-            key={`${installation.cluster}/${installation.namespace}/${installation.instance}`}
+          <DexInstallationSummary
+            key={installationKey(installation)}
+            entityRef={entityRef}
             installation={installation}
           />
         ))
@@ -99,18 +92,13 @@ function DexCardContent() {
 }
 
 /**
- * Per cluster, the Dex installations of the current entity: endpoints,
- * versions, Ingress, readiness, certificate expiry and API-server settings.
+ * The Dex installations of the current entity: one line each (where, versions, readiness,
+ * health) with Log in, Download kubeconfig and Upgrade, the details on demand; an "Add Dex auth"
+ * button while there is none.
  *
  * @public
  */
 export function EntityDexCard() {
-  const { entity } = useEntity();
-  if (!isDexAvailable(entity)) {
-    return (
-      <MissingAnnotationEmptyState annotation={ANNOTATION_KUBERNETES_ID} />
-    );
-  }
   return (
     <InfoCard title={TITLE}>
       <DexCardContent />
