@@ -5,7 +5,7 @@ import alphaPlugin from './alpha';
 function entityWith(annotations?: Record<string, string>): Entity {
   return {
     apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Component',
+    kind: 'API',
     metadata: { name: 'payments', annotations },
   };
 }
@@ -20,7 +20,7 @@ describe('isDexAvailable', () => {
     ).toBe(true);
   });
 
-  it('is false without them', () => {
+  it('is false without them on kinds the template does not install for', () => {
     expect(isDexAvailable(entityWith())).toBe(false);
     expect(
       isDexAvailable(entityWith({ 'backstage.io/kubernetes-id': '' })),

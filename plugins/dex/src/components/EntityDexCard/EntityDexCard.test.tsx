@@ -1,4 +1,5 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import type { Entity } from '@backstage/catalog-model';
@@ -111,6 +112,7 @@ function mockApi(getStatus: DexApi['getStatus']): DexApi {
     getStatus: jest.fn(getStatus),
     getVersions: jest.fn(),
     getClusters: jest.fn(),
+    getKubeconfig: jest.fn(),
   };
 }
 
@@ -124,10 +126,279 @@ async function renderCard(api: DexApi, forEntity: Entity = entity) {
   );
 }
 
+/** Renders the card and opens every installation's details. */
+async function renderDetails(api: DexApi) {
+  await renderCard(api);
+  for (const button of await screen.findAllByRole('button', {
+    name: 'Details',
+  }))
+    await userEvent.click(button);
+}
+
+/** The form data of a link to the template. */
+function formDataOf(href: string | null) {
+  const url = new URL(href ?? '', 'http://localhost');
+  expect(url.pathname).toBe('/create/templates/default/add-dex-auth');
+  return JSON.parse(url.searchParams.get('formData') ?? 'null');
+}
+
 describe('EntityDexCard', () => {
+  it('sums an installation up on one line, with Log in and Download kubeconfig, and no Upgrade when current', async () => {
+    await renderCard(mockApi(async () => response()));
+    const summary = await screen.findByRole('region', {
+      name: 'Dex installation local/dex/payments',
+    });
+    expect(
+      within(summary).getByRole('heading', { name: 'local/dex/payments' }),
+    ).toBeInTheDocument();
+    expect(
+      within(summary).getByText('Dex 2.45.1 · authenticator 1.4.0'),
+    ).toBeInTheDocument();
+    expect(within(summary).getByText('Ready 3/3')).toBeInTheDocument();
+    expect(within(summary).getByText('healthy')).toHaveAttribute(
+      'aria-label',
+      'Status ok',
+    );
+    expect(
+      within(summary).getByRole('link', { name: 'Log in' }),
+    ).toHaveAttribute('href', 'https://login.example.com');
+    expect(
+      within(summary).getByRole('button', { name: 'Download kubeconfig' }),
+    ).toBeInTheDocument();
+    expect(
+      within(summary).queryByRole('link', { name: /Upgrade/ }),
+    ).not.toBeInTheDocument();
+    // Details on demand: the components' tables appear once opened.
+    expect(
+      screen.queryByRole('region', { name: 'Dex' }),
+    ).not.toBeInTheDocument();
+    await userEvent.click(
+      within(summary).getByRole('button', { name: 'Details' }),
+    );
+    expect(
+      await screen.findByRole('region', { name: 'Dex' }),
+    ).toBeInTheDocument();
+  });
+
+  it('shows one line per installation, the worst health of its components', async () => {
+    await renderCard(
+      mockApi(async () =>
+        response({
+          installations: [
+            installation(),
+            installation({
+              cluster: 'prod',
+              namespace: 'auth',
+              instance: 'dex',
+              dex: component({
+                version: '2.35.1',
+                replicas: { desired: 2, ready: 1, updated: 1 },
+                health: 'progressing',
+              }),
+              authenticator: undefined,
+            }),
+          ],
+        }),
+      ),
+    );
+    const prod = await screen.findByRole('region', {
+      name: 'Dex installation prod/auth/dex',
+    });
+    expect(within(prod).getByText('Dex 2.35.1')).toBeInTheDocument();
+    expect(within(prod).getByText('Ready 1/2')).toBeInTheDocument();
+    expect(within(prod).getByText('progressing')).toBeInTheDocument();
+    // No authenticator: nowhere to log in through a browser.
+    expect(
+      within(prod).queryByRole('link', { name: 'Log in' }),
+    ).not.toBeInTheDocument();
+    expect(screen.getAllByRole('button', { name: 'Details' })).toHaveLength(2);
+  });
+
+  it('downloads the kubeconfig of the installation from the backend', async () => {
+    const api = mockApi(async () => response());
+    (api.getKubeconfig as jest.Mock).mockResolvedValue('apiVersion: v1\n');
+    const createObjectURL = jest.fn(() => 'blob:kubeconfig');
+    const revokeObjectURL = jest.fn();
+    Object.assign(URL, { createObjectURL, revokeObjectURL });
+    const clicked: string[] = [];
+    const click = jest
+      .spyOn(HTMLAnchorElement.prototype, 'click')
+      .mockImplementation(function (this: HTMLAnchorElement) {
+        clicked.push(this.download);
+      });
+    await renderCard(api);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Download kubeconfig' }),
+    );
+    await waitFor(() =>
+      expect(clicked).toEqual(['kubeconfig-local-dex-payments.yaml']),
+    );
+    expect(api.getKubeconfig).toHaveBeenCalledWith(
+      'component:default/payments',
+      'local/dex/payments',
+    );
+    const blob = (createObjectURL.mock.calls[0] as unknown[])[0] as Blob;
+    expect(await blob.text()).toBe('apiVersion: v1\n');
+    click.mockRestore();
+  });
+
+  it("shows why a kubeconfig cannot be made, in the backend's words", async () => {
+    const api = mockApi(async () => response());
+    (api.getKubeconfig as jest.Mock).mockRejectedValue(
+      await ResponseError.fromResponse(
+        new Response(
+          JSON.stringify({
+            error: {
+              name: 'ConflictError',
+              message:
+                'Dex installation local/dex/payments was made before the pack had a client for kubectl; run the "Add Dex auth" template again',
+            },
+            request: { method: 'GET', url: '/api/dex/kubeconfig' },
+            response: { statusCode: 409 },
+          }),
+          {
+            status: 409,
+            statusText: 'Conflict',
+            headers: { 'content-type': 'application/json' },
+          },
+        ),
+      ),
+    );
+    await renderCard(api);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Download kubeconfig' }),
+    );
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      /made before the pack had a client for kubectl/,
+    );
+  });
+
+  it('offers Upgrade to the default version, the template filled in with what is installed', async () => {
+    const dex = component({
+      version: '2.35.1',
+      defaultVersion: '2.45.1',
+      updateAvailable: true,
+    });
+    const spec = {
+      cluster: 'local',
+      namespace: 'dex',
+      instance: 'payments',
+      kubernetesId: 'payments',
+      clientId: 'kubernetes',
+      dex: {
+        version: '2.35.1',
+        issuerUrl: 'https://dex.example.com',
+        replicas: 1,
+        storage: 'kubernetes',
+        exposure: {
+          serviceType: 'ClusterIP',
+          ingress: {
+            enabled: true,
+            className: 'nginx',
+            hosts: ['dex.example.com'],
+            path: '/',
+            tlsSecretName: 'wildcard',
+          },
+        },
+      },
+      authenticator: {
+        enabled: true,
+        version: '1.4.0',
+        replicas: 1,
+        exposure: {
+          serviceType: 'ClusterIP',
+          ingress: { enabled: true, hosts: ['login.example.com'], path: '/' },
+        },
+      },
+      connectors: [
+        {
+          type: 'ldap',
+          id: 'ldap',
+          name: 'LDAP',
+          host: 'ldap.example.com:636',
+          bindDN: 'cn=dex,dc=example,dc=com',
+          bindPasswordRef: { name: 'ldap-bind', key: 'password' },
+          userBaseDN: 'ou=people,dc=example,dc=com',
+        },
+      ],
+      staticClients: [],
+      staticUsers: [
+        {
+          email: 'admin@example.com',
+          username: 'admin',
+          passwordRef: { name: 'users', key: 'password' },
+          groups: ['admins'],
+        },
+      ],
+      claims: { usernameClaim: 'email', groupsClaim: 'groups' },
+      expiry: { idTokens: '24h', signingKeys: '6h' },
+      apiServerCaFile: '/etc/kubernetes/pki/dex-ca.crt',
+    } as unknown as DexInstallation['spec'];
+    await renderCard(
+      mockApi(async () =>
+        response({ installations: [installation({ dex, spec })] }),
+      ),
+    );
+    const upgrade = await screen.findByRole('link', {
+      name: 'Upgrade to Dex 2.45.1',
+    });
+    expect(formDataOf(upgrade.getAttribute('href'))).toEqual({
+      entity: 'component:default/payments',
+      cluster: 'local',
+      namespace: 'dex',
+      instance: 'payments',
+      version: '2.45.1',
+      serviceType: 'ClusterIP',
+      issuerUrl: 'https://dex.example.com',
+      ingress: {
+        enabled: true,
+        dexHost: 'dex.example.com',
+        authenticatorHost: 'login.example.com',
+        className: 'nginx',
+        tlsSecretName: 'wildcard',
+      },
+      authenticator: true,
+      testUser: {
+        enabled: true,
+        email: 'admin@example.com',
+        username: 'admin',
+        group: 'admins',
+        passwordRef: { name: 'users', key: 'password' },
+      },
+      connector: {
+        type: 'ldap',
+        host: 'ldap.example.com:636',
+        bindDN: 'cn=dex,dc=example,dc=com',
+        bindPasswordRef: { name: 'ldap-bind', key: 'password' },
+        userBaseDN: 'ou=people,dc=example,dc=com',
+      },
+    });
+  });
+
+  it('upgrades an installation without a recorded spec by where it is and its name', async () => {
+    const dex = component({
+      version: '2.35.1',
+      defaultVersion: '2.45.1',
+      updateAvailable: true,
+    });
+    await renderCard(
+      mockApi(async () => response({ installations: [installation({ dex })] })),
+    );
+    const upgrade = await screen.findByRole('link', {
+      name: 'Upgrade to Dex 2.45.1',
+    });
+    expect(formDataOf(upgrade.getAttribute('href'))).toEqual({
+      entity: 'component:default/payments',
+      cluster: 'local',
+      namespace: 'dex',
+      instance: 'payments',
+      version: '2.45.1',
+    });
+  });
+
   it('shows a ready installation: endpoints, versions, Ingress, readiness, flags', async () => {
     const api = mockApi(async () => response());
-    await renderCard(api);
+    await renderDetails(api);
 
     expect(await screen.findByText('Dex authentication')).toBeInTheDocument();
     expect(api.getStatus).toHaveBeenCalledWith('component:default/payments');
@@ -198,7 +469,7 @@ describe('EntityDexCard', () => {
       replicas: { desired: 2, ready: 1, updated: 2 },
       health: 'progressing',
     });
-    await renderCard(
+    await renderDetails(
       mockApi(async () =>
         response({
           installations: [installation({ dex, authenticator: undefined })],
@@ -228,7 +499,7 @@ describe('EntityDexCard', () => {
       defaultVersion: '2.45.1',
       updateAvailable: true,
     });
-    await renderCard(
+    await renderDetails(
       mockApi(async () => response({ installations: [installation({ dex })] })),
     );
 
@@ -240,7 +511,7 @@ describe('EntityDexCard', () => {
   });
 
   it('warns about a certificate expiring within 30 days, and errors on an expired one', async () => {
-    await renderCard(
+    await renderDetails(
       mockApi(async () =>
         response({
           installations: [
@@ -311,18 +582,18 @@ describe('EntityDexCard', () => {
     expect(await screen.findByTestId('progress')).toBeInTheDocument();
   });
 
-  it('asks for the annotation when the entity has none', async () => {
+  it('asks the backend for an entity without annotations (installations are found by its ref)', async () => {
     const api = mockApi(async () => response());
     await renderCard(api, {
       ...entity,
-      metadata: { name: 'payments', namespace: 'default' },
+      kind: 'Resource',
+      metadata: { name: 'local-cluster', namespace: 'default' },
     });
 
-    expect(await screen.findByText(/Missing Annotation/i)).toBeInTheDocument();
-    expect(
-      screen.getAllByText('backstage.io/kubernetes-id', { exact: false })[0],
-    ).toBeInTheDocument();
-    expect(api.getStatus).not.toHaveBeenCalled();
+    expect(await screen.findByText('Ready 3/3')).toBeInTheDocument();
+    expect(api.getStatus).toHaveBeenCalledWith(
+      'resource:default/local-cluster',
+    );
   });
 
   it('accepts the clusters annotation alone', async () => {
@@ -335,12 +606,12 @@ describe('EntityDexCard', () => {
       },
     });
 
-    expect(await screen.findByText('2/2 ready (healthy)')).toBeInTheDocument();
+    expect(await screen.findByText('Ready 3/3')).toBeInTheDocument();
     expect(api.getStatus).toHaveBeenCalledWith('component:default/payments');
   });
 
   it('shows a cluster error next to the results of the other clusters', async () => {
-    await renderCard(
+    await renderDetails(
       mockApi(async () =>
         response({
           errors: [{ cluster: 'prod', message: 'connect ECONNREFUSED' }],
@@ -358,19 +629,20 @@ describe('EntityDexCard', () => {
     ).toBeInTheDocument();
   });
 
-  it('explains how to add Dex when no installation is found', async () => {
+  it('offers "Add Dex auth" with this entity filled in when it has no installation', async () => {
     await renderCard(mockApi(async () => response({ installations: [] })));
 
     expect(
-      await screen.findByText('No Dex installation found'),
+      await screen.findByText('No Dex installation yet'),
     ).toBeInTheDocument();
-    expect(
-      screen.getByText(/No Dex installation was found for this entity/),
-    ).toBeInTheDocument();
-    expect(screen.getByText('Add Dex auth')).toBeInTheDocument();
+    const add = screen.getByRole('link', { name: 'Add Dex auth' });
+    expect(formDataOf(add.getAttribute('href'))).toEqual({
+      entity: 'component:default/payments',
+    });
   });
+
   it('says the API-server flags are to be set by hand in report mode', async () => {
-    await renderCard(mockApi(async () => response()));
+    await renderDetails(mockApi(async () => response()));
     const settings = await screen.findByRole('region', {
       name: 'API-server settings',
     });
@@ -390,7 +662,7 @@ describe('EntityDexCard', () => {
       applied: true,
       rollout: { replicas: 3, updated: 1, observedLatestSpec: true },
     };
-    await renderCard(
+    await renderDetails(
       mockApi(async () =>
         response({ installations: [installation({ kubeadmControlPlane })] }),
       ),
@@ -415,7 +687,7 @@ describe('EntityDexCard', () => {
       name: 'payments-control-plane',
       authentication: 'flags' as const,
     };
-    await renderCard(
+    await renderDetails(
       mockApi(async () =>
         response({
           installations: [
