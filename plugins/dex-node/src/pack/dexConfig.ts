@@ -246,13 +246,6 @@ export function dexConfig(
       trustedPeers,
     });
   }
-  // Public and without redirect URIs: Dex then accepts http://localhost:<port> (kubelogin's
-  // browser login) and the out-of-band URI, nothing else.
-  clients.push({
-    id: KUBECTL_CLIENT_ID,
-    name: 'kubectl (kubelogin)',
-    public: true,
-  });
   for (const c of spec.staticClients) {
     clients.push({
       id: c.id,
@@ -261,6 +254,13 @@ export function dexConfig(
       redirectURIs: c.redirectURIs,
     });
   }
+  // Public and without redirect URIs: Dex then accepts http://localhost:<port> (kubelogin's
+  // browser login) and the out-of-band URI, nothing else.
+  clients.push({
+    id: KUBECTL_CLIENT_ID,
+    name: 'kubectl (kubelogin)',
+    public: true,
+  });
   config.staticClients = clients;
 
   if (spec.staticUsers.length) {

@@ -184,6 +184,47 @@ describe('render', () => {
     expect(auth.idp_ca_pem_file).toBe('/app/dex-ca/ca.crt');
   });
 
+  it("gives kubectl a public client whose tokens may carry the pack client's audience", () => {
+    const dex = YAML.parse(secretText('Secret', 'corp-config', 'config.yaml'));
+    const kubectl = dex.staticClients.find((c: any) => c.id === 'kubectl');
+    expect(kubectl).toEqual({
+      id: 'kubectl',
+      name: 'kubectl (kubelogin)',
+      public: true,
+    });
+    const client = dex.staticClients.find((c: any) => c.id === 'kubernetes');
+    expect(client.trustedPeers).toEqual(['kubectl']);
+    const settings = (byKind('ConfigMap', 'corp-apiserver-settings') as any)
+      .data;
+    expect(settings['kubectl-client-id']).toBe('kubectl');
+  });
+
+  it("records the spec in the settings ConfigMap, without a static user's password hash", () => {
+    const hash = '$2a$10$' + 'x'.repeat(53);
+    const withHash = withDefaults({
+      cluster: 'prod',
+      namespace: 'identity',
+      staticUsers: [{ email: 'a@example.com', username: 'a', hash }],
+    });
+    const { material: m } = prepareMaterial(withHash, {});
+    const settings = render(withHash, m).find(
+      o => o.metadata.name === 'dex-apiserver-settings',
+    ) as any;
+    expect(settings.data['spec.json']).not.toContain(hash);
+    const recorded = JSON.parse(settings.data['spec.json']);
+    expect(recorded.staticUsers).toEqual([
+      { email: 'a@example.com', username: 'a' },
+    ]);
+    expect(recorded.namespace).toBe('identity');
+    expect(
+      JSON.parse(
+        (byKind('ConfigMap', 'corp-apiserver-settings') as any).data[
+          'spec.json'
+        ],
+      ).connectors[0],
+    ).toEqual(spec.connectors[0]);
+  });
+
   it('keeps secrets out of ConfigMaps and references connector secrets instead of inlining them', () => {
     const configMaps = objects
       .filter(o => o.kind === 'ConfigMap')
