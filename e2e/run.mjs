@@ -48,7 +48,13 @@ async function main() {
   require('@backstage/cli/config/nodeTransform.cjs');
   const { startLocalCluster } = require('@backstage-dex/local-cluster');
   log('starting the local cluster');
-  const cluster = await startLocalCluster();
+  // Structured authentication, with no issuer yet: the journey test writes the pack's
+  // AuthenticationConfiguration into the file once Dex runs, and kube-apiserver reloads it, so
+  // the downloaded kubeconfig (this cluster's URL) logs in through the pack's Dex.
+  const cluster = await startLocalCluster({
+    authenticationConfig:
+      'apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt: []\n',
+  });
   const token = crypto.randomBytes(24).toString('hex');
   const env = {
     ...process.env,
@@ -99,6 +105,11 @@ async function main() {
           ...env,
           E2E_KUBECONFIG: cluster.kubeconfigPath,
           E2E_CLUSTER_CA: cluster.caPem,
+          // Where startLocalCluster wrote the AuthenticationConfiguration (--authentication-config).
+          E2E_AUTHENTICATION_CONFIG: path.join(
+            cluster.workDir,
+            'authentication-config.yaml',
+          ),
           E2E_TOKEN: token,
           CHROMIUM_PATH: CHROMIUM,
         },

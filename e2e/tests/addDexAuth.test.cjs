@@ -1,6 +1,8 @@
-// What a developer does in the browser: run "Add Dex auth", see the installation on the entity
-// page, and log in the way users will: the authenticator's page, Dex's login form, the kubeconfig
-// page, and kubectl with the ID token it shows.
+// The developer's journey in the browser, as the guest (no cluster credentials): from the entity
+// page's "Add Dex auth" to the template filled in for that entity, the task, the entity page from
+// the task's link, the card (summary, details, Upgrade 2.35.1 -> default), logging in through the
+// authenticator's page, and the downloaded kubeconfig: kubectl runs kubelogin, which gets a token
+// from the pack's Dex, and kube-apiserver (which trusts that Dex) answers `auth whoami`.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -20,12 +22,17 @@ const {
   ensureBinaries,
   freePort,
   runPod,
-  startLocalCluster,
 } = require('@backstage-dex/local-cluster');
 
+// The Resource of examples/entities.yaml: no annotation at all; the card finds its installation
+// by the entity ref the action stamps.
+const ENTITY_PATH = '/catalog/default/resource/local-cluster';
+const INSTALLATION = 'local/e2e-dex/dex';
 const NAMESPACE = 'e2e-dex';
 const DEX_HOST = 'dex.e2e.test';
 const LOGIN_HOST = 'login.e2e.test';
+const OLD_VERSION = '2.35.1';
+const DEFAULT_VERSION = '2.45.1';
 const USER = {
   email: 'admin@e2e.test',
   password: 'correct horse battery staple',
@@ -34,32 +41,75 @@ const USER = {
 const INGRESS_IP = '203.0.113.10';
 
 let browser;
+let context;
 let page;
 let k;
 let dexPort;
 let issuer;
+let work;
 const cleanups = [];
 
-/** Waits until a form field shows `value` (pickers fill themselves after their API call answers). */
-async function waitForValue(selector, value) {
+/** A Backstage UI Select of the form, by its label (a button named by label and value). */
+const selectOf = label =>
+  page.getByRole('button', { name: new RegExp(label) }).first();
+
+/** Waits until the select shows `value` (pickers fill themselves after their API call answers). */
+async function waitForSelected(label, value) {
+  await selectOf(label)
+    .filter({ hasText: value })
+    .waitFor({ timeout: 30_000 })
+    .catch(async () =>
+      assert.fail(
+        `${label} shows "${await selectOf(label).textContent()}", expected "${value}"`,
+      ),
+    );
+}
+
+/** Waits until an input's value matches (the form fills in from the link's formData). */
+async function waitForInput(selector, pattern) {
   await page
     .waitForFunction(
-      ([sel, v]) => document.querySelector(sel)?.value === v,
-      [selector, value],
+      ([sel, source]) =>
+        new RegExp(source).test(document.querySelector(sel)?.value ?? ''),
+      [selector, pattern.source],
       { timeout: 30_000 },
     )
     .catch(async () =>
       assert.fail(
-        `${selector} shows "${await page.locator(selector).inputValue()}", expected "${value}"`,
+        `${selector} shows "${await page.locator(selector).inputValue()}", expected ${pattern}`,
       ),
     );
 }
+
+/** Review, Create, wait for the task's output, then the entity page from the task's Owner link. */
+async function runAndOpenOwner(name) {
+  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Create' }).waitFor();
+  await screenshot(page, `${name}-review`);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page
+    .getByText('kube-apiserver flags')
+    .first()
+    .waitFor({ timeout: 120_000 });
+  await page.getByText('kube-apiserver flags').first().click();
+  await page.getByText(`--oidc-issuer-url=${issuer}`).first().waitFor();
+  await screenshot(page, `${name}-task`);
+  await page.getByRole('link', { name: 'Owner' }).first().click();
+  await page.waitForURL(`**${ENTITY_PATH}`, { timeout: 30_000 });
+}
+
+/** The card's line of the installation. */
+const summary = () =>
+  page.getByRole('region', { name: `Dex installation ${INSTALLATION}` });
 
 before(async () => {
   k = await kubeConfig();
   dexPort = await freePort();
   issuer = `https://127.0.0.1:${dexPort}/dex`;
-  // What a platform engineer prepares: the namespace and the test user's password Secret.
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-journey-'));
+  cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
+  // What a platform engineer prepares: the namespace and the test user's password Secret (the
+  // template has no secret fields yet).
   await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await k.core.createNamespacedSecret({
     namespace: NAMESPACE,
@@ -69,10 +119,12 @@ before(async () => {
     },
   });
   browser = await launchBrowser();
-  page = await browser.newPage({
+  context = await browser.newContext({
     viewport: { width: 1400, height: 1100 },
     ignoreHTTPSErrors: true,
+    acceptDownloads: true,
   });
+  page = await context.newPage();
 });
 
 after(async () => {
@@ -80,28 +132,32 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-test('a developer adds Dex auth through the template, and the task shows the issuer', async () => {
-  await page.goto(`${APP_URL}/create`);
-  await page.getByRole('button', { name: 'Choose' }).click();
-  await page.locator('#root_entity').click();
-  await page.locator('#root_entity').fill('payments');
-  await page.getByRole('option', { name: /payments-api/ }).click();
-  // The cluster picker loads /api/dex/clusters and preselects the only configured cluster.
-  await waitForValue('#root_cluster', 'local');
+test('from the entity page, "Add Dex auth" opens the template for that entity; the developer installs Dex 2.35.1', async () => {
+  await page.goto(`${APP_URL}${ENTITY_PATH}`);
+  await page.getByText('No Dex installation yet').waitFor({ timeout: 60_000 });
+  await screenshot(page, '1-entity-without-dex');
+  await page.getByRole('link', { name: 'Add Dex auth' }).click();
+  await page.waitForURL('**/create/templates/default/add-dex-auth**');
+
+  // The Owner is the entity the button was on; the cluster picker preselects the only cluster.
+  await waitForInput('#root_entity', /local-cluster/);
+  await waitForSelected('Cluster', 'local');
   await page.locator('#root_namespace').fill(NAMESPACE);
+  await screenshot(page, '2-form-target');
   await page.getByRole('button', { name: 'Next' }).click();
 
-  // The version picker lists what app-config.yaml allows (loaded from /api/dex/versions), with the
-  // platform default chosen.
-  await page
-    .locator('#root_version option', { hasText: '2.45.1' })
-    .waitFor({ state: 'attached', timeout: 30_000 });
-  const versions = await page.locator('#root_version option').allInnerTexts();
+  // The version picker offers what app-config.yaml allows, the platform default chosen.
+  await waitForSelected('Dex version', DEFAULT_VERSION);
+  await selectOf('Dex version').click();
+  const versions = await page.getByRole('option').allInnerTexts();
   assert.ok(
-    versions.includes('2.45.1') && versions.includes('2.30.0'),
+    versions.includes(DEFAULT_VERSION) && versions.includes(OLD_VERSION),
     `versions offered: ${versions}`,
   );
-  await waitForValue('#root_version', '2.45.1');
+  await screenshot(page, '3-version-picker-open');
+  await page.getByRole('option', { name: OLD_VERSION, exact: true }).click();
+  await waitForSelected('Dex version', OLD_VERSION);
+  // ClusterIP + Ingress (the template does not wait for a LoadBalancer address yet).
   await page.locator('#root_issuerUrl').fill(issuer);
   await page.locator('#root_ingress_enabled').check();
   await page.locator('#root_ingress_dexHost').fill(DEX_HOST);
@@ -110,47 +166,63 @@ test('a developer adds Dex auth through the template, and the task shows the iss
   await page.locator('#root_testUser_email').fill(USER.email);
   await page.locator('#root_testUser_passwordRef_name').fill('e2e-users');
   await page.locator('#root_testUser_group').fill(USER.group);
-  await screenshot(page, '1-form');
-  await page.getByRole('button', { name: 'Review' }).click();
-  await page.getByRole('button', { name: 'Create' }).click();
+  await screenshot(page, '4-form-dex');
+  await runAndOpenOwner('5');
 
-  await page
-    .getByText('kube-apiserver flags')
-    .first()
-    .waitFor({ timeout: 120_000 });
-  // The task's output has one tab per text section; the flags are in their own.
-  await page.getByText('kube-apiserver flags').first().click();
-  await page.getByText(`--oidc-issuer-url=${issuer}`).first().waitFor();
-  await screenshot(page, '2-task');
-  const links = await page
-    .getByRole('link', { name: /Dex issuer/ })
-    .getAttribute('href');
-  assert.equal(links, `${issuer}/.well-known/openid-configuration`);
+  await summary()
+    .getByText(`Dex ${OLD_VERSION} · authenticator 1.4.0`)
+    .waitFor({ timeout: 60_000 });
+  await summary()
+    .getByRole('link', { name: `Upgrade to Dex ${DEFAULT_VERSION}` })
+    .waitFor();
+  await screenshot(page, '6-card-old-version');
 });
 
-test('the entity page card shows the endpoints, the version and the Ingress status', async () => {
-  await page.goto(`${APP_URL}/catalog/default/component/payments-api`);
-  await page
-    .getByText('Dex authentication', { exact: true })
-    .waitFor({ timeout: 60_000 });
-  // Only the card shows these: the installation's endpoints, version and Ingress state.
-  const card = page;
-  await card
-    .getByRole('link', { name: `https://${DEX_HOST}` })
-    .first()
-    .waitFor({ timeout: 60_000 });
-  await card
-    .getByRole('link', { name: `https://${LOGIN_HOST}` })
-    .first()
-    .waitFor();
-  await card.getByText('2.45.1').first().waitFor();
-  await card
-    .getByText(/pending/i)
-    .first()
-    .waitFor();
-  await screenshot(page, '3-card');
+test('"Upgrade" on the card opens the template with the installation\'s values and the default version', async () => {
+  await summary()
+    .getByRole('link', { name: `Upgrade to Dex ${DEFAULT_VERSION}` })
+    .click();
+  await page.waitForURL('**/create/templates/default/add-dex-auth**');
+  await waitForInput('#root_entity', /local-cluster/);
+  await waitForSelected('Cluster', 'local');
+  assert.equal(await page.locator('#root_namespace').inputValue(), NAMESPACE);
+  assert.equal(await page.locator('#root_instance').inputValue(), 'dex');
+  await screenshot(page, '7-upgrade-form-target');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await waitForSelected('Dex version', DEFAULT_VERSION);
+  assert.equal(await page.locator('#root_issuerUrl').inputValue(), issuer);
+  assert.equal(
+    await page.locator('#root_ingress_dexHost').inputValue(),
+    DEX_HOST,
+  );
+  assert.equal(
+    await page.locator('#root_ingress_authenticatorHost').inputValue(),
+    LOGIN_HOST,
+  );
+  assert.equal(
+    await page.locator('#root_testUser_email').inputValue(),
+    USER.email,
+  );
+  assert.equal(
+    await page.locator('#root_testUser_passwordRef_name').inputValue(),
+    'e2e-users',
+  );
+  await screenshot(page, '8-upgrade-form-dex');
+  await runAndOpenOwner('9-upgrade');
 
-  // An Ingress controller assigns an address (written through the status subresource).
+  await summary()
+    .getByText(`Dex ${DEFAULT_VERSION} · authenticator 1.4.0`)
+    .waitFor({ timeout: 60_000 });
+  assert.equal(
+    await summary()
+      .getByRole('link', { name: /Upgrade/ })
+      .count(),
+    0,
+  );
+  await screenshot(page, '10-card-upgraded');
+
+  // An Ingress controller assigns an address (written through the status subresource); the
+  // details show it.
   const ingress = await k.networking.readNamespacedIngress({
     name: 'dex',
     namespace: NAMESPACE,
@@ -164,14 +236,19 @@ test('the entity page card shows the endpoints, the version and the Ingress stat
   const deadline = Date.now() + 60_000;
   for (;;) {
     await page.reload();
+    await summary().getByRole('button', { name: 'Details' }).click();
     try {
-      await card.getByText(INGRESS_IP).first().waitFor({ timeout: 5_000 });
+      await summary().getByText(INGRESS_IP).first().waitFor({ timeout: 5_000 });
       break;
     } catch (e) {
       if (Date.now() > deadline) throw e;
     }
   }
-  await screenshot(page, '4-card-ingress-address');
+  await summary()
+    .getByRole('link', { name: `https://${DEX_HOST}` })
+    .first()
+    .waitFor();
+  await screenshot(page, '11-card-details');
 });
 
 /** The pack's objects as the template applied them, read back from the cluster (what its pods run from). */
@@ -210,7 +287,48 @@ async function runReady(options) {
   }
 }
 
-test("a user logs in through the authenticator's page, and kubectl accepts the ID token it shows", async () => {
+/** kube-apiserver reloads its AuthenticationConfiguration from the file in the background: retry. */
+async function whoami(kubeconfig, env = process.env) {
+  const { kubectl } = ensureBinaries('kubernetes');
+  let result;
+  for (const deadline = Date.now() + 90_000; ;) {
+    // Asynchronously: this process forwards the pods' traffic (runPod's egress and ports).
+    result = await execFile(
+      kubectl,
+      ['--kubeconfig', kubeconfig, 'auth', 'whoami'],
+      { encoding: 'utf8', timeout: 60_000, env },
+    ).then(
+      r => ({ status: 0, ...r }),
+      e => ({
+        status: e.code ?? 1,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? String(e),
+      }),
+    );
+    if (result.status === 0 || Date.now() > deadline) return result;
+    await new Promise(r => setTimeout(r, 2000));
+  }
+}
+
+function assertWhoami(result, dexPod) {
+  if (result.status !== 0)
+    assert.fail(
+      `kubectl auth whoami: ${result.stderr}\nDex:\n${dexPod.logs().split('\n').slice(-30).join('\n')}`,
+    );
+  assert.match(
+    result.stdout,
+    new RegExp(`Username\\s+${USER.email.replace(/\./g, '\\.')}`),
+  );
+  // Groups carry the pack's prefix (oidc: by default).
+  assert.match(
+    result.stdout,
+    new RegExp(`Groups\\s+\\[oidc:${USER.group} system:authenticated\\]`),
+  );
+}
+
+let dexPod;
+
+test("a user logs in from the card's Log in, through the authenticator, and kubectl accepts the ID token it shows", async () => {
   const objects = await appliedObjects();
   const settings = (
     await k.core.readNamespacedConfigMap({
@@ -218,10 +336,10 @@ test("a user logs in through the authenticator's page, and kubectl accepts the I
       namespace: NAMESPACE,
     })
   ).data;
-  const packCa = settings['ca.crt'];
 
   // Dex and the authenticator run from those objects, as their pods would (kubernetes storage in
-  // this cluster through the rendered ServiceAccount's token); their ports are forwarded to loopback.
+  // this cluster through the rendered ServiceAccount's token); their ports are forwarded to
+  // loopback. (The local cluster has no node that runs Deployments yet.)
   const cluster = k.kc.getCurrentCluster();
   const apiPort = Number(new URL(cluster.server).port);
   const saToken = await k.core.createNamespacedServiceAccountToken({
@@ -229,7 +347,7 @@ test("a user logs in through the authenticator's page, and kubectl accepts the I
     namespace: NAMESPACE,
     body: { spec: { audiences: [], expirationSeconds: 3600 } },
   });
-  const dex = await runReady({
+  dexPod = await runReady({
     objects,
     deployment: 'dex',
     ports: { 5556: dexPort, 5558: await freePort() },
@@ -248,21 +366,15 @@ test("a user logs in through the authenticator's page, and kubectl accepts the I
     egress: [dexPort],
   });
 
-  // A kube-apiserver started with the rendered --oidc-* flags (the CA file where the flag says).
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-login-'));
-  cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
-  const caFile = path.join(work, 'dex-ca.crt');
-  fs.writeFileSync(caFile, packCa);
-  const flags = settings['oidc-flags']
-    .split('\n')
-    .map(f =>
-      f.startsWith('--oidc-ca-file=') ? `--oidc-ca-file=${caFile}` : f,
-    );
-  const apiserver = await startLocalCluster({ apiServerFlags: flags });
-  cleanups.push(() => apiserver.stop());
+  // The platform's part: this cluster's kube-apiserver trusts the pack's Dex, with the
+  // AuthenticationConfiguration the pack hands back (reloaded from its file).
+  fs.writeFileSync(
+    process.env.E2E_AUTHENTICATION_CONFIG,
+    settings['authentication-configuration.yaml'],
+  );
 
   // The Ingress in front of the authenticator: the browser's requests for its host reach the pod.
-  await page.route(`https://${LOGIN_HOST}/**`, async route => {
+  await context.route(`https://${LOGIN_HOST}/**`, async route => {
     const url = new URL(route.request().url());
     url.host = `127.0.0.1:${authenticatorPort}`;
     const response = await route.fetch({
@@ -272,28 +384,27 @@ test("a user logs in through the authenticator's page, and kubectl accepts the I
     await route.fulfill({ response });
   });
 
-  // Its page lists the cluster (with one cluster, its root sends the user straight on to Dex).
-  await page.goto(`https://${LOGIN_HOST}/clusters`);
-  await page.getByText('Generate Kubernetes Token').waitFor();
-  await screenshot(page, '5-authenticator');
-  await page.getByRole('button', { name: 'local' }).click();
-  // Dex's login form, served by the Dex pod.
-  await page.locator('#login').waitFor({ timeout: 30_000 });
-  assert.equal(new URL(page.url()).origin, `https://127.0.0.1:${dexPort}`);
-  await page.locator('#login').fill(USER.email);
-  await page.locator('#password').fill(USER.password);
-  await screenshot(page, '6-dex-login');
-  await page.locator('#submit-login').click();
+  const [login] = await Promise.all([
+    context.waitForEvent('page'),
+    summary().getByRole('link', { name: 'Log in' }).click(),
+  ]);
+  // With one cluster, the authenticator sends the user straight on to Dex's login form.
+  await login.locator('#login').waitFor({ timeout: 30_000 });
+  assert.equal(new URL(login.url()).origin, `https://127.0.0.1:${dexPort}`);
+  await login.locator('#login').fill(USER.email);
+  await login.locator('#password').fill(USER.password);
+  await screenshot(login, '12-dex-login');
+  await login.locator('#submit-login').click();
   // Back on the authenticator: its callback exchanged the code and shows the kubeconfig.
-  await page.waitForURL(`https://${LOGIN_HOST}/callback/local**`, {
+  await login.waitForURL(`https://${LOGIN_HOST}/callback/local**`, {
     timeout: 30_000,
   });
-  await page.getByText(cluster.server).first().waitFor({ timeout: 30_000 });
-  await screenshot(page, '7-kubeconfig');
-  const idToken = (await page.locator('#IDToken code').textContent()).trim();
+  await login.getByText(cluster.server).first().waitFor({ timeout: 30_000 });
+  await screenshot(login, '13-authenticator-kubeconfig');
+  const idToken = (await login.locator('#IDToken code').textContent()).trim();
+  await login.close();
 
-  // kubectl with that token, against the apiserver that has the pack's flags.
-  const kubeconfig = path.join(work, 'kubeconfig');
+  const kubeconfig = path.join(work, 'token-kubeconfig');
   fs.writeFileSync(
     kubeconfig,
     YAML.stringify({
@@ -301,62 +412,83 @@ test("a user logs in through the authenticator's page, and kubectl accepts the I
       kind: 'Config',
       clusters: [
         {
-          name: 'oidc',
+          name: 'local',
           cluster: {
-            server: apiserver.server,
-            'certificate-authority-data': Buffer.from(apiserver.caPem).toString(
-              'base64',
-            ),
+            server: cluster.server,
+            'certificate-authority-data': Buffer.from(
+              process.env.E2E_CLUSTER_CA,
+            ).toString('base64'),
           },
         },
       ],
       users: [{ name: 'user', user: { token: idToken } }],
-      contexts: [{ name: 'oidc', context: { cluster: 'oidc', user: 'user' } }],
+      contexts: [{ name: 'oidc', context: { cluster: 'local', user: 'user' } }],
       'current-context': 'oidc',
     }),
     { mode: 0o600 },
   );
-  const { kubectl } = ensureBinaries('kubernetes');
-  // The apiserver fetches Dex's keys in the background after it starts: retry a refusal for a while.
-  let whoami;
-  for (const deadline = Date.now() + 30_000; ;) {
-    // Asynchronously: this process forwards the pods' traffic to the apiserver (runPod's egress).
-    whoami = await execFile(
-      kubectl,
-      ['--kubeconfig', kubeconfig, 'auth', 'whoami'],
-      { encoding: 'utf8', timeout: 30_000 },
-    ).then(
-      r => ({ status: 0, ...r }),
-      e => ({
-        status: e.code ?? 1,
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? String(e),
-      }),
-    );
-    if (whoami.status === 0 || Date.now() > deadline) break;
-    await new Promise(r => setTimeout(r, 1000));
-  }
-  if (whoami.status !== 0) {
-    // What the apiserver said about the token, for the failure message.
-    const log = fs.readFileSync(
-      path.join(apiserver.workDir, 'kube-apiserver.log'),
-      'utf8',
-    );
-    const lines = log
-      .split('\n')
-      .filter(l => /oidc|jwt|authenticat|Unable to authenticate/i.test(l))
-      .slice(-15);
-    assert.fail(
-      `kubectl auth whoami: ${whoami.stderr}\napiserver:\n${lines.join('\n')}\nDex:\n${dex.logs().split('\n').slice(-30).join('\n')}`,
-    );
-  }
-  assert.match(
-    whoami.stdout,
-    new RegExp(`Username\\s+${USER.email.replace(/\./g, '\\.')}`),
+  assertWhoami(await whoami(kubeconfig), dexPod);
+});
+
+test("the downloaded kubeconfig works: kubectl runs kubelogin, which gets a token from the pack's Dex", async () => {
+  assert.ok(dexPod, 'the previous test started Dex');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    summary().getByRole('button', { name: 'Download kubeconfig' }).click(),
+  ]);
+  assert.equal(
+    download.suggestedFilename(),
+    `kubeconfig-${INSTALLATION.replace(/\//g, '-')}.yaml`,
   );
-  // Groups carry the pack's prefix (oidc: by default).
-  assert.match(
-    whoami.stdout,
-    new RegExp(`Groups\\s+\\[oidc:${USER.group} system:authenticated\\]`),
+  const file = path.join(work, 'kubeconfig.yaml');
+  await download.saveAs(file);
+  await screenshot(page, '14-card-kubeconfig-downloaded');
+  const text = fs.readFileSync(file, 'utf8');
+  // Nothing in it the user should not have: no client secret, no token, no key.
+  const clientSecret = (
+    await k.core.readNamespacedSecret({
+      name: 'dex-clients',
+      namespace: NAMESPACE,
+    })
+  ).data.kubernetes;
+  assert.ok(!text.includes(Buffer.from(clientSecret, 'base64').toString()));
+  assert.doesNotMatch(text, /token:|client-secret|PRIVATE KEY/);
+  const config = YAML.parse(text);
+  assert.equal(
+    config.clusters[0].cluster.server,
+    k.kc.getCurrentCluster().server,
+  );
+  const exec = config.users[0].user.exec;
+  assert.deepEqual(exec.args.slice(0, 4), [
+    'oidc-login',
+    'get-token',
+    `--oidc-issuer-url=${issuer}`,
+    '--oidc-client-id=kubectl',
+  ]);
+
+  // The user's side: kubectl and kubelogin (as `kubectl oidc-login`) on the PATH. Instead of the
+  // browser, kubelogin takes the user's password (the password grant); its token cache stays here.
+  const bin = path.join(work, 'bin');
+  fs.mkdirSync(bin);
+  const { kubectl } = ensureBinaries('kubernetes');
+  fs.symlinkSync(kubectl, path.join(bin, 'kubectl'));
+  fs.symlinkSync(
+    ensureBinaries('kubelogin').kubelogin,
+    path.join(bin, 'kubectl-oidc-login'),
+  );
+  exec.args.push(
+    '--grant-type=password',
+    `--username=${USER.email}`,
+    `--password=${USER.password}`,
+    `--token-cache-dir=${path.join(work, 'oidc-cache')}`,
+  );
+  const withPassword = path.join(work, 'kubeconfig-password.yaml');
+  fs.writeFileSync(withPassword, YAML.stringify(config), { mode: 0o600 });
+  assertWhoami(
+    await whoami(withPassword, {
+      ...process.env,
+      PATH: `${bin}:/usr/bin:/bin`,
+    }),
+    dexPod,
   );
 });
