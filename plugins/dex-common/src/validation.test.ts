@@ -234,6 +234,18 @@ describe('resolveSpec', () => {
       /duplicate static client id "app"/,
     ],
     [
+      'static client taking the id of the public kubectl client',
+      { staticClients: [{ id: 'kubectl', public: true }] },
+      'staticClients[0].id',
+      /pack's public client for kubectl/,
+    ],
+    [
+      'pack client id taken from the public kubectl client',
+      { clientId: 'kubectl' },
+      'clientId',
+      /pack's public client for kubectl \(kubelogin\); choose another clientId/,
+    ],
+    [
       'static client reusing the pack client id',
       { staticClients: [{ id: 'kubernetes', redirectURIs: ['https://a/cb'] }] },
       'staticClients[0].id',

@@ -331,14 +331,12 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
       );
     }
     if (clientIds.has(c.id)) {
-      p.add(
-        `staticClients[${i}].id`,
-        c.id === spec.clientId
-          ? `"${c.id}" is the pack's own client (clientId); give this client another id`
-          : c.id === KUBECTL_CLIENT_ID
-            ? `"${c.id}" is the pack's public client for kubectl (kubelogin); give this client another id`
-            : `duplicate static client id "${c.id}"; each client needs its own id`,
-      );
+      let why = `duplicate static client id "${c.id}"; each client needs its own id`;
+      if (c.id === spec.clientId)
+        why = `"${c.id}" is the pack's own client (clientId); give this client another id`;
+      else if (c.id === KUBECTL_CLIENT_ID)
+        why = `"${c.id}" is the pack's public client for kubectl (kubelogin); give this client another id`;
+      p.add(`staticClients[${i}].id`, why);
     }
     clientIds.add(c.id);
   });

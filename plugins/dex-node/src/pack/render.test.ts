@@ -200,7 +200,7 @@ describe('render', () => {
   });
 
   it("records the spec in the settings ConfigMap, without a static user's password hash", () => {
-    const hash = '$2a$10$' + 'x'.repeat(53);
+    const hash = `$2a$10$${'x'.repeat(53)}`;
     const withHash = withDefaults({
       cluster: 'prod',
       namespace: 'identity',

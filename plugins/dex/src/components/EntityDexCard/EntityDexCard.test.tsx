@@ -223,7 +223,7 @@ describe('EntityDexCard', () => {
     const clicked: string[] = [];
     const click = jest
       .spyOn(HTMLAnchorElement.prototype, 'click')
-      .mockImplementation(function (this: HTMLAnchorElement) {
+      .mockImplementation(function recordDownload(this: HTMLAnchorElement) {
         clicked.push(this.download);
       });
     await renderCard(api);
