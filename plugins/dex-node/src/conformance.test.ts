@@ -27,6 +27,7 @@ import {
 import {
   AUTHENTICATOR_RELEASES,
   DEX_RELEASES,
+  KUBECTL_CLIENT_ID,
   PackSpec,
   findDexRelease,
   validateSpec,
@@ -380,6 +381,35 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
             release.staticUserGroups ? [`oidc:${USER.group}`] : [],
           ),
         );
+      }
+      // kubectl's public client (a downloaded kubeconfig's kubelogin), no secret: with the pack
+      // client's audience (cross-client trust) the apiservers accept its token; without, not.
+      const kubectlGrant = (scope: string) =>
+        passwordGrant({
+          issuer: `https://127.0.0.1:${ports.dex}/dex`,
+          caPem: material.ca.certPem,
+          clientId: KUBECTL_CLIENT_ID,
+          clientSecret: '',
+          username: USER.email,
+          password: USER.password,
+          scope,
+        });
+      const kubectlToken = await kubectlGrant(
+        'openid email groups audience:server:client_id:kubernetes',
+      );
+      const ownAudience = await kubectlGrant('openid email groups');
+      for (const apiserver of [flagsCluster, authConfigCluster]) {
+        const review = await selfSubjectReview(
+          apiserver.server,
+          apiserver.caPem,
+          kubectlToken,
+        );
+        expect(review.username).toBe(USER.email);
+        await expect(
+          selfSubjectReview(apiserver.server, apiserver.caPem, ownAudience, {
+            retryMs: 0,
+          }),
+        ).rejects.toThrow(/401/);
       }
       // A token issued to another client of the same Dex is not for Kubernetes.
       const otherToken = await grant('other-app');
