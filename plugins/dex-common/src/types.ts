@@ -217,9 +217,9 @@ export interface DexInstallation {
   kubectlClientId?: string;
   /**
    * The spec it was installed with, as the pack recorded it (secrets only as references; no
-   * password hash); absent on installations made before the pack recorded it.
+   * password hash, no static clients); absent on installations made before the pack recorded it.
    */
-  spec?: PackSpec;
+  spec?: Omit<PackSpec, 'staticClients'>;
   /**
    * Set when the cluster's kube-apiserver is configured through Cluster API (`clusterApi` mode):
    * the KubeadmControlPlane the settings were applied to, and its rollout. Absent in `report`

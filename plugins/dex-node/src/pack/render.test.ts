@@ -216,6 +216,7 @@ describe('render', () => {
       { email: 'a@example.com', username: 'a' },
     ]);
     expect(recorded.namespace).toBe('identity');
+    expect(recorded.staticClients).toBeUndefined();
     expect(
       JSON.parse(
         (byKind('ConfigMap', 'corp-apiserver-settings') as any).data[

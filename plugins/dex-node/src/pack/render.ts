@@ -510,9 +510,13 @@ function authenticatorObjects(
 /**
  * The spec as the settings ConfigMap records it, for the card's "Upgrade" (the template filled in
  * with what is installed). Secrets are only ever referenced in a spec; a static user's bcrypt hash
- * is the one inline value, and it is left out.
+ * is the one inline value, and it is left out. Static clients are left out too: the template has
+ * no field for them, and their redirect URIs could take the ConfigMap past 1 MiB.
  */
-function recordedSpec(spec: PackSpec): PackSpec {
+function recordedSpec({
+  staticClients: _staticClients,
+  ...spec
+}: PackSpec): Omit<PackSpec, 'staticClients'> {
   return {
     ...spec,
     staticUsers: spec.staticUsers.map(({ hash: _hash, ...user }) => user),
