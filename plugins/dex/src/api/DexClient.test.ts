@@ -59,6 +59,21 @@ describe('DexClient', () => {
     expect(c.fetch).toHaveBeenCalledWith(`${baseUrl}/clusters`);
   });
 
+  it('reads a kubeconfig as text, entity and installation encoded', async () => {
+    const { client, fetch } = setup(
+      new Response('apiVersion: v1\nkind: Config\n', {
+        status: 200,
+        headers: { 'content-type': 'application/yaml' },
+      }),
+    );
+    await expect(
+      client.getKubeconfig('resource:default/local-cluster', 'local/dex/dex'),
+    ).resolves.toBe('apiVersion: v1\nkind: Config\n');
+    expect(fetch).toHaveBeenCalledWith(
+      `${baseUrl}/kubeconfig?entityRef=resource%3Adefault%2Flocal-cluster&installation=local%2Fdex%2Fdex`,
+    );
+  });
+
   it('throws a ResponseError carrying the backend error on 403', async () => {
     const { client } = setup(
       jsonResponse(
