@@ -219,6 +219,45 @@ describe('installationsFromSnapshot', () => {
     });
   });
 
+  it("reads the pack's CA, its kubectl client and the recorded spec from the settings ConfigMap", () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n';
+    const recorded = { namespace: NS, instance: 'dex', connectors: [] };
+    const [inst] = installationsFromSnapshot(
+      cluster,
+      snapshot({
+        configMaps: [
+          {
+            ...apiServerConfigMap,
+            data: {
+              ...apiServerConfigMap.data,
+              'ca.crt': ca,
+              'kubectl-client-id': 'kubectl',
+              'spec.json': JSON.stringify(recorded),
+            },
+          },
+        ],
+      }),
+    );
+    expect(inst.apiServer?.caPem).toBe(ca);
+    expect(inst.kubectlClientId).toBe('kubectl');
+    expect(inst.spec).toEqual(recorded);
+
+    // Made before the pack recorded them (or the record is unreadable): absent, not an error.
+    const [older] = installationsFromSnapshot(
+      cluster,
+      snapshot({
+        configMaps: [
+          {
+            ...apiServerConfigMap,
+            data: { ...apiServerConfigMap.data, 'spec.json': '{not json' },
+          },
+        ],
+      }),
+    );
+    expect(older.kubectlClientId).toBeUndefined();
+    expect(older.spec).toBeUndefined();
+  });
+
   it('reports addresses once the controllers assign them, and NodePorts on the API server host', () => {
     const [inst] = installationsFromSnapshot(
       cluster,
