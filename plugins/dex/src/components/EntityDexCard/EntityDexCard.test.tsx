@@ -12,6 +12,9 @@ import type {
 import { type DexApi, dexApiRef } from '../../api';
 import { EntityDexCard } from './EntityDexCard';
 
+// Role queries over the whole card (every installation's details) take seconds on a busy machine.
+jest.setTimeout(30_000);
+
 const entity: Entity = {
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
