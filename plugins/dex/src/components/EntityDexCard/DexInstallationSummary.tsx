@@ -1,17 +1,14 @@
-import { useState } from 'react';
 import {
   StatusError,
   StatusOK,
   StatusPending,
   StatusWarning,
 } from '@backstage/core-components';
-import { useApi } from '@backstage/core-plugin-api';
 import {
   Accordion,
   AccordionPanel,
   AccordionTrigger,
   Box,
-  Button,
   ButtonLink,
   Flex,
   Text,
@@ -21,7 +18,7 @@ import {
   type ComponentStatus,
   type DexInstallation,
 } from '@backstage-dex/plugin-dex-common';
-import { dexApiRef } from '../../api';
+import { DownloadKubeconfigButton } from './DownloadKubeconfigButton';
 import { DexInstallationView } from './DexInstallationView';
 import { addDexAuthLink, upgradeFormData } from './templateLink';
 
@@ -69,65 +66,6 @@ export function loginUrl(installation: DexInstallation): string | undefined {
   return (outside.find(e => e.ready) ?? outside[0])?.url;
 }
 
-/** Saves text as a file, as a download link would (the request itself needed the user's token). */
-function saveFile(filename: string, text: string) {
-  const url = URL.createObjectURL(
-    new Blob([text], { type: 'application/yaml' }),
-  );
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  URL.revokeObjectURL(url);
-}
-
-function DownloadKubeconfig({
-  entityRef,
-  installation,
-}: {
-  entityRef: string;
-  installation: DexInstallation;
-}) {
-  const dexApi = useApi(dexApiRef);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
-  const key = installationKey(installation);
-  const download = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const text = await dexApi.getKubeconfig(entityRef, key);
-      saveFile(`kubeconfig-${key.replace(/\//g, '-')}.yaml`, text);
-    } catch (e) {
-      setError(e as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <>
-      <Button
-        variant="secondary"
-        size="small"
-        loading={busy}
-        onPress={download}
-      >
-        Download kubeconfig
-      </Button>
-      {error && (
-        <Box as="span" role="alert">
-          <StatusError>
-            {(error as { body?: { error?: { message?: string } } }).body?.error
-              ?.message ?? error.message}
-          </StatusError>
-        </Box>
-      )}
-    </>
-  );
-}
-
 /**
  * One installation at a glance: where it is, versions, readiness and health on one line, what a
  * user does with it (log in, download a kubeconfig, upgrade), and the details on demand.
@@ -173,7 +111,10 @@ export function DexInstallationSummary({
             Log in
           </ButtonLink>
         )}
-        <DownloadKubeconfig entityRef={entityRef} installation={installation} />
+        <DownloadKubeconfigButton
+          entityRef={entityRef}
+          installation={installation}
+        />
         {upgradeTo && (
           <ButtonLink
             variant="secondary"
