@@ -3,14 +3,18 @@
 // blocks in spawnSync must not stall its pod's calls to the apiserver):
 //
 //   node pod-forwarder.cjs host   in the host namespace, started by runPod (IPC). On
-//                                 {type: 'start', nsPid, ports: {containerPort: hostPort}, egress: [port]}
-//                                 it starts the pod side, listens on 127.0.0.1:<hostPort> for each
-//                                 port and passes the listening socket in; it connects each egress
-//                                 connection the pod side hands out to 127.0.0.1:<port> here.
-//                                 Answers {type: 'ready', hostPorts} or {type: 'error', message}.
+//                                 {type: 'start', nsPid, address, ports: {containerPort: hostPort},
+//                                 egress: [{host, port}]} it starts the pod side, listens on
+//                                 <address>:<hostPort> (address: a loopback address, 127.0.0.1 by
+//                                 default) for each port and passes the listening socket in; it
+//                                 connects each egress connection the pod side hands out to
+//                                 <host>:<port> here. Answers {type: 'ready', hostPorts} or
+//                                 {type: 'error', message}. Later {type: 'egress', id, host, port}
+//                                 adds an egress address (answer {type: 'egress-added', id, error?}).
 //   node pod-forwarder.cjs pod    inside the pod's namespace (nsenter --net): accepts on the passed
 //                                 sockets and connects to 127.0.0.1:<containerPort> there; listens on
-//                                 127.0.0.1:<port> there for each egress port.
+//                                 <host>:<port> there for each egress address (any 127.x.y.z is
+//                                 local on the namespace's own lo, so no address is added).
 'use strict';
 const { spawn } = require('node:child_process');
 const net = require('node:net');
@@ -35,33 +39,36 @@ function podSide() {
       process.send({ type: 'ok', id: msg.id });
     } else if (msg.type === 'egress') {
       const server = net.createServer({ pauseOnConnect: true }, inner => {
-        process.send({ type: 'egress-connection', port: msg.port }, inner);
+        process.send(
+          { type: 'egress-connection', host: msg.host, port: msg.port },
+          inner,
+        );
       });
       server.on('error', e =>
         process.send({ type: 'error', id: msg.id, message: e.message }),
       );
-      server.listen(msg.port, '127.0.0.1', () =>
+      server.listen(msg.port, msg.host, () =>
         process.send({ type: 'ok', id: msg.id }),
       );
     }
   });
 }
 
-function listen(port) {
+function listen(address, port) {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', e =>
       reject(
         new Error(
-          `cannot listen on 127.0.0.1:${port} for the pod: ${e.message}`,
+          `cannot listen on ${address}:${port} for the pod: ${e.message}`,
         ),
       ),
     );
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, address, () => resolve(server));
   });
 }
 
-async function hostSide({ nsPid, ports, egress }) {
+async function hostSide({ nsPid, address = '127.0.0.1', ports, egress }) {
   let output = '';
   // The pod side dies with this process (parent-death signal), and this one with runPod's.
   const pod = spawn(
@@ -85,7 +92,7 @@ async function hostSide({ nsPid, ports, egress }) {
   let nextId = 0;
   pod.on('message', (msg, handle) => {
     if (msg.type === 'egress-connection') {
-      const outer = net.connect(msg.port, '127.0.0.1');
+      const outer = net.connect(msg.port, msg.host);
       pipe(handle, outer);
       handle.resume();
       return;
@@ -110,13 +117,21 @@ async function hostSide({ nsPid, ports, egress }) {
     });
   const hostPorts = {};
   for (const [containerPort, hostPort] of Object.entries(ports)) {
-    const server = await listen(hostPort);
+    const server = await listen(address, hostPort);
     hostPorts[containerPort] = server.address().port;
     await request({ type: 'ingress', port: Number(containerPort) }, server);
     // The pod side holds its own copy of the listening socket; this side must not accept.
     server.close();
   }
-  for (const port of egress) await request({ type: 'egress', port });
+  for (const { host, port } of egress)
+    await request({ type: 'egress', host, port });
+  process.on('message', msg => {
+    if (msg.type !== 'egress') return;
+    request({ type: 'egress', host: msg.host, port: msg.port }).then(
+      () => process.send({ type: 'egress-added', id: msg.id }),
+      e => process.send({ type: 'egress-added', id: msg.id, error: e.message }),
+    );
+  });
   // setpriv and nsenter exec, so this is the pod side's own pid: runPod waits for it on stop.
   return { hostPorts, podSidePid: pod.pid };
 }

@@ -5,6 +5,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ensureBinaries } from './binaries';
 import { loopbackPki } from './certs';
+import { kubeconfigYaml } from './kubeconfig';
+import { controllerTokens, startControllers } from './controllers';
+import { NODE_NAME, startNode, LocalNode } from './node/node';
 import { httpsRequest } from './https';
 import {
   freePort,
@@ -26,6 +29,14 @@ export interface LocalClusterOptions {
    * cluster's folder for --oidc-ca-file. Cannot be combined with `authenticationConfig`.
    */
   oidc?: LocalClusterOidc;
+  /**
+   * A living cluster: kube-controller-manager and kube-scheduler beside the apiserver, one node
+   * (`local-node`) whose agent runs the pods bound to it with runPod, and loopback addresses for
+   * Services of type LoadBalancer (README "The node"). Off by default: most tests need only the API.
+   */
+  node?: boolean;
+  /** Called with a line per phase while starting (phase and elapsed time), e.g. `console.log`. */
+  onProgress?: (line: string) => void;
   /**
    * Its processes do not keep Node alive: for a cluster that lives until the process exits
    * (they are killed then), e.g. `sharedLocalCluster`.
@@ -77,33 +88,13 @@ export interface LocalCluster {
   workDir: string;
   /** True when this is an existing cluster from a kubeconfig (see `existingCluster`). */
   external?: boolean;
+  /** The node and its LoadBalancer controller (with `node: true`). */
+  node?: LocalNode;
   /** Stops the apiserver only (etcd keeps the data), to inject an outage. */
   stopApiServer(): Promise<void>;
   /** Starts the apiserver again on the same port with the same data. */
   startApiServer(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function kubeconfigYaml(server: string, caPem: string, token: string): string {
-  const ca = Buffer.from(caPem).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: local',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${ca}`,
-    'users:',
-    '- name: admin',
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: local',
-    '  context: {cluster: local, user: admin}',
-    'current-context: local',
-    '',
-  ].join('\n');
 }
 
 /**
@@ -225,11 +216,20 @@ export async function startLocalCluster(
 async function startOwnCluster(
   options: LocalClusterOptions,
 ): Promise<LocalCluster> {
+  const began = Date.now();
+  const progress = (phase: string) =>
+    options.onProgress?.(
+      `local cluster: ${phase} (${((Date.now() - began) / 1000).toFixed(1)} s)`,
+    );
+  progress('checking the built binaries');
   const etcdBin = ensureBinaries('etcd').etcd;
   const k8s = ensureBinaries('kubernetes', options.kubernetesVersion);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cluster-'));
   const processes: ManagedProcess[] = [];
+  let node: LocalNode | undefined;
   const stopAll = async () => {
+    // The node's pods first: they hold forwarders to the apiserver.
+    await node?.stop();
     await Promise.all(processes.map(p => p.stop()));
   };
   let stopped = false;
@@ -241,6 +241,7 @@ async function startOwnCluster(
     ];
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
+    progress('starting etcd');
     const etcd = startProcess({
       name: 'etcd',
       bin: etcdBin,
@@ -283,7 +284,18 @@ async function startOwnCluster(
     };
     fs.writeFileSync(files.cert, pki.certPem);
     fs.writeFileSync(files.key, pki.keyPem, { mode: 0o600 });
-    fs.writeFileSync(files.tokens, `${token},admin,admin,system:masters\n`, {
+    const controllers = controllerTokens();
+    const nodeToken = crypto.randomBytes(24).toString('hex');
+    const tokenLines = [`${token},admin,admin,system:masters`];
+    if (options.node) {
+      tokenLines.push(
+        `${controllers['kube-controller-manager']},system:kube-controller-manager,kube-controller-manager`,
+        `${controllers['kube-scheduler']},system:kube-scheduler,kube-scheduler`,
+        // The node agent is a kubelet to the apiserver: the Node authorizer limits it to its pods' objects.
+        `${nodeToken},system:node:${NODE_NAME},${NODE_NAME},system:nodes`,
+      );
+    }
+    fs.writeFileSync(files.tokens, `${tokenLines.join('\n')}\n`, {
       mode: 0o600,
     });
     const sa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -308,7 +320,7 @@ async function startOwnCluster(
       `--service-account-signing-key-file=${files.saKey}`,
       '--service-account-issuer=https://kubernetes.default.svc',
       '--service-cluster-ip-range=10.96.0.0/16',
-      '--authorization-mode=RBAC',
+      `--authorization-mode=${options.node ? 'Node,RBAC' : 'RBAC'}`,
       `--cert-dir=${workDir}`,
       '--profiling=false',
       '--v=1',
@@ -358,12 +370,39 @@ async function startOwnCluster(
         throw e;
       }
     };
+    progress('starting kube-apiserver');
     await startApiServer();
     const versionRes = await httpsRequest(`${server}/version`, {
       caPem: pki.caPem,
       headers: { authorization: `Bearer ${token}` },
     });
     const version = JSON.parse(versionRes.body).gitVersion as string;
+    if (options.node) {
+      progress('starting kube-controller-manager and kube-scheduler');
+      const caFile = path.join(workDir, 'ca.crt');
+      fs.writeFileSync(caFile, pki.caPem);
+      await startControllers({
+        bins: k8s,
+        workDir,
+        server,
+        caPem: pki.caPem,
+        tokens: controllers,
+        saKeyFile: files.saKey,
+        caFile,
+        background: options.background,
+        onProcess: p => processes.push(p),
+      });
+      progress(`registering node ${NODE_NAME}`);
+      node = await startNode({
+        server,
+        caPem: pki.caPem,
+        apiServerPort: apiPort,
+        nodeToken,
+        adminToken: token,
+        kubeletVersion: version,
+      });
+    }
+    progress('ready');
 
     return {
       server,
@@ -373,6 +412,7 @@ async function startOwnCluster(
       kubeconfigPath: files.kubeconfig,
       version,
       workDir,
+      node,
       startApiServer,
       async stopApiServer() {
         await apiserver?.stop();

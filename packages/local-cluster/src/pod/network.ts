@@ -26,6 +26,8 @@ export interface Forwarder {
   hostPorts: Record<number, number>;
   /** The forwarder's output, for error messages. */
   logs(): string;
+  /** Starts forwarding one more host address out of the pod. */
+  addEgress(address: { host: string; port: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,8 +38,10 @@ export interface Forwarder {
  */
 export async function startForwarder(options: {
   nsPid: number;
+  /** The loopback address the host side listens on for `ports` (default 127.0.0.1). */
+  address?: string;
   ports: Record<number, number>;
-  egress: number[];
+  egress: Array<{ host: string; port: number }>;
   track: (child: ChildProcess) => void;
 }): Promise<Forwarder> {
   let output = '';
@@ -88,6 +92,7 @@ export async function startForwarder(options: {
         child.send({
           type: 'start',
           nsPid: options.nsPid,
+          address: options.address,
           ports: options.ports,
           egress: options.egress,
         });
@@ -96,7 +101,20 @@ export async function startForwarder(options: {
     // Stay connected (the forwarder ends when this process goes), without keeping it alive.
     child.channel?.unref();
     child.unref();
-    return { hostPorts, logs: () => output, stop };
+    let nextId = 0;
+    const addEgress = (address: { host: string; port: number }) =>
+      new Promise<void>((resolve, reject) => {
+        const id = nextId++;
+        const onMessage = (msg: any) => {
+          if (msg.type !== 'egress-added' || msg.id !== id) return;
+          child.off('message', onMessage);
+          if (msg.error) reject(new Error(msg.error));
+          else resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'egress', id, ...address });
+      });
+    return { hostPorts, logs: () => output, addEgress, stop };
   } catch (e) {
     await stop();
     throw e;

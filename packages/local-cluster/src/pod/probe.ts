@@ -11,20 +11,22 @@ const TIMEOUT_MS = 1000;
 
 function httpGet(
   p: NonNullable<Probe['httpGet']>,
+  host: string,
   hostPort: number,
+  timeoutMs: number,
 ): Promise<ProbeResult> {
   return new Promise(resolve => {
     const lib = p.scheme === 'HTTPS' ? https : http;
     // The kubelet does not verify the serving certificate of an HTTPS probe.
     const req = lib.request(
       {
-        host: '127.0.0.1',
+        host,
         port: hostPort,
         path: p.path,
         method: 'GET',
         headers: p.headers,
         rejectUnauthorized: false,
-        timeout: TIMEOUT_MS,
+        timeout: timeoutMs,
       },
       res => {
         res.resume();
@@ -40,7 +42,7 @@ function httpGet(
       },
     );
     req.on('timeout', () =>
-      req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms`)),
+      req.destroy(new Error(`timeout after ${timeoutMs} ms`)),
     );
     req.on('error', e =>
       resolve({
@@ -52,12 +54,17 @@ function httpGet(
   });
 }
 
-function tcp(hostPort: number, port: number): Promise<ProbeResult> {
+function tcp(
+  host: string,
+  hostPort: number,
+  port: number,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   return new Promise(resolve => {
     const s = net.connect({
-      host: '127.0.0.1',
+      host,
       port: hostPort,
-      timeout: TIMEOUT_MS,
+      timeout: timeoutMs,
     });
     s.once('connect', () => {
       s.destroy();
@@ -81,16 +88,31 @@ export function runProbe(
   probe: Probe,
   ctx: {
     hostPorts: Record<number, number>;
+    /** The address the forwarded ports listen on (default 127.0.0.1). */
+    host?: string;
     pid: number;
     uid: number;
     gid: number;
     env: Array<[string, string]>;
   },
 ): Promise<ProbeResult> {
+  const host = ctx.host ?? '127.0.0.1';
+  // The probe's own timeoutSeconds, at least the 1 s these probes always had here.
+  const timeoutMs = Math.max(probe.timeoutSeconds * 1000, TIMEOUT_MS);
   if (probe.httpGet)
-    return httpGet(probe.httpGet, ctx.hostPorts[probe.httpGet.port]);
+    return httpGet(
+      probe.httpGet,
+      host,
+      ctx.hostPorts[probe.httpGet.port],
+      timeoutMs,
+    );
   if (probe.tcpSocket)
-    return tcp(ctx.hostPorts[probe.tcpSocket.port], probe.tcpSocket.port);
+    return tcp(
+      host,
+      ctx.hostPorts[probe.tcpSocket.port],
+      probe.tcpSocket.port,
+      timeoutMs,
+    );
   const command = probe.exec?.command ?? [];
   return new Promise(resolve => {
     execFile(

@@ -1,6 +1,7 @@
 /**
- * runPod: one replica of a rendered Deployment, run the way its image runs in a cluster, as a
- * process in its own mount, network, UTS and PID namespaces (Linux, as root). See README "runPod".
+ * runPod: a Pod (or one replica of a rendered Deployment), run the way its image runs in a
+ * cluster, as a process in its own mount, network, UTS and PID namespaces (Linux, as root). See
+ * README "runPod".
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,23 +9,44 @@ import path from 'node:path';
 import { hostProcess } from '../process';
 import { resolveImage } from './image';
 import { Forwarder, startForwarder } from './network';
-import { runProbe } from './probe';
+import { ProbeResult, runProbe } from './probe';
 import { setupScript, writeVolumes } from './rootfs';
-import { KubeObject, planPod } from './spec';
+import {
+  KubeObject,
+  planPod,
+  PodPlacement,
+  podOfDeployment,
+  PodSource,
+} from './spec';
 
-export type { KubeObject } from './spec';
+export type { KubeObject, PodSource, PodPlacement } from './spec';
+
+/** A host address the pod reaches at the same address and port from inside its network namespace. */
+export interface EgressAddress {
+  host: string;
+  port: number;
+}
 
 export interface RunPodOptions {
-  /** Rendered objects (plain JSON as dex-node's render() returns): the Deployment and the Secrets/ConfigMaps/ServiceAccount it references. */
+  /** Rendered objects (plain JSON as dex-node's render() returns): the Deployment (unless `pod`) and the Secrets/ConfigMaps/ServiceAccount it references. */
   objects: KubeObject[];
-  /** Name of the Deployment to run one replica of. */
-  deployment: string;
+  /** Name of the Deployment to run one replica of (a pod named `<name>-local`); or `pod`. */
+  deployment?: string;
+  /** The Pod to run (metadata and spec, e.g. read from the apiserver); or `deployment`. */
+  pod?: PodSource;
+  /** Its IP and node, for fieldRefs (status.podIP, spec.nodeName); default 127.0.0.1 and "localhost". */
+  placement?: PodPlacement;
   /** Container name; default the first container. */
   container?: string;
-  /** containerPort -> host port on 127.0.0.1 (tests pick it with freePort() before rendering URLs). */
+  /** containerPort -> host port on `hostAddress` (tests pick it with freePort() before rendering URLs). */
   ports?: Partial<Record<number, number>>;
-  /** Host loopback ports the pod reaches at 127.0.0.1:<same port> from inside its network namespace (the apiserver, another pod's forwarded port). */
-  egress?: number[];
+  /** The loopback address the `ports` listen on (default 127.0.0.1; the node agent gives each pod its own). */
+  hostAddress?: string;
+  /**
+   * Host loopback ports (on 127.0.0.1) or addresses the pod reaches at the same address and port from
+   * inside its network namespace (the apiserver, another pod's forwarded port, a LoadBalancer address).
+   */
+  egress?: Array<number | EgressAddress>;
   /**
    * In-cluster API access: sets KUBERNETES_SERVICE_HOST/PORT (host "::ffff:127.0.0.1" by default:
    * Dex < 2.36 built with Go 1.26 needs it, see ENVIRONMENT.md) and projects token + ca.crt at
@@ -45,6 +67,10 @@ export interface RunningPod {
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Runs the container's readinessProbe (httpGet/https via the forwarded port) until it passes; rejects with the logs when the process exits or the timeout passes. */
   ready(timeoutMs?: number): Promise<void>;
+  /** Runs the readiness or liveness probe once (undefined: the container has none). */
+  probe(which: 'readiness' | 'liveness'): Promise<ProbeResult | undefined>;
+  /** Lets the pod reach one more host address (e.g. a LoadBalancer address that appeared later). */
+  addEgress(address: EgressAddress): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -138,13 +164,18 @@ function childPid(parent: number): number | undefined {
  */
 export async function runPod(options: RunPodOptions): Promise<RunningPod> {
   checkHost();
+  if (!options.pod === !options.deployment)
+    throw new Error('runPod: give one of `deployment` and `pod`');
+  const podSource =
+    options.pod ?? podOfDeployment(options.objects, options.deployment!);
   const { plan, image } = planPod({
     objects: options.objects,
-    deployment: options.deployment,
+    pod: podSource,
     container: options.container,
     image: resolveImage,
     apiServer: options.apiServer,
     env: options.env,
+    placement: options.placement,
   });
   sweepStale();
   const dir = fs.mkdtempSync(
@@ -172,11 +203,8 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
   try {
     for (const d of ['upper', 'work', 'root'])
       fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
-    const pod = options.objects.find(
-      o => o.kind === 'Deployment' && o.metadata.name === options.deployment,
-    ) as any;
     const fsGroup: number | undefined =
-      pod?.spec?.template?.spec?.securityContext?.fsGroup;
+      podSource.spec?.securityContext?.fsGroup;
     const volumeSources = writeVolumes(plan, dir, fsGroup);
     const script = path.join(dir, 'setup.sh');
     fs.writeFileSync(
@@ -252,10 +280,9 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
         ).unref(),
       ),
     ]);
-    const probePorts = [
-      plan.readinessProbe?.httpGet?.port,
-      plan.readinessProbe?.tcpSocket?.port,
-    ].filter((p): p is number => p !== undefined);
+    const probePorts = [plan.readinessProbe, plan.livenessProbe]
+      .flatMap(p => [p?.httpGet?.port, p?.tcpSocket?.port])
+      .filter((p): p is number => p !== undefined);
     const ports: Record<number, number> = {};
     for (const [containerPort, hostPort] of Object.entries(
       options.ports ?? {},
@@ -263,16 +290,20 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
       if (hostPort !== undefined) ports[Number(containerPort)] = hostPort;
     }
     for (const p of probePorts) ports[p] ??= 0;
-    const egress = [
-      ...new Set([
-        ...(options.egress ?? []),
-        ...(options.apiServer ? [options.apiServer.port] : []),
-      ]),
-    ];
+    const egress = new Map<string, EgressAddress>();
+    for (const e of [
+      ...(options.egress ?? []),
+      ...(options.apiServer ? [options.apiServer.port] : []),
+    ]) {
+      const address =
+        typeof e === 'number' ? { host: '127.0.0.1', port: e } : e;
+      egress.set(`${address.host}:${address.port}`, address);
+    }
     forwarder = await startForwarder({
       nsPid: proc.pid!,
+      address: options.hostAddress,
       ports,
-      egress,
+      egress: [...egress.values()],
       track,
     });
     const fw = forwarder;
@@ -326,10 +357,24 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
     // A pod whose process exits on its own leaves nothing behind either.
     exited.then(() => fw.stop()).catch(() => undefined);
 
+    const probeContext = () => ({
+      hostPorts: fw.hostPorts,
+      host: options.hostAddress,
+      pid: pid!,
+      uid: plan.uid,
+      gid: plan.gid,
+      env: plan.env,
+    });
     return {
       pid,
       logs,
       exited,
+      async probe(which) {
+        const p =
+          which === 'readiness' ? plan.readinessProbe : plan.livenessProbe;
+        return p ? runProbe(p, probeContext()) : undefined;
+      },
+      addEgress: address => fw.addEgress(address),
       async ready(timeoutMs = 60_000) {
         const probe = plan.readinessProbe;
         const deadline = Date.now() + timeoutMs;
@@ -341,13 +386,7 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
         gone.catch(() => undefined);
         while (!done) {
           if (!probe) return;
-          const result = await runProbe(probe, {
-            hostPorts: fw.hostPorts,
-            pid: pid!,
-            uid: plan.uid,
-            gid: plan.gid,
-            env: plan.env,
-          });
+          const result = await runProbe(probe, probeContext());
           if (result.ok) return;
           last = result.reason;
           if (Date.now() > deadline) {

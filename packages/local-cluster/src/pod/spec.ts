@@ -47,6 +47,12 @@ export interface Probe {
   };
   tcpSocket?: { port: number };
   exec?: { command: string[] };
+  /** The kubelet's timing fields, defaults filled in. */
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
 }
 
 export interface PodPlan {
@@ -65,7 +71,10 @@ export interface PodPlan {
   mounts: Mount[];
   /** containerPort numbers by port name. */
   ports: Record<string, number>;
+  /** Every containerPort (TCP) of the container. */
+  containerPorts: number[];
   readinessProbe?: Probe;
+  livenessProbe?: Probe;
   terminationGraceSeconds: number;
 }
 
@@ -173,6 +182,13 @@ function probeOf(
   where: string,
 ): Probe | undefined {
   if (!p) return undefined;
+  const timing = {
+    initialDelaySeconds: p.initialDelaySeconds ?? 0,
+    periodSeconds: p.periodSeconds ?? 10,
+    timeoutSeconds: p.timeoutSeconds ?? 1,
+    successThreshold: p.successThreshold ?? 1,
+    failureThreshold: p.failureThreshold ?? 3,
+  };
   if (p.httpGet) {
     const scheme = (p.httpGet.scheme ?? 'HTTP').toUpperCase();
     if (scheme !== 'HTTP' && scheme !== 'HTTPS')
@@ -183,6 +199,7 @@ function probeOf(
       (p.httpGet.httpHeaders ?? []).map((h: Json) => [h.name, h.value]),
     );
     return {
+      ...timing,
       httpGet: {
         path: p.httpGet.path ?? '/',
         port: portNumber(p.httpGet.port, ports, where),
@@ -192,54 +209,99 @@ function probeOf(
     };
   }
   if (p.tcpSocket)
-    return { tcpSocket: { port: portNumber(p.tcpSocket.port, ports, where) } };
-  if (p.exec) return { exec: { command: p.exec.command ?? [] } };
+    return {
+      ...timing,
+      tcpSocket: { port: portNumber(p.tcpSocket.port, ports, where) },
+    };
+  if (p.exec) return { ...timing, exec: { command: p.exec.command ?? [] } };
   throw new Error(
     `${where}: only httpGet, tcpSocket and exec probes are run here`,
   );
 }
 
-/** Resolves `deployment` (one replica) from `objects` to what its container runs. */
-export function planPod(options: {
-  objects: KubeObject[];
-  deployment: string;
-  container?: string;
-  image: (image: string) => ImageConfig;
-  apiServer?: ApiServerAccess;
-  env?: Record<string, string>;
-}): { plan: PodPlan; image: ImageConfig } {
-  const { objects } = options;
+/** A Pod as runPod runs it: its metadata and spec (a Pod object, or a Deployment's template named like a replica). */
+export interface PodSource {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: Json;
+}
+
+/** One replica of Deployment `name` among `objects`, as a Pod named `<name>-local`. */
+export function podOfDeployment(
+  objects: KubeObject[],
+  name: string,
+): PodSource {
   const deployments = objects.filter(
-    o => o.kind === 'Deployment' && o.metadata?.name === options.deployment,
+    o => o.kind === 'Deployment' && o.metadata?.name === name,
   );
   if (deployments.length !== 1) {
     const names = objects
       .filter(o => o.kind === 'Deployment')
       .map(o => o.metadata.name);
     throw new Error(
-      `runPod: ${deployments.length ? 'more than one' : 'no'} Deployment "${options.deployment}" among the objects (Deployments: ${names.join(', ') || 'none'})`,
+      `runPod: ${deployments.length ? 'more than one' : 'no'} Deployment "${name}" among the objects (Deployments: ${names.join(', ') || 'none'})`,
+    );
+  }
+  // The name becomes the hostname, a folder name and /etc/hosts: a DNS label, as Kubernetes requires.
+  if (!/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/.test(name)) {
+    throw new Error(
+      `runPod: Deployment name "${name}" is not a DNS label of at most 52 characters`,
     );
   }
   const deployment = deployments[0] as Json;
-  const namespace: string = deployment.metadata.namespace ?? 'default';
   const template: Json = deployment.spec?.template ?? {};
-  const pod: Json = template.spec ?? {};
+  return {
+    metadata: {
+      ...template.metadata,
+      name: `${name}-local`,
+      namespace: deployment.metadata.namespace ?? 'default',
+    },
+    spec: template.spec ?? {},
+  };
+}
+
+/** Where a pod runs: its IP (a loopback address of the host, or 127.0.0.1) and node. */
+export interface PodPlacement {
+  podIP: string;
+  nodeName: string;
+}
+
+/** Resolves `pod` from `objects` (its Secrets, ConfigMaps, ServiceAccount) to what its container runs. */
+export function planPod(options: {
+  objects: KubeObject[];
+  pod: PodSource;
+  container?: string;
+  image: (image: string) => ImageConfig;
+  apiServer?: ApiServerAccess;
+  env?: Record<string, string>;
+  placement?: PodPlacement;
+}): { plan: PodPlan; image: ImageConfig } {
+  const { objects } = options;
+  const namespace: string = options.pod.metadata.namespace ?? 'default';
+  const template = options.pod;
+  const pod: Json = options.pod.spec ?? {};
   const containers: Json[] = pod.containers ?? [];
   const c = options.container
     ? containers.find(x => x.name === options.container)
     : containers[0];
   if (!c) {
     throw new Error(
-      `runPod: Deployment ${namespace}/${options.deployment} has no container ${options.container ? `"${options.container}"` : ''} (containers: ${containers.map(x => x.name).join(', ') || 'none'})`,
+      `runPod: pod ${namespace}/${options.pod.metadata.name} has no container ${options.container ? `"${options.container}"` : ''} (containers: ${containers.map(x => x.name).join(', ') || 'none'})`,
     );
   }
-  // The name becomes the hostname, a folder name and /etc/hosts: a DNS label, as Kubernetes requires.
-  if (!/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/.test(options.deployment)) {
-    throw new Error(
-      `runPod: Deployment name "${options.deployment}" is not a DNS label of at most 52 characters`,
-    );
+  const podName = options.pod.metadata.name;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(podName)) {
+    throw new Error(`runPod: pod name "${podName}" is not a DNS subdomain`);
   }
-  const podName = `${options.deployment}-local`;
+  const placement = options.placement ?? {
+    podIP: '127.0.0.1',
+    nodeName: 'localhost',
+  };
   const where = `pod ${namespace}/${podName} container ${c.name}`;
   const image = options.image(c.image);
 
@@ -279,15 +341,17 @@ export function planPod(options: {
   }
   const fieldValue = (fieldPath: string): string => {
     const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
-    if (label) return template.metadata?.[label[1]]?.[label[2]] ?? '';
+    if (label) return (template.metadata as Json)[label[1]]?.[label[2]] ?? '';
     const fields: Record<string, string> = {
       'metadata.name': podName,
       'metadata.namespace': namespace,
-      'metadata.uid': `00000000-0000-0000-0000-${Buffer.from(podName).toString('hex').slice(0, 12).padEnd(12, '0')}`,
+      'metadata.uid':
+        template.metadata.uid ??
+        `00000000-0000-0000-0000-${Buffer.from(podName).toString('hex').slice(0, 12).padEnd(12, '0')}`,
       'spec.serviceAccountName': pod.serviceAccountName ?? 'default',
-      'spec.nodeName': 'localhost',
-      'status.podIP': '127.0.0.1',
-      'status.podIPs': '127.0.0.1',
+      'spec.nodeName': placement.nodeName,
+      'status.podIP': placement.podIP,
+      'status.podIPs': placement.podIP,
       'status.hostIP': '127.0.0.1',
     };
     if (!(fieldPath in fields))
@@ -369,10 +433,13 @@ export function planPod(options: {
   const volumes = new Map<string, Json>(
     (pod.volumes ?? []).map((v: Json) => [v.name, v]),
   );
-  const filesOf = (v: Json): VolumeFile[] => {
-    const src: Json = v.secret ?? v.configMap;
-    const kind = v.secret ? 'Secret' : 'ConfigMap';
-    const name: string = v.secret ? src.secretName : src.name;
+  const filesOf = (
+    v: Json,
+    src: Json = v.secret ?? v.configMap,
+    kind: 'Secret' | 'ConfigMap' = v.secret ? 'Secret' : 'ConfigMap',
+    inheritedMode?: number,
+  ): VolumeFile[] => {
+    const name: string = src.secretName ?? src.name;
     const obj = find(objects, kind, name, namespace);
     const fail = (msg: string) =>
       new Error(
@@ -383,7 +450,7 @@ export function planPod(options: {
       throw fail(`${kind.toLowerCase()} "${name}" not found`);
     }
     const data = dataOf(obj);
-    const defaultMode: number = src.defaultMode ?? 0o644;
+    const defaultMode: number = inheritedMode ?? src.defaultMode ?? 0o644;
     const items: Json[] =
       src.items ?? Object.keys(data).map(key => ({ key, path: key }));
     return items.flatMap(item => {
@@ -402,6 +469,49 @@ export function planPod(options: {
       ];
     });
   };
+  // A projected volume, as the ServiceAccount admission adds one (kube-api-access-*): the token
+  // (the one given in `apiServer`, requested by the node for this pod), ConfigMap/Secret items
+  // (kube-root-ca.crt) and downwardAPI fields.
+  const projectedFiles = (v: Json): VolumeFile[] => {
+    const mode: number = v.projected.defaultMode ?? 0o644;
+    return (v.projected.sources ?? []).flatMap((source: Json): VolumeFile[] => {
+      if (source.serviceAccountToken) {
+        if (!options.apiServer)
+          throw new Error(
+            `${where}: volume "${v.name}" projects a service account token, which needs the apiServer option`,
+          );
+        return [
+          {
+            path: checkPath(
+              source.serviceAccountToken.path,
+              `volume ${v.name} token path`,
+              true,
+            ),
+            content: Buffer.from(options.apiServer.token),
+            mode,
+          },
+        ];
+      }
+      if (source.configMap)
+        return filesOf(v, source.configMap, 'ConfigMap', mode);
+      if (source.secret) return filesOf(v, source.secret, 'Secret', mode);
+      if (source.downwardAPI)
+        return (source.downwardAPI.items ?? []).map((item: Json) => {
+          if (!item.fieldRef)
+            throw new Error(
+              `${where}: volume "${v.name}": only downwardAPI fieldRef items are projected here`,
+            );
+          return {
+            path: checkPath(item.path, `volume ${v.name} item path`, true),
+            content: Buffer.from(fieldValue(item.fieldRef.fieldPath)),
+            mode: item.mode ?? mode,
+          };
+        });
+      throw new Error(
+        `${where}: volume "${v.name}": only serviceAccountToken, configMap, secret and downwardAPI sources are projected here`,
+      );
+    });
+  };
   const mounts: Mount[] = (c.volumeMounts ?? []).map((m: Json): Mount => {
     const v = volumes.get(m.name);
     if (!v)
@@ -412,6 +522,15 @@ export function planPod(options: {
     const subPath = m.subPath
       ? checkPath(m.subPath, `volumeMount ${m.name} subPath`, true)
       : undefined;
+    if (v.projected)
+      return {
+        kind: 'files',
+        volume: v.name,
+        mountPath,
+        subPath,
+        files: projectedFiles(v),
+        readOnly: true,
+      };
     if (v.secret || v.configMap)
       return {
         kind: 'files',
@@ -436,7 +555,7 @@ export function planPod(options: {
       };
     }
     throw new Error(
-      `${where}: volume "${v.name}": only secret, configMap and emptyDir volumes are mounted here`,
+      `${where}: volume "${v.name}": only secret, configMap, projected and emptyDir volumes are mounted here`,
     );
   });
 
@@ -491,11 +610,19 @@ export function planPod(options: {
       dropAllCapabilities: (csc.capabilities?.drop ?? []).includes('ALL'),
       mounts,
       ports,
+      containerPorts: [
+        ...new Set<number>(
+          (c.ports ?? [])
+            .filter((p: Json) => (p.protocol ?? 'TCP') === 'TCP')
+            .map((p: Json) => p.containerPort),
+        ),
+      ],
       readinessProbe: probeOf(
         c.readinessProbe,
         ports,
         `${where} readinessProbe`,
       ),
+      livenessProbe: probeOf(c.livenessProbe, ports, `${where} livenessProbe`),
       terminationGraceSeconds: pod.terminationGracePeriodSeconds ?? 30,
     },
   };
