@@ -54,6 +54,8 @@ export class KubeApi {
     contentType = 'application/json',
   ): Promise<T> {
     const url = `${this.credentials.server}${path}`;
+    const payload =
+      body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined;
     return new Promise<T>((resolve, reject) => {
       const req = https.request(
         url,
@@ -63,7 +65,12 @@ export class KubeApi {
           headers: {
             authorization: `Bearer ${this.credentials.token}`,
             accept: 'application/json',
-            ...(body !== undefined ? { 'content-type': contentType } : {}),
+            ...(payload
+              ? {
+                  'content-type': contentType,
+                  'content-length': String(payload.length),
+                }
+              : {}),
           },
           timeout: REQUEST_TIMEOUT_MS,
         },
@@ -94,8 +101,7 @@ export class KubeApi {
         ),
       );
       req.on('error', reject);
-      if (body !== undefined) req.write(JSON.stringify(body));
-      req.end();
+      req.end(payload);
     });
   }
 

@@ -2,8 +2,8 @@
  * Services of type LoadBalancer, the role MetalLB or cloud-provider-kind play: each gets a loopback
  * address of its own (spec.loadBalancerIP when it names a free 127.x.y.z), written to
  * status.loadBalancer.ingress; a listener per TCP port there forwards each connection to a ready
- * endpoint of the Service's EndpointSlices (round robin). Pod IPs are loopback addresses on which
- * the pods' forwarders listen, so an endpoint is reachable from here as it is.
+ * endpoint of the Service's EndpointSlices (round robin), at the loopback address where the node
+ * forwards that Pod IP's ports (addresses.ts).
  */
 import net from 'node:net';
 import { isPortTaken } from '../process';
@@ -11,6 +11,7 @@ import {
   claimAddress,
   isLoopback,
   pickAddress,
+  podHostAddresses,
   releaseAddress,
 } from './addresses';
 import { Json, KubeApi } from './kubeApi';
@@ -72,7 +73,11 @@ export function startLoadBalancers(options: {
       for (const e of slice.endpoints ?? []) {
         // Only ready endpoints take traffic (a not-ready pod drops out).
         if (e.conditions?.ready === false) continue;
-        for (const ip of e.addresses ?? []) candidates.push({ ip, port });
+        for (const ip of e.addresses ?? []) {
+          // A pod of this node: its ports listen on its loopback address.
+          const host = podHostAddresses.get(ip);
+          if (host) candidates.push({ ip: host, port });
+        }
       }
     }
     if (!candidates.length) return undefined;

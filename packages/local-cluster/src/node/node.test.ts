@@ -3,10 +3,9 @@
  * The living local cluster: real kube-controller-manager and kube-scheduler, the node agent
  * running pods with runPod, LoadBalancer addresses on loopback.
  */
-import net from 'node:net';
 import http from 'node:http';
 import { LocalCluster, startLocalCluster } from '../cluster';
-import { KubeApi, Json, KubeApiError } from './kubeApi';
+import { KubeApi, Json } from './kubeApi';
 
 const SHELL_IMAGE = 'mintel/dex-k8s-authenticator:1.4.0';
 const NS = 'node-test';
@@ -119,6 +118,36 @@ function httpDeployment(name: string, extra: Json = {}): Json {
   };
 }
 
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) =>
+    http
+      .get(url, res => {
+        let body = '';
+        res.on('data', d => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject),
+  );
+}
+
+async function deploymentReady(name: string): Promise<Json> {
+  return until(`deployment ${name} ready`, async () => {
+    const d = await api.request<Json>(
+      'GET',
+      `/apis/apps/v1/namespaces/${NS}/deployments/${name}`,
+    );
+    return d.status?.readyReplicas === 1 ? d : undefined;
+  });
+}
+
+async function eventsOf(name: string): Promise<string[]> {
+  const events = await api.request<Json>(
+    'GET',
+    `/api/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`,
+  );
+  return events.items.map((e: Json) => `${e.reason}: ${e.message}`);
+}
+
 async function podsOf(app: string): Promise<Json[]> {
   const list = await api.request<Json>(
     'GET',
@@ -134,33 +163,178 @@ describe('the node', () => {
       `/apis/apps/v1/namespaces/${NS}/deployments`,
       httpDeployment('web'),
     );
-    const deployment = await until('deployment ready', async () => {
-      const d = await api.request<Json>(
-        'GET',
-        `/apis/apps/v1/namespaces/${NS}/deployments/web`,
-      );
-      return d.status?.readyReplicas === 1 ? d : undefined;
-    });
+    const deployment = await deploymentReady('web');
     expect(deployment.status.availableReplicas).toBe(1);
     const [pod] = await podsOf('web');
     expect(pod.spec.nodeName).toBe('local-node');
     expect(pod.status.phase).toBe('Running');
-    expect(pod.status.podIP).toMatch(
-      /^127\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
-    );
+    expect(pod.status.podIP).toMatch(/^10\.244\./);
+    const host = cluster.node!.hostAddress(pod.status.podIP)!;
+    expect(host).toMatch(/^127\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./);
     expect(pod.status.containerStatuses[0]).toMatchObject({
       ready: true,
       restartCount: 0,
     });
-    const body = await new Promise<string>((resolve, reject) =>
-      http
-        .get(`http://${pod.status.podIP}:8080/index.html`, res => {
-          let b = '';
-          res.on('data', d => (b += d));
-          res.on('end', () => resolve(b));
-        })
-        .on('error', reject),
-    );
+    const { body } = await get(`http://${host}:8080/index.html`);
     expect(body).toBe(`hello from ${pod.metadata.name}\n`);
+    const node = await api.request<Json>('GET', '/api/v1/nodes/local-node');
+    expect(
+      node.status.conditions.find((c: Json) => c.type === 'Ready').status,
+    ).toBe('True');
+    const lease = await api.request<Json>(
+      'GET',
+      '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/local-node',
+    );
+    expect(lease.spec.holderIdentity).toBe('local-node');
+  });
+
+  it('restarts a killed container (restartCount 1) and it becomes Ready again', async () => {
+    const [pod] = await podsOf('web');
+    const pid = cluster.node!.containerPid(NS, pod.metadata.name)!;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    const restarted = await until('restarted and ready', async () => {
+      const [p] = await podsOf('web');
+      const cs = p.status.containerStatuses?.[0];
+      return cs?.restartCount === 1 && cs.ready ? p : undefined;
+    });
+    expect(restarted.metadata.uid).toBe(pod.metadata.uid);
+    expect(
+      restarted.status.containerStatuses[0].lastState.terminated,
+    ).toMatchObject({ exitCode: 137, reason: 'Error' });
+    expect(restarted.status.podIP).toBe(pod.status.podIP);
+    const host = cluster.node!.hostAddress(pod.status.podIP)!;
+    expect((await get(`http://${host}:8080/index.html`)).status).toBe(200);
+  });
+
+  it('restarts a container whose liveness probe fails, with an Event saying so', async () => {
+    await api.request(
+      'POST',
+      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      httpDeployment('sick', {
+        // Sick in its first life only: a restart starts with an empty /tmp, then a marker file is there.
+        command: [
+          '/bin/sh',
+          '-c',
+          'mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec busybox httpd -f -p 8080 -h /tmp/www',
+        ],
+        livenessProbe: {
+          exec: { command: ['/bin/sh', '-c', 'test -e /tmp/www/healthy'] },
+          periodSeconds: 1,
+          failureThreshold: 2,
+        },
+      }),
+    );
+    const pod = await until('restarted by liveness', async () => {
+      const [p] = await podsOf('sick');
+      return p?.status.containerStatuses?.[0]?.restartCount >= 1
+        ? p
+        : undefined;
+    });
+    const messages = await eventsOf(pod.metadata.name);
+    expect(messages).toContain(
+      'Killing: Container web failed liveness probe, will be restarted',
+    );
+    expect(
+      messages.some(m =>
+        m.startsWith('Unhealthy: Liveness probe failed: exec'),
+      ),
+    ).toBe(true);
+    await api.request(
+      'DELETE',
+      `/apis/apps/v1/namespaces/${NS}/deployments/sick`,
+    );
+  });
+
+  it('gives a LoadBalancer Service a loopback address that forwards to ready endpoints only', async () => {
+    await api.request('POST', `/api/v1/namespaces/${NS}/services`, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+      },
+    });
+    const ip = await until('LoadBalancer address', async () => {
+      const svc = await api.request<Json>(
+        'GET',
+        `/api/v1/namespaces/${NS}/services/web`,
+      );
+      return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+    });
+    expect(ip).toMatch(/^127\.(1[3-8]\d|19[01])\./);
+    const [pod] = await podsOf('web');
+    const answer = await until('answer through the LoadBalancer', async () => {
+      const res = await get(`http://${ip}:80/index.html`);
+      return res.status === 200 ? res.body : undefined;
+    });
+    expect(answer).toBe(`hello from ${pod.metadata.name}\n`);
+
+    // Not ready (its readiness probe's file is gone): out of the EndpointSlice's ready endpoints,
+    // and the LoadBalancer forwards nothing.
+    const pid = cluster.node!.containerPid(NS, pod.metadata.name)!;
+    // The container's /tmp is its own: enter its mount namespace to remove the served file.
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('/usr/bin/nsenter', [
+      '-t',
+      String(pid),
+      '-m',
+      '-r',
+      '--',
+      '/bin/rm',
+      '/tmp/www/index.html',
+    ]);
+    const slice = await until('endpoint not ready', async () => {
+      const slices = await api.request<Json>(
+        'GET',
+        `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=web')}`,
+      );
+      const endpoints = slices.items.flatMap((s: Json) => s.endpoints ?? []);
+      return endpoints.length === 1 && endpoints[0].conditions.ready === false
+        ? endpoints[0]
+        : undefined;
+    });
+    expect(slice.addresses).toEqual([pod.status.podIP]);
+    await expect(get(`http://${ip}:80/index.html`)).rejects.toThrow(
+      /socket hang up|ECONNRESET/,
+    );
+  });
+
+  it('leaves a Pod whose image has no local program Pending, with an Event naming the image', async () => {
+    await api.request('POST', `/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'nginx', namespace: NS, labels: { app: 'nginx' } },
+      spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
+    });
+    const pod = await until('image error', async () => {
+      const [p] = await podsOf('nginx');
+      return p?.status.containerStatuses?.[0]?.state?.waiting ? p : undefined;
+    });
+    expect(pod.status.phase).toBe('Pending');
+    expect(pod.status.containerStatuses[0].state.waiting.reason).toMatch(
+      /^(ErrImagePull|ImagePullBackOff)$/,
+    );
+    const messages = await eventsOf('nginx');
+    expect(
+      messages.find(m =>
+        m.startsWith('Failed: Failed to pull image "nginx:1.27"'),
+      ),
+    ).toMatch(/no program is built for this image here/);
+  });
+
+  it('stops the container when its Pod is deleted, and the Pod goes', async () => {
+    const [pod] = await podsOf('web');
+    const pid = cluster.node!.containerPid(NS, pod.metadata.name)!;
+    await api.request(
+      'DELETE',
+      `/apis/apps/v1/namespaces/${NS}/deployments/web`,
+    );
+    await until('pod gone', async () =>
+      (await podsOf('web')).length === 0 ? true : undefined,
+    );
+    expect(() => process.kill(pid, 0)).toThrow();
   });
 });

@@ -5,6 +5,7 @@
  * (TypeScript); README "The node" says what it emulates and what it does not.
  */
 import os from 'node:os';
+import { podHostAddresses } from './addresses';
 import { Json, KubeApi, KubeApiError } from './kubeApi';
 import { LoadBalancers, startLoadBalancers } from './loadBalancer';
 import { PodWorker } from './podWorker';
@@ -21,6 +22,8 @@ export interface LocalNode {
   name: string;
   /** The pid of the running container of a pod (namespace/name), e.g. to kill it in a test. */
   containerPid(namespace: string, name: string): number | undefined;
+  /** The loopback address where a pod's ports (by its Pod IP) are reachable from the host. */
+  hostAddress(podIP: string): string | undefined;
   /** What the agent could not do (failed API calls), newest last. */
   logs(): string[];
   stop(): Promise<void>;
@@ -248,6 +251,7 @@ export async function startNode(options: {
         if (w.namespace === namespace && w.name === name) return w.pid;
       return undefined;
     },
+    hostAddress: podIP => podHostAddresses.get(podIP),
     logs: () => [...problems],
     stop,
   };

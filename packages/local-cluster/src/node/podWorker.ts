@@ -9,7 +9,12 @@ import { isPortTaken } from '../process';
 import { knownImages } from '../pod/image';
 import { EgressAddress, runPod, RunningPod } from '../pod/run';
 import { KubeObject } from '../pod/spec';
-import { pickAddress, releaseAddress } from './addresses';
+import {
+  pickAddress,
+  pickPodIP,
+  podHostAddresses,
+  releaseAddress,
+} from './addresses';
 import { Json, KubeApi, KubeApiError } from './kubeApi';
 
 export interface PodWorkerContext {
@@ -45,11 +50,13 @@ const NO_LOCAL_IMAGE = /^No local build of image/;
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>(resolve => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
   });
 
 export class PodWorker {
@@ -57,6 +64,8 @@ export class PodWorker {
   private readonly abort = new AbortController();
   private running?: RunningPod;
   private podIP?: string;
+  /** The loopback address the pod's ports listen on (what the Pod IP stands for on this host). */
+  private hostAddress?: string;
   private restartCount = 0;
   private ready = false;
   private state: ContainerState = {
@@ -140,7 +149,8 @@ export class PodWorker {
     this.abort.abort();
     await this.running?.stop();
     await this.done;
-    if (this.podIP) releaseAddress(this.podIP);
+    if (this.hostAddress) releaseAddress(this.hostAddress);
+    if (this.podIP) podHostAddresses.delete(this.podIP);
   }
 
   /** Graceful deletion: stop the container, then remove the Pod object (as the kubelet does). */
@@ -183,10 +193,10 @@ export class PodWorker {
         pod = await this.startContainer();
       } catch (e) {
         const message = (e as Error).message;
-        if (isPortTaken(e) && this.podIP) {
+        if (isPortTaken(e) && this.hostAddress) {
           // Another local cluster on this machine holds the address: take another one.
-          releaseAddress(this.podIP);
-          this.podIP = undefined;
+          releaseAddress(this.hostAddress);
+          this.hostAddress = undefined;
           continue;
         }
         attempt++;
@@ -336,12 +346,14 @@ export class PodWorker {
       return undefined;
     };
     const liveness = loop('liveness');
-    const readiness = loop('readiness');
+    loop('readiness').catch(e =>
+      this.ctx.log(`pod ${this.where}: readiness: ${(e as Error).message}`),
+    );
     const result = await Promise.race([
       pod.exited.then(() => 'exit' as const),
       liveness.then(r => r ?? pod.exited.then(() => 'exit' as const)),
     ]);
-    await readiness.catch(() => undefined);
+    // The readiness loop ends by itself once the container has exited (it checks before writing).
     return result;
   }
 
@@ -380,7 +392,9 @@ export class PodWorker {
       );
       token = review.status.token;
     }
-    this.podIP ??= pickAddress('pod');
+    this.podIP ??= pickPodIP();
+    this.hostAddress ??= pickAddress('pod');
+    podHostAddresses.set(this.podIP, this.hostAddress);
     this.startTime ??= now();
     const egress = this.ctx.egress();
     this.egressAdded = new Set(egress.map(a => `${a.host}:${a.port}`));
@@ -392,7 +406,7 @@ export class PodWorker {
       objects,
       pod: { metadata: this.pod.metadata, spec },
       placement: { podIP: this.podIP, nodeName: this.ctx.nodeName },
-      hostAddress: this.podIP,
+      hostAddress: this.hostAddress,
       ports,
       egress,
       apiServer: { ...this.ctx.apiServer, token },
