@@ -36,6 +36,7 @@ type ContainerState =
         exitCode: number;
         signal?: number;
         reason: string;
+        message?: string;
         startedAt: string;
         finishedAt: string;
       };
@@ -108,7 +109,7 @@ export class PodWorker {
   addEgress(addresses: EgressAddress[]): void {
     const pod = this.running;
     if (!pod) return;
-    for (const a of addresses) {
+    for (const a of this.reachable(addresses)) {
       const key = `${a.host}:${a.port}`;
       if (this.egressAdded.has(key)) continue;
       this.egressAdded.add(key);
@@ -120,6 +121,18 @@ export class PodWorker {
           ),
         );
     }
+  }
+
+  /**
+   * The egress addresses this pod can have: not on a port it listens on itself. Inside its
+   * namespace an egress address is a listener (127.x.y.z:port), which a container binding
+   * 0.0.0.0 on the same port would collide with (e.g. Dex and its own LoadBalancer's port).
+   */
+  private reachable(addresses: EgressAddress[]): EgressAddress[] {
+    const own = new Set<number>(
+      (this.container.ports ?? []).map((p: Json) => p.containerPort),
+    );
+    return addresses.filter(a => !own.has(a.port));
   }
 
   /** The running container's process (host pid), if any: tests kill it to see a restart. */
@@ -249,6 +262,18 @@ export class PodWorker {
           exitCode: code ?? 128 + (SIGNALS[sig ?? ''] ?? 9),
           ...(sig ? { signal: SIGNALS[sig] } : {}),
           reason: code === 0 ? 'Completed' : 'Error',
+          // terminationMessagePolicy FallbackToLogsOnError: the log's tail (the kubelet's 80 lines / 4 KiB).
+          ...(code !== 0
+            ? {
+                message: pod
+                  .logs()
+                  .trim()
+                  .split('\n')
+                  .slice(-80)
+                  .join('\n')
+                  .slice(-4096),
+              }
+            : {}),
           startedAt,
           finishedAt: now(),
         },
@@ -396,7 +421,7 @@ export class PodWorker {
     this.hostAddress ??= pickAddress('pod');
     podHostAddresses.set(this.podIP, this.hostAddress);
     this.startTime ??= now();
-    const egress = this.ctx.egress();
+    const egress = this.reachable(this.ctx.egress());
     this.egressAdded = new Set(egress.map(a => `${a.host}:${a.port}`));
     const ports: Record<number, number> = {};
     for (const p of this.container.ports ?? [])
