@@ -9,8 +9,10 @@
 //     The context's user must authenticate with a bearer token (`token` or `tokenFile`), and the
 //     cluster needs `certificate-authority-data` or `certificate-authority` (client certificates
 //     and exec plugins are not read; create a token with `kubectl create token <service-account>`).
-//   - otherwise: the embedded cluster of packages/local-cluster (etcd + kube-apiserver on
-//     loopback, cluster-admin token), removed again on exit.
+//   - otherwise: the embedded cluster of packages/local-cluster (etcd, kube-apiserver,
+//     kube-controller-manager, kube-scheduler and one node that runs the pack's pods, LoadBalancer
+//     addresses on loopback; cluster-admin token), removed again on exit. LOCAL_CLUSTER_NODE=0
+//     starts only etcd + kube-apiserver (nothing runs the pods then).
 // Either way the cluster reaches the backend as LOCAL_CLUSTER_URL, LOCAL_CLUSTER_TOKEN and
 // LOCAL_CLUSTER_CA_DATA (base64 PEM), and KUBECONFIG points at it.
 //
@@ -215,10 +217,13 @@ async function main() {
       LOCAL_CLUSTER_CA_DATA: c.caData,
     });
   } else {
-    log('starting the embedded local cluster (etcd + kube-apiserver)');
+    const node = process.env.LOCAL_CLUSTER_NODE !== '0';
+    log(
+      `starting the embedded local cluster (${node ? 'etcd, kube-apiserver, controllers and a node' : 'etcd + kube-apiserver'})`,
+    );
     require('@backstage/cli/config/nodeTransform.cjs');
     const { startLocalCluster } = require('@backstage-dex/local-cluster');
-    cluster = await startLocalCluster();
+    cluster = await startLocalCluster({ node, onProgress: log });
     if (stopping) return;
     log(
       `local cluster ${cluster.version} at ${cluster.server} (kubeconfig: ${cluster.kubeconfigPath})`,

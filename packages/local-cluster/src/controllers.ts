@@ -110,6 +110,8 @@ export async function startControllers(options: {
       // No cloud: nothing allocates node CIDRs or routes (pods get their addresses from the node agent).
       '--allocate-node-cidrs=false',
       '--configure-cloud-routes=false',
+      // The node's Ready condition is noticed (and its not-ready taint lifted) within a second, not five.
+      '--node-monitor-period=1s',
     ]),
     start('kube-scheduler', []),
   ]);

@@ -1,6 +1,7 @@
 /**
- * The embedded local cluster: etcd, kube-apiserver and Dex built from their Go modules and run
- * on loopback, for `npm start`, integration tests, e2e and benchmarks.
+ * The embedded local cluster: etcd, kube-apiserver (with `node: true` also kube-controller-manager,
+ * kube-scheduler and a node that runs pods with runPod) and Dex built from their Go modules and
+ * run on loopback, for `npm start`, integration tests, e2e and benchmarks.
  *
  * @packageDocumentation
  */
@@ -11,6 +12,7 @@ export type {
   LocalClusterOidc,
 } from './cluster';
 export { sharedLocalCluster } from './shared';
+export type { LocalNode } from './node/node';
 export { startDex } from './dex';
 export type { LocalDex, StartDexOptions } from './dex';
 export {
@@ -41,4 +43,11 @@ export { startHangingServer } from './hanging';
 export type { HangingServer } from './hanging';
 export { kubeadmControlPlaneCrd, peersDir } from './clusterApi';
 export { runPod } from './pod/run';
-export type { RunPodOptions, RunningPod, KubeObject } from './pod/run';
+export type {
+  RunPodOptions,
+  RunningPod,
+  KubeObject,
+  PodSource,
+  PodPlacement,
+  EgressAddress,
+} from './pod/run';

@@ -3,7 +3,7 @@ import { type LocalCluster, startLocalCluster } from './cluster';
 import { hostProcess } from './process';
 
 const SHARED = Symbol.for('@backstage-dex/local-cluster/shared');
-type WithShared = { [SHARED]?: Promise<LocalCluster> };
+type WithShared = { [SHARED]?: Record<string, Promise<LocalCluster>> };
 
 function refuse(what: string) {
   return async () => {
@@ -19,14 +19,19 @@ function refuse(what: string) {
  * worker: started by the first test file that asks, reused by the following ones, killed and its
  * folder removed when the process exits (its binaries also die with the process on Linux, see
  * startProcess). For tests that work in namespaces of their own and change nothing cluster-wide;
- * stop(), stopApiServer() and startApiServer() are refused.
+ * stop(), stopApiServer() and startApiServer() are refused. `{ node: true }`: a second shared
+ * cluster with controllers, the node and LoadBalancers (startLocalCluster's `node`).
  */
-export async function sharedLocalCluster(): Promise<LocalCluster> {
+export async function sharedLocalCluster(
+  options: { node?: boolean } = {},
+): Promise<LocalCluster> {
   const holder = hostProcess as WithShared;
-  let started = holder[SHARED];
+  const key = options.node ? 'node' : 'plain';
+  const shared = (holder[SHARED] ??= {});
+  let started = shared[key];
   if (!started) {
-    started = startLocalCluster({ background: true });
-    holder[SHARED] = started;
+    started = startLocalCluster({ background: true, node: options.node });
+    shared[key] = started;
     started.then(
       cluster => {
         // Registered after startProcess's listener, so this runs once the binaries are killed.
@@ -37,7 +42,7 @@ export async function sharedLocalCluster(): Promise<LocalCluster> {
       },
       () => {
         // Let the next test file try again (it then reports its own error).
-        if (holder[SHARED] === started) delete holder[SHARED];
+        if (shared[key] === started) delete shared[key];
       },
     );
   }
