@@ -29,39 +29,48 @@ import { KubeObject, render } from './pack/render';
 
 jest.setTimeout(240_000);
 
-/** The newest catalogued Dex with CRD storage that Kubernetes 1.35 serves. */
-const DEX = DEX_RELEASES[0];
 /**
- * The LoadBalancer addresses, chosen before rendering (the issuer URL and certificates name
- * them) and asked for with spec.loadBalancerIP, as with MetalLB; the node's range is 127.128.0.0/10.
+ * The catalogued Dex versions whose CRD storage Kubernetes 1.35 serves, newest and oldest (one
+ * per entrypoint style: the Go docker-entrypoint, the shell script under busybox).
+ */
+const KUBERNETES_STORAGE = DEX_RELEASES.filter(
+  r => !r.crdApiVersion.endsWith('v1beta1'),
+);
+const VERSIONS = [
+  KUBERNETES_STORAGE[0].version,
+  KUBERNETES_STORAGE[KUBERNETES_STORAGE.length - 1].version,
+];
+const USER = {
+  email: 'admin@example.com',
+  password: 'correct horse battery staple',
+};
+
+/**
+ * A LoadBalancer address, chosen before rendering (the issuer URL and certificates name it) and
+ * asked for with spec.loadBalancerIP, as with MetalLB; the node's range is 127.128.0.0/10.
  */
 const octet = (n: number) => Math.floor(Math.random() * n);
-const dexIP = `127.${128 + octet(64)}.${octet(256)}.${1 + octet(254)}`;
-const authenticatorIP = `127.${128 + octet(64)}.${octet(256)}.${1 + octet(254)}`;
+const loadBalancerIP = () =>
+  `127.${128 + octet(64)}.${octet(256)}.${1 + octet(254)}`;
 
 let cluster: LocalCluster;
 let kc: KubeConfig;
-let spec: PackSpec;
-let material: PackMaterial;
-let objects: KubeObject[];
 let startSeconds: number;
 
-async function deploymentReady(name: string): Promise<Record<string, any>> {
+async function deploymentReady(
+  namespace: string,
+  name: string,
+): Promise<Record<string, any>> {
   const k8s = await clientNode();
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const d = await apps.readNamespacedDeployment({
-      name,
-      namespace: spec.namespace,
-    });
+    const d = await apps.readNamespacedDeployment({ name, namespace });
     if (d.status?.readyReplicas === 1) return d;
     if (Date.now() > deadline) {
       const core = kc.makeApiClient(k8s.CoreV1Api);
-      const pods = await core.listNamespacedPod({ namespace: spec.namespace });
-      const events = await core.listNamespacedEvent({
-        namespace: spec.namespace,
-      });
+      const pods = await core.listNamespacedPod({ namespace });
+      const events = await core.listNamespacedEvent({ namespace });
       throw new Error(
         `Deployment ${name} not ready within 120 s: ${JSON.stringify(d.status)}\nPods: ${JSON.stringify(
           pods.items.map(p => [p.metadata?.name, p.status?.containerStatuses]),
@@ -76,68 +85,9 @@ beforeAll(async () => {
   const began = Date.now();
   cluster = await startLocalCluster({ node: true });
   startSeconds = (Date.now() - began) / 1000;
-  spec = withDefaults({
-    cluster: 'local',
-    namespace: 'dex-in-cluster',
-    kubernetesId: 'in-cluster',
-    clientId: 'kubernetes',
-    dex: {
-      version: DEX.version,
-      issuerUrl: `https://${dexIP}:${DEX_HTTPS_PORT}/dex`,
-      exposure: { serviceType: 'LoadBalancer' },
-      storage: 'kubernetes',
-    },
-    authenticator: {
-      enabled: true,
-      version: AUTHENTICATOR_RELEASES[0].version,
-      url: `https://${authenticatorIP}:${AUTHENTICATOR_PORT}`,
-      exposure: { serviceType: 'LoadBalancer' },
-      apiServerUrl: cluster.server,
-      apiServerCaPem: cluster.caPem,
-    },
-    staticUsers: [
-      {
-        email: 'admin@example.com',
-        username: 'admin',
-        passwordRef: { name: 'users', key: 'admin' },
-      },
-    ],
-    kubernetesVersion: cluster.version,
-  });
-  const problems = validateSpec(spec);
-  if (problems.length)
-    throw new Error(`the spec is invalid: ${JSON.stringify(problems)}`);
-  material = prepareMaterial(spec, {
-    referenced: { 'users/admin': 'correct horse battery staple' },
-  }).material;
-  objects = render(spec, material).map(o =>
-    o.kind === 'Service' && (o.spec as any)?.type === 'LoadBalancer'
-      ? {
-          ...o,
-          spec: {
-            ...(o.spec as object),
-            loadBalancerIP:
-              o.metadata.name === objectNames(spec).dexService
-                ? dexIP
-                : authenticatorIP,
-          },
-        }
-      : o,
-  );
   const k8s = await clientNode();
   kc = new k8s.KubeConfig();
   kc.loadFromString(cluster.kubeconfig);
-  const owner = { instance: spec.instance, kubernetesId: spec.kubernetesId };
-  await applyObjects(
-    kc,
-    objects.filter(o => o.kind === 'Namespace'),
-    { owner },
-  );
-  await applyObjects(
-    kc,
-    objects.filter(o => o.kind !== 'Namespace'),
-    { owner },
-  );
 });
 
 afterAll(async () => {
@@ -152,87 +102,162 @@ it('starts the local cluster with its node', () => {
   expect(cluster.node?.name).toBe('local-node');
 });
 
-it('runs Dex and the authenticator from their rendered Deployments: Ready 1/1', async () => {
-  const dex = await deploymentReady(objectNames(spec).dexDeployment);
-  const authenticator = await deploymentReady(objectNames(spec).authenticator);
-  expect([dex.status.readyReplicas, dex.spec.replicas]).toEqual([1, 1]);
-  expect([
-    authenticator.status.readyReplicas,
-    authenticator.spec.replicas,
-  ]).toEqual([1, 1]);
-});
+describe.each(VERSIONS)('Dex %s', version => {
+  const dexIP = loadBalancerIP();
+  const authenticatorIP = loadBalancerIP();
+  let spec: PackSpec;
+  let material: PackMaterial;
 
-it("serves Dex's discovery on its LoadBalancer address over TLS verified with the pack's CA", async () => {
-  const k8s = await clientNode();
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const service = await core.readNamespacedService({
-    name: objectNames(spec).dexService,
-    namespace: spec.namespace,
-  });
-  expect(service.status?.loadBalancer?.ingress?.[0]?.ip).toBe(dexIP);
-  const res = await httpsRequest(
-    `https://${dexIP}:${DEX_HTTPS_PORT}/dex/.well-known/openid-configuration`,
-    { caPem: material.ca.certPem },
-  );
-  expect(res.status).toBe(200);
-  expect(JSON.parse(res.body).issuer).toBe(spec.dex.issuerUrl);
-});
-
-it("logs a user in through the authenticator's LoadBalancer address and Dex's (pod to LoadBalancer egress)", async () => {
-  const login = await formLogin({
-    startUrl: `https://${authenticatorIP}:${AUTHENTICATOR_PORT}/`,
-    caPem: material.ca.certPem,
-    username: 'admin@example.com',
-    password: 'correct horse battery staple',
-  });
-  expect(
-    login.visited.some(v =>
-      v.startsWith(`POST https://${dexIP}:${DEX_HTTPS_PORT}/dex/auth/`),
-    ),
-  ).toBe(true);
-  expect(login.status).toBe(200);
-  // The kubeconfig page: the ID token Dex issued, obtained by the authenticator's pod from Dex's
-  // token endpoint through the LoadBalancer address.
-  const token =
-    /<div id="IDToken"[\s\S]*?<code>\s*([\w-]+\.[\w-]+\.[\w-]+)/.exec(
-      login.body,
-    )?.[1];
-  expect(token && jwtClaims(token)).toMatchObject({
-    aud: 'kubernetes',
-    email: 'admin@example.com',
-  });
-});
-
-it('keeps Dex state through the rendered ServiceAccount, which cannot read Secrets', async () => {
-  const k8s = await clientNode();
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const keys = await custom.listNamespacedCustomObject({
-    group: 'dex.coreos.com',
-    version: 'v1',
-    namespace: spec.namespace,
-    plural: 'signingkeies',
-  });
-  expect((keys as { items: unknown[] }).items.length).toBe(1);
-
-  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
-  const sa = objectNames(spec).serviceAccount;
-  const can = async (verb: string, resource: string, namespace?: string) => {
-    const review = await authz.createSubjectAccessReview({
-      body: {
-        spec: {
-          user: `system:serviceaccount:${spec.namespace}:${sa}`,
-          groups: [
-            'system:serviceaccounts',
-            `system:serviceaccounts:${spec.namespace}`,
-            'system:authenticated',
-          ],
-          resourceAttributes: { verb, resource, namespace },
-        },
+  beforeAll(async () => {
+    spec = withDefaults({
+      cluster: 'local',
+      namespace: `dex-in-cluster-${version.replace(/\./g, '-')}`,
+      kubernetesId: 'in-cluster',
+      clientId: 'kubernetes',
+      dex: {
+        version,
+        issuerUrl: `https://${dexIP}:${DEX_HTTPS_PORT}/dex`,
+        exposure: { serviceType: 'LoadBalancer' },
+        storage: 'kubernetes',
       },
+      authenticator: {
+        enabled: true,
+        version: AUTHENTICATOR_RELEASES[0].version,
+        url: `https://${authenticatorIP}:${AUTHENTICATOR_PORT}`,
+        exposure: { serviceType: 'LoadBalancer' },
+        apiServerUrl: cluster.server,
+        apiServerCaPem: cluster.caPem,
+      },
+      staticUsers: [
+        {
+          email: USER.email,
+          username: 'admin',
+          passwordRef: { name: 'users', key: 'admin' },
+        },
+      ],
+      kubernetesVersion: cluster.version,
     });
-    return review.status?.allowed ?? false;
-  };
-  expect(await can('get', 'secrets', spec.namespace)).toBe(false);
-  expect(await can('list', 'secrets', spec.namespace)).toBe(false);
-  expect(await can('list', 'secrets')).toBe(false);
+    const problems = validateSpec(spec);
+    if (problems.length)
+      throw new Error(`the spec is invalid: ${JSON.stringify(problems)}`);
+    material = prepareMaterial(spec, {
+      referenced: { 'users/admin': USER.password },
+    }).material;
+    const objects: KubeObject[] = render(spec, material).map(o =>
+      o.kind === 'Service' && (o.spec as any)?.type === 'LoadBalancer'
+        ? {
+            ...o,
+            spec: {
+              ...(o.spec as object),
+              loadBalancerIP:
+                o.metadata.name === objectNames(spec).dexService
+                  ? dexIP
+                  : authenticatorIP,
+            },
+          }
+        : o,
+    );
+    const owner = { instance: spec.instance, kubernetesId: spec.kubernetesId };
+    await applyObjects(
+      kc,
+      objects.filter(o => o.kind === 'Namespace'),
+      { owner },
+    );
+    await applyObjects(
+      kc,
+      objects.filter(o => o.kind !== 'Namespace'),
+      { owner },
+    );
+  });
+
+  it('runs Dex and the authenticator from their rendered Deployments: Ready 1/1', async () => {
+    const dex = await deploymentReady(
+      spec.namespace,
+      objectNames(spec).dexDeployment,
+    );
+    const authenticator = await deploymentReady(
+      spec.namespace,
+      objectNames(spec).authenticator,
+    );
+    expect([dex.status.readyReplicas, dex.spec.replicas]).toEqual([1, 1]);
+    expect([
+      authenticator.status.readyReplicas,
+      authenticator.spec.replicas,
+    ]).toEqual([1, 1]);
+  });
+
+  it("serves Dex's discovery on its LoadBalancer address over TLS verified with the pack's CA", async () => {
+    const k8s = await clientNode();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const service = await core.readNamespacedService({
+      name: objectNames(spec).dexService,
+      namespace: spec.namespace,
+    });
+    expect(service.status?.loadBalancer?.ingress?.[0]?.ip).toBe(dexIP);
+    const res = await httpsRequest(
+      `https://${dexIP}:${DEX_HTTPS_PORT}/dex/.well-known/openid-configuration`,
+      { caPem: material.ca.certPem },
+    );
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).issuer).toBe(spec.dex.issuerUrl);
+  });
+
+  it("logs a user in through the authenticator's LoadBalancer address and Dex's (pod to LoadBalancer egress)", async () => {
+    const login = await formLogin({
+      startUrl: `https://${authenticatorIP}:${AUTHENTICATOR_PORT}/`,
+      caPem: material.ca.certPem,
+      username: USER.email,
+      password: USER.password,
+    });
+    expect(
+      login.visited.some(v =>
+        v.startsWith(`POST https://${dexIP}:${DEX_HTTPS_PORT}/dex/auth/`),
+      ),
+    ).toBe(true);
+    expect(login.status).toBe(200);
+    // The kubeconfig page: the ID token the authenticator's pod got from Dex's token endpoint
+    // through the LoadBalancer address.
+    const token =
+      /<div id="IDToken"[\s\S]*?<code>\s*([\w-]+\.[\w-]+\.[\w-]+)/.exec(
+        login.body,
+      )?.[1];
+    expect(token && jwtClaims(token)).toMatchObject({
+      aud: 'kubernetes',
+      email: USER.email,
+    });
+  });
+
+  it('keeps Dex state through the rendered ServiceAccount, which cannot read Secrets', async () => {
+    const k8s = await clientNode();
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const keys = await custom.listNamespacedCustomObject({
+      group: 'dex.coreos.com',
+      version: 'v1',
+      namespace: spec.namespace,
+      plural: 'signingkeies',
+    });
+    expect((keys as { items: unknown[] }).items.length).toBe(1);
+
+    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+    const sa = objectNames(spec).serviceAccount;
+    const can = async (verb: string, resource: string, namespace?: string) => {
+      const review = await authz.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: `system:serviceaccount:${spec.namespace}:${sa}`,
+            groups: [
+              'system:serviceaccounts',
+              `system:serviceaccounts:${spec.namespace}`,
+              'system:authenticated',
+            ],
+            resourceAttributes: { verb, resource, namespace },
+          },
+        },
+      });
+      return review.status?.allowed ?? false;
+    };
+    expect(await can('get', 'secrets', spec.namespace)).toBe(false);
+    expect(await can('list', 'secrets', spec.namespace)).toBe(false);
+    expect(await can('list', 'secrets')).toBe(false);
+  });
 });
