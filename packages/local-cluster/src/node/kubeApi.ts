@@ -197,8 +197,11 @@ export class KubeApi {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buffer += chunk;
-          let nl: number;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
+          for (
+            let nl = buffer.indexOf('\n');
+            nl >= 0;
+            nl = buffer.indexOf('\n')
+          ) {
             const line = buffer.slice(0, nl);
             buffer = buffer.slice(nl + 1);
             if (!line.trim()) continue;

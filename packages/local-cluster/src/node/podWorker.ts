@@ -51,12 +51,13 @@ const NO_LOCAL_IMAGE = /^No local build of image/;
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>(resolve => {
+    let timer: NodeJS.Timeout | undefined = undefined;
     const done = () => {
-      clearTimeout(t);
+      clearTimeout(timer);
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const t = setTimeout(done, ms);
+    timer = setTimeout(done, ms);
     signal.addEventListener('abort', done);
   });
 

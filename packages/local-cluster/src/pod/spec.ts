@@ -474,43 +474,46 @@ export function planPod(options: {
   // (kube-root-ca.crt) and downwardAPI fields.
   const projectedFiles = (v: Json): VolumeFile[] => {
     const mode: number = v.projected.defaultMode ?? 0o644;
-    return (v.projected.sources ?? []).flatMap((source: Json): VolumeFile[] => {
-      if (source.serviceAccountToken) {
-        if (!options.apiServer)
-          throw new Error(
-            `${where}: volume "${v.name}" projects a service account token, which needs the apiServer option`,
-          );
-        return [
-          {
-            path: checkPath(
-              source.serviceAccountToken.path,
-              `volume ${v.name} token path`,
-              true,
-            ),
-            content: Buffer.from(options.apiServer.token),
-            mode,
-          },
-        ];
-      }
-      if (source.configMap)
-        return filesOf(v, source.configMap, 'ConfigMap', mode);
-      if (source.secret) return filesOf(v, source.secret, 'Secret', mode);
-      if (source.downwardAPI)
-        return (source.downwardAPI.items ?? []).map((item: Json) => {
-          if (!item.fieldRef)
+    return (v.projected.sources ?? []).flatMap(
+      (projection: Json): VolumeFile[] => {
+        if (projection.serviceAccountToken) {
+          if (!options.apiServer)
             throw new Error(
-              `${where}: volume "${v.name}": only downwardAPI fieldRef items are projected here`,
+              `${where}: volume "${v.name}" projects a service account token, which needs the apiServer option`,
             );
-          return {
-            path: checkPath(item.path, `volume ${v.name} item path`, true),
-            content: Buffer.from(fieldValue(item.fieldRef.fieldPath)),
-            mode: item.mode ?? mode,
-          };
-        });
-      throw new Error(
-        `${where}: volume "${v.name}": only serviceAccountToken, configMap, secret and downwardAPI sources are projected here`,
-      );
-    });
+          return [
+            {
+              path: checkPath(
+                projection.serviceAccountToken.path,
+                `volume ${v.name} token path`,
+                true,
+              ),
+              content: Buffer.from(options.apiServer.token),
+              mode,
+            },
+          ];
+        }
+        if (projection.configMap)
+          return filesOf(v, projection.configMap, 'ConfigMap', mode);
+        if (projection.secret)
+          return filesOf(v, projection.secret, 'Secret', mode);
+        if (projection.downwardAPI)
+          return (projection.downwardAPI.items ?? []).map((item: Json) => {
+            if (!item.fieldRef)
+              throw new Error(
+                `${where}: volume "${v.name}": only downwardAPI fieldRef items are projected here`,
+              );
+            return {
+              path: checkPath(item.path, `volume ${v.name} item path`, true),
+              content: Buffer.from(fieldValue(item.fieldRef.fieldPath)),
+              mode: item.mode ?? mode,
+            };
+          });
+        throw new Error(
+          `${where}: volume "${v.name}": only serviceAccountToken, configMap, secret and downwardAPI sources are projected here`,
+        );
+      },
+    );
   };
   const mounts: Mount[] = (c.volumeMounts ?? []).map((m: Json): Mount => {
     const v = volumes.get(m.name);
