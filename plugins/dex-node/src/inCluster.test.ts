@@ -56,6 +56,8 @@ const loadBalancerIP = () =>
 let cluster: LocalCluster;
 let kc: KubeConfig;
 let startSeconds: number;
+/** Every version's pack, applied at once: their pods start side by side. */
+const installs = new Map<string, Promise<Installed>>();
 
 async function deploymentReady(
   namespace: string,
@@ -88,6 +90,11 @@ beforeAll(async () => {
   const k8s = await clientNode();
   kc = new k8s.KubeConfig();
   kc.loadFromString(cluster.kubeconfig);
+  for (const version of VERSIONS) {
+    const installed = install(version);
+    installed.catch(() => undefined); // reported by the version's own beforeAll
+    installs.set(version, installed);
+  }
 });
 
 afterAll(async () => {
@@ -102,72 +109,87 @@ it('starts the local cluster with its node', () => {
   expect(cluster.node?.name).toBe('local-node');
 });
 
-describe.each(VERSIONS)('Dex %s', version => {
+/** Renders and applies the pack for one Dex version, in its own namespace with its own addresses. */
+async function install(version: string): Promise<Installed> {
   const dexIP = loadBalancerIP();
   const authenticatorIP = loadBalancerIP();
+  const spec = withDefaults({
+    cluster: 'local',
+    namespace: `dex-in-cluster-${version.replace(/\./g, '-')}`,
+    kubernetesId: 'in-cluster',
+    clientId: 'kubernetes',
+    dex: {
+      version,
+      issuerUrl: `https://${dexIP}:${DEX_HTTPS_PORT}/dex`,
+      exposure: { serviceType: 'LoadBalancer' },
+      storage: 'kubernetes',
+    },
+    authenticator: {
+      enabled: true,
+      version: AUTHENTICATOR_RELEASES[0].version,
+      url: `https://${authenticatorIP}:${AUTHENTICATOR_PORT}`,
+      exposure: { serviceType: 'LoadBalancer' },
+      apiServerUrl: cluster.server,
+      apiServerCaPem: cluster.caPem,
+    },
+    staticUsers: [
+      {
+        email: USER.email,
+        username: 'admin',
+        passwordRef: { name: 'users', key: 'admin' },
+      },
+    ],
+    kubernetesVersion: cluster.version,
+  });
+  const problems = validateSpec(spec);
+  if (problems.length)
+    throw new Error(`the spec is invalid: ${JSON.stringify(problems)}`);
+  const material = prepareMaterial(spec, {
+    referenced: { 'users/admin': USER.password },
+  }).material;
+  const objects: KubeObject[] = render(spec, material).map(o =>
+    o.kind === 'Service' && (o.spec as any)?.type === 'LoadBalancer'
+      ? {
+          ...o,
+          spec: {
+            ...(o.spec as object),
+            loadBalancerIP:
+              o.metadata.name === objectNames(spec).dexService
+                ? dexIP
+                : authenticatorIP,
+          },
+        }
+      : o,
+  );
+  const owner = { instance: spec.instance, kubernetesId: spec.kubernetesId };
+  await applyObjects(
+    kc,
+    objects.filter(o => o.kind === 'Namespace'),
+    { owner },
+  );
+  await applyObjects(
+    kc,
+    objects.filter(o => o.kind !== 'Namespace'),
+    { owner },
+  );
+  return { spec, material, dexIP, authenticatorIP };
+}
+
+interface Installed {
+  spec: PackSpec;
+  material: PackMaterial;
+  dexIP: string;
+  authenticatorIP: string;
+}
+
+describe.each(VERSIONS)('Dex %s', version => {
   let spec: PackSpec;
   let material: PackMaterial;
+  let dexIP: string;
+  let authenticatorIP: string;
 
   beforeAll(async () => {
-    spec = withDefaults({
-      cluster: 'local',
-      namespace: `dex-in-cluster-${version.replace(/\./g, '-')}`,
-      kubernetesId: 'in-cluster',
-      clientId: 'kubernetes',
-      dex: {
-        version,
-        issuerUrl: `https://${dexIP}:${DEX_HTTPS_PORT}/dex`,
-        exposure: { serviceType: 'LoadBalancer' },
-        storage: 'kubernetes',
-      },
-      authenticator: {
-        enabled: true,
-        version: AUTHENTICATOR_RELEASES[0].version,
-        url: `https://${authenticatorIP}:${AUTHENTICATOR_PORT}`,
-        exposure: { serviceType: 'LoadBalancer' },
-        apiServerUrl: cluster.server,
-        apiServerCaPem: cluster.caPem,
-      },
-      staticUsers: [
-        {
-          email: USER.email,
-          username: 'admin',
-          passwordRef: { name: 'users', key: 'admin' },
-        },
-      ],
-      kubernetesVersion: cluster.version,
-    });
-    const problems = validateSpec(spec);
-    if (problems.length)
-      throw new Error(`the spec is invalid: ${JSON.stringify(problems)}`);
-    material = prepareMaterial(spec, {
-      referenced: { 'users/admin': USER.password },
-    }).material;
-    const objects: KubeObject[] = render(spec, material).map(o =>
-      o.kind === 'Service' && (o.spec as any)?.type === 'LoadBalancer'
-        ? {
-            ...o,
-            spec: {
-              ...(o.spec as object),
-              loadBalancerIP:
-                o.metadata.name === objectNames(spec).dexService
-                  ? dexIP
-                  : authenticatorIP,
-            },
-          }
-        : o,
-    );
-    const owner = { instance: spec.instance, kubernetesId: spec.kubernetesId };
-    await applyObjects(
-      kc,
-      objects.filter(o => o.kind === 'Namespace'),
-      { owner },
-    );
-    await applyObjects(
-      kc,
-      objects.filter(o => o.kind !== 'Namespace'),
-      { owner },
-    );
+    ({ spec, material, dexIP, authenticatorIP } = await installs.get(version)!);
   });
 
   it('runs Dex and the authenticator from their rendered Deployments: Ready 1/1', async () => {
