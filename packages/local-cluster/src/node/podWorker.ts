@@ -192,10 +192,11 @@ export class PodWorker {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    if (this.pod.spec.containers.length !== 1) {
+    const { containers, initContainers } = this.pod.spec;
+    if (containers.length !== 1 || initContainers?.length) {
       await this.fail(
         'Failed',
-        `only pods with one container run on this node (this one has ${this.pod.spec.containers.length})`,
+        `only pods with one container and no init containers run on this node (this one has ${containers.length} and ${initContainers?.length ?? 0})`,
         'CreateContainerConfigError',
       );
       return;
