@@ -106,7 +106,9 @@ export function startLoadBalancers(options: {
     if (!isLb) return;
     let b = balancers.get(uid);
     if (!b) {
-      const wanted: string | undefined = svc.spec.loadBalancerIP;
+      // New ports on a Service keep its address.
+      const wanted: string | undefined =
+        svc.spec.loadBalancerIP || existing?.address;
       if (wanted && !isLoopback(wanted)) {
         options.log(
           `Service ${svc.metadata.namespace}/${svc.metadata.name}: spec.loadBalancerIP ${wanted} is not a loopback address (127.x.y.z); it gets one of its own`,

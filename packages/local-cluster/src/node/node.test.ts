@@ -272,6 +272,19 @@ describe('the node', () => {
     });
     expect(answer).toBe(`hello from ${pod.metadata.name}\n`);
 
+    // Another port on the Service: the same address, the new port.
+    await api.request(
+      'PATCH',
+      `/api/v1/namespaces/${NS}/services/web`,
+      { spec: { ports: [{ name: 'http', port: 8081, targetPort: 'http' }] } },
+      'application/merge-patch+json',
+    );
+    const moved = await until('answer on the new port', async () => {
+      const res = await get(`http://${ip}:8081/index.html`);
+      return res.status === 200 ? res.body : undefined;
+    });
+    expect(moved).toBe(answer);
+
     // Not ready (its readiness probe's file is gone): out of the EndpointSlice's ready endpoints,
     // and the LoadBalancer forwards nothing.
     const pid = cluster.node!.containerPid(NS, pod.metadata.name)!;
@@ -297,7 +310,7 @@ describe('the node', () => {
         : undefined;
     });
     expect(slice.addresses).toEqual([pod.status.podIP]);
-    await expect(get(`http://${ip}:80/index.html`)).rejects.toThrow(
+    await expect(get(`http://${ip}:8081/index.html`)).rejects.toThrow(
       /socket hang up|ECONNRESET/,
     );
   });
