@@ -8,7 +8,7 @@ import os from 'node:os';
 import { podHostAddresses } from './addresses';
 import { Json, KubeApi, KubeApiError } from './kubeApi';
 import { LoadBalancers, startLoadBalancers } from './loadBalancer';
-import { PodWorker } from './podWorker';
+import { now, PodWorker } from './podWorker';
 
 export const NODE_NAME = 'local-node';
 
@@ -30,7 +30,6 @@ export interface LocalNode {
 }
 
 const microTime = () => new Date().toISOString().replace('Z', '000Z');
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 function nodeStatus(kubeletVersion: string): Json {
   const at = now();

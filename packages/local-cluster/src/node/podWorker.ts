@@ -48,7 +48,8 @@ const BACKOFF_BASE_S = 10;
 const BACKOFF_MAX_S = 300;
 const NO_LOCAL_IMAGE = /^No local build of image/;
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** A Kubernetes Time (RFC 3339, seconds). */
+export const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>(resolve => {
     let timer: NodeJS.Timeout | undefined = undefined;
