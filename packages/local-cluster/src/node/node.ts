@@ -8,7 +8,8 @@ import os from 'node:os';
 import { podHostAddresses } from './addresses';
 import { Json, KubeApi, KubeApiError } from './kubeApi';
 import { LoadBalancers, startLoadBalancers } from './loadBalancer';
-import { now, PodWorker } from './podWorker';
+import { now } from './podStatus';
+import { PodWorker } from './podWorker';
 
 export const NODE_NAME = 'local-node';
 

@@ -16,6 +16,7 @@ import {
   releaseAddress,
 } from './addresses';
 import { Json, KubeApi, KubeApiError } from './kubeApi';
+import { ConditionTimes, ContainerState, now, podStatus } from './podStatus';
 
 export interface PodWorkerContext {
   /** The API as the node (system:node:<name>). */
@@ -28,28 +29,12 @@ export interface PodWorkerContext {
   log(message: string): void;
 }
 
-type ContainerState =
-  | { waiting: { reason: string; message?: string } }
-  | { running: { startedAt: string } }
-  | {
-      terminated: {
-        exitCode: number;
-        signal?: number;
-        reason: string;
-        message?: string;
-        startedAt: string;
-        finishedAt: string;
-      };
-    };
-
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
 /** The kubelet's crash-loop back-off: 10 s doubling up to 5 minutes (the first restart is immediate). */
 const BACKOFF_BASE_S = 10;
 const BACKOFF_MAX_S = 300;
 const NO_LOCAL_IMAGE = /^No local build of image/;
 
-/** A Kubernetes Time (RFC 3339, seconds). */
-export const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>(resolve => {
     let timer: NodeJS.Timeout | undefined = undefined;
@@ -76,7 +61,7 @@ export class PodWorker {
   };
   private lastState: ContainerState | Record<string, never> = {};
   private startTime?: string;
-  private transitions = new Map<string, { status: string; at: string }>();
+  private readonly conditions = new ConditionTimes();
   private lastWritten = '';
   private lastEvent = '';
   private done?: Promise<void>;
@@ -502,62 +487,23 @@ export class PodWorker {
     await this.writeStatus();
   }
 
-  private condition(type: string, status: boolean) {
-    const value = status ? 'True' : 'False';
-    const previous = this.transitions.get(type);
-    if (previous?.status !== value)
-      this.transitions.set(type, { status: value, at: now() });
-    return {
-      type,
-      status: value,
-      lastProbeTime: null,
-      lastTransitionTime: this.transitions.get(type)!.at,
-    };
-  }
-
   /** The Pod's status as a kubelet writes it (merge patch of the whole status; unchanged: not sent). */
   private async writeStatus(terminal?: 'Succeeded' | 'Failed'): Promise<void> {
-    const running = 'running' in this.state;
-    const phase =
-      terminal ?? (running || this.restartCount > 0 ? 'Running' : 'Pending');
-    const scheduled = (this.pod.status?.conditions ?? []).find(
-      (c: Json) => c.type === 'PodScheduled',
-    );
-    const c = this.container;
-    const status = {
-      phase,
-      conditions: [
-        this.condition('PodReadyToStartContainers', !!this.podIP),
-        this.condition('Initialized', true),
-        this.condition('Ready', this.ready),
-        this.condition('ContainersReady', this.ready),
-        ...(scheduled ? [scheduled] : []),
-      ],
-      hostIP: '127.0.0.1',
-      hostIPs: [{ ip: '127.0.0.1' }],
-      ...(this.podIP
-        ? { podIP: this.podIP, podIPs: [{ ip: this.podIP }] }
-        : {}),
-      startTime: this.startTime ?? now(),
-      containerStatuses: [
-        {
-          name: c.name,
-          image: c.image,
-          imageID: `local-cluster://${c.image}`,
-          ...(running && this.running
-            ? { containerID: `local-cluster://${this.running.pid}` }
-            : {}),
-          ready: this.ready,
-          started: running,
-          restartCount: this.restartCount,
-          state: this.state,
-          lastState: this.lastState,
-        },
-      ],
-    };
+    const status = podStatus({
+      pod: this.pod,
+      state: this.state,
+      lastState: this.lastState,
+      ready: this.ready,
+      restartCount: this.restartCount,
+      podIP: this.podIP,
+      startTime: this.startTime,
+      containerPid: this.running?.pid,
+      terminal,
+      conditions: this.conditions,
+    });
     const text = JSON.stringify({
       ...status,
-      conditions: status.conditions.map(x => [x.type, x.status]),
+      conditions: status.conditions.map((x: Json) => [x.type, x.status]),
     });
     if (text === this.lastWritten) return;
     try {
