@@ -27,7 +27,7 @@ import { PackMaterial, prepareMaterial } from './pack/material';
 import { AUTHENTICATOR_PORT, DEX_HTTPS_PORT, objectNames } from './pack/names';
 import { KubeObject, render } from './pack/render';
 
-jest.setTimeout(240_000);
+jest.setTimeout(300_000);
 
 /**
  * The catalogued Dex versions whose CRD storage Kubernetes 1.35 serves, newest and oldest (one
@@ -65,7 +65,8 @@ async function deploymentReady(
 ): Promise<Record<string, any>> {
   const k8s = await clientNode();
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const deadline = Date.now() + 120_000;
+  // Generous: the authenticator waits out its crash-loop back-off (10, 20, 40, 80 s) while Dex is not ready.
+  const deadline = Date.now() + 240_000;
   for (;;) {
     const d = await apps.readNamespacedDeployment({ name, namespace });
     if (d.status?.readyReplicas === 1) return d;
@@ -74,7 +75,7 @@ async function deploymentReady(
       const pods = await core.listNamespacedPod({ namespace });
       const events = await core.listNamespacedEvent({ namespace });
       throw new Error(
-        `Deployment ${name} not ready within 120 s: ${JSON.stringify(d.status)}\nPods: ${JSON.stringify(
+        `Deployment ${name} not ready within 240 s: ${JSON.stringify(d.status)}\nPods: ${JSON.stringify(
           pods.items.map(p => [p.metadata?.name, p.status?.containerStatuses]),
         )}\nEvents:\n${events.items.map(e => `${e.involvedObject.name} ${e.reason}: ${e.message}`).join('\n')}`,
       );
