@@ -35,6 +35,7 @@ export type { ApplyResult, ObjectAction, ObjectResult } from './cluster/apply';
 export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
 export { clusterClient } from './cluster/client';
+export { DEFAULT_LOAD_BALANCER_TIMEOUT_MS } from './cluster/loadBalancer';
 export type { ClusterClient, ObjectRef } from './cluster/client';
 export {
   DEFAULT_REQUEST_TIMEOUT_MS,

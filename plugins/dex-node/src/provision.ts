@@ -1,5 +1,5 @@
 import { InputError, ServiceUnavailableError } from '@backstage/errors';
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret, V1Service } from '@kubernetes/client-node';
 import {
   ApiServerSettings,
   PackSpec,
@@ -22,18 +22,32 @@ import {
   prepareMaterial,
   refKey,
 } from './pack/material';
-import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
+import {
+  authenticatorUrl,
+  issuerUrl,
+  loadBalancerComponents,
+  loadBalancerService,
+  objectNames,
+  withLoadBalancerAddresses,
+} from './pack/names';
 import { KubeObject, render } from './pack/render';
 import { PackOwner, stampOwner } from './pack/ownership';
 import {
   ApplyResult,
+  ObjectResult,
   applyObjects,
   isConcurrentChange,
   objectKey,
   readExisting,
+  refuseForeign,
   waitForRollout,
 } from './cluster/apply';
 import { ClusterClient, asClusterClient } from './cluster/client';
+import {
+  DEFAULT_LOAD_BALANCER_TIMEOUT_MS,
+  loadBalancerAddress,
+  waitForLoadBalancerAddress,
+} from './cluster/loadBalancer';
 import { boundRequests } from './cluster/clientNode';
 import { describeKubeError, isTimeout } from './cluster/errors';
 import type { KubeadmControlPlaneRef } from './apiServer/config';
@@ -70,6 +84,12 @@ export interface ProvisionOptions {
    * else set there too).
    */
   kubeadmControlPlane?: KubeadmControlPlaneTarget;
+  /**
+   * A component exposed by a LoadBalancer Service with no URL or Ingress host given gets its URL
+   * from the Service's address: how long to wait for it (DEFAULT_LOAD_BALANCER_TIMEOUT_MS), and
+   * (tests) how often to read the Service and log progress.
+   */
+  loadBalancer?: { timeoutMs?: number; pollMs?: number; progressMs?: number };
 }
 
 /** A workload cluster's KubeadmControlPlane, and how to reach it. */
@@ -103,6 +123,11 @@ export interface ProvisionResult {
   objects: KubeObject[];
   /** `clusterApi` mode: what was (or would be) changed on the KubeadmControlPlane. */
   kubeadmControlPlane?: KubeadmControlPlaneApplyResult;
+  /**
+   * Dry run: LoadBalancer Services (namespace/name) that have no address yet, so the URLs derived
+   * from them are not known; the plan shows the in-cluster names in their place.
+   */
+  pendingLoadBalancers: string[];
 }
 
 const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
@@ -298,7 +323,7 @@ async function provisionBounded(
   options: ProvisionOptions,
 ): Promise<ProvisionResult> {
   const log = options.log ?? (() => {});
-  const spec: PackSpec = {
+  let spec: PackSpec = {
     ...input,
     kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)),
   };
@@ -318,6 +343,9 @@ async function provisionBounded(
     );
   }
 
+  const exposed = await exposeLoadBalancers(kc, spec, options, log);
+  spec = exposed.spec;
+
   const names = objectNames(spec);
   const guarded = [
     names.caSecret,
@@ -333,7 +361,7 @@ async function provisionBounded(
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     try {
-      return await provisionOnce(
+      const result = await provisionOnce(
         kc,
         spec,
         options,
@@ -341,6 +369,11 @@ async function provisionBounded(
         guarded,
         kcpApiVersion,
       );
+      return {
+        ...result,
+        apply: withEarlyWrites(result.apply, exposed.applied),
+        pendingLoadBalancers: exposed.pending,
+      };
     } catch (e) {
       if (!isConcurrentChange(e) || attempt >= MAX_ATTEMPTS) throw e;
       // Another run wrote the pack's certificates or client secrets since we read them: start
@@ -353,6 +386,125 @@ async function provisionBounded(
   }
 }
 
+function ownerOf(spec: PackSpec, options: ProvisionOptions): PackOwner {
+  return {
+    entityRef: options.entityRef,
+    instance: spec.instance,
+    kubernetesId: spec.kubernetesId,
+  };
+}
+
+/**
+ * A component on a LoadBalancer with no URL given can only be reached at the address its cloud
+ * assigns: apply its Service (and the namespace) first, wait for the address and derive the URLs
+ * (and so the redirect URI and certificate names) from it. A re-run finds the address at once and
+ * derives the same URLs, so nothing changes while the address stays. A dry run writes nothing: it
+ * uses an address already assigned, else reports the Service as pending.
+ */
+async function exposeLoadBalancers(
+  kc: ClusterClient,
+  spec: PackSpec,
+  options: ProvisionOptions,
+  log: (message: string) => void,
+): Promise<{ spec: PackSpec; applied: ApplyResult; pending: string[] }> {
+  const components = loadBalancerComponents(spec);
+  const none: ApplyResult = {
+    objects: [],
+    writes: 0,
+    dryRun: Boolean(options.dryRun),
+  };
+  if (!components.length) return { spec, applied: none, pending: [] };
+  const services = components.map(c => loadBalancerService(spec, c));
+  let applied = none;
+  if (!options.dryRun) {
+    const owner = ownerOf(spec, options);
+    const all = skeleton(spec);
+    const existing = await readExisting(kc, all);
+    // The whole pack's ownership is checked before its Services are written: an object of
+    // someone else refuses the run with nothing written, as without a LoadBalancer.
+    if (!options.force) refuseForeign(stampOwner(all, owner), existing, owner);
+    const early = all.filter(
+      o =>
+        o.kind === 'Namespace' ||
+        (o.kind === 'Service' &&
+          services.some(s => s.name === o.metadata.name)),
+    );
+    applied = await applyObjects(kc, stampOwner(early, owner), {
+      owner,
+      force: options.force,
+      existing,
+      log,
+    });
+  }
+  const addresses: Partial<Record<(typeof components)[number], string>> = {};
+  const pending: string[] = [];
+  const timeoutMs =
+    options.loadBalancer?.timeoutMs ?? DEFAULT_LOAD_BALANCER_TIMEOUT_MS;
+  await Promise.all(
+    components.map(async (component, i) => {
+      const ref = services[i];
+      if (options.dryRun) {
+        let service;
+        try {
+          service = await kc.read({ apiVersion: 'v1', kind: 'Service', ...ref });
+        } catch (e) {
+          throw describeKubeError(
+            e,
+            `reading Service ${ref.namespace}/${ref.name}`,
+          );
+        }
+        const address = loadBalancerAddress(service as V1Service | undefined);
+        if (address) addresses[component] = address;
+        else pending.push(`${ref.namespace}/${ref.name}`);
+        return;
+      }
+      addresses[component] = await waitForLoadBalancerAddress(kc, ref, {
+        timeoutMs,
+        pollMs: options.loadBalancer?.pollMs,
+        progressMs: options.loadBalancer?.progressMs,
+        signal: options.signal,
+        log,
+      });
+    }),
+  );
+  const derived = withLoadBalancerAddresses(spec, addresses);
+  // The address came from the cluster: the URLs made of it pass the same checks as given ones.
+  const problems = validateSpec(derived, options.policy);
+  if (problems.length) throw new InputError(formatProblems(problems));
+  if (addresses.dex) log(`Issuer URL from the LoadBalancer: ${issuerUrl(derived)}`);
+  if (addresses.authenticator)
+    log(
+      `Authenticator URL from the LoadBalancer: ${authenticatorUrl(derived)}`,
+    );
+  for (const p of pending)
+    log(
+      `Service ${p} has no LoadBalancer address yet: the URLs derived from it are known only once it is applied and assigned one`,
+    );
+  return { spec: derived, applied, pending };
+}
+
+/** The pack's apply result with what the LoadBalancer step wrote before it counted as done there. */
+function withEarlyWrites(
+  result: ApplyResult,
+  early: ApplyResult,
+): ApplyResult {
+  const key = (o: ObjectResult) =>
+    `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+  const written = new Map(
+    early.objects
+      .filter(o => o.action === 'create' || o.action === 'update')
+      .map(o => [key(o), o]),
+  );
+  if (!written.size) return result;
+  return {
+    ...result,
+    objects: result.objects.map(o =>
+      o.action === 'unchanged' && written.has(key(o)) ? written.get(key(o))! : o,
+    ),
+    writes: result.writes + early.writes,
+  };
+}
+
 async function provisionOnce(
   kc: ClusterClient,
   spec: PackSpec,
@@ -360,7 +512,7 @@ async function provisionOnce(
   log: (message: string) => void,
   guarded: string[],
   kcpApiVersion?: string,
-): Promise<ProvisionResult> {
+): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
   const [existing, referenced] = await Promise.all([
     readExisting(kc, skeleton(spec)),
     readReferenced(kc, spec),
@@ -391,11 +543,7 @@ async function provisionOnce(
     log('reusing the existing certificates and client secrets');
 
   const target = options.kubeadmControlPlane;
-  const owner: PackOwner = {
-    entityRef: options.entityRef,
-    instance: spec.instance,
-    kubernetesId: spec.kubernetesId,
-  };
+  const owner = ownerOf(spec, options);
   let objects = render(spec, material);
   if (target) {
     objects = recordClusterApiTarget(
