@@ -72,6 +72,7 @@ export {
   DEX_RELEASES,
   authenticationConfigurationApiVersion,
   compareVersions,
+  defaultDexStorage,
   findAuthenticatorRelease,
   findDexRelease,
   kubernetesServesV1beta1Crds,

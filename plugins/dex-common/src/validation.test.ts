@@ -129,9 +129,9 @@ describe('resolveSpec', () => {
       /memory storage is per pod/,
     ],
     [
-      'Dex 2.28 on Kubernetes 1.35 with CRD storage',
+      'Dex 2.28 on Kubernetes 1.35 with CRD storage asked for',
       {
-        dex: { ...valid.dex, version: '2.28.0' },
+        dex: { ...valid.dex, version: '2.28.0', storage: 'kubernetes' },
         kubernetesVersion: 'v1.35.4',
       },
       'dex.version',

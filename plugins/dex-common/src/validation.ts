@@ -16,6 +16,7 @@ import {
   DEFAULT_AUTHENTICATOR_VERSION,
   DEFAULT_DEX_VERSION,
   DEX_RELEASES,
+  defaultDexStorage,
   findDexRelease,
   kubernetesServesV1beta1Crds,
 } from './versions';
@@ -101,7 +102,12 @@ export function withDefaults(
       exposure: exposure(input.dex?.exposure),
       replicas: input.dex?.replicas ?? 1,
       resources: input.dex?.resources,
-      storage: input.dex?.storage ?? 'kubernetes',
+      storage:
+        input.dex?.storage ??
+        defaultDexStorage(
+          normalizeVersion(input.dex?.version ?? policy.dex.defaultVersion),
+          input.kubernetesVersion,
+        ).storage,
     },
     authenticator: {
       enabled: input.authenticator?.enabled ?? true,

@@ -136,6 +136,34 @@ export function kubernetesServesV1beta1Crds(
   return compareVersions(kubernetesVersion, '1.22.0') < 0;
 }
 
+/**
+ * Which storage a Dex release gets when the spec names none: `kubernetes` (its CRDs in the
+ * cluster) where that can work on the target, else `memory`, with the reason, which the form shows
+ * beside the version and the action logs. Without a known Kubernetes version, a current one (1.22
+ * or newer) is assumed.
+ *
+ * @public
+ */
+export function defaultDexStorage(
+  version: string,
+  kubernetesVersion?: string,
+): { storage: 'kubernetes' | 'memory'; reason?: string } {
+  const release = findDexRelease(version);
+  if (
+    release?.crdApiVersion.endsWith('v1beta1') &&
+    !(kubernetesVersion && kubernetesServesV1beta1Crds(kubernetesVersion))
+  ) {
+    return {
+      storage: 'memory',
+      reason:
+        `Dex ${release.version} keeps its state in memory: its kubernetes storage creates ${release.crdApiVersion} ` +
+        `CustomResourceDefinitions, which Kubernetes ${kubernetesVersion ?? ''}${kubernetesVersion ? ' (like every version since 1.22)' : '1.22 and newer'} no longer serves. ` +
+        'Sessions, refresh tokens and signing keys are lost when the pod restarts, and it runs one replica; choose Dex 2.30.0 or newer to keep them.',
+    };
+  }
+  return { storage: 'kubernetes' };
+}
+
 /** The AuthenticationConfiguration apiVersion a Kubernetes version reads, or undefined before 1.30. */
 export function authenticationConfigurationApiVersion(
   kubernetesVersion: string,
