@@ -29,6 +29,7 @@ export type {
   ComponentStatus,
   ConnectorSpec,
   DexClustersResponse,
+  DexExposureResponse,
   DexInstallation,
   DexStatusResponse,
   DexVersionsResponse,

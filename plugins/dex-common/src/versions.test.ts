@@ -33,9 +33,7 @@ describe('defaultDexStorage', () => {
       );
       expect(defaultDexStorage(version, 'v1.35.4').storage).toBe('memory');
       // A target old enough to serve v1beta1 CRDs keeps kubernetes storage.
-      expect(defaultDexStorage(version, 'v1.21.14').storage).toBe(
-        'kubernetes',
-      );
+      expect(defaultDexStorage(version, 'v1.21.14').storage).toBe('kubernetes');
     }
     expect(defaultDexStorage('2.30.0')).toEqual({ storage: 'kubernetes' });
     expect(defaultDexStorage('2.45.1')).toEqual({ storage: 'kubernetes' });

@@ -54,9 +54,10 @@ function provisionAssigning(
     ...options,
     log: line => {
       lines.push(line);
-      const waiting = /^waiting for LoadBalancer address of team-b\/(\S+) \(\d+ s\)$/.exec(
-        line,
-      );
+      const waiting =
+        /^waiting for LoadBalancer address of team-b\/(\S+) \(\d+ s\)$/.exec(
+          line,
+        );
       if (waiting && !assigned.has(waiting[1]) && addresses[waiting[1]]) {
         assigned.add(waiting[1]);
         cloud(memory).assign(waiting[1], addresses[waiting[1]]);
@@ -134,9 +135,7 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
     cloud(memory).assign('dex', [{ ip: '198.51.100.7' }]);
     const moved = await provisionPack(memory.client, spec());
     expect(moved.issuerUrl).toBe('https://198.51.100.7:5556/dex');
-    expect(moved.generated).toEqual([
-      'Dex serving certificate (dex-tls)',
-    ]);
+    expect(moved.generated).toEqual(['Dex serving certificate (dex-tls)']);
     expect(secret(memory, 'dex-ca').resourceVersion).toBe(ca);
     expect(secret(memory, 'dex-tls').resourceVersion).not.toBe(tls);
     expect(
@@ -153,9 +152,7 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
     ).rejects.toThrow(
       /Service team-b\/(dex|dex-authenticator) got no LoadBalancer address within 0 s .*give the URL yourself \(dex\.issuerUrl, authenticator\.url\).*through an Ingress.*LoadBalancer controller/,
     );
-    expect(
-      memory.writes.filter(w => !w.dryRun).map(w => w.key),
-    ).toEqual(
+    expect(memory.writes.filter(w => !w.dryRun).map(w => w.key)).toEqual(
       expect.arrayContaining([
         'Namespace//team-b',
         'Service/team-b/dex',
@@ -183,7 +180,10 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
   it.each([
     [[{ hostname: 'bad_host.example.com' }], /is not a DNS name/],
     [[{ ip: '300.1.2.3' }], /is not an IP address/],
-    [[{ ip: '2001:db8::10' }], /IPv6 address 2001:db8::10.*give dex\.issuerUrl/],
+    [
+      [{ ip: '2001:db8::10' }],
+      /IPv6 address 2001:db8::10.*give dex\.issuerUrl/,
+    ],
   ])(
     'refuses a LoadBalancer address %j that cannot be part of a URL, writing no secret',
     async (ingress, message) => {
@@ -212,7 +212,9 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
       provisionPack(memory.client, spec(), {
         loadBalancer: { timeoutMs: 60_000, pollMs: 1 },
       }),
-    ).rejects.toThrow(/do not belong to this installation.*Deployment\/team-b\/dex/);
+    ).rejects.toThrow(
+      /do not belong to this installation.*Deployment\/team-b\/dex/,
+    );
     expect(memory.writes).toEqual([]);
   });
 

@@ -446,7 +446,11 @@ async function exposeLoadBalancers(
       if (options.dryRun) {
         let service;
         try {
-          service = await kc.read({ apiVersion: 'v1', kind: 'Service', ...ref });
+          service = await kc.read({
+            apiVersion: 'v1',
+            kind: 'Service',
+            ...ref,
+          });
         } catch (e) {
           throw describeKubeError(
             e,
@@ -471,7 +475,8 @@ async function exposeLoadBalancers(
   // The address came from the cluster: the URLs made of it pass the same checks as given ones.
   const problems = validateSpec(derived, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));
-  if (addresses.dex) log(`Issuer URL from the LoadBalancer: ${issuerUrl(derived)}`);
+  if (addresses.dex)
+    log(`Issuer URL from the LoadBalancer: ${issuerUrl(derived)}`);
   if (addresses.authenticator)
     log(
       `Authenticator URL from the LoadBalancer: ${authenticatorUrl(derived)}`,
@@ -484,12 +489,8 @@ async function exposeLoadBalancers(
 }
 
 /** The pack's apply result with what the LoadBalancer step wrote before it counted as done there. */
-function withEarlyWrites(
-  result: ApplyResult,
-  early: ApplyResult,
-): ApplyResult {
-  const key = (o: ObjectResult) =>
-    `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+function withEarlyWrites(result: ApplyResult, early: ApplyResult): ApplyResult {
+  const key = (o: ObjectResult) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
   const written = new Map(
     early.objects
       .filter(o => o.action === 'create' || o.action === 'update')
@@ -499,7 +500,9 @@ function withEarlyWrites(
   return {
     ...result,
     objects: result.objects.map(o =>
-      o.action === 'unchanged' && written.has(key(o)) ? written.get(key(o))! : o,
+      o.action === 'unchanged' && written.has(key(o))
+        ? written.get(key(o))!
+        : o,
     ),
     writes: result.writes + early.writes,
   };

@@ -76,11 +76,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     namespace,
     instance: 'dex',
     version: '2.45.1',
-    serviceType: 'ClusterIP',
-    ingress: {
-      enabled: true,
-      dexHost: `dex.${namespace}.example.test`,
-      authenticatorHost: `login.${namespace}.example.test`,
+    dexExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
+    },
+    authenticatorExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `login.${namespace}.example.test` },
     },
     authenticator: true,
     ...extra,
@@ -439,6 +441,23 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(fresh.text).toMatch(/create Deployment team-dry\/dex\b/);
     expect(fresh.text).toMatch(/create Secret team-dry\/dex-clients/);
     expect(await namespaceExists('team-dry')).toBe(false);
+    // The plan, structured, as the form's Plan page reads it from the dry run's output.
+    expect(fresh.output.plan).toMatchObject({
+      dryRun: true,
+      change: [],
+      unchanged: [],
+      pendingLoadBalancers: [],
+    });
+    expect(fresh.output.plan.create).toEqual(
+      expect.arrayContaining([
+        'Namespace team-dry',
+        'Deployment team-dry/dex',
+        'Secret team-dry/dex-clients',
+      ]),
+    );
+    expect(fresh.output.plan.summary).toBe(
+      `${fresh.output.plan.create.length} to create, 0 to change, 0 unchanged`,
+    );
 
     // An upgrade of an existing one: the plan names the fields that would change; nothing changes.
     const before = await snapshot('team-a');
@@ -448,6 +467,19 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     );
     expect(upgrade.text).toMatch(
       /unchanged Deployment team-a\/dex-authenticator\b/,
+    );
+    expect(upgrade.output.plan.change).toEqual(
+      expect.arrayContaining([
+        {
+          object: 'Deployment team-a/dex',
+          fields: expect.arrayContaining([
+            expect.stringMatching(/^spec\.template/),
+          ]),
+        },
+      ]),
+    );
+    expect(upgrade.output.plan.unchanged).toContain(
+      'Deployment team-a/dex-authenticator',
     );
     expect(await snapshot('team-a')).toEqual(before);
     expect(JSON.stringify(upgrade)).not.toContain(
@@ -545,10 +577,16 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       values('team-a', {
         entity: 'component:default/billing',
         instance: 'billing-dex',
-        ingress: {
-          enabled: true,
-          dexHost: 'billing-dex.team-a.example.test',
-          authenticatorHost: 'billing-login.team-a.example.test',
+        dexExposure: {
+          serviceType: 'ClusterIP',
+          ingress: { enabled: true, host: 'billing-dex.team-a.example.test' },
+        },
+        authenticatorExposure: {
+          serviceType: 'ClusterIP',
+          ingress: {
+            enabled: true,
+            host: 'billing-login.team-a.example.test',
+          },
         },
       }),
       'user:default/alice',
@@ -728,11 +766,16 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       .send({
         templateRef: 'template:default/add-dex-auth',
         values: values('team-e4', {
-          ingress: { enabled: true, dexHost: 'https://dex.example.test/' },
+          dexExposure: {
+            serviceType: 'ClusterIP',
+            ingress: { enabled: true, host: 'https://dex.example.test/' },
+          },
         }),
       });
     expect(res.status).toBe(400);
-    expect(JSON.stringify(res.body)).toContain('dexHost');
+    // The Ingress branch with the host's pattern is the one the value fails.
+    expect(res.body.errors[0].path).toEqual(['dexExposure', 'ingress']);
+    expect(JSON.stringify(res.body.errors[0].schema)).toContain('Dex host');
 
     const action = createDexPackApplyAction({
       config: new ConfigReader(configData),

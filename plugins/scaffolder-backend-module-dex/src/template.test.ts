@@ -54,28 +54,29 @@ const secretRef = (name: string, key: string) => ({ name, key });
 /** Form values a user can submit, one per branch of the form. */
 const FORMS: Record<string, Record<string, unknown>> = {
   'the defaults': {},
-  'Ingresses for Dex and the authenticator, each with its class, path, TLS Secret and annotations': {
-    dexExposure: {
-      serviceType: 'ClusterIP',
-      ingress: {
-        enabled: true,
-        host: 'dex.example.com',
-        className: 'nginx',
-        path: '/dex',
-        tlsSecretName: 'wildcard-tls',
-        annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' },
+  'Ingresses for Dex and the authenticator, each with its class, path, TLS Secret and annotations':
+    {
+      dexExposure: {
+        serviceType: 'ClusterIP',
+        ingress: {
+          enabled: true,
+          host: 'dex.example.com',
+          className: 'nginx',
+          path: '/dex',
+          tlsSecretName: 'wildcard-tls',
+          annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' },
+        },
+      },
+      authenticatorExposure: {
+        serviceType: 'NodePort',
+        ingress: {
+          enabled: true,
+          host: 'login.example.com',
+          className: 'internal',
+          path: '/',
+        },
       },
     },
-    authenticatorExposure: {
-      serviceType: 'NodePort',
-      ingress: {
-        enabled: true,
-        host: 'login.example.com',
-        className: 'internal',
-        path: '/',
-      },
-    },
-  },
   'LoadBalancers for both, no URL (derived from the addresses)': {
     dexExposure: { serviceType: 'LoadBalancer' },
     authenticatorExposure: { serviceType: 'LoadBalancer' },
@@ -256,9 +257,9 @@ describe('templates/add-dex-auth', () => {
   it("asks in the form what the spec schema accepts (the form's own checks are the spec's)", () => {
     const props = propertiesOf(parameters);
     for (const component of ['dexExposure', 'authenticatorExposure']) {
-      expect(
-        props.get(component)![0].properties!.serviceType.enum,
-      ).toEqual(SERVICE_TYPES);
+      expect(props.get(component)![0].properties!.serviceType.enum).toEqual(
+        SERVICE_TYPES,
+      );
     }
     // A value the form lets through must not be refused by the action only after submitting.
     const namespace = props.get('namespace')![0];

@@ -108,10 +108,8 @@ export async function waitForLoadBalancerAddress(
         `waiting for LoadBalancer address of ${where} (${Math.round(elapsed / 1000)} s)`,
       );
     }
-    await sleep(
-      Math.min(pollMs, Math.max(0, timeoutMs - elapsed)),
-      undefined,
-      { signal },
-    );
+    await sleep(Math.min(pollMs, Math.max(0, timeoutMs - elapsed)), undefined, {
+      signal,
+    });
   }
 }

@@ -82,7 +82,9 @@ function planOf(summary: ApplySummary, dryRun: boolean): Plan {
     `${plan.create.length} ${dryRun ? 'to create' : 'created'}`,
     `${plan.change.length} ${dryRun ? 'to change' : 'changed'}`,
     `${plan.unchanged.length} unchanged`,
-    ...(plan.leftAsIs.length ? [`${plan.leftAsIs.length} left as they are`] : []),
+    ...(plan.leftAsIs.length
+      ? [`${plan.leftAsIs.length} left as they are`]
+      : []),
   ];
   plan.summary = parts.join(', ');
   return plan;

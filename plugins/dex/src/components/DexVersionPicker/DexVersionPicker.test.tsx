@@ -22,6 +22,7 @@ function api(): DexApi {
     getVersions: jest.fn(async () => versions),
     getClusters: jest.fn(),
     getKubeconfig: jest.fn(),
+    getExposure: jest.fn(),
   };
 }
 
@@ -133,6 +134,25 @@ describe('DexVersionPicker', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'Could not load the options: boom',
     );
+  });
+
+  it('offers the old versions and says why they keep their state in memory', async () => {
+    const dexApi = api();
+    (dexApi.getVersions as jest.Mock).mockResolvedValue({
+      ...versions,
+      dex: { allowed: ['2.45.1', '2.28.0', '2.21.0'], default: '2.45.1' },
+    });
+    await renderField({ onChange: jest.fn() }, dexApi);
+
+    const select = await screen.findByLabelText(/Dex version/);
+    await waitFor(() => expect(select).toHaveValue('2.45.1'));
+    expect(screen.queryByText(/keeps its state in memory/)).toBeNull();
+    await userEvent.selectOptions(select, '2.28.0');
+    expect(
+      await screen.findByText(
+        /^Dex 2\.28\.0 keeps its state in memory: .*v1beta1.*1\.22.*lost when the pod restarts/,
+      ),
+    ).toBeInTheDocument();
   });
 
   it('rejects a value that is not a version number', () => {

@@ -116,6 +116,7 @@ function mockApi(getStatus: DexApi['getStatus']): DexApi {
     getVersions: jest.fn(),
     getClusters: jest.fn(),
     getKubeconfig: jest.fn(),
+    getExposure: jest.fn(),
   };
 }
 
