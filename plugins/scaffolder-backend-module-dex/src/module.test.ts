@@ -92,6 +92,8 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   async function runTask(
     formValues: JsonObject,
     user?: string,
+    /** Called with the task's log so far while it runs (a test playing a controller). */
+    during?: (text: string) => Promise<void>,
   ): Promise<TaskRun> {
     const post = request(backend.server).post('/api/scaffolder/v2/tasks');
     if (user) post.set('Authorization', mockCredentials.user.header(user));
@@ -108,6 +110,14 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       );
       status = task.body.status;
       if (['completed', 'failed', 'cancelled'].includes(status)) break;
+      if (during) {
+        const sofar: TaskEvent[] = (
+          await request(backend.server).get(
+            `/api/scaffolder/v2/tasks/${id}/events`,
+          )
+        ).body;
+        await during(sofar.map(e => e.body.message ?? '').join('\n'));
+      }
       await new Promise(r => setTimeout(r, 250));
     }
     const events: TaskEvent[] = (
@@ -486,6 +496,61 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       (await clientSecret('team-a')).value,
     );
     expect(JSON.stringify(upgrade)).not.toContain('PRIVATE KEY');
+  });
+
+  it('(j) on LoadBalancers without URLs: the task waits, with progress in its log, for the addresses the cloud writes and derives the URLs', async () => {
+    const ns = 'team-lb';
+    const assigned = new Set<string>();
+    // The test is the cloud controller: it writes the Service's status once the task waits for it.
+    const answer: Record<string, object[]> = {
+      dex: [{ ip: '203.0.113.30' }],
+      'dex-authenticator': [{ hostname: 'login.team-lb.lb.example.net' }],
+    };
+    const run = await runTask(
+      values(ns, {
+        dexExposure: { serviceType: 'LoadBalancer' },
+        authenticatorExposure: { serviceType: 'LoadBalancer' },
+      }),
+      undefined,
+      async text => {
+        for (const m of text.matchAll(
+          /waiting for LoadBalancer address of team-lb\/(\S+) \(\d+ s\)/g,
+        )) {
+          const name = m[1];
+          if (assigned.has(name)) continue;
+          assigned.add(name);
+          const service = await core().readNamespacedService({
+            name,
+            namespace: ns,
+          });
+          service.status = { loadBalancer: { ingress: answer[name] } };
+          await core().replaceNamespacedServiceStatus({
+            name,
+            namespace: ns,
+            body: service,
+          });
+        }
+      },
+    );
+    expect({
+      status: run.status,
+      log: run.status === 'completed' ? '' : run.text,
+    }).toEqual({ status: 'completed', log: '' });
+    expect(assigned).toEqual(new Set(['dex', 'dex-authenticator']));
+    const links = (run.output.links as { url?: string }[]).map(l => l.url);
+    expect(links).toEqual(
+      expect.arrayContaining([
+        'https://203.0.113.30:5556/dex/.well-known/openid-configuration',
+        'https://login.team-lb.lb.example.net:5555',
+      ]),
+    );
+    expect(run.text).toContain(
+      'Issuer URL from the LoadBalancer: https://203.0.113.30:5556/dex',
+    );
+    expect(JSON.stringify(run.output.text)).toContain(
+      '--oidc-issuer-url=https://203.0.113.30:5556/dex',
+    );
+    await expectNoSecrets(run, ns);
   });
 
   it("(d) refuses to take over another field manager's object unless force is set by a user allowed to take over", async () => {

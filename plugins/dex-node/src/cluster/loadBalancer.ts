@@ -74,7 +74,8 @@ export async function waitForLoadBalancerAddress(
   const pollMs = options.pollMs ?? 1000;
   const progressMs = options.progressMs ?? 5000;
   const started = Date.now();
-  let lastProgress = started;
+  // The first miss is logged at once, then every progressMs.
+  let lastProgress = -Infinity;
   const where = `${ref.namespace}/${ref.name}`;
   for (;;) {
     signal?.throwIfAborted();
