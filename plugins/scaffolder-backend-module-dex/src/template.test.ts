@@ -338,8 +338,7 @@ describe('templates/add-dex-auth', () => {
       expect(spec.kubernetesId).toBe('payments-api');
       expect(spec.authenticator.enabled).toBe(form.authenticator !== false);
       expect(spec.dex.version).toBe(values.version);
-      if (spec.authenticator.enabled)
-        expect(spec.authenticator.version).toBe(values.authenticatorVersion);
+      expect(spec.authenticator.version).toBe(values.authenticatorVersion);
       // Dex before 2.30 cannot keep its state in CRDs on a current Kubernetes: memory, chosen for it.
       expect(spec.dex.storage).toBe(
         values.version === '2.21.0' ? 'memory' : 'kubernetes',
@@ -361,19 +360,35 @@ describe('templates/add-dex-auth', () => {
         dex: values.dexExposure as Exposure,
         authenticator: values.authenticatorExposure as Exposure,
       };
-      for (const component of ['dex', 'authenticator'] as const) {
-        const want = chosen[component];
-        const got = spec[component].exposure;
-        expect(got.serviceType).toBe(want.serviceType);
+      const asSpec = (want: Exposure) => {
         const ing = want.ingress?.enabled ? want.ingress : undefined;
-        expect(got.ingress?.hosts ?? []).toEqual(ing ? [ing.host] : []);
-        if (ing) {
-          expect(got.ingress?.className).toBe(ing.className);
-          expect(got.ingress?.path).toBe(ing.path ?? '/');
-          expect(got.ingress?.tlsSecretName).toBe(ing.tlsSecretName);
-          expect(got.ingress?.annotations ?? {}).toEqual(ing.annotations ?? {});
-        }
-      }
+        return {
+          serviceType: want.serviceType,
+          ingress: ing && {
+            hosts: [ing.host],
+            className: ing.className,
+            path: ing.path ?? '/',
+            tlsSecretName: ing.tlsSecretName,
+            annotations: ing.annotations ?? {},
+          },
+        };
+      };
+      const got = (e: (typeof spec)['dex']['exposure']) => ({
+        serviceType: e.serviceType,
+        ingress: e.ingress?.enabled
+          ? {
+              hosts: e.ingress.hosts,
+              className: e.ingress.className,
+              path: e.ingress.path,
+              tlsSecretName: e.ingress.tlsSecretName,
+              annotations: e.ingress.annotations ?? {},
+            }
+          : undefined,
+      });
+      expect(got(spec.dex.exposure)).toEqual(asSpec(chosen.dex));
+      expect(got(spec.authenticator.exposure)).toEqual(
+        asSpec(chosen.authenticator),
+      );
       expect(spec.dex.issuerUrl).toBe(chosen.dex.issuerUrl);
       expect(spec.authenticator.url).toBe(chosen.authenticator.url);
       expect(spec.connectors.map(c => c.type)).toEqual(
