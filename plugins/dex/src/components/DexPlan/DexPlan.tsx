@@ -62,7 +62,7 @@ function Section(props: { title: string; items: string[] }) {
  * @public
  */
 export function DexPlan(props: FieldExtensionComponentProps<string>) {
-  const { onChange, formContext, idSchema } = props;
+  const { onChange, formContext, formData, idSchema } = props;
   const { namespace, templateName } = useParams();
   const scaffolderApi = useApi(scaffolderApiRef);
   const catalogApi = useApi(catalogApiRef);
@@ -100,9 +100,10 @@ export function DexPlan(props: FieldExtensionComponentProps<string>) {
     return plan;
   }, [key, namespace, templateName]);
 
+  // Only when it differs: the form re-renders (with a new onChange) after every change.
   useEffect(() => {
-    if (value) onChange(value.summary);
-  }, [value, onChange]);
+    if (value && formData !== value.summary) onChange(value.summary);
+  }, [value, formData, onChange]);
 
   const id = idSchema?.$id ?? 'dex-plan';
   if (loading)
