@@ -184,6 +184,7 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
       [{ ip: '2001:db8::10' }],
       /IPv6 address 2001:db8::10.*give dex\.issuerUrl/,
     ],
+    [[{ ip: '' }, { ip: 'x' }], /"x", which is not an IP address/],
   ])(
     'refuses a LoadBalancer address %j that cannot be part of a URL, writing no secret',
     async (ingress, message) => {
@@ -199,6 +200,15 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
       ).toEqual([]);
     },
   );
+
+  it('prefers the hostname where the cloud gives both', async () => {
+    const memory = memoryCluster();
+    const result = await provisionAssigning(memory, {
+      dex: [{ ip: '203.0.113.10', hostname: 'dex.lb.example.net' }],
+      'dex-authenticator': [{ ip: '203.0.113.11' }],
+    }).run;
+    expect(result.issuerUrl).toBe('https://dex.lb.example.net:5556/dex');
+  });
 
   it('refuses an object of someone else before any Service is written', async () => {
     const memory = memoryCluster([

@@ -29,8 +29,8 @@ const DNS_NAME =
   /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
- * The address a cloud wrote into a Service's status.loadBalancer.ingress (the first entry's IP,
- * else its hostname), checked: it becomes part of URLs, flags and certificate names. Undefined
+ * The address a cloud wrote into a Service's status.loadBalancer.ingress (the first entry's
+ * hostname, else its IP), checked: it becomes part of URLs, flags and certificate names. Undefined
  * while none is assigned.
  */
 export function loadBalancerAddress(
@@ -40,22 +40,24 @@ export function loadBalancerAddress(
   const first = ingress.find(i => i.ip || i.hostname);
   if (!first) return undefined;
   const where = `Service ${service?.metadata?.namespace}/${service?.metadata?.name}`;
-  if (first.ip) {
-    if (isIpv4(first.ip) && isIP(first.ip) === 4) return first.ip;
-    if (isIP(first.ip) === 6)
-      throw new InputError(
-        `The LoadBalancer address of ${where} is the IPv6 address ${first.ip}, which the pack does not derive URLs from yet: ` +
-          'give dex.issuerUrl (and authenticator.url) with a DNS name that resolves to it, or expose the components through an Ingress',
-      );
+  // A name is preferred where the cloud gives both (as the status reader does): it outlives the IP.
+  if (first.hostname) {
+    const host = first.hostname.toLowerCase().replace(/\.$/, '');
+    if (host.length <= 253 && DNS_NAME.test(host)) return host;
     throw new InputError(
-      `The LoadBalancer address of ${where} is ${JSON.stringify(first.ip.slice(0, 80))}, which is not an IP address; ` +
+      `The LoadBalancer hostname of ${where} is ${JSON.stringify(first.hostname.slice(0, 80))}, which is not a DNS name; ` +
         'check the cloud controller, or give dex.issuerUrl (and authenticator.url)',
     );
   }
-  const host = (first.hostname ?? '').toLowerCase().replace(/\.$/, '');
-  if (host.length <= 253 && DNS_NAME.test(host)) return host;
+  const ip = first.ip ?? '';
+  if (isIpv4(ip) && isIP(ip) === 4) return ip;
+  if (isIP(ip) === 6)
+    throw new InputError(
+      `The LoadBalancer address of ${where} is the IPv6 address ${ip}, which the pack does not derive URLs from yet: ` +
+        'give dex.issuerUrl (and authenticator.url) with a DNS name that resolves to it, or expose the components through an Ingress',
+    );
   throw new InputError(
-    `The LoadBalancer hostname of ${where} is ${JSON.stringify(String(first.hostname).slice(0, 80))}, which is not a DNS name; ` +
+    `The LoadBalancer address of ${where} is ${JSON.stringify(ip.slice(0, 80))}, which is not an IP address; ` +
       'check the cloud controller, or give dex.issuerUrl (and authenticator.url)',
   );
 }
