@@ -1,5 +1,5 @@
 import { InputError, ServiceUnavailableError } from '@backstage/errors';
-import type { KubeConfig, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import {
   ApiServerSettings,
   PackSpec,
@@ -16,38 +16,24 @@ import {
   keyMatchesCertificate,
 } from './pack/certificates';
 import {
-  PackMaterial,
   ReferencedValues,
   materialFromSecrets,
   prepareMaterial,
   refKey,
 } from './pack/material';
-import {
-  authenticatorUrl,
-  issuerUrl,
-  loadBalancerComponents,
-  loadBalancerService,
-  objectNames,
-  withLoadBalancerAddresses,
-} from './pack/names';
-import { KubeObject, render } from './pack/render';
+import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
+import { KubeObject, render, renderSkeleton } from './pack/render';
 import { PackOwner, stampOwner } from './pack/ownership';
 import {
   ApplyResult,
-  ObjectResult,
   applyObjects,
   isConcurrentChange,
   objectKey,
   readExisting,
-  refuseForeign,
   waitForRollout,
 } from './cluster/apply';
 import { ClusterClient, asClusterClient } from './cluster/client';
-import {
-  DEFAULT_LOAD_BALANCER_TIMEOUT_MS,
-  loadBalancerAddress,
-  waitForLoadBalancerAddress,
-} from './cluster/loadBalancer';
+import { exposeLoadBalancers, withEarlyWrites } from './loadBalancers';
 import { boundRequests } from './cluster/clientNode';
 import { describeKubeError, isTimeout } from './cluster/errors';
 import type { KubeadmControlPlaneRef } from './apiServer/config';
@@ -128,20 +114,6 @@ export interface ProvisionResult {
    * from them are not known; the plan shows the in-cluster names in their place.
    */
   pendingLoadBalancers: string[];
-}
-
-const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
-
-/** The objects a spec produces, with placeholder material: enough to know their kinds and names. */
-function skeleton(spec: PackSpec): KubeObject[] {
-  const placeholder: PackMaterial = {
-    ca: PLACEHOLDER_PAIR,
-    dexTls: PLACEHOLDER_PAIR,
-    authenticatorTls: PLACEHOLDER_PAIR,
-    clientSecrets: {},
-    passwordHashes: {},
-  };
-  return render(spec, placeholder);
 }
 
 /** Secrets the spec references (connector secrets, static users' passwords, Ingress TLS), by field. */
@@ -292,6 +264,14 @@ export async function kubernetesVersion(
   }
 }
 
+function ownerOf(spec: PackSpec, options: ProvisionOptions): PackOwner {
+  return {
+    entityRef: options.entityRef,
+    instance: spec.instance,
+    kubernetesId: spec.kubernetesId,
+  };
+}
+
 /**
  * Certificates + render + apply of a pack on one cluster: reads what exists (reusing its
  * certificates and secrets), renders, applies what changed, optionally waits for the rollout.
@@ -343,7 +323,11 @@ async function provisionBounded(
     );
   }
 
-  const exposed = await exposeLoadBalancers(kc, spec, options, log);
+  const exposed = await exposeLoadBalancers(kc, spec, {
+    ...options,
+    owner: ownerOf(spec, options),
+    log,
+  });
   spec = exposed.spec;
 
   const names = objectNames(spec);
@@ -386,128 +370,6 @@ async function provisionBounded(
   }
 }
 
-function ownerOf(spec: PackSpec, options: ProvisionOptions): PackOwner {
-  return {
-    entityRef: options.entityRef,
-    instance: spec.instance,
-    kubernetesId: spec.kubernetesId,
-  };
-}
-
-/**
- * A component on a LoadBalancer with no URL given can only be reached at the address its cloud
- * assigns: apply its Service (and the namespace) first, wait for the address and derive the URLs
- * (and so the redirect URI and certificate names) from it. A re-run finds the address at once and
- * derives the same URLs, so nothing changes while the address stays. A dry run writes nothing: it
- * uses an address already assigned, else reports the Service as pending.
- */
-async function exposeLoadBalancers(
-  kc: ClusterClient,
-  spec: PackSpec,
-  options: ProvisionOptions,
-  log: (message: string) => void,
-): Promise<{ spec: PackSpec; applied: ApplyResult; pending: string[] }> {
-  const components = loadBalancerComponents(spec);
-  const none: ApplyResult = {
-    objects: [],
-    writes: 0,
-    dryRun: Boolean(options.dryRun),
-  };
-  if (!components.length) return { spec, applied: none, pending: [] };
-  const services = components.map(c => loadBalancerService(spec, c));
-  let applied = none;
-  if (!options.dryRun) {
-    const owner = ownerOf(spec, options);
-    const all = skeleton(spec);
-    const existing = await readExisting(kc, all);
-    // The whole pack's ownership is checked before its Services are written: an object of
-    // someone else refuses the run with nothing written, as without a LoadBalancer.
-    if (!options.force) refuseForeign(stampOwner(all, owner), existing, owner);
-    const early = all.filter(
-      o =>
-        o.kind === 'Namespace' ||
-        (o.kind === 'Service' &&
-          services.some(s => s.name === o.metadata.name)),
-    );
-    applied = await applyObjects(kc, stampOwner(early, owner), {
-      owner,
-      force: options.force,
-      existing,
-      log,
-    });
-  }
-  const addresses: Partial<Record<(typeof components)[number], string>> = {};
-  const pending: string[] = [];
-  const timeoutMs =
-    options.loadBalancer?.timeoutMs ?? DEFAULT_LOAD_BALANCER_TIMEOUT_MS;
-  await Promise.all(
-    components.map(async (component, i) => {
-      const ref = services[i];
-      if (options.dryRun) {
-        let service;
-        try {
-          service = await kc.read({
-            apiVersion: 'v1',
-            kind: 'Service',
-            ...ref,
-          });
-        } catch (e) {
-          throw describeKubeError(
-            e,
-            `reading Service ${ref.namespace}/${ref.name}`,
-          );
-        }
-        const address = loadBalancerAddress(service as V1Service | undefined);
-        if (address) addresses[component] = address;
-        else pending.push(`${ref.namespace}/${ref.name}`);
-        return;
-      }
-      addresses[component] = await waitForLoadBalancerAddress(kc, ref, {
-        timeoutMs,
-        pollMs: options.loadBalancer?.pollMs,
-        progressMs: options.loadBalancer?.progressMs,
-        signal: options.signal,
-        log,
-      });
-    }),
-  );
-  const derived = withLoadBalancerAddresses(spec, addresses);
-  // The address came from the cluster: the URLs made of it pass the same checks as given ones.
-  const problems = validateSpec(derived, options.policy);
-  if (problems.length) throw new InputError(formatProblems(problems));
-  if (addresses.dex)
-    log(`Issuer URL from the LoadBalancer: ${issuerUrl(derived)}`);
-  if (addresses.authenticator)
-    log(
-      `Authenticator URL from the LoadBalancer: ${authenticatorUrl(derived)}`,
-    );
-  for (const p of pending)
-    log(
-      `Service ${p} has no LoadBalancer address yet: the URLs derived from it are known only once it is applied and assigned one`,
-    );
-  return { spec: derived, applied, pending };
-}
-
-/** The pack's apply result with what the LoadBalancer step wrote before it counted as done there. */
-function withEarlyWrites(result: ApplyResult, early: ApplyResult): ApplyResult {
-  const key = (o: ObjectResult) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
-  const written = new Map(
-    early.objects
-      .filter(o => o.action === 'create' || o.action === 'update')
-      .map(o => [key(o), o]),
-  );
-  if (!written.size) return result;
-  return {
-    ...result,
-    objects: result.objects.map(o =>
-      o.action === 'unchanged' && written.has(key(o))
-        ? written.get(key(o))!
-        : o,
-    ),
-    writes: result.writes + early.writes,
-  };
-}
-
 async function provisionOnce(
   kc: ClusterClient,
   spec: PackSpec,
@@ -517,7 +379,7 @@ async function provisionOnce(
   kcpApiVersion?: string,
 ): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
   const [existing, referenced] = await Promise.all([
-    readExisting(kc, skeleton(spec)),
+    readExisting(kc, renderSkeleton(spec)),
     readReferenced(kc, spec),
   ]);
   const secrets = [...existing.values()].filter(

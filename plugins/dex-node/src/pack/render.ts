@@ -578,6 +578,20 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
   ];
 }
 
+const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
+
+/** The objects a spec produces, with placeholder material: enough to know their kinds and names. */
+export function renderSkeleton(spec: PackSpec): KubeObject[] {
+  const placeholder: PackMaterial = {
+    ca: PLACEHOLDER_PAIR,
+    dexTls: PLACEHOLDER_PAIR,
+    authenticatorTls: PLACEHOLDER_PAIR,
+    clientSecrets: {},
+    passwordHashes: {},
+  };
+  return render(spec, placeholder);
+}
+
 /** Multi-document YAML of objects, as `kubectl apply -f` reads it. */
 export function toYaml(objects: KubeObject[]): string {
   return objects.map(o => YAML.stringify(o, { lineWidth: 0 })).join('---\n');
