@@ -19,7 +19,11 @@ export type {
   PrepareOptions,
   PreparedMaterial,
 } from './pack/material';
-export { authenticatorUrl, issuerUrl } from './pack/names';
+export {
+  authenticatorUrl,
+  issuerUrl,
+  urlsOnlyTheClusterKnows,
+} from './pack/names';
 export { render, toYaml } from './pack/render';
 export type { KubeObject } from './pack/render';
 export { apiServerSettings } from './pack/apiServer';

@@ -150,6 +150,23 @@ export function loadBalancerComponents(
   return found;
 }
 
+/**
+ * Why a spec cannot be rendered without a cluster: its LoadBalancer components' URLs come from
+ * addresses only the cluster knows. Undefined when every URL is known.
+ */
+export function urlsOnlyTheClusterKnows(spec: PackSpec): string | undefined {
+  const components = loadBalancerComponents(spec);
+  if (!components.length) return undefined;
+  const fields = components.map(c =>
+    c === 'dex' ? 'dex.issuerUrl' : 'authenticator.url',
+  );
+  return (
+    `the URL of ${components.map(c => (c === 'dex' ? 'Dex' : 'the authenticator')).join(' and ')} comes from the address the cloud ` +
+    `assigns to its LoadBalancer, which only the cluster knows: give ${fields.join(' and ')} (a name that will point at it), ` +
+    'expose it through an Ingress host, or use dex:pack:apply, which waits for the address'
+  );
+}
+
 /** The Service a component's LoadBalancer address is read from. */
 export function loadBalancerService(
   spec: PackSpec,
