@@ -4,6 +4,7 @@ import { InputError, NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
+  defaultDexStorage,
   dexPackApplyPermission,
   dexPackTakeoverPermission,
   packSpecSchemaWith,
@@ -293,6 +294,14 @@ export function createDexPackApplyAction(options: {
         `Dex pack "${requested.instance}" for ${requested.kubernetesId}: cluster ${requested.cluster}, namespace ${requested.namespace}, ` +
           `Dex ${requested.dex.version}, authenticator ${requested.authenticator.enabled ? requested.authenticator.version : 'disabled'}`,
       );
+
+      if (!ctx.input.dex?.storage && requested.dex.storage === 'memory') {
+        const { reason } = defaultDexStorage(
+          requested.dex.version,
+          requested.kubernetesVersion,
+        );
+        if (reason) ctx.logger.info(reason);
+      }
 
       const clusters = readClusters(config);
       const cluster = findCluster(clusters, requested.cluster);
