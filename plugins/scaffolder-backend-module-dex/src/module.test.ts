@@ -49,6 +49,8 @@ const TEMPLATE_PATH = path.resolve(
 const ENTITIES_PATH = path.resolve(__dirname, '__testUtils__/entities.yaml');
 /** The bound of every request to a cluster in these tests (dex.apply.requestTimeoutSeconds). */
 const REQUEST_TIMEOUT_SECONDS = 3;
+/** dex.apply.loadBalancerTimeoutSeconds of the test backend: long enough for the test to answer. */
+const LOAD_BALANCER_TIMEOUT_SECONDS = 8;
 
 type TaskEvent = {
   type: string;
@@ -263,7 +265,10 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       permission: { enabled: true },
       dex: {
         versions: { allowed: ['2.45.1', '2.44.0'], default: '2.45.1' },
-        apply: { requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS },
+        apply: {
+          requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
+          loadBalancerTimeoutSeconds: LOAD_BALANCER_TIMEOUT_SECONDS,
+        },
       },
     };
     backend = await startTestBackend({
@@ -551,6 +556,31 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       '--oidc-issuer-url=https://203.0.113.30:5556/dex',
     );
     await expectNoSecrets(run, ns);
+  });
+
+  it('(j) fails after dex.apply.loadBalancerTimeoutSeconds when no address comes, naming the Service and what to do', async () => {
+    const ns = 'team-lb-none';
+    const run = await runTask(
+      values(ns, {
+        dexExposure: { serviceType: 'LoadBalancer' },
+        authenticatorExposure: {
+          serviceType: 'ClusterIP',
+          ingress: { enabled: true, host: `login.${ns}.example.test` },
+        },
+      }),
+    );
+    expect(run.status).toBe('failed');
+    expect(run.text).toMatch(
+      /waiting for LoadBalancer address of team-lb-none\/dex \(0 s\)/,
+    );
+    expect(run.text).toContain(
+      `Service team-lb-none/dex got no LoadBalancer address within ${LOAD_BALANCER_TIMEOUT_SECONDS} s`,
+    );
+    expect(run.text).toMatch(
+      /give the URL yourself \(dex\.issuerUrl, authenticator\.url\).*Ingress.*LoadBalancer controller/,
+    );
+    // Only the namespace and the Service: no certificate, no config, no Deployment.
+    expect(Object.keys(await snapshot(ns))).toEqual(['Service/dex']);
   });
 
   it("(d) refuses to take over another field manager's object unless force is set by a user allowed to take over", async () => {
