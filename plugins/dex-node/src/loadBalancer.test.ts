@@ -41,6 +41,12 @@ function secret(memory: ReturnType<typeof memoryCluster>, name: string) {
   return { decode, resourceVersion: s?.metadata?.resourceVersion };
 }
 
+function recordedSpec(memory: ReturnType<typeof memoryCluster>) {
+  const cm = memory.objects.get('ConfigMap/team-b/dex-apiserver-settings') as
+    { data?: Record<string, string> } | undefined;
+  return JSON.parse(cm?.data?.['spec.json'] ?? 'null');
+}
+
 /** A provision whose log answers "waiting for ... of team-b/<name>" by assigning that Service an address. */
 function provisionAssigning(
   memory: ReturnType<typeof memoryCluster>,
@@ -103,6 +109,11 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
       certificateInfo(secret(memory, 'dex-authenticator-tls').decode('tls.crt'))
         .dnsNames,
     ).toContain('login.lb.example.net');
+    // The recorded spec (the card's "Upgrade") keeps what was asked for: URLs to derive again.
+    const recorded = recordedSpec(memory);
+    expect(recorded.dex.issuerUrl).toBeUndefined();
+    expect(recorded.authenticator.url).toBeUndefined();
+    expect(recorded.dex.exposure.serviceType).toBe('LoadBalancer');
     // The Services written before the rest count as created in the run's result.
     const actions = Object.fromEntries(
       result.apply.objects.map(o => [`${o.kind}/${o.name}`, o.action]),
@@ -272,5 +283,6 @@ describe('a pack exposed by LoadBalancers with no URL given', () => {
     );
     expect(result.issuerUrl).toBe('https://dex.example.com');
     expect(result.authenticatorUrl).toBe('https://login.example.com');
+    expect(recordedSpec(memory).dex.issuerUrl).toBe('https://dex.example.com');
   });
 });

@@ -21,6 +21,7 @@ import {
   waitForLoadBalancerAddress,
 } from './cluster/loadBalancer';
 import {
+  LoadBalancerComponent,
   authenticatorUrl,
   issuerUrl,
   loadBalancerComponents,
@@ -51,7 +52,13 @@ export async function exposeLoadBalancers(
   kc: ClusterClient,
   spec: PackSpec,
   options: ExposeOptions,
-): Promise<{ spec: PackSpec; applied: ApplyResult; pending: string[] }> {
+): Promise<{
+  spec: PackSpec;
+  applied: ApplyResult;
+  pending: string[];
+  /** The components whose URL came from their LoadBalancer's address. */
+  derivedUrls: LoadBalancerComponent[];
+}> {
   const { log, owner } = options;
   const components = loadBalancerComponents(spec);
   const none: ApplyResult = {
@@ -59,7 +66,8 @@ export async function exposeLoadBalancers(
     writes: 0,
     dryRun: Boolean(options.dryRun),
   };
-  if (!components.length) return { spec, applied: none, pending: [] };
+  if (!components.length)
+    return { spec, applied: none, pending: [], derivedUrls: [] };
   const services = components.map(c => loadBalancerService(spec, c));
   let applied = none;
   if (!options.dryRun) {
@@ -138,7 +146,12 @@ export async function exposeLoadBalancers(
     log(
       `Service ${p} has no LoadBalancer address yet: the URLs derived from it are known only once it is applied and assigned one`,
     );
-  return { spec: derived, applied, pending };
+  return {
+    spec: derived,
+    applied,
+    pending,
+    derivedUrls: components.filter(c => addresses[c]),
+  };
 }
 
 /** The pack's apply result with what the LoadBalancer step wrote before it counted as done there. */

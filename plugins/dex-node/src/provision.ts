@@ -21,7 +21,12 @@ import {
   prepareMaterial,
   refKey,
 } from './pack/material';
-import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
+import {
+  LoadBalancerComponent,
+  authenticatorUrl,
+  issuerUrl,
+  objectNames,
+} from './pack/names';
 import { KubeObject, render, renderSkeleton } from './pack/render';
 import { PackOwner, stampOwner } from './pack/ownership';
 import {
@@ -352,6 +357,7 @@ async function provisionBounded(
         log,
         guarded,
         kcpApiVersion,
+        exposed.derivedUrls,
       );
       return {
         ...result,
@@ -376,7 +382,8 @@ async function provisionOnce(
   options: ProvisionOptions,
   log: (message: string) => void,
   guarded: string[],
-  kcpApiVersion?: string,
+  kcpApiVersion: string | undefined,
+  derivedUrls: LoadBalancerComponent[],
 ): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
   const [existing, referenced] = await Promise.all([
     readExisting(kc, renderSkeleton(spec)),
@@ -409,7 +416,7 @@ async function provisionOnce(
 
   const target = options.kubeadmControlPlane;
   const owner = ownerOf(spec, options);
-  let objects = render(spec, material);
+  let objects = render(spec, material, { derivedUrls });
   if (target) {
     objects = recordClusterApiTarget(
       objects,

@@ -27,6 +27,7 @@ import {
   Component,
   DEX_HTTPS_PORT,
   DEX_TELEMETRY_PORT,
+  LoadBalancerComponent,
   issuerUrl,
   labels,
   objectNames,
@@ -513,12 +514,20 @@ function authenticatorObjects(
  * is the one inline value, and it is left out. Static clients are left out too: the template has
  * no field for them, and their redirect URIs could take the ConfigMap past 1 MiB.
  */
-function recordedSpec({
-  staticClients: _staticClients,
-  ...spec
-}: PackSpec): Omit<PackSpec, 'staticClients'> {
+function recordedSpec(
+  { staticClients: _staticClients, ...spec }: PackSpec,
+  derivedUrls: LoadBalancerComponent[],
+): Omit<PackSpec, 'staticClients'> {
+  // URLs derived from a LoadBalancer's address are not what was asked for: an upgrade derives
+  // them again (and follows the address if it moved).
+  const { issuerUrl: _issuerUrl, ...dex } = spec.dex;
+  const { url: _url, ...authenticator } = spec.authenticator;
   return {
     ...spec,
+    dex: derivedUrls.includes('dex') ? dex : spec.dex,
+    authenticator: derivedUrls.includes('authenticator')
+      ? authenticator
+      : spec.authenticator,
     staticUsers: spec.staticUsers.map(({ hash: _hash, ...user }) => user),
   };
 }
@@ -527,7 +536,14 @@ function recordedSpec({
  * The pack's Kubernetes objects for a validated spec and its material. Pure and deterministic:
  * the same spec and material give the same objects, in the same order.
  */
-export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
+export function render(
+  spec: PackSpec,
+  material: PackMaterial,
+  options: {
+    /** Components whose URL provision derived from their LoadBalancer's address. */
+    derivedUrls?: LoadBalancerComponent[];
+  } = {},
+): KubeObject[] {
   const n = objectNames(spec);
   const settings = apiServerSettings(spec, material.ca.certPem);
   const clientData: Record<string, string> = {};
@@ -569,7 +585,9 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
         'authentication-configuration.yaml':
           settings.authenticationConfiguration,
         'ca.crt': material.ca.certPem,
-        'spec.json': JSON.stringify(recordedSpec(spec)),
+        'spec.json': JSON.stringify(
+          recordedSpec(spec, options.derivedUrls ?? []),
+        ),
       },
     },
     certificatesConfigMap(spec, material),
