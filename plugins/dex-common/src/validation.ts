@@ -13,44 +13,11 @@ import { parseWithProblems } from './spec/problems';
 import { ExposureInput, packSpecInputSchema } from './spec/schema';
 import {
   AUTHENTICATOR_RELEASES,
-  DEFAULT_AUTHENTICATOR_VERSION,
-  DEFAULT_DEX_VERSION,
   DEX_RELEASES,
   findDexRelease,
   kubernetesServesV1beta1Crds,
 } from './versions';
-
-/**
- * What the platform team allows and prefers (the `dex:` section of app-config.yaml).
- *
- * @public
- */
-export interface PlatformPolicy {
-  dex: { allowedVersions: string[]; defaultVersion: string };
-  authenticator: { allowedVersions: string[]; defaultVersion: string };
-  defaultNamespace?: string;
-  ingressClassName?: string;
-  serviceType?: PackSpec['dex']['exposure']['serviceType'];
-  imageRegistry?: string;
-  /** Whether connectors may skip verifying their upstream's TLS certificate (LDAP insecureSkipVerify); default no. */
-  allowInsecureSkipVerify?: boolean;
-}
-
-/**
- * Every catalogued version allowed, the newest preferred.
- *
- * @public
- */
-export const DEFAULT_POLICY: PlatformPolicy = {
-  dex: {
-    allowedVersions: DEX_RELEASES.map(r => r.version),
-    defaultVersion: DEFAULT_DEX_VERSION,
-  },
-  authenticator: {
-    allowedVersions: AUTHENTICATOR_RELEASES.map(r => r.version),
-    defaultVersion: DEFAULT_AUTHENTICATOR_VERSION,
-  },
-};
+import { DEFAULT_POLICY, PlatformPolicy, policyProblems } from './policy';
 
 const CONNECTOR_NAMES: Record<ConnectorSpec['type'], string> = {
   github: 'GitHub',
@@ -133,7 +100,8 @@ export function withDefaults(
       idTokens: input.expiry?.idTokens ?? '24h',
       signingKeys: input.expiry?.signingKeys ?? '6h',
     },
-    imageRegistry: input.imageRegistry ?? policy.imageRegistry,
+    // Only the platform chooses where images come from (config, never input).
+    imageRegistry: policy.imageRegistry,
     kubernetesVersion: input.kubernetesVersion,
     apiServerCaFile: input.apiServerCaFile ?? '/etc/kubernetes/pki/dex-ca.crt',
   };
@@ -359,7 +327,7 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
       p.add(`staticUsers[${i}].email`, `duplicate static user "${u.email}"`);
     emails.add(u.email);
   });
-  return p.list;
+  return [...p.list, ...policyProblems(spec, policy)];
 }
 
 /** The schema's problems, then the rules' (those that can be checked on what is there). */
