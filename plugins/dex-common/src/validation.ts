@@ -359,11 +359,15 @@ export function validateSpec(
   spec: PackSpec,
   policy: PlatformPolicy = DEFAULT_POLICY,
 ): SpecProblem[] {
-  return allProblems(
-    parseWithProblems(packSpecInputSchema, spec).problems,
-    spec,
-    policy,
-  );
+  // The registry is filled in from the policy (withDefaults), not part of the spec's schema.
+  const { imageRegistry, ...written } = spec;
+  const problems = parseWithProblems(packSpecInputSchema, written).problems;
+  if (imageRegistry !== policy.imageRegistry)
+    problems.push({
+      field: 'imageRegistry',
+      message: `the image registry is chosen by the platform (dex.policy.imageRegistry): ${JSON.stringify(imageRegistry ?? null)} is not the platform's ${JSON.stringify(policy.imageRegistry ?? null)}`,
+    });
+  return allProblems(problems, spec, policy);
 }
 
 /**

@@ -55,7 +55,7 @@ describe('readPolicy', () => {
           usableSecretLabel: { key: 'example.com/dex', value: 'yes' },
         },
         clusters: {
-          'prod.eu': {
+          'prod-eu': {
             policy: {
               namespaces: ['prod-*'],
               allowEmptyClaimPrefixes: true,
@@ -65,7 +65,7 @@ describe('readPolicy', () => {
         },
       },
     });
-    expect(readPolicy(config, 'prod.eu')).toMatchObject({
+    expect(readPolicy(config, 'prod-eu')).toMatchObject({
       namespaces: ['prod-*'],
       ingressClasses: ['nginx'],
       allowEmptyClaimPrefixes: true,

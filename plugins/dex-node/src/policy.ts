@@ -90,7 +90,6 @@ export function readPolicy(config: Config, cluster?: string): PlatformPolicy {
       defaultVersion: normalizeVersion(def),
     };
   };
-  // By key, not by dotted path: a cluster's name may contain dots.
   const clusters = dex.getOptionalConfig('clusters');
   const byCluster =
     cluster !== undefined && clusters?.keys().includes(cluster)

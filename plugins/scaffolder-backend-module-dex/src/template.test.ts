@@ -10,6 +10,7 @@ import {
 import { Validator } from 'jsonschema';
 import { createTemplateRenderer } from 'nunjitsu';
 import yaml from 'yaml';
+import { prepareMaterial, render } from '@backstage-dex/plugin-dex-node';
 import { createDexPackApplyAction } from './actions';
 import { resolvePackSpec } from './actions/specInput';
 
@@ -49,7 +50,14 @@ function references(text: string, prefix: string): string[][] {
   return [...text.matchAll(re)].map(m => m[1].split('.'));
 }
 
-const secretRef = (name: string, key: string) => ({ name, key });
+/** What the scaffolder's Secret field leaves in the form's values: one star per character. */
+const MASKED = '********';
+/** The values the Secret fields hand to the task as secrets (never as parameters). */
+const SECRETS = {
+  clientSecret: 'form-client-secret-1',
+  bindPassword: 'form-bind-password-2',
+  password: 'form-user-password-3',
+};
 
 /** Form values a user can submit, one per branch of the form. */
 const FORMS: Record<string, Record<string, unknown>> = {
@@ -74,14 +82,14 @@ const FORMS: Record<string, Record<string, unknown>> = {
       enabled: true,
       email: 'tester@example.com',
       username: 'tester',
-      passwordRef: secretRef('tester', 'password'),
+      password: MASKED,
     },
   },
   'GitHub login': {
     connector: {
       type: 'github',
       clientId: 'gh-app',
-      clientSecretRef: secretRef('github', 'client-secret'),
+      clientSecret: MASKED,
       orgs: ['acme'],
     },
   },
@@ -90,7 +98,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'oidc',
       issuer: 'https://accounts.example.com',
       clientId: 'dex',
-      clientSecretRef: secretRef('oidc', 'client-secret'),
+      clientSecret: MASKED,
     },
   },
   'LDAP login': {
@@ -98,7 +106,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'ldap',
       host: 'ldap.example.com:636',
       bindDN: 'cn=dex,dc=example,dc=com',
-      bindPasswordRef: secretRef('ldap', 'password'),
+      bindPassword: MASKED,
       userBaseDN: 'ou=people,dc=example,dc=com',
     },
   },
@@ -161,7 +169,38 @@ const FORMS: Record<string, Record<string, unknown>> = {
     },
   },
   'rotation and take-over': { rotateCertificates: true, force: true },
+  'LDAP login and a test user, in another instance': {
+    instance: 'corp',
+    connector: {
+      type: 'ldap',
+      host: 'ldap.example.com:636',
+      bindDN: 'cn=dex,dc=example,dc=com',
+      bindPassword: MASKED,
+      userBaseDN: 'ou=people,dc=example,dc=com',
+    },
+    testUser: {
+      enabled: true,
+      email: 'tester@example.com',
+      username: 'tester',
+      password: MASKED,
+    },
+  },
 };
+
+/** The secret values a form hands over: those of the Secret fields it shows. */
+function secretsOf(form: Record<string, unknown>): Record<string, string> {
+  const connector = form.connector as { type?: string } | undefined;
+  const user = form.testUser as { enabled?: boolean } | undefined;
+  return {
+    ...(connector?.type === 'github' || connector?.type === 'oidc'
+      ? { clientSecret: SECRETS.clientSecret }
+      : {}),
+    ...(connector?.type === 'ldap'
+      ? { bindPassword: SECRETS.bindPassword }
+      : {}),
+    ...(user?.enabled ? { password: SECRETS.password } : {}),
+  };
+}
 
 describe('templates/add-dex-auth', () => {
   const template = yaml.parse(fs.readFileSync(TEMPLATE_PATH, 'utf8'));
@@ -206,6 +245,26 @@ describe('templates/add-dex-auth', () => {
         });
       }
     }
+  });
+
+  it("asks for every secret with the scaffolder's Secret field, so it travels as a task secret, not a parameter", () => {
+    const props = propertiesOf(parameters);
+    const connector = propertiesOf(props.get('connector')![0]);
+    const testUser = propertiesOf(props.get('testUser')![0]);
+    const secretFields = [
+      ...connector.get('clientSecret')!,
+      ...connector.get('bindPassword')!,
+      ...testUser.get('password')!,
+    ];
+    expect(secretFields).toHaveLength(4); // GitHub, OIDC, LDAP, test user
+    for (const field of secretFields)
+      expect((field as { 'ui:field'?: string })['ui:field']).toBe('Secret');
+    // No form field names a Secret by hand any more (a spec may only read the pack's own or labelled ones).
+    const text = JSON.stringify(template.spec.parameters);
+    expect(text).not.toMatch(/SecretRef|passwordRef|bindPasswordRef/);
+    const step = JSON.stringify(template.spec.steps[0].input);
+    for (const key of Object.keys(SECRETS))
+      expect(step).toContain(`\${{ secrets.${key} }}`);
   });
 
   it("has an input schema without $ref (the scaffolder's validator cannot resolve them without an $id)", () => {
@@ -268,6 +327,7 @@ describe('templates/add-dex-auth', () => {
       ...defaults,
       ...form,
     };
+    const secrets = secretsOf(form);
     // As the scaffolder renders a step's input (NunjucksWorkflowRunner.render).
     const input = JSON.parse(
       JSON.stringify(template.spec.steps[0].input),
@@ -275,7 +335,7 @@ describe('templates/add-dex-auth', () => {
         typeof value === 'string'
           ? renderer.renderValue(
               value,
-              { parameters: values },
+              { parameters: values, secrets },
               { coercion: 'json' },
             )
           : value,
@@ -312,6 +372,41 @@ describe('templates/add-dex-auth', () => {
       expect(spec.connectors.map(c => c.type)).toEqual(
         form.connector ? [(form.connector as { type: string }).type] : [],
       );
+    });
+
+    it('references each secret in the Secret the action makes of the secret inputs, and nowhere holds the value but there', () => {
+      const spec = resolvePackSpec(input, DEFAULT_POLICY);
+      const given = Object.fromEntries(
+        Object.entries(input.secretInputs ?? {}).filter(([, v]) => v !== ''),
+      ) as Record<string, string>;
+      expect(Object.values(given).sort()).toEqual(
+        Object.values(secrets).sort(),
+      );
+      // Rendered as dex-node renders the pack with those inputs: the Secret the refs name is the one made.
+      const refs = [
+        ...spec.connectors.map(c =>
+          c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef,
+        ),
+        ...spec.staticUsers.map(u => u.passwordRef!),
+      ];
+      const { material } = prepareMaterial(spec, {
+        secretInputs: given,
+        referenced: Object.fromEntries(
+          refs.map(r => [`${r.name}/${r.key}`, given[r.key]]),
+        ),
+      });
+      const made = render(spec, material).filter(
+        o => o.kind === 'Secret' && o.metadata.name.endsWith('-secret-inputs'),
+      );
+      expect(made.length).toBe(refs.length ? 1 : 0);
+      for (const ref of refs) {
+        expect(ref.name).toBe(made[0].metadata.name);
+        expect(given[ref.key]).toBeDefined();
+      }
+      // The spec (what the checkpoint key and the logs are made of) holds no value.
+      const specText = JSON.stringify(spec);
+      for (const value of Object.values(SECRETS))
+        expect(specText).not.toContain(value);
     });
   });
 });

@@ -115,7 +115,10 @@ export function createDexPackRenderAction(options: { config: Config }) {
     },
     async handler(ctx) {
       const { targetPath = '' } = ctx.input;
-      const requested = resolvePackSpec(ctx.input, readPolicy(config));
+      const requested = resolvePackSpec(
+        ctx.input,
+        readPolicy(config, ctx.input.cluster),
+      );
       // A configured cluster's url and CA go into the kubeconfigs the authenticator hands out.
       const targetCluster = readClusters(config).find(
         c => c.name === requested.cluster,

@@ -43,6 +43,7 @@ const ACTION_FIELDS = [
   'entityRef',
   'force',
   'rotateCertificates',
+  'secretInputs',
   'waitForRollout',
   'targetPath',
 ];
