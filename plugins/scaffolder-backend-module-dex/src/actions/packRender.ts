@@ -20,7 +20,12 @@ import {
   withClusterApiServer,
 } from '@backstage-dex/plugin-dex-node';
 import { examples } from './packRender.examples';
-import { ownerField, ownerOf, resolvePackSpec } from './specInput';
+import {
+  ownerField,
+  ownerOf,
+  refusedFields,
+  resolvePackSpec,
+} from './specInput';
 
 /** Files the action writes, relative to targetPath. */
 export const RENDERED_FILES = {
@@ -67,6 +72,7 @@ export function createDexPackRenderAction(options: { config: Config }) {
         packSpecSchemaWith(
           {
             ...ownerField,
+            ...refusedFields,
             targetPath: z
               .string({
                 description:
