@@ -1057,12 +1057,12 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       Buffer.from(v).toString('base64'),
     ]);
     const expectNowhere = async (task: TaskRun) => {
-      const stored = await request(backend.server).get(
+      const kept = await request(backend.server).get(
         `/api/scaffolder/v2/tasks/${task.id}`,
       );
-      expect(stored.status).toBe(200);
+      expect(kept.status).toBe(200);
       // The parameters as stored: the stars the form left, and the template's ${{ secrets.x }}.
-      expect(JSON.stringify(stored.body)).toContain(
+      expect(JSON.stringify(kept.body)).toContain(
         '${{ secrets.bindPassword }}',
       );
       const list = await request(backend.server).get(
@@ -1071,7 +1071,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       for (const [what, text] of [
         ['log and events', JSON.stringify(task.events)],
         ['output', JSON.stringify(task.output)],
-        ['stored task', JSON.stringify(stored.body)],
+        ['stored task', JSON.stringify(kept.body)],
         ['task list', JSON.stringify(list.body)],
       ]) {
         expect({ what, leaks: needles.filter(n => text.includes(n)) }).toEqual({

@@ -43,8 +43,8 @@ export const NODE_PATH = /^(\/[A-Za-z0-9._+@=,-]+)+$/;
  *
  * @public
  */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
 export const WHITESPACE_OR_CONTROL =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
   /[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/;
 
 /** Longest free text (annotation values, names shown on login pages). */
