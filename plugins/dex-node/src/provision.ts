@@ -27,6 +27,7 @@ import {
   SecretReference,
   checkSecretInputs,
   resolveReferences,
+  secretInputsAreOurs,
   secretReferences,
 } from './pack/references';
 import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
@@ -333,6 +334,20 @@ async function provisionOnce(
     instance: spec.instance,
     kubernetesId: spec.kubernetesId,
   };
+  const storedInputsOurs = secretInputsAreOurs(
+    existing.get(
+      objectKey({
+        kind: 'Secret',
+        metadata: {
+          name: objectNames(spec).secretInputs,
+          namespace: spec.namespace,
+        },
+      }),
+    ),
+    owner,
+  );
+  // Values in a Secret of that name that someone else made are never read (nor kept, on a takeover).
+  if (!storedInputsOurs) existingMaterial.secretInputs = {};
   // Before anything is written: the spec may read only Secrets it is allowed to.
   const {
     values: referenced,
@@ -344,16 +359,7 @@ async function provisionOnce(
       ...existingMaterial.secretInputs,
       ...options.secretInputs,
     },
-    storedSecretInputs: existing.get(
-      objectKey({
-        kind: 'Secret',
-        metadata: {
-          name: objectNames(spec).secretInputs,
-          namespace: spec.namespace,
-        },
-      }),
-    ),
-    owner,
+    secretInputsOurs: storedInputsOurs || !!options.force,
     policy: options.policy ?? DEFAULT_POLICY,
   });
   if (refused.length || missing.length)

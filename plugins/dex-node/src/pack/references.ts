@@ -10,6 +10,17 @@ import { ReferencedValues, refKey } from './material';
 import { objectNames } from './names';
 import { PackOwner, ownershipOf } from './ownership';
 
+/**
+ * Whether the stored Secret of secret inputs (if any) is the installation's own, so its values
+ * may be read and kept.
+ */
+export function secretInputsAreOurs(
+  stored: KubernetesObject | undefined,
+  owner: PackOwner,
+): boolean {
+  return !stored || ownershipOf(stored, owner).kind === 'ours';
+}
+
 /** A Secret the spec names: a key of it (the value is read), or a whole TLS Secret (no key). */
 export interface SecretReference {
   field: string;
@@ -59,9 +70,11 @@ export interface ReferenceContext {
   secrets: Map<string, V1Secret | undefined>;
   /** The values of the installation's own Secret of secret inputs: stored, with this run's given over them. */
   secretInputs: Record<string, string>;
-  /** The stored Secret of secret inputs, when there is one. */
-  storedSecretInputs?: KubernetesObject;
-  owner: PackOwner;
+  /**
+   * Whether that Secret is the installation's: absent, or made by it, or being taken over
+   * (force). A Secret of that name made by someone else is not read.
+   */
+  secretInputsOurs: boolean;
   policy: PlatformPolicy;
 }
 
@@ -79,9 +92,6 @@ export function resolveReferences(
 ): { values: ReferencedValues; missing: string[]; refused: string[] } {
   const inputsName = objectNames(spec).secretInputs;
   const label = context.policy.usableSecretLabel ?? DEFAULT_USABLE_SECRET_LABEL;
-  const inputsOurs =
-    !context.storedSecretInputs ||
-    ownershipOf(context.storedSecretInputs, context.owner).kind === 'ours';
   const values: ReferencedValues = {};
   const missing: string[] = [];
   const refused: string[] = [];
@@ -89,7 +99,7 @@ export function resolveReferences(
   for (const r of refs) {
     if (r.key && r.name === inputsName) {
       const value = context.secretInputs[r.key];
-      if (!inputsOurs)
+      if (!context.secretInputsOurs)
         refused.push(
           `- ${r.field}: ${at(r.name)} was not made by this installation; ask its owner, or take the installation over (force)`,
         );

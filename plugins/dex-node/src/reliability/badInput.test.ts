@@ -103,6 +103,14 @@ describe('bad input never touches the cluster', () => {
       { password: FOREIGN_SECRET },
       { usable: false },
     );
+    // A Secret with the name of instance "other"'s secret inputs, made by someone else.
+    await createSecret(
+      kc,
+      NS,
+      'other-secret-inputs',
+      { github: FOREIGN_SECRET },
+      { usable: false },
+    );
     clusters = readClusters(
       new ConfigReader({
         kubernetes: {
@@ -1038,6 +1046,24 @@ describe('bad input never touches the cluster', () => {
       }),
       messages: [
         /connectors\[0\]\.clientSecretRef: the secret input "github" was not given \(secretInputs\.github\) and is not stored in Secret base\/dex-secret-inputs; give it in the form/,
+      ],
+    },
+    {
+      name: "secret inputs Secret of the installation's name, made by someone else",
+      run: spec(
+        s => {
+          s.instance = 'other';
+          dexIngress(s).hosts = ['other.base.example.test'];
+          s.connectors = githubWith({
+            name: 'other-secret-inputs',
+            key: 'github',
+          });
+        },
+        undefined,
+        { secretInputs: { github: INLINE_SECRET } },
+      ),
+      messages: [
+        /connectors\[0\]\.clientSecretRef: Secret base\/other-secret-inputs was not made by this installation; ask its owner, or take the installation over \(force\)/,
       ],
     },
     {
