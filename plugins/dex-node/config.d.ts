@@ -62,9 +62,13 @@ export interface Config {
            * Namespace patterns (`*` any run of characters, `?` one character) developers may install
            * into; every namespace when absent. kube-system, kube-public, kube-node-lease and default
            * only when listed exactly (a pattern such as `*` does not open them).
+           * @visibility frontend
            */
           namespaces?: string[];
-          /** IngressClass names the pack's Ingresses may use; any when absent. */
+          /**
+           * IngressClass names the pack's Ingresses may use; any when absent.
+           * @visibility frontend
+           */
           ingressClasses?: string[];
           /**
            * Annotation key patterns the pack's Ingresses may carry (e.g. `cert-manager.io/*`); any
@@ -170,9 +174,13 @@ export interface Config {
        * Namespace patterns (`*` any run of characters, `?` one character) developers may install
        * into; every namespace when absent. kube-system, kube-public, kube-node-lease and default
        * only when listed exactly (a pattern such as `*` does not open them).
+       * @visibility frontend
        */
       namespaces?: string[];
-      /** IngressClass names the pack's Ingresses may use; any when absent. */
+      /**
+       * IngressClass names the pack's Ingresses may use; any when absent.
+       * @visibility frontend
+       */
       ingressClasses?: string[];
       /**
        * Annotation key patterns the pack's Ingresses may carry (e.g. `cert-manager.io/*`); any
