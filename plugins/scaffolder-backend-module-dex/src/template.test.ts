@@ -6,6 +6,7 @@ import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-com
 import {
   DEFAULT_POLICY,
   SERVICE_TYPES,
+  connectorSecretRefs,
 } from '@backstage-dex/plugin-dex-common';
 import { Validator } from 'jsonschema';
 import { createTemplateRenderer } from 'nunjitsu';
@@ -116,7 +117,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       host: 'ldap.example.com:389',
       startTLS: true,
       bindDN: 'cn=dex,dc=example,dc=com',
-      bindPasswordRef: secretRef('ldap', 'password'),
+      bindPassword: MASKED,
       userBaseDN: 'ou=people,dc=example,dc=com',
       groupBaseDN: 'ou=groups,dc=example,dc=com',
     },
@@ -126,7 +127,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'gitlab',
       baseURL: 'https://gitlab.example.com',
       clientId: 'gl-app',
-      clientSecretRef: secretRef('gitlab', 'client-secret'),
+      clientSecret: MASKED,
       groups: ['platform'],
     },
   },
@@ -135,7 +136,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'microsoft',
       tenant: 'example.onmicrosoft.com',
       clientId: '00000000-0000-0000-0000-000000000000',
-      clientSecretRef: secretRef('microsoft', 'client-secret'),
+      clientSecret: MASKED,
       groups: ['platform'],
     },
   },
@@ -143,7 +144,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
     connector: {
       type: 'google',
       clientId: 'dex.apps.googleusercontent.com',
-      clientSecretRef: secretRef('google', 'client-secret'),
+      clientSecret: MASKED,
       hostedDomains: ['example.com'],
     },
   },
@@ -154,7 +155,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       tokenURL: 'https://oauth.example.com/token',
       userInfoURL: 'https://oauth.example.com/userinfo',
       clientId: 'dex',
-      clientSecretRef: secretRef('oauth', 'client-secret'),
+      clientSecret: MASKED,
       scopes: ['profile'],
     },
   },
@@ -192,7 +193,7 @@ function secretsOf(form: Record<string, unknown>): Record<string, string> {
   const connector = form.connector as { type?: string } | undefined;
   const user = form.testUser as { enabled?: boolean } | undefined;
   return {
-    ...(connector?.type === 'github' || connector?.type === 'oidc'
+    ...(connector?.type && !['ldap', 'saml'].includes(connector.type)
       ? { clientSecret: SECRETS.clientSecret }
       : {}),
     ...(connector?.type === 'ldap'
@@ -256,7 +257,8 @@ describe('templates/add-dex-auth', () => {
       ...connector.get('bindPassword')!,
       ...testUser.get('password')!,
     ];
-    expect(secretFields).toHaveLength(4); // GitHub, OIDC, LDAP, test user
+    // GitHub, GitLab, Microsoft, Google, OIDC, OAuth 2, LDAP, the test user (SAML has no secret).
+    expect(secretFields).toHaveLength(8);
     for (const field of secretFields)
       expect((field as { 'ui:field'?: string })['ui:field']).toBe('Secret');
     // No form field names a Secret by hand any more (a spec may only read the pack's own or labelled ones).
@@ -372,6 +374,13 @@ describe('templates/add-dex-auth', () => {
       expect(spec.connectors.map(c => c.type)).toEqual(
         form.connector ? [(form.connector as { type: string }).type] : [],
       );
+      // Every field the form asked for reaches the connector, but the Secret fields' stars.
+      if (form.connector) {
+        const { clientSecret, bindPassword, ...asked } =
+          form.connector as Record<string, unknown>;
+        expect(spec.connectors[0]).toMatchObject(asked);
+        expect(JSON.stringify(spec.connectors[0])).not.toContain(MASKED);
+      }
     });
 
     it('references each secret in the Secret the action makes of the secret inputs, and nowhere holds the value but there', () => {
@@ -384,9 +393,10 @@ describe('templates/add-dex-auth', () => {
       );
       // Rendered as dex-node renders the pack with those inputs: the Secret the refs name is the one made.
       const refs = [
-        ...spec.connectors.map(c =>
-          c.type === 'ldap' ? c.bindPasswordRef : c.clientSecretRef,
-        ),
+        ...spec.connectors.flatMap(c => {
+          const { credential } = connectorSecretRefs(c);
+          return credential ? [credential.ref] : [];
+        }),
         ...spec.staticUsers.map(u => u.passwordRef!),
       ];
       const { material } = prepareMaterial(spec, {
