@@ -898,6 +898,17 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
       ],
       [
+        "a first run without the test user's password (a Secret field left empty)",
+        ...form({
+          testUser: {
+            enabled: true,
+            email: 'tester@example.test',
+            username: 'tester',
+          },
+        }),
+        /staticUsers\[0\]\.passwordRef: the secret input "test-user-password" was not given \(secretInputs\.test-user-password\) and is not stored in Secret team-p\/dex-secret-inputs; give it in the form/,
+      ],
+      [
         'an issuer URL carrying a second apiserver flag',
         ...form({ issuerUrl: `https://dex.team-p.example.test${INJECTED}` }),
         /dex\.issuerUrl: .*contains whitespace or control characters; remove them/,
