@@ -1,6 +1,7 @@
 import { connectorSecretRefs } from './connectors';
 import { ConnectorSpec, PackSpecInput } from './types';
-import { DEFAULT_POLICY, resolveSpec } from './validation';
+import { DEFAULT_POLICY } from './policy';
+import { resolveSpec } from './validation';
 import { DEX_RELEASES } from './versions';
 
 const secretRef = { name: 'upstream', key: 'secret' };

@@ -65,7 +65,13 @@ export {
 } from './spec/schema';
 export type { PackSpecInputSchema } from './spec/schema';
 export { nearestName } from './spec/checks';
-export { isIpv4, isLabelValue, normalizeVersion } from './spec/patterns';
+export {
+  WHITESPACE_OR_CONTROL,
+  isImageRegistry,
+  isIpv4,
+  isLabelValue,
+  normalizeVersion,
+} from './spec/patterns';
 export {
   AUTHENTICATOR_RELEASES,
   DEFAULT_AUTHENTICATOR_VERSION,
@@ -85,13 +91,18 @@ export type {
   DexRelease,
 } from './versions';
 export {
-  DEFAULT_POLICY,
   formatProblems,
   resolveSpec,
   validateSpec,
   withDefaults,
 } from './validation';
-export type { PlatformPolicy } from './validation';
+export {
+  DEFAULT_POLICY,
+  DEFAULT_USABLE_SECRET_LABEL,
+  RESERVED_NAMESPACES,
+  isRiskyAnnotation,
+} from './policy';
+export type { PlatformPolicy } from './policy';
 export {
   dexPackApplyPermission,
   dexPackTakeoverPermission,

@@ -120,6 +120,8 @@ export type PackSpec = Omit<
   claims: ClaimsSpec;
   expiry: { idTokens: string; signingKeys: string };
   apiServerCaFile: string;
+  /** From the platform policy only (dex.policy.imageRegistry), never from input. */
+  imageRegistry?: string;
 };
 
 /**

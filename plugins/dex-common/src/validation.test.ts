@@ -1,5 +1,6 @@
 import { PackSpecInput, ServiceType } from './types';
-import { DEFAULT_POLICY, PlatformPolicy, resolveSpec } from './validation';
+import { DEFAULT_POLICY, PlatformPolicy } from './policy';
+import { resolveSpec } from './validation';
 
 const valid: PackSpecInput = {
   cluster: 'prod',
@@ -330,10 +331,215 @@ describe('resolveSpec', () => {
       /label value/,
     ],
     [
-      'image registry with scheme',
-      { imageRegistry: 'https://registry.example.com' },
+      'an image registry in the spec (platform policy only)',
+      { imageRegistry: 'registry.example.com' },
       'imageRegistry',
-      /registry host/,
+      /chosen by the platform, not in the spec: remove imageRegistry; the platform team sets dex\.policy\.imageRegistry/,
+    ],
+    // Values that become kube-apiserver flags, URLs or paths: no whitespace, no control characters.
+    [
+      'an issuer URL carrying a second flag after a newline',
+      {
+        dex: {
+          ...valid.dex,
+          issuerUrl:
+            'https://dex.example.com\n--authorization-mode=AlwaysAllow',
+        },
+      },
+      'dex.issuerUrl',
+      /contains whitespace or control characters; remove them/,
+    ],
+    [
+      'an issuer URL with a space',
+      { dex: { ...valid.dex, issuerUrl: 'https://dex.example.com/a b' } },
+      'dex.issuerUrl',
+      /contains whitespace or control characters/,
+    ],
+    [
+      'an issuer URL with a tab (which the URL parser would drop silently)',
+      { dex: { ...valid.dex, issuerUrl: 'https://dex.example.com/\tdex' } },
+      'dex.issuerUrl',
+      /contains whitespace or control characters/,
+    ],
+    [
+      'an issuer URL with a non-breaking space',
+      { dex: { ...valid.dex, issuerUrl: 'https://dex.example.com/\u00a0dex' } },
+      'dex.issuerUrl',
+      /contains whitespace or control characters/,
+    ],
+    [
+      'apiServerCaFile carrying a second flag',
+      {
+        apiServerCaFile:
+          '/etc/kubernetes/pki/dex-ca.crt\n--authorization-mode=AlwaysAllow',
+      },
+      'apiServerCaFile',
+      /contains whitespace or control characters; remove them \(the path becomes a kube-apiserver flag\)/,
+    ],
+    [
+      'apiServerCaFile with a space',
+      { apiServerCaFile: '/etc/kubernetes/pki/dex ca.crt' },
+      'apiServerCaFile',
+      /contains whitespace/,
+    ],
+    [
+      'apiServerCaFile with .. segments',
+      { apiServerCaFile: '/etc/kubernetes/pki/../../root/ca.crt' },
+      'apiServerCaFile',
+      /no \. or \.\. segments/,
+    ],
+    [
+      'apiServerCaFile that is relative',
+      { apiServerCaFile: 'pki/dex-ca.crt' },
+      'apiServerCaFile',
+      /must be an absolute path on the control-plane nodes/,
+    ],
+    [
+      'a redirect URI with a newline',
+      {
+        staticClients: [
+          { id: 'app', redirectURIs: ['https://app.example.com/cb\nx'] },
+        ],
+      },
+      'staticClients[0].redirectURIs[0]',
+      /contains whitespace or control characters/,
+    ],
+    [
+      'an authenticator URL with a carriage return',
+      { authenticator: { url: 'https://login.example.com/\r' } },
+      'authenticator.url',
+      /contains whitespace or control characters/,
+    ],
+    [
+      'an upstream OIDC issuer with a space',
+      {
+        connectors: [
+          {
+            type: 'oidc',
+            issuer: 'https://sso.example.com /x',
+            clientId: 'dex',
+            clientSecretRef: secretRef,
+          },
+        ],
+      },
+      'connectors[0].issuer',
+      /contains whitespace or control characters/,
+    ],
+    [
+      'a cluster name that carries a path',
+      { cluster: 'prod/../evil' },
+      'cluster',
+      /is not a cluster name: .*without whitespace, control characters or \//,
+    ],
+    [
+      'a cluster name with a newline',
+      { cluster: 'prod\nx' },
+      'cluster',
+      /is not a cluster name/,
+    ],
+    [
+      'a Kubernetes version that is not one',
+      { kubernetesVersion: 'v1.35.4\n--x' },
+      'kubernetesVersion',
+      /is not a Kubernetes version: write it as v1\.35\.4/,
+    ],
+    [
+      'a groups claim with a tab',
+      { claims: { groupsClaim: 'groups\tx' } },
+      'claims.groupsClaim',
+      /is not a claim name/,
+    ],
+    [
+      'a username prefix with a newline',
+      { claims: { usernamePrefix: 'oidc:\n--x' } },
+      'claims.usernamePrefix',
+      /must not contain whitespace or control characters/,
+    ],
+    // system: prefixes, always
+    [
+      'a groups prefix of system:',
+      { claims: { groupsPrefix: 'system:' } },
+      'claims.groupsPrefix',
+      /starts with system:, which the kube-apiserver reserves .*use a prefix such as oidc:/,
+    ],
+    [
+      'a username prefix starting with System: (any case)',
+      { claims: { usernamePrefix: 'System:oidc:' } },
+      'claims.usernamePrefix',
+      /starts with system:/,
+    ],
+    [
+      'a groups prefix an upstream group could complete to system:',
+      { claims: { groupsPrefix: 'sys' } },
+      'claims.groupsPrefix',
+      /is the start of system:, so an upstream name could complete it/,
+    ],
+    // Platform policy (defaults)
+    [
+      'an empty groups prefix',
+      { claims: { groupsPrefix: '' } },
+      'claims.groupsPrefix',
+      /an empty groups prefix lets upstream groups reach the kube-apiserver as they are .*dex\.policy\.allowEmptyClaimPrefixes \(or dex\.clusters\.prod\.policy\.allowEmptyClaimPrefixes\)/,
+    ],
+    [
+      'an empty username prefix',
+      { claims: { usernamePrefix: '' } },
+      'claims.usernamePrefix',
+      /an empty username prefix/,
+    ],
+    [
+      "the kube-apiserver's spelling of no username prefix",
+      { claims: { usernamePrefix: '-' } },
+      'claims.usernamePrefix',
+      /an empty username prefix/,
+    ],
+    [
+      'kube-system',
+      { namespace: 'kube-system' },
+      'namespace',
+      /"kube-system" is one of the cluster's own namespaces .*choose another namespace; the platform team can allow it by listing "kube-system" exactly in dex\.policy\.namespaces/,
+    ],
+    [
+      'default',
+      { namespace: 'default' },
+      'namespace',
+      /one of the cluster's own namespaces/,
+    ],
+    [
+      'a server-snippet annotation',
+      {
+        dex: {
+          exposure: {
+            ingress: {
+              enabled: true,
+              hosts: ['a.b'],
+              annotations: {
+                'nginx.ingress.kubernetes.io/server-snippet': 'return 200;',
+              },
+            },
+          },
+        },
+      },
+      'dex.exposure.ingress.annotations["nginx.ingress.kubernetes.io/server-snippet"]',
+      /lets the Ingress controller run configuration or change authentication .*remove it; the platform team can allow it only by listing "nginx\.ingress\.kubernetes\.io\/server-snippet" exactly in dex\.policy\.ingressAnnotations/,
+    ],
+    [
+      'an auth-url annotation on the authenticator',
+      {
+        authenticator: {
+          exposure: {
+            ingress: {
+              enabled: true,
+              hosts: ['a.b'],
+              annotations: {
+                'nginx.ingress.kubernetes.io/auth-url': 'https://x.example',
+              },
+            },
+          },
+        },
+      },
+      'authenticator.exposure.ingress.annotations["nginx.ingress.kubernetes.io/auth-url"]',
+      /run configuration or change authentication/,
     ],
   ])('%s', (_name, input, field, message) => {
     const found = problems(input);
@@ -437,6 +643,133 @@ describe('resolveSpec', () => {
           'Dex version 2.30.0 is not allowed by the platform (dex: config); allowed: 2.45.1',
       },
     ]);
+  });
+
+  describe('platform policy', () => {
+    const ingress = (extra: Record<string, unknown>) => ({
+      dex: {
+        exposure: { ingress: { enabled: true, hosts: ['a.b'], ...extra } },
+      },
+    });
+    const policy = (extra: Partial<PlatformPolicy>): PlatformPolicy => ({
+      ...DEFAULT_POLICY,
+      ...extra,
+    });
+
+    it('allows namespaces matching its patterns, and no others', () => {
+      const p = policy({ namespaces: ['team-*', 'identity'] });
+      expect(problems({ namespace: 'team-a' }, p)).toEqual([]);
+      expect(problems({ namespace: 'identity' }, p)).toEqual([]);
+      expect(problems({ namespace: 'prod' }, p)).toEqual([
+        {
+          field: 'namespace',
+          message:
+            'namespace "prod" is not allowed by the platform on cluster "prod": choose one matching "team-*", "identity" (dex.policy.namespaces (or dex.clusters.prod.policy.namespaces))',
+        },
+      ]);
+    });
+
+    it('opens a reserved namespace only when listed exactly, never by a pattern', () => {
+      expect(
+        problems({ namespace: 'kube-system' }, policy({ namespaces: ['*'] })),
+      ).toEqual([
+        expect.objectContaining({
+          field: 'namespace',
+          message: expect.stringContaining("cluster's own namespaces"),
+        }),
+      ]);
+      expect(
+        problems(
+          { namespace: 'kube-system' },
+          policy({ namespaces: ['kube-system'] }),
+        ),
+      ).toEqual([]);
+    });
+
+    it('allows only the listed Ingress classes (and asks for one when none is named)', () => {
+      const p = policy({ ingressClasses: ['nginx-internal'] });
+      expect(problems(ingress({ className: 'nginx-internal' }), p)).toEqual([]);
+      expect(problems(ingress({ className: 'nginx-public' }), p)).toEqual([
+        {
+          field: 'dex.exposure.ingress.className',
+          message:
+            'Ingress class "nginx-public" is not allowed by the platform: use one of nginx-internal (dex.policy.ingressClasses (or dex.clusters.prod.policy.ingressClasses))',
+        },
+      ]);
+      expect(problems(ingress({}), p)).toEqual([
+        expect.objectContaining({
+          field: 'dex.exposure.ingress.className',
+          message: expect.stringMatching(/^name an Ingress class: one of/),
+        }),
+      ]);
+      // The platform's default class counts as named.
+      expect(
+        problems(ingress({}), { ...p, ingressClassName: 'nginx-internal' }),
+      ).toEqual([]);
+    });
+
+    it('allows annotation keys matching its patterns; risky keys only when listed exactly', () => {
+      const snippet = 'nginx.ingress.kubernetes.io/configuration-snippet';
+      const wildcard = policy({
+        ingressAnnotations: [
+          'cert-manager.io/*',
+          'nginx.ingress.kubernetes.io/*',
+        ],
+      });
+      expect(
+        problems(
+          ingress({
+            annotations: {
+              'cert-manager.io/cluster-issuer': 'letsencrypt',
+              'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+            },
+          }),
+          wildcard,
+        ),
+      ).toEqual([]);
+      expect(
+        problems(ingress({ annotations: { 'example.com/x': 'y' } }), wildcard),
+      ).toEqual([
+        expect.objectContaining({
+          field: 'dex.exposure.ingress.annotations["example.com/x"]',
+          message: expect.stringMatching(
+            /annotation "example\.com\/x" is not allowed by the platform: remove it, or use one matching "cert-manager\.io\/\*"/,
+          ),
+        }),
+      ]);
+      // A wildcard does not open a snippet; listing it exactly does.
+      expect(
+        problems(ingress({ annotations: { [snippet]: 'x' } }), wildcard),
+      ).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining('run configuration'),
+        }),
+      ]);
+      expect(
+        problems(
+          ingress({ annotations: { [snippet]: 'x' } }),
+          policy({ ingressAnnotations: [snippet] }),
+        ),
+      ).toEqual([]);
+    });
+
+    it('allows empty claim prefixes only when the platform does; system: never', () => {
+      const p = policy({ allowEmptyClaimPrefixes: true });
+      expect(
+        problems({ claims: { usernamePrefix: '', groupsPrefix: '' } }, p),
+      ).toEqual([]);
+      expect(problems({ claims: { groupsPrefix: 'system:' } }, p)).toEqual([
+        expect.objectContaining({ field: 'claims.groupsPrefix' }),
+      ]);
+    });
+
+    it('takes the image registry from the policy only', () => {
+      const { spec } = resolveSpec(
+        valid,
+        policy({ imageRegistry: 'registry.example.com/mirror' }),
+      );
+      expect(spec.imageRegistry).toBe('registry.example.com/mirror');
+    });
   });
 
   it('reports every problem at once', () => {

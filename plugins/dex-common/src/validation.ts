@@ -13,45 +13,12 @@ import { parseWithProblems } from './spec/problems';
 import { ExposureInput, packSpecInputSchema } from './spec/schema';
 import {
   AUTHENTICATOR_RELEASES,
-  DEFAULT_AUTHENTICATOR_VERSION,
-  DEFAULT_DEX_VERSION,
   DEX_RELEASES,
   defaultDexStorage,
   findDexRelease,
   kubernetesServesV1beta1Crds,
 } from './versions';
-
-/**
- * What the platform team allows and prefers (the `dex:` section of app-config.yaml).
- *
- * @public
- */
-export interface PlatformPolicy {
-  dex: { allowedVersions: string[]; defaultVersion: string };
-  authenticator: { allowedVersions: string[]; defaultVersion: string };
-  defaultNamespace?: string;
-  ingressClassName?: string;
-  serviceType?: PackSpec['dex']['exposure']['serviceType'];
-  imageRegistry?: string;
-  /** Whether connectors may skip verifying their upstream's TLS certificate (LDAP insecureSkipVerify); default no. */
-  allowInsecureSkipVerify?: boolean;
-}
-
-/**
- * Every catalogued version allowed, the newest preferred.
- *
- * @public
- */
-export const DEFAULT_POLICY: PlatformPolicy = {
-  dex: {
-    allowedVersions: DEX_RELEASES.map(r => r.version),
-    defaultVersion: DEFAULT_DEX_VERSION,
-  },
-  authenticator: {
-    allowedVersions: AUTHENTICATOR_RELEASES.map(r => r.version),
-    defaultVersion: DEFAULT_AUTHENTICATOR_VERSION,
-  },
-};
+import { DEFAULT_POLICY, PlatformPolicy, policyProblems } from './policy';
 
 const CONNECTOR_NAMES: Record<ConnectorSpec['type'], string> = {
   github: 'GitHub',
@@ -139,7 +106,8 @@ export function withDefaults(
       idTokens: input.expiry?.idTokens ?? '24h',
       signingKeys: input.expiry?.signingKeys ?? '6h',
     },
-    imageRegistry: input.imageRegistry ?? policy.imageRegistry,
+    // Only the platform chooses where images come from (config, never input).
+    imageRegistry: policy.imageRegistry,
     kubernetesVersion: input.kubernetesVersion,
     apiServerCaFile: input.apiServerCaFile ?? '/etc/kubernetes/pki/dex-ca.crt',
   };
@@ -365,7 +333,7 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
       p.add(`staticUsers[${i}].email`, `duplicate static user "${u.email}"`);
     emails.add(u.email);
   });
-  return p.list;
+  return [...p.list, ...policyProblems(spec, policy)];
 }
 
 /** The schema's problems, then the rules' (those that can be checked on what is there). */
@@ -397,11 +365,15 @@ export function validateSpec(
   spec: PackSpec,
   policy: PlatformPolicy = DEFAULT_POLICY,
 ): SpecProblem[] {
-  return allProblems(
-    parseWithProblems(packSpecInputSchema, spec).problems,
-    spec,
-    policy,
-  );
+  // The registry is filled in from the policy (withDefaults), not part of the spec's schema.
+  const { imageRegistry, ...written } = spec;
+  const problems = parseWithProblems(packSpecInputSchema, written).problems;
+  if (imageRegistry !== policy.imageRegistry)
+    problems.push({
+      field: 'imageRegistry',
+      message: `the image registry is chosen by the platform (dex.policy.imageRegistry): ${JSON.stringify(imageRegistry ?? null)} is not the platform's ${JSON.stringify(policy.imageRegistry ?? null)}`,
+    });
+  return allProblems(problems, spec, policy);
 }
 
 /**

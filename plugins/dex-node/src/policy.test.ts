@@ -1,5 +1,8 @@
 import { ConfigReader } from '@backstage/config';
-import { DEFAULT_POLICY } from '@backstage-dex/plugin-dex-common';
+import {
+  DEFAULT_POLICY,
+  DEFAULT_USABLE_SECRET_LABEL,
+} from '@backstage-dex/plugin-dex-common';
 import { readPolicy } from './policy';
 
 describe('readPolicy', () => {
@@ -7,7 +10,7 @@ describe('readPolicy', () => {
     expect(readPolicy(new ConfigReader({}))).toBe(DEFAULT_POLICY);
   });
 
-  it('reads versions (without a leading v) and defaults', () => {
+  it('reads versions (without a leading v), defaults and the policy', () => {
     const policy = readPolicy(
       new ConfigReader({
         dex: {
@@ -17,7 +20,12 @@ describe('readPolicy', () => {
             namespace: 'identity',
             ingressClassName: 'nginx',
             serviceType: 'LoadBalancer',
+          },
+          policy: {
             imageRegistry: 'mirror.example.com',
+            namespaces: ['team-*', 'identity'],
+            ingressClasses: ['nginx'],
+            ingressAnnotations: ['cert-manager.io/*'],
           },
           connectors: { allowInsecureSkipVerify: true },
         },
@@ -31,7 +39,64 @@ describe('readPolicy', () => {
       serviceType: 'LoadBalancer',
       imageRegistry: 'mirror.example.com',
       allowInsecureSkipVerify: true,
+      namespaces: ['team-*', 'identity'],
+      ingressClasses: ['nginx'],
+      ingressAnnotations: ['cert-manager.io/*'],
+      usableSecretLabel: DEFAULT_USABLE_SECRET_LABEL,
     });
+  });
+
+  it("takes a cluster's policy keys over the default's, key by key", () => {
+    const config = new ConfigReader({
+      dex: {
+        policy: {
+          namespaces: ['team-*'],
+          ingressClasses: ['nginx'],
+          usableSecretLabel: { key: 'example.com/dex', value: 'yes' },
+        },
+        clusters: {
+          'prod-eu': {
+            policy: {
+              namespaces: ['prod-*'],
+              allowEmptyClaimPrefixes: true,
+              imageRegistry: 'registry.prod.example.com/mirror',
+            },
+          },
+        },
+      },
+    });
+    expect(readPolicy(config, 'prod-eu')).toMatchObject({
+      namespaces: ['prod-*'],
+      ingressClasses: ['nginx'],
+      allowEmptyClaimPrefixes: true,
+      imageRegistry: 'registry.prod.example.com/mirror',
+      usableSecretLabel: { key: 'example.com/dex', value: 'yes' },
+    });
+    const other = readPolicy(config, 'dev');
+    expect(other).toMatchObject({ namespaces: ['team-*'] });
+    expect(other.allowEmptyClaimPrefixes).toBeUndefined();
+    expect(other.imageRegistry).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { defaults: { imageRegistry: 'mirror.example.com' } },
+      /dex\.defaults\.imageRegistry: .*move it to dex\.policy\.imageRegistry/,
+    ],
+    [
+      { policy: { imageRegistry: 'https://mirror.example.com' } },
+      /dex\.policy\.imageRegistry: "https:\/\/mirror\.example\.com" is not a registry/,
+    ],
+    [
+      { policy: { namespaces: ['team a'] } },
+      /dex\.policy\.namespaces: "team a" is not a pattern/,
+    ],
+    [
+      { policy: { usableSecretLabel: { key: 'not a key', value: 'x' } } },
+      /dex\.policy\.usableSecretLabel: .* is not a label/,
+    ],
+  ])('refuses a setting it cannot use, naming the key (%#)', (dex, message) => {
+    expect(() => readPolicy(new ConfigReader({ dex }))).toThrow(message);
   });
 
   it('defaults to the first allowed version when the catalogue default is not allowed', () => {

@@ -2,6 +2,7 @@ import { InputError, ServiceUnavailableError } from '@backstage/errors';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import {
   ApiServerSettings,
+  DEFAULT_POLICY,
   PackSpec,
   PlatformPolicy,
   connectorSecretRefs,
@@ -21,6 +22,13 @@ import {
   prepareMaterial,
   refKey,
 } from './pack/material';
+import {
+  SecretReference,
+  checkSecretInputs,
+  resolveReferences,
+  secretInputsAreOurs,
+  secretReferences,
+} from './pack/references';
 import {
   LoadBalancerComponent,
   authenticatorUrl,
@@ -69,6 +77,12 @@ export interface ProvisionOptions {
   requestTimeoutMs?: number;
   /** Cancels the run (e.g. the scaffolder task's ctx.signal): requests in flight are aborted. */
   signal?: AbortSignal;
+  /**
+   * Values given as secret inputs (the template's secret fields), by key: stored (created, or
+   * updated on a re-run) in the installation's Secret `<instance>-secret-inputs`, which the spec
+   * references. Never logged or returned.
+   */
+  secretInputs?: Record<string, string>;
   /**
    * `clusterApi` mode: after the pack, apply the kube-apiserver settings to the workload
    * cluster's KubeadmControlPlane on the management cluster (`force` takes over what someone
@@ -121,48 +135,14 @@ export interface ProvisionResult {
   pendingLoadBalancers: string[];
 }
 
-/** Secrets the spec references (connector secrets, static users' passwords, Ingress TLS), by field. */
-function references(
-  spec: PackSpec,
-): { field: string; name: string; key?: string }[] {
-  const refs: { field: string; name: string; key?: string }[] = [];
-  spec.connectors.forEach((c, i) => {
-    const { credential, rootCA } = connectorSecretRefs(c);
-    for (const r of [credential, rootCA])
-      if (r) refs.push({ field: `connectors[${i}].${r.field}`, ...r.ref });
-  });
-  spec.staticClients.forEach(
-    (c, i) =>
-      c.secretRef &&
-      refs.push({ field: `staticClients[${i}].secretRef`, ...c.secretRef }),
-  );
-  spec.staticUsers.forEach(
-    (u, i) =>
-      u.passwordRef &&
-      refs.push({ field: `staticUsers[${i}].passwordRef`, ...u.passwordRef }),
-  );
-  for (const [field, ing] of [
-    ['dex.exposure.ingress.tlsSecretName', spec.dex.exposure.ingress],
-    [
-      'authenticator.exposure.ingress.tlsSecretName',
-      spec.authenticator.enabled
-        ? spec.authenticator.exposure.ingress
-        : undefined,
-    ],
-  ] as const) {
-    if (ing?.enabled && ing.tlsSecretName)
-      refs.push({ field, name: ing.tlsSecretName });
-  }
-  return refs;
-}
-
-async function readReferenced(
+/** The Secrets the spec names (but the installation's own, read with the pack), as they are. */
+async function readReferencedSecrets(
   cluster: ClusterClient,
   spec: PackSpec,
-): Promise<ReferencedValues> {
-  const refs = references(spec);
-  if (!refs.length) return {};
-  const names = [...new Set(refs.map(r => r.name))];
+  refs: SecretReference[],
+): Promise<Map<string, V1Secret | undefined>> {
+  const own = objectNames(spec).secretInputs;
+  const names = [...new Set(refs.map(r => r.name))].filter(n => n !== own);
   const secrets = new Map<string, V1Secret | undefined>();
   await Promise.all(
     names.map(async name => {
@@ -181,31 +161,7 @@ async function readReferenced(
       }
     }),
   );
-  const values: ReferencedValues = {};
-  const missing: string[] = [];
-  for (const r of refs) {
-    const s = secrets.get(r.name);
-    // A keyed reference needs the key; a TLS Secret reference (no key) needs the Secret.
-    let raw: string | undefined;
-    if (r.key) raw = s?.data?.[r.key];
-    else if (s) raw = '';
-    if (raw === undefined) {
-      missing.push(
-        `- ${r.field}: Secret ${spec.namespace}/${r.name}${r.key ? ` has no key "${r.key}"` : ' does not exist'}${s || r.key === undefined ? '' : ' (the Secret does not exist)'}; create it first`,
-      );
-    } else if (r.key) {
-      values[refKey({ name: r.name, key: r.key })] = Buffer.from(
-        raw,
-        'base64',
-      ).toString('utf8');
-    }
-  }
-  if (missing.length)
-    throw new InputError(
-      `The spec references Secrets that are missing:\n${missing.join('\n')}`,
-    );
-  checkConnectorCredentials(spec, values);
-  return values;
+  return secrets;
 }
 
 /**
@@ -314,6 +270,7 @@ async function provisionBounded(
   };
   const problems = validateSpec(spec, options.policy);
   if (problems.length) throw new InputError(formatProblems(problems));
+  checkSecretInputs(options.secretInputs);
   log(
     `Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`,
   );
@@ -385,14 +342,61 @@ async function provisionOnce(
   kcpApiVersion: string | undefined,
   derivedUrls: LoadBalancerComponent[],
 ): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
-  const [existing, referenced] = await Promise.all([
+  const refs = secretReferences(spec);
+  const [existing, referencedSecrets] = await Promise.all([
     readExisting(kc, renderSkeleton(spec)),
-    readReferenced(kc, spec),
+    readReferencedSecrets(kc, spec, refs),
   ]);
   const secrets = [...existing.values()].filter(
     o => o.kind === 'Secret',
   ) as V1Secret[];
   const existingMaterial = materialFromSecrets(spec, secrets);
+  const owner = ownerOf(spec, options);
+  const storedInputsOurs = secretInputsAreOurs(
+    existing.get(
+      objectKey({
+        kind: 'Secret',
+        metadata: {
+          name: objectNames(spec).secretInputs,
+          namespace: spec.namespace,
+        },
+      }),
+    ),
+    owner,
+  );
+  // Values in a Secret of that name that someone else made are never read (nor kept, on a takeover).
+  if (!storedInputsOurs) existingMaterial.secretInputs = {};
+  // Before anything is written: the spec may read only Secrets it is allowed to.
+  const {
+    values: referenced,
+    missing,
+    refused,
+  } = resolveReferences(spec, refs, {
+    secrets: referencedSecrets,
+    secretInputs: {
+      ...existingMaterial.secretInputs,
+      ...options.secretInputs,
+    },
+    secretInputsOurs: storedInputsOurs || !!options.force,
+    policy: options.policy ?? DEFAULT_POLICY,
+  });
+  if (refused.length || missing.length)
+    throw new InputError(
+      [
+        ...(refused.length
+          ? [
+              `The spec references Secrets it may not read:\n${refused.join('\n')}`,
+            ]
+          : []),
+        ...(missing.length
+          ? [
+              `The spec references Secrets that are missing:\n${missing.join('\n')}`,
+            ]
+          : []),
+        'Nothing was applied.',
+      ].join('\n'),
+    );
+  checkConnectorCredentials(spec, referenced);
   // A new CA means new serving certificates too: make all their keys at once, in parallel.
   const freshCa =
     options.rotateCertificates ||
@@ -409,13 +413,13 @@ async function provisionOnce(
     keys,
     referenced,
     rotateCertificates: options.rotateCertificates,
+    secretInputs: options.secretInputs,
   });
   for (const g of generated) log(`generated ${g}`);
   if (!generated.length)
     log('reusing the existing certificates and client secrets');
 
   const target = options.kubeadmControlPlane;
-  const owner = ownerOf(spec, options);
   let objects = render(spec, material, { derivedUrls });
   if (target) {
     objects = recordClusterApiTarget(

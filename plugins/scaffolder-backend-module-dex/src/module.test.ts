@@ -47,6 +47,11 @@ const TEMPLATE_PATH = path.resolve(
   '../../../templates/add-dex-auth/template.yaml',
 );
 const ENTITIES_PATH = path.resolve(__dirname, '__testUtils__/entities.yaml');
+/** A template that hands its values to the action as they are (what the form never asks for). */
+const SPEC_TEMPLATE_PATH = path.resolve(
+  __dirname,
+  '__testUtils__/specTemplate.yaml',
+);
 /** The bound of every request to a cluster in these tests (dex.apply.requestTimeoutSeconds). */
 const REQUEST_TIMEOUT_SECONDS = 3;
 /** dex.apply.loadBalancerTimeoutSeconds of the test backend: long enough for the test to answer. */
@@ -57,6 +62,7 @@ type TaskEvent = {
   body: { message?: string; status?: string; output?: JsonObject };
 };
 type TaskRun = {
+  id: string;
   status: string;
   output: JsonObject;
   events: TaskEvent[];
@@ -90,18 +96,30 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     ...extra,
   });
 
-  /** Runs the template as `user` (the test backend's default user, user:default/mock, when absent). */
+  /**
+   * Runs a template (Add Dex auth unless named) as `user` (the test backend's default user,
+   * user:default/mock, when absent), with the task secrets the form's Secret fields would send.
+   */
   async function runTask(
     formValues: JsonObject,
     user?: string,
-    /** Called with the task's log so far while it runs (a test playing a controller). */
-    during?: (text: string) => Promise<void>,
+    {
+      template = 'add-dex-auth',
+      secrets,
+      during,
+    }: {
+      template?: string;
+      secrets?: Record<string, string>;
+      /** Called with the task's log so far while it runs (a test playing a controller). */
+      during?: (text: string) => Promise<void>;
+    } = {},
   ): Promise<TaskRun> {
     const post = request(backend.server).post('/api/scaffolder/v2/tasks');
     if (user) post.set('Authorization', mockCredentials.user.header(user));
     const created = await post.send({
-      templateRef: 'template:default/add-dex-auth',
+      templateRef: `template:default/${template}`,
       values: formValues,
+      ...(secrets ? { secrets } : {}),
     });
     expect(created.status).toBe(201);
     const id = created.body.id;
@@ -127,6 +145,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     ).body;
     const completion = events.find(e => e.type === 'completion');
     return {
+      id,
       status,
       output: (completion?.body.output ?? {}) as JsonObject,
       events,
@@ -259,6 +278,11 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
             target: TEMPLATE_PATH,
             rules: [{ allow: ['Template'] }],
           },
+          {
+            type: 'file',
+            target: SPEC_TEMPLATE_PATH,
+            rules: [{ allow: ['Template'] }],
+          },
           { type: 'file', target: ENTITIES_PATH },
         ],
       },
@@ -269,6 +293,10 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
           requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
           loadBalancerTimeoutSeconds: LOAD_BALANCER_TIMEOUT_SECONDS,
         },
+        defaults: { ingressClassName: 'internal' },
+        // The platform policy: one Ingress class everywhere; on "local", team namespaces only.
+        policy: { ingressClasses: ['internal'] },
+        clusters: { local: { policy: { namespaces: ['team-*'] } } },
       },
     };
     backend = await startTestBackend({
@@ -287,6 +315,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     // The catalog reads the template and the entities from their file locations in the background.
     for (const ref of [
       'template/default/add-dex-auth',
+      'template/default/dex-spec',
       'component/default/payments-api',
       'component/default/billing',
     ]) {
@@ -517,24 +546,26 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         authenticatorExposure: { serviceType: 'LoadBalancer' },
       }),
       undefined,
-      async text => {
-        for (const m of text.matchAll(
-          /waiting for LoadBalancer address of team-lb\/(\S+) \(\d+ s\)/g,
-        )) {
-          const name = m[1];
-          if (assigned.has(name)) continue;
-          assigned.add(name);
-          const service = await core().readNamespacedService({
-            name,
-            namespace: ns,
-          });
-          service.status = { loadBalancer: { ingress: answer[name] } };
-          await core().replaceNamespacedServiceStatus({
-            name,
-            namespace: ns,
-            body: service,
-          });
-        }
+      {
+        during: async text => {
+          for (const m of text.matchAll(
+            /waiting for LoadBalancer address of team-lb\/(\S+) \(\d+ s\)/g,
+          )) {
+            const name = m[1];
+            if (assigned.has(name)) continue;
+            assigned.add(name);
+            const service = await core().readNamespacedService({
+              name,
+              namespace: ns,
+            });
+            service.status = { loadBalancer: { ingress: answer[name] } };
+            await core().replaceNamespacedServiceStatus({
+              name,
+              namespace: ns,
+              body: service,
+            });
+          }
+        },
       },
     );
     expect({
@@ -943,5 +974,284 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       permissions: mockServices.permissions(),
     }).handler(replay.ctx);
     expect(replay.outputs).toEqual(first.outputs);
+  });
+
+  it('(p) refuses what the platform policy and the checks do not allow, naming what to change, and writes nothing', async () => {
+    const FOREIGN = 'app-db-password-6620';
+    await core().createNamespace({ body: { metadata: { name: 'team-p' } } });
+    // A Secret of the namespace that the platform did not mark usable by Dex packs.
+    await core().createNamespacedSecret({
+      namespace: 'team-p',
+      body: {
+        metadata: { name: 'app-database' },
+        stringData: { password: FOREIGN },
+      },
+    });
+    const before = {
+      teamP: await snapshot('team-p'),
+      kubeSystem: await snapshot('kube-system'),
+    };
+    const INJECTED = '\n--authorization-mode=AlwaysAllow';
+    type Case = [string, JsonObject, string, RegExp];
+    const form = (extra: JsonObject): [JsonObject, string] => [
+      values('team-p', extra),
+      'add-dex-auth',
+    ];
+    const spec = (extra: JsonObject): [JsonObject, string] => [
+      {
+        cluster: 'local',
+        namespace: 'team-p',
+        entityRef: 'component:default/payments-api',
+        ...extra,
+      },
+      'dex-spec',
+    ];
+    const ingressWith = (annotations: JsonObject) => ({
+      dex: {
+        exposure: {
+          ingress: {
+            enabled: true,
+            hosts: ['dex.team-p.example.test'],
+            annotations,
+          },
+        },
+      },
+    });
+    const cases: Case[] = [
+      [
+        'namespace kube-system',
+        values('kube-system'),
+        'add-dex-auth',
+        /namespace: "kube-system" is one of the cluster's own namespaces .*listing "kube-system" exactly in dex\.policy\.namespaces \(or dex\.clusters\.local\.policy\.namespaces\)/,
+      ],
+      [
+        "a namespace outside the cluster's patterns",
+        values('prod'),
+        'add-dex-auth',
+        /namespace: namespace "prod" is not allowed by the platform on cluster "local": choose one matching "team-\*"/,
+      ],
+      [
+        'an Ingress class the platform does not allow',
+        ...form({
+          ingress: {
+            enabled: true,
+            dexHost: 'dex.team-p.example.test',
+            className: 'public',
+          },
+        }),
+        /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
+      ],
+      [
+        "a first run without the test user's password (a Secret field left empty)",
+        ...form({
+          testUser: {
+            enabled: true,
+            email: 'tester@example.test',
+            username: 'tester',
+          },
+        }),
+        /staticUsers\[0\]\.passwordRef: the secret input "test-user-password" was not given \(secretInputs\.test-user-password\) and is not stored in Secret team-p\/dex-secret-inputs; give it in the form/,
+      ],
+      [
+        'an issuer URL carrying a second apiserver flag',
+        ...form({ issuerUrl: `https://dex.team-p.example.test${INJECTED}` }),
+        /dex\.issuerUrl: .*contains whitespace or control characters; remove them/,
+      ],
+      [
+        'a server-snippet annotation',
+        ...spec(
+          ingressWith({
+            'nginx.ingress.kubernetes.io/server-snippet': 'return 200;',
+          }),
+        ),
+        /annotations\["nginx\.ingress\.kubernetes\.io\/server-snippet"\]: .*run configuration or change authentication .*listing .* exactly in dex\.policy\.ingressAnnotations/,
+      ],
+      [
+        'an auth-url annotation',
+        ...spec(
+          ingressWith({
+            'nginx.ingress.kubernetes.io/auth-url': 'https://evil.example.test',
+          }),
+        ),
+        /auth-url.*run configuration or change authentication/,
+      ],
+      [
+        'an image registry in the input',
+        ...spec({ imageRegistry: 'evil.example.test' }),
+        /imageRegistry: the image registry is chosen by the platform, not in the spec: remove imageRegistry/,
+      ],
+      [
+        'an empty groups prefix',
+        ...spec({ claims: { groupsPrefix: '' } }),
+        /claims\.groupsPrefix: an empty groups prefix .*dex\.policy\.allowEmptyClaimPrefixes/,
+      ],
+      [
+        'a system: groups prefix',
+        ...spec({ claims: { groupsPrefix: 'system:' } }),
+        /claims\.groupsPrefix: "system:" starts with system:/,
+      ],
+      [
+        'an apiServerCaFile carrying a second apiserver flag',
+        ...spec({
+          apiServerCaFile: `/etc/kubernetes/pki/dex-ca.crt${INJECTED}`,
+        }),
+        /apiServerCaFile: .*contains whitespace or control characters/,
+      ],
+      [
+        'a username claim carrying a flag after a space',
+        ...spec({
+          claims: { usernameClaim: 'email --oidc-username-claim=sub' },
+        }),
+        /claims\.usernameClaim: .*is not a claim name/,
+      ],
+      [
+        'a redirect URI with a line break',
+        ...spec({
+          staticClients: [
+            {
+              id: 'app',
+              redirectURIs: [`https://app.example.test/cb${INJECTED}`],
+            },
+          ],
+        }),
+        /staticClients\[0\]\.redirectURIs\[0\]: .*contains whitespace or control characters/,
+      ],
+      [
+        'a connector secretRef naming a Secret the platform did not mark usable',
+        ...spec({
+          connectors: [
+            {
+              type: 'oidc',
+              issuer: 'https://evil.example.test',
+              clientId: 'dex',
+              clientSecretRef: { name: 'app-database', key: 'password' },
+            },
+          ],
+        }),
+        /connectors\[0\]\.clientSecretRef: Secret team-p\/app-database is not one the platform marked usable by Dex packs \(label dex\.backstage\.io\/usable-by-packs=true\) .*give the value in the form instead[\s\S]*Nothing was applied/,
+      ],
+    ];
+    for (const [name, formValues, template, message] of cases) {
+      const run = await runTask(formValues, undefined, { template });
+      expect({ name, status: run.status, text: run.text }).toEqual({
+        name,
+        status: 'failed',
+        text: expect.stringMatching(message),
+      });
+      expect(run.text).not.toContain(FOREIGN);
+      expect({ name, written: await snapshot('team-p') }).toEqual({
+        name,
+        written: before.teamP,
+      });
+    }
+    expect(await snapshot('kube-system')).toEqual(before.kubeSystem);
+    expect(await namespaceExists('prod')).toBe(false);
+  });
+
+  it("(s) takes the connector's and the test user's secrets from the form's Secret fields into the installation's Secret, and shows them nowhere", async () => {
+    const BIND = 'form-bind-password-40417';
+    const BIND_NEW = 'form-bind-password-rotated-5150';
+    const USER_PASSWORD = 'form-user-password-82231';
+    const masked = (v: string) => '*'.repeat(v.length);
+    // What the browser sends: the Secret fields' values as task secrets; stars in the parameters.
+    const formValues = values('team-s', {
+      connector: {
+        type: 'ldap',
+        host: 'ldap.team-s.example.test:636',
+        bindDN: 'cn=dex,dc=example,dc=test',
+        bindPassword: masked(BIND),
+        userBaseDN: 'ou=people,dc=example,dc=test',
+      },
+      testUser: {
+        enabled: true,
+        email: 'tester@example.test',
+        username: 'tester',
+        password: masked(USER_PASSWORD),
+      },
+    });
+    const run = await runTask(formValues, undefined, {
+      secrets: { bindPassword: BIND, password: USER_PASSWORD },
+    });
+    expect({
+      status: run.status,
+      log: run.status === 'completed' ? '' : run.text,
+    }).toEqual({ status: 'completed', log: '' });
+
+    const decoded = (s: { data?: Record<string, string> }, key: string) =>
+      Buffer.from(s.data![key], 'base64').toString();
+    const stored = await core().readNamespacedSecret({
+      name: 'dex-secret-inputs',
+      namespace: 'team-s',
+    });
+    expect(decoded(stored, 'ldap-bind-password')).toBe(BIND);
+    expect(decoded(stored, 'test-user-password')).toBe(USER_PASSWORD);
+    expect(stored.metadata!.annotations).toMatchObject({
+      [ANNOTATION_OWNER_ENTITY_REF]: 'component:default/payments-api',
+      [ANNOTATION_OWNER_INSTANCE]: 'dex',
+    });
+    expect(stored.metadata!.labels![LABEL_MANAGED_BY]).toBe(MANAGED_BY);
+    // Dex reads the bind password from it; the test user's password reaches Dex as a bcrypt hash only.
+    const dex = await kc
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: 'dex', namespace: 'team-s' });
+    expect(
+      dex.spec!.template.spec!.containers[0].env!.map(
+        e => e.valueFrom?.secretKeyRef,
+      ),
+    ).toContainEqual({ name: 'dex-secret-inputs', key: 'ldap-bind-password' });
+    const config = await core().readNamespacedSecret({
+      name: 'dex-config',
+      namespace: 'team-s',
+    });
+    const hashes = JSON.parse(decoded(config, 'password-hashes.json'));
+    expect(hashes['tester@example.test']).toMatch(/^\$2[aby]\$/);
+
+    // Not in the task's log, events or output, nor in the task as the scaffolder keeps and serves it.
+    const needles = [BIND, BIND_NEW, USER_PASSWORD].flatMap(v => [
+      v,
+      Buffer.from(v).toString('base64'),
+    ]);
+    const expectNowhere = async (task: TaskRun) => {
+      const kept = await request(backend.server).get(
+        `/api/scaffolder/v2/tasks/${task.id}`,
+      );
+      expect(kept.status).toBe(200);
+      // The parameters as stored: the stars the form left, and the template's ${{ secrets.x }}.
+      expect(JSON.stringify(kept.body)).toContain(
+        '${{ secrets.bindPassword }}',
+      );
+      const list = await request(backend.server).get(
+        '/api/scaffolder/v2/tasks',
+      );
+      for (const [what, text] of [
+        ['log and events', JSON.stringify(task.events)],
+        ['output', JSON.stringify(task.output)],
+        ['stored task', JSON.stringify(kept.body)],
+        ['task list', JSON.stringify(list.body)],
+      ]) {
+        expect({ what, leaks: needles.filter(n => text.includes(n)) }).toEqual({
+          what,
+          leaks: [],
+        });
+      }
+    };
+    await expectNowhere(run);
+
+    // A new bind password from the form updates the Secret (and rolls Dex); the other input stays.
+    const again = await runTask(formValues, undefined, {
+      secrets: { bindPassword: BIND_NEW, password: USER_PASSWORD },
+    });
+    expect({
+      status: again.status,
+      log: again.status === 'completed' ? '' : again.text,
+    }).toEqual({ status: 'completed', log: '' });
+    expect(again.text).toMatch(/update Secret\/team-s\/dex-secret-inputs/);
+    const updated = await core().readNamespacedSecret({
+      name: 'dex-secret-inputs',
+      namespace: 'team-s',
+    });
+    expect(decoded(updated, 'ldap-bind-password')).toBe(BIND_NEW);
+    expect(decoded(updated, 'test-user-password')).toBe(USER_PASSWORD);
+    await expectNowhere(again);
   });
 });

@@ -6,10 +6,12 @@ import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-com
 import {
   DEFAULT_POLICY,
   SERVICE_TYPES,
+  connectorSecretRefs,
 } from '@backstage-dex/plugin-dex-common';
 import { Validator } from 'jsonschema';
 import { createTemplateRenderer } from 'nunjitsu';
 import yaml from 'yaml';
+import { prepareMaterial, render } from '@backstage-dex/plugin-dex-node';
 import { createDexPackApplyAction } from './actions';
 import { resolvePackSpec } from './actions/specInput';
 
@@ -49,7 +51,14 @@ function references(text: string, prefix: string): string[][] {
   return [...text.matchAll(re)].map(m => m[1].split('.'));
 }
 
-const secretRef = (name: string, key: string) => ({ name, key });
+/** What the scaffolder's Secret field leaves in the form's values: one star per character. */
+const MASKED = '********';
+/** The values the Secret fields hand to the task as secrets (never as parameters). */
+const SECRETS = {
+  clientSecret: 'form-client-secret-1',
+  bindPassword: 'form-bind-password-2',
+  password: 'form-user-password-3',
+};
 
 /** Form values a user can submit, one per branch of the form. */
 const FORMS: Record<string, Record<string, unknown>> = {
@@ -102,14 +111,14 @@ const FORMS: Record<string, Record<string, unknown>> = {
       enabled: true,
       email: 'tester@example.com',
       username: 'tester',
-      passwordRef: secretRef('tester', 'password'),
+      password: MASKED,
     },
   },
   'GitHub login': {
     connector: {
       type: 'github',
       clientId: 'gh-app',
-      clientSecretRef: secretRef('github', 'client-secret'),
+      clientSecret: MASKED,
       orgs: ['acme'],
     },
   },
@@ -118,7 +127,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'oidc',
       issuer: 'https://accounts.example.com',
       clientId: 'dex',
-      clientSecretRef: secretRef('oidc', 'client-secret'),
+      clientSecret: MASKED,
     },
   },
   'LDAP login': {
@@ -126,7 +135,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'ldap',
       host: 'ldap.example.com:636',
       bindDN: 'cn=dex,dc=example,dc=com',
-      bindPasswordRef: secretRef('ldap', 'password'),
+      bindPassword: MASKED,
       userBaseDN: 'ou=people,dc=example,dc=com',
     },
   },
@@ -136,7 +145,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       host: 'ldap.example.com:389',
       startTLS: true,
       bindDN: 'cn=dex,dc=example,dc=com',
-      bindPasswordRef: secretRef('ldap', 'password'),
+      bindPassword: MASKED,
       userBaseDN: 'ou=people,dc=example,dc=com',
       groupBaseDN: 'ou=groups,dc=example,dc=com',
     },
@@ -146,7 +155,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'gitlab',
       baseURL: 'https://gitlab.example.com',
       clientId: 'gl-app',
-      clientSecretRef: secretRef('gitlab', 'client-secret'),
+      clientSecret: MASKED,
       groups: ['platform'],
     },
   },
@@ -155,7 +164,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       type: 'microsoft',
       tenant: 'example.onmicrosoft.com',
       clientId: '00000000-0000-0000-0000-000000000000',
-      clientSecretRef: secretRef('microsoft', 'client-secret'),
+      clientSecret: MASKED,
       groups: ['platform'],
     },
   },
@@ -163,7 +172,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
     connector: {
       type: 'google',
       clientId: 'dex.apps.googleusercontent.com',
-      clientSecretRef: secretRef('google', 'client-secret'),
+      clientSecret: MASKED,
       hostedDomains: ['example.com'],
     },
   },
@@ -174,7 +183,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       tokenURL: 'https://oauth.example.com/token',
       userInfoURL: 'https://oauth.example.com/userinfo',
       clientId: 'dex',
-      clientSecretRef: secretRef('oauth', 'client-secret'),
+      clientSecret: MASKED,
       scopes: ['profile'],
     },
   },
@@ -189,7 +198,38 @@ const FORMS: Record<string, Record<string, unknown>> = {
     },
   },
   'rotation and take-over': { rotateCertificates: true, force: true },
+  'LDAP login and a test user, in another instance': {
+    instance: 'corp',
+    connector: {
+      type: 'ldap',
+      host: 'ldap.example.com:636',
+      bindDN: 'cn=dex,dc=example,dc=com',
+      bindPassword: MASKED,
+      userBaseDN: 'ou=people,dc=example,dc=com',
+    },
+    testUser: {
+      enabled: true,
+      email: 'tester@example.com',
+      username: 'tester',
+      password: MASKED,
+    },
+  },
 };
+
+/** The secret values a form hands over: those of the Secret fields it shows. */
+function secretsOf(form: Record<string, unknown>): Record<string, string> {
+  const connector = form.connector as { type?: string } | undefined;
+  const user = form.testUser as { enabled?: boolean } | undefined;
+  return {
+    ...(connector?.type && !['ldap', 'saml'].includes(connector.type)
+      ? { clientSecret: SECRETS.clientSecret }
+      : {}),
+    ...(connector?.type === 'ldap'
+      ? { bindPassword: SECRETS.bindPassword }
+      : {}),
+    ...(user?.enabled ? { password: SECRETS.password } : {}),
+  };
+}
 
 describe('templates/add-dex-auth', () => {
   const template = yaml.parse(fs.readFileSync(TEMPLATE_PATH, 'utf8'));
@@ -236,6 +276,27 @@ describe('templates/add-dex-auth', () => {
         });
       }
     }
+  });
+
+  it("asks for every secret with the scaffolder's Secret field, so it travels as a task secret, not a parameter", () => {
+    const props = propertiesOf(parameters);
+    const connector = propertiesOf(props.get('connector')![0]);
+    const testUser = propertiesOf(props.get('testUser')![0]);
+    const secretFields = [
+      ...connector.get('clientSecret')!,
+      ...connector.get('bindPassword')!,
+      ...testUser.get('password')!,
+    ];
+    // GitHub, GitLab, Microsoft, Google, OIDC, OAuth 2, LDAP, the test user (SAML has no secret).
+    expect(secretFields).toHaveLength(8);
+    for (const field of secretFields)
+      expect((field as { 'ui:field'?: string })['ui:field']).toBe('Secret');
+    // No form field names a Secret by hand any more (a spec may only read the pack's own or labelled ones).
+    const text = JSON.stringify(template.spec.parameters);
+    expect(text).not.toMatch(/SecretRef|passwordRef|bindPasswordRef/);
+    const step = JSON.stringify(template.spec.steps[0].input);
+    for (const key of Object.keys(SECRETS))
+      expect(step).toContain(`\${{ secrets.${key} }}`);
   });
 
   it("has an input schema without $ref (the scaffolder's validator cannot resolve them without an $id)", () => {
@@ -301,6 +362,7 @@ describe('templates/add-dex-auth', () => {
       authenticatorExposure: { serviceType: 'ClusterIP' },
       ...form,
     };
+    const secrets = secretsOf(form);
     // As the scaffolder renders a step's input (NunjucksWorkflowRunner.render).
     const input = JSON.parse(
       JSON.stringify(template.spec.steps[0].input),
@@ -308,7 +370,7 @@ describe('templates/add-dex-auth', () => {
         typeof value === 'string'
           ? renderer.renderValue(
               value,
-              { parameters: values },
+              { parameters: values, secrets },
               { coercion: 'json' },
             )
           : value,
@@ -394,6 +456,50 @@ describe('templates/add-dex-auth', () => {
       expect(spec.connectors.map(c => c.type)).toEqual(
         form.connector ? [(form.connector as { type: string }).type] : [],
       );
+      // Every field the form asked for reaches the connector, but the Secret fields' stars.
+      const {
+        clientSecret: _clientSecret,
+        bindPassword: _bindPassword,
+        ...asked
+      } = (form.connector ?? {}) as Record<string, unknown>;
+      expect(spec.connectors[0] ?? {}).toMatchObject(asked);
+      expect(JSON.stringify(spec.connectors)).not.toContain(MASKED);
+    });
+
+    it('references each secret in the Secret the action makes of the secret inputs, and nowhere holds the value but there', () => {
+      const spec = resolvePackSpec(input, DEFAULT_POLICY);
+      const given = Object.fromEntries(
+        Object.entries(input.secretInputs ?? {}).filter(([, v]) => v !== ''),
+      ) as Record<string, string>;
+      expect(Object.values(given).sort()).toEqual(
+        Object.values(secrets).sort(),
+      );
+      // Rendered as dex-node renders the pack with those inputs: the Secret the refs name is the one made.
+      const refs = [
+        ...spec.connectors.flatMap(c => {
+          const { credential } = connectorSecretRefs(c);
+          return credential ? [credential.ref] : [];
+        }),
+        ...spec.staticUsers.map(u => u.passwordRef!),
+      ];
+      const { material } = prepareMaterial(spec, {
+        secretInputs: given,
+        referenced: Object.fromEntries(
+          refs.map(r => [`${r.name}/${r.key}`, given[r.key]]),
+        ),
+      });
+      const made = render(spec, material).filter(
+        o => o.kind === 'Secret' && o.metadata.name.endsWith('-secret-inputs'),
+      );
+      expect(made.length).toBe(refs.length ? 1 : 0);
+      for (const ref of refs) {
+        expect(ref.name).toBe(made[0].metadata.name);
+        expect(given[ref.key]).toBeDefined();
+      }
+      // The spec (what the checkpoint key and the logs are made of) holds no value.
+      const specText = JSON.stringify(spec);
+      for (const value of Object.values(SECRETS))
+        expect(specText).not.toContain(value);
     });
   });
 });

@@ -5,7 +5,9 @@ import {
   MAX_FREE_TEXT,
   MAX_LIST,
   MAX_URL,
+  NODE_PATH,
   SECRET_KEY,
+  WHITESPACE_OR_CONTROL,
   isIpv4,
 } from './patterns';
 
@@ -78,6 +80,14 @@ export function checkUrl(
     );
     return;
   }
+  // The URL parser drops tabs and line breaks silently; the raw value would reach flags and configs.
+  if (WHITESPACE_OR_CONTROL.test(value)) {
+    p.add(
+      field,
+      `"${clip(value)}" contains whitespace or control characters; remove them (a URL has none, spaces are written %20)`,
+    );
+    return;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -100,6 +110,69 @@ export function checkUrl(
   }
   if (url.search || url.hash)
     p.add(field, `"${clip(value)}" must not have a query or fragment`);
+}
+
+/** An absolute, normalised path on a node (no `.`/`..` segments, no whitespace or quotes). */
+export function checkNodePath(p: Problems, field: string, value: unknown) {
+  if (typeof value !== 'string' || value === '') {
+    p.add(field, 'an absolute path on the control-plane nodes is required');
+  } else if (WHITESPACE_OR_CONTROL.test(value)) {
+    p.add(
+      field,
+      `"${clip(value)}" contains whitespace or control characters; remove them (the path becomes a kube-apiserver flag)`,
+    );
+  } else if (
+    value.length > 1024 ||
+    !NODE_PATH.test(value) ||
+    value.split('/').some(part => part === '.' || part === '..')
+  ) {
+    p.add(
+      field,
+      `"${clip(value)}" must be an absolute path on the control-plane nodes, such as /etc/kubernetes/pki/dex-ca.crt: letters, digits and . _ - + @ = , between single slashes, no . or .. segments`,
+    );
+  }
+}
+
+/** A configured cluster's name: it becomes part of the authenticator's redirect URI and config. */
+export function checkClusterName(p: Problems, field: string, value: unknown) {
+  if (typeof value !== 'string' || value.trim() === '') {
+    p.add(field, 'name the target cluster');
+  } else if (
+    value.length > 253 ||
+    WHITESPACE_OR_CONTROL.test(value) ||
+    /[/?#%\\"'<>]/.test(value)
+  ) {
+    p.add(
+      field,
+      `"${clip(value)}" is not a cluster name: use the name of a cluster under kubernetes.clusterLocatorMethods, without whitespace, control characters or / ? # % \\ " ' < >`,
+    );
+  }
+}
+
+/**
+ * A claim prefix (it becomes an --oidc-*-prefix flag): no whitespace, and never one that makes
+ * upstream names the kube-apiserver's own (system:…), not even by completing it ("sys" + "tem:…").
+ */
+export function checkClaimPrefix(p: Problems, field: string, value: string) {
+  checkFreeText(p, field, value, 64);
+  if (WHITESPACE_OR_CONTROL.test(value)) {
+    p.add(
+      field,
+      `"${clip(value)}" must not contain whitespace or control characters (it becomes part of an --oidc-* flag); remove them`,
+    );
+  }
+  const lower = value.toLowerCase();
+  if (lower.startsWith('system:')) {
+    p.add(
+      field,
+      `"${clip(value)}" starts with system:, which the kube-apiserver reserves for its own users and groups (system:masters is cluster-admin): use a prefix such as oidc:`,
+    );
+  } else if (value !== '' && value !== '-' && 'system:'.startsWith(lower)) {
+    p.add(
+      field,
+      `"${clip(value)}" is the start of system:, so an upstream name could complete it to one of the kube-apiserver's own (system:masters is cluster-admin): use a prefix such as oidc:`,
+    );
+  }
 }
 
 export function checkFreeText(

@@ -29,6 +29,23 @@ export const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 export const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 /** An image registry host with an optional path, e.g. registry.example.com/mirror. */
 export const IMAGE_REGISTRY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/;
+/** A Kubernetes version as gitVersion writes it (v1.35.4, v1.30.0-rc.1+k3s1). */
+export const KUBERNETES_VERSION =
+  /^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]{1,64})?$/;
+/**
+ * An absolute path on a node made of plain characters (it becomes a kube-apiserver flag and a
+ * file name): no whitespace, quotes or shell characters.
+ */
+export const NODE_PATH = /^(\/[A-Za-z0-9._+@=,-]+)+$/;
+/**
+ * Whitespace (any Unicode space or line break) and control characters: never part of a value that
+ * becomes a flag, a URL or a path (a newline there would start a flag of its own).
+ *
+ * @public
+ */
+export const WHITESPACE_OR_CONTROL =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+  /[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/;
 
 /** Longest free text (annotation values, names shown on login pages). */
 export const MAX_FREE_TEXT = 4096;
@@ -66,4 +83,13 @@ export function isLabelValue(value: string): boolean {
  */
 export function isIpv4(value: string): boolean {
   return IPV4.test(value);
+}
+
+/**
+ * Whether a value is a registry host with an optional path (e.g. registry.example.com/mirror).
+ *
+ * @public
+ */
+export function isImageRegistry(value: string): boolean {
+  return value.length <= 255 && IMAGE_REGISTRY.test(value);
 }

@@ -5,8 +5,11 @@ import {
   Problems,
   checkCount,
   checkDnsLabel,
+  checkClaimPrefix,
+  checkClusterName,
   checkFreeText,
   checkHost,
+  checkNodePath,
   checkSecretRef,
   checkText,
   checkUrl,
@@ -20,7 +23,7 @@ import {
   CONNECTOR_ID,
   DNS_SUBDOMAIN,
   GO_DURATION,
-  IMAGE_REGISTRY,
+  KUBERNETES_VERSION,
   LABEL_VALUE,
   MAX_ANNOTATIONS_BYTES,
   MAX_INSTANCE,
@@ -654,14 +657,9 @@ const claimName = (description: string, what: string) =>
     }),
   ).describe(`${description} (${what})`);
 const claimPrefix = (description: string) =>
-  checked(z.string({ description }), (p, v) => {
-    checkFreeText(p, '', v, 64);
-    if (/\s/.test(v))
-      p.add(
-        '',
-        `"${clip(v)}" must not contain whitespace (it becomes part of an --oidc-* flag); remove it`,
-      );
-  }).optional();
+  checked(z.string({ description }), (p, v) =>
+    checkClaimPrefix(p, '', v),
+  ).optional();
 const duration = (description: string) =>
   optional(
     pattern(
@@ -693,13 +691,14 @@ const componentFields = () => ({
  */
 export const packSpecInputSchema = strictObject(
   {
-    cluster: z
-      .string({
+    cluster: checked(
+      z.string({
         description:
           'Target cluster, by its name under kubernetes.clusterLocatorMethods',
         required_error: 'name the target cluster',
-      })
-      .refine(v => v.trim() !== '', 'name the target cluster'),
+      }),
+      (p, v) => checkClusterName(p, '', v),
+    ),
     namespace: optional(
       checked(
         z.string({
@@ -814,29 +813,29 @@ export const packSpecInputSchema = strictObject(
       },
       'Token and key lifetimes',
     ).optional(),
-    imageRegistry: optional(
+    kubernetesVersion: optional(
       pattern(
-        IMAGE_REGISTRY,
-        'Registry that replaces the registry of every image; dex.defaults.imageRegistry when absent',
-        () =>
-          'give a registry host with optional path, e.g. registry.example.com/mirror',
+        KUBERNETES_VERSION,
+        'Kubernetes version of the target (e.g. v1.35.4); constraints are checked against it',
+        v =>
+          `"${clip(v)}" is not a Kubernetes version: write it as v1.35.4 (or leave it out to read it from the cluster)`,
       ),
     ),
-    kubernetesVersion: optional(
-      z.string({
-        description:
-          'Kubernetes version of the target (e.g. v1.35.4); constraints are checked against it',
-      }),
-    ),
     apiServerCaFile: optional(
-      pattern(
-        /^\//,
-        'Path of the pack CA on the control-plane nodes, for --oidc-ca-file',
-        () => 'must be an absolute path on the control-plane nodes',
+      checked(
+        z.string({
+          description:
+            'Path of the pack CA on the control-plane nodes, for --oidc-ca-file',
+        }),
+        (p, v) => checkNodePath(p, '', v),
       ),
     ),
   },
   'A Dex installation: Dex, dex-k8s-authenticator and the kube-apiserver settings that trust them',
+  {
+    imageRegistry:
+      'the image registry is chosen by the platform, not in the spec: remove imageRegistry; the platform team sets dex.policy.imageRegistry (or dex.clusters.<cluster>.policy.imageRegistry) in app-config',
+  },
 );
 
 /**

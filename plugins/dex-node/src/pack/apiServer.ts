@@ -1,10 +1,37 @@
+import path from 'node:path/posix';
 import YAML from 'yaml';
+import { InputError } from '@backstage/errors';
 import {
   ApiServerSettings,
   PackSpec,
+  WHITESPACE_OR_CONTROL,
   authenticationConfigurationApiVersion,
 } from '@backstage-dex/plugin-dex-common';
 import { issuerUrl } from './names';
+
+/**
+ * One flag, from a value the spec's checks already parsed and normalised. Checked once more
+ * here, where it matters: whitespace or a line break would make the rest a flag of its own.
+ */
+function flag(name: string, value: string): string {
+  if (value === '' || WHITESPACE_OR_CONTROL.test(value))
+    throw new InputError(
+      `--${name}: ${JSON.stringify(value.slice(0, 60))} is empty or contains whitespace or control characters; nothing was applied`,
+    );
+  return `--${name}=${value}`;
+}
+
+/**
+ * The username prefix the kube-apiserver applies: the one given, else none for the `email` claim
+ * and `<issuer>#` for any other (as it does for --oidc-username-prefix left out), so the flags and
+ * the AuthenticationConfiguration mean the same.
+ */
+function usernamePrefix(spec: PackSpec, issuer: string): string {
+  const given = spec.claims.usernamePrefix;
+  if (given === '-') return '';
+  if (given !== undefined) return given;
+  return spec.claims.usernameClaim === 'email' ? '' : `${issuer}#`;
+}
 
 /** The Kubernetes version assumed when the target's is unknown: the newest AuthenticationConfiguration. */
 const ASSUMED_KUBERNETES = 'v1.34.0';
@@ -19,17 +46,18 @@ export function apiServerSettings(
 ): ApiServerSettings {
   const issuer = issuerUrl(spec);
   const { claims } = spec;
+  const userPrefix = usernamePrefix(spec, issuer);
   const flags = [
-    `--oidc-issuer-url=${issuer}`,
-    `--oidc-client-id=${spec.clientId}`,
-    `--oidc-ca-file=${spec.apiServerCaFile}`,
-    `--oidc-username-claim=${claims.usernameClaim}`,
+    flag('oidc-issuer-url', issuer),
+    flag('oidc-client-id', spec.clientId),
+    flag('oidc-ca-file', path.normalize(spec.apiServerCaFile)),
+    flag('oidc-username-claim', claims.usernameClaim),
     ...(claims.usernamePrefix !== undefined
-      ? [`--oidc-username-prefix=${claims.usernamePrefix || '-'}`]
+      ? [flag('oidc-username-prefix', userPrefix || '-')]
       : []),
-    `--oidc-groups-claim=${claims.groupsClaim}`,
+    flag('oidc-groups-claim', claims.groupsClaim),
     ...(claims.groupsPrefix
-      ? [`--oidc-groups-prefix=${claims.groupsPrefix}`]
+      ? [flag('oidc-groups-prefix', claims.groupsPrefix)]
       : []),
   ];
   const apiVersion =
@@ -47,10 +75,7 @@ export function apiServerSettings(
           certificateAuthority: caPem,
         },
         claimMappings: {
-          username: {
-            claim: claims.usernameClaim,
-            prefix: claims.usernamePrefix ?? '',
-          },
+          username: { claim: claims.usernameClaim, prefix: userPrefix },
           groups: {
             claim: claims.groupsClaim,
             prefix: claims.groupsPrefix ?? '',

@@ -23,6 +23,11 @@ export interface PackMaterial {
   clientSecrets: Record<string, string>;
   /** bcrypt hashes of static users' passwords, by email. */
   passwordHashes: Record<string, string>;
+  /**
+   * Values given to the action as secret inputs (stored ones, with this run's given over them),
+   * by key: the installation's own Secret of them, which the spec references.
+   */
+  secretInputs?: Record<string, string>;
 }
 
 /** Values of the Secrets a spec references, keyed "secretName/key" (read from the cluster). */
@@ -39,6 +44,8 @@ export interface PrepareOptions {
   rotateCertificates?: boolean;
   /** Keys made ahead of time (generateKeys), consumed before generating any. */
   keys?: KeySource;
+  /** Secret inputs given in this run: stored over the existing ones of the same key. */
+  secretInputs?: Record<string, string>;
 }
 
 export interface PreparedMaterial {
@@ -140,8 +147,19 @@ export function prepareMaterial(
       generated.push(`password hash for ${user.email}`);
     }
   }
+  const secretInputs = {
+    ...existing.secretInputs,
+    ...options.secretInputs,
+  };
   return {
-    material: { ca, dexTls, authenticatorTls, clientSecrets, passwordHashes },
+    material: {
+      ca,
+      dexTls,
+      authenticatorTls,
+      clientSecrets,
+      passwordHashes,
+      secretInputs,
+    },
     generated,
   };
 }
@@ -179,11 +197,16 @@ export function materialFromSecrets(
   const passwordHashes: Record<string, string> = {};
   const hashDoc = decode(hashes, 'password-hashes.json');
   if (hashDoc) Object.assign(passwordHashes, JSON.parse(hashDoc));
+  const inputs = byName.get(names.secretInputs);
+  const secretInputs: Record<string, string> = {};
+  for (const key of Object.keys(inputs?.data ?? {}))
+    secretInputs[key] = decode(inputs, key)!;
   return {
     ca: pair(byName.get(names.caSecret)),
     dexTls: pair(byName.get(names.tlsSecret)),
     authenticatorTls: pair(byName.get(names.authenticatorTlsSecret)),
     clientSecrets,
     passwordHashes,
+    secretInputs,
   };
 }

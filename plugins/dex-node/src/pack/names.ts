@@ -44,6 +44,8 @@ export function objectNames(spec: PackSpec) {
     tlsSecret: `${i}-tls`,
     clientsSecret: `${i}-clients`,
     configSecret: `${i}-config`,
+    /** Values given to the action as secret inputs (the form's secret fields), for the spec to reference. */
+    secretInputs: `${i}-secret-inputs`,
     dexDeployment: i,
     dexService: i,
     dexIngress: i,
@@ -97,9 +99,17 @@ function trimSlash(path: string) {
   return path === '/' ? '' : path.replace(/\/$/, '');
 }
 
+/**
+ * A URL as the pack writes it everywhere (Dex's issuer, flags, redirect URIs): parsed and
+ * serialised again (lowercase host, default port dropped, escapes normalised), no trailing slash.
+ */
+export function normalizeUrl(url: string): string {
+  return new URL(url).href.replace(/\/$/, '');
+}
+
 /** The issuer URL: explicit, else the first Dex Ingress host, else the Service's cluster DNS name. */
 export function issuerUrl(spec: PackSpec): string {
-  if (spec.dex.issuerUrl) return spec.dex.issuerUrl.replace(/\/$/, '');
+  if (spec.dex.issuerUrl) return normalizeUrl(spec.dex.issuerUrl);
   const ing = spec.dex.exposure.ingress;
   if (ing?.enabled && ing.hosts.length)
     return `https://${ing.hosts[0]}${trimSlash(ing.path ?? '/')}`;
@@ -109,7 +119,7 @@ export function issuerUrl(spec: PackSpec): string {
 
 /** The authenticator's public URL, derived the same way. */
 export function authenticatorUrl(spec: PackSpec): string {
-  if (spec.authenticator.url) return spec.authenticator.url.replace(/\/$/, '');
+  if (spec.authenticator.url) return normalizeUrl(spec.authenticator.url);
   const ing = spec.authenticator.exposure.ingress;
   if (ing?.enabled && ing.hosts.length)
     return `https://${ing.hosts[0]}${trimSlash(ing.path ?? '/')}`;

@@ -1,5 +1,6 @@
 import YAML from 'yaml';
 import {
+  DEFAULT_POLICY,
   LABEL_KUBERNETES_ID,
   withDefaults,
 } from '@backstage-dex/plugin-dex-common';
@@ -388,8 +389,8 @@ describe('render', () => {
   });
 
   it('rewrites image registries when the platform mirrors them', () => {
-    const mirrored = withDefaults({
-      ...spec,
+    const mirrored = withDefaults(spec, {
+      ...DEFAULT_POLICY,
       imageRegistry: 'registry.corp/mirror',
     });
     const images = render(mirrored, material)

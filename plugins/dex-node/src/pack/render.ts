@@ -182,6 +182,34 @@ function checksum(value: string) {
   return crypto.createHash('sha256').update(value).digest('hex');
 }
 
+/** The secret inputs as one string for a checksum ('' without any, so packs without them keep theirs). */
+function secretInputsDigest(material: PackMaterial): string {
+  const inputs = material.secretInputs ?? {};
+  const keys = Object.keys(inputs).sort();
+  return keys.length
+    ? checksum(JSON.stringify(keys.map(k => [k, inputs[k]])))
+    : '';
+}
+
+/** The installation's Secret of the values given to the action as secret inputs, when there are any. */
+function secretInputsSecret(
+  spec: PackSpec,
+  material: PackMaterial,
+): KubeObject[] {
+  const inputs = material.secretInputs ?? {};
+  const keys = Object.keys(inputs).sort();
+  if (!keys.length) return [];
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta(spec, objectNames(spec).secretInputs, 'shared'),
+      type: 'Opaque',
+      data: Object.fromEntries(keys.map(k => [k, b64(inputs[k])])),
+    },
+  ];
+}
+
 function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
   const n = objectNames(spec);
   const release = findDexRelease(spec.dex.version)!;
@@ -307,8 +335,11 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
           labels: labels(spec, 'dex'),
           // Roll the pods when the config or certificates change.
           annotations: {
+            // Secret inputs reach Dex as env vars: a changed one rolls the pods too.
             'dex.backstage.io/config-checksum': checksum(
-              configYaml + material.dexTls.certPem,
+              configYaml +
+                material.dexTls.certPem +
+                secretInputsDigest(material),
             ),
           },
         },
@@ -591,6 +622,7 @@ export function render(
       },
     },
     certificatesConfigMap(spec, material),
+    ...secretInputsSecret(spec, material),
     ...dexObjects(spec, material),
     ...authenticatorObjects(spec, material),
   ];
@@ -606,6 +638,8 @@ export function renderSkeleton(spec: PackSpec): KubeObject[] {
     authenticatorTls: PLACEHOLDER_PAIR,
     clientSecrets: {},
     passwordHashes: {},
+    // So the installation's Secret of secret inputs is read too, whether or not this run gives any.
+    secretInputs: { placeholder: '' },
   };
   return render(spec, placeholder);
 }

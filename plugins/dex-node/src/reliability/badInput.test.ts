@@ -18,7 +18,7 @@ import {
 import { generateCa } from '../pack/certificates';
 import { PackMaterial } from '../pack/material';
 import { render, toYaml } from '../pack/render';
-import { provisionPack } from '../provision';
+import { ProvisionOptions, provisionPack } from '../provision';
 import {
   adminKubeConfig,
   clusterSnapshot,
@@ -38,6 +38,9 @@ const YAML_INJECTION =
   'harmless\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n  namespace: base\n';
 const JSON_INJECTION = '{"a":1}';
 const INLINE_SECRET = 'inline-s3cret-value-4711';
+const FOREIGN_SECRET = 'app-db-password-9931';
+/** A second kube-apiserver flag smuggled into a value after a line break (issue 13). */
+const FLAG_INJECTION = '\n--authorization-mode=AlwaysAllow';
 
 type Mutate = (s: PackSpec) => void;
 
@@ -92,6 +95,22 @@ describe('bad input never touches the cluster', () => {
     await createSecret(kc, NS, 'github-oauth-quoted', {
       'client-secret': 'abc","insecureSkipVerify":true,"x":"',
     });
+    // A Secret of the namespace that the platform did not mark usable by packs (e.g. an app's).
+    await createSecret(
+      kc,
+      NS,
+      'app-database',
+      { password: FOREIGN_SECRET },
+      { usable: false },
+    );
+    // A Secret with the name of instance "other"'s secret inputs, made by someone else.
+    await createSecret(
+      kc,
+      NS,
+      'other-secret-inputs',
+      { github: FOREIGN_SECRET },
+      { usable: false },
+    );
     clusters = readClusters(
       new ConfigReader({
         kubernetes: {
@@ -126,8 +145,24 @@ describe('bad input never touches the cluster', () => {
     /** Each must match the error message: the field, and what to change. */
     messages: RegExp[];
   }
-  const spec = (mutate: Mutate, policy?: PlatformPolicy) => () =>
-    provisionPack(kc, bad(mutate), { policy });
+  const spec =
+    (mutate: Mutate, policy?: PlatformPolicy, options: ProvisionOptions = {}) =>
+    () =>
+      provisionPack(kc, bad(mutate), { policy, ...options });
+  const withPolicy = (extra: Partial<PlatformPolicy>): PlatformPolicy => ({
+    ...DEFAULT_POLICY,
+    ...extra,
+  });
+  const githubWith = (clientSecretRef: { name: string; key: string }) =>
+    [
+      {
+        type: 'github',
+        id: 'github',
+        name: 'GitHub',
+        clientId: 'abc',
+        clientSecretRef,
+      },
+    ] as PackSpec['connectors'];
 
   const rows: Row[] = [
     // --- names, namespaces, hosts (DNS-1123)
@@ -728,6 +763,316 @@ describe('bad input never touches the cluster', () => {
         /connectors\[0\]\.name: contains control characters; remove them/,
       ],
     },
+    // --- values that become kube-apiserver flags, URLs or paths (issue 13: each injection)
+    {
+      name: 'issuer URL carrying a second apiserver flag',
+      run: spec(s => {
+        s.dex.issuerUrl = `https://dex.base.example.test${FLAG_INJECTION}`;
+      }),
+      messages: [
+        /dex\.issuerUrl: .* contains whitespace or control characters; remove them/,
+      ],
+    },
+    {
+      name: 'issuer URL with a space',
+      run: spec(s => {
+        s.dex.issuerUrl = 'https://dex.base.example.test/d ex';
+      }),
+      messages: [/dex\.issuerUrl: .*contains whitespace/],
+    },
+    {
+      name: 'apiServerCaFile carrying a second apiserver flag',
+      run: spec(s => {
+        s.apiServerCaFile = `/etc/kubernetes/pki/dex-ca.crt${FLAG_INJECTION}`;
+      }),
+      messages: [
+        /apiServerCaFile: .*contains whitespace or control characters; remove them \(the path becomes a kube-apiserver flag\)/,
+      ],
+    },
+    {
+      name: 'apiServerCaFile climbing out with ..',
+      run: spec(s => {
+        s.apiServerCaFile = '/etc/kubernetes/pki/../../../root/.ssh/id_rsa';
+      }),
+      messages: [/apiServerCaFile: .*no \. or \.\. segments/],
+    },
+    {
+      name: 'redirect URI with a line break',
+      run: spec(s => {
+        s.staticClients = [
+          {
+            id: 'app',
+            redirectURIs: [`https://app.example.test/cb${FLAG_INJECTION}`],
+          },
+        ];
+      }),
+      messages: [
+        /staticClients\[0\]\.redirectURIs\[0\]: .*contains whitespace or control characters/,
+      ],
+    },
+    {
+      name: 'authenticator URL with a tab',
+      run: spec(s => {
+        s.authenticator.url = 'https://login.example.test/\tx';
+      }),
+      messages: [
+        /authenticator\.url: .*contains whitespace or control characters/,
+      ],
+    },
+    {
+      name: 'upstream OIDC issuer with a line break',
+      run: spec(s => {
+        s.connectors = [
+          {
+            type: 'oidc',
+            id: 'sso',
+            name: 'SSO',
+            issuer: `https://sso.example.test${FLAG_INJECTION}`,
+            clientId: 'dex',
+            clientSecretRef: { name: 'github-oauth-partial', key: 'other' },
+          },
+        ];
+      }),
+      messages: [
+        /connectors\[0\]\.issuer: .*contains whitespace or control characters/,
+      ],
+    },
+    {
+      name: 'cluster name carrying a path into the redirect URI',
+      run: spec(s => {
+        s.cluster = 'local/../../evil';
+      }),
+      messages: [/cluster: "local\/\.\.\/\.\.\/evil" is not a cluster name/],
+    },
+    {
+      name: 'Kubernetes version carrying a line break',
+      run: spec(s => {
+        s.kubernetesVersion = `v1.35.4${FLAG_INJECTION}`;
+      }),
+      messages: [/kubernetesVersion: .*is not a Kubernetes version/],
+    },
+    {
+      name: 'groups claim with a space',
+      run: spec(s => {
+        s.claims.groupsClaim = 'groups --oidc-username-claim=sub';
+      }),
+      messages: [/claims\.groupsClaim: .*is not a claim name/],
+    },
+    // --- claim prefixes: system: always, empty unless the platform allows it
+    {
+      name: 'groups prefix system:',
+      run: spec(s => {
+        s.claims.groupsPrefix = 'system:';
+      }),
+      messages: [
+        /claims\.groupsPrefix: "system:" starts with system:, which the kube-apiserver reserves/,
+      ],
+    },
+    {
+      name: 'username prefix system:serviceaccount:',
+      run: spec(
+        s => {
+          s.claims.usernamePrefix = 'system:serviceaccount:';
+        },
+        withPolicy({ allowEmptyClaimPrefixes: true }),
+      ),
+      messages: [/claims\.usernamePrefix: .*starts with system:/],
+    },
+    {
+      name: 'groups prefix an upstream group completes to system:masters',
+      run: spec(s => {
+        s.claims.groupsPrefix = 'syst';
+      }),
+      messages: [/claims\.groupsPrefix: "syst" is the start of system:/],
+    },
+    {
+      name: 'empty groups prefix (not allowed by default)',
+      run: spec(s => {
+        s.claims.groupsPrefix = '';
+      }),
+      messages: [
+        /claims\.groupsPrefix: an empty groups prefix .*system:masters would be cluster-admin.*dex\.policy\.allowEmptyClaimPrefixes/,
+      ],
+    },
+    {
+      name: 'empty username prefix (not allowed by default)',
+      run: spec(s => {
+        s.claims.usernamePrefix = '';
+      }),
+      messages: [/claims\.usernamePrefix: an empty username prefix/],
+    },
+    // --- platform policy (dex: config)
+    {
+      name: 'namespace kube-system (reserved)',
+      run: spec(s => {
+        s.namespace = 'kube-system';
+      }),
+      messages: [
+        /namespace: "kube-system" is one of the cluster's own namespaces .*listing "kube-system" exactly in dex\.policy\.namespaces \(or dex\.clusters\.local\.policy\.namespaces\)/,
+      ],
+    },
+    {
+      name: 'namespace kube-system with a policy of *',
+      run: spec(
+        s => {
+          s.namespace = 'kube-system';
+        },
+        withPolicy({ namespaces: ['*'] }),
+      ),
+      messages: [
+        /namespace: "kube-system" is one of the cluster's own namespaces/,
+      ],
+    },
+    {
+      name: 'namespace outside the allowed patterns',
+      run: spec(() => {}, withPolicy({ namespaces: ['team-*'] })),
+      messages: [
+        /namespace: namespace "base" is not allowed by the platform on cluster "local": choose one matching "team-\*"/,
+      ],
+    },
+    {
+      name: 'Ingress class the platform does not allow',
+      run: spec(
+        s => {
+          dexIngress(s).className = 'public';
+        },
+        withPolicy({ ingressClasses: ['internal'] }),
+      ),
+      messages: [
+        /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
+      ],
+    },
+    {
+      name: 'server-snippet annotation',
+      run: spec(s => {
+        dexIngress(s).annotations = {
+          'nginx.ingress.kubernetes.io/server-snippet':
+            'location / { return 200; }',
+        };
+      }),
+      messages: [
+        /dex\.exposure\.ingress\.annotations\["nginx\.ingress\.kubernetes\.io\/server-snippet"\]: .*run configuration or change authentication/,
+      ],
+    },
+    {
+      name: 'configuration-snippet annotation under a wildcard the platform allows',
+      run: spec(
+        s => {
+          dexIngress(s).annotations = {
+            'nginx.ingress.kubernetes.io/configuration-snippet':
+              'more_set_headers "x: y";',
+          };
+        },
+        withPolicy({ ingressAnnotations: ['nginx.ingress.kubernetes.io/*'] }),
+      ),
+      messages: [/configuration-snippet.*only by listing .* exactly/],
+    },
+    {
+      name: 'auth-url annotation',
+      run: spec(s => {
+        dexIngress(s).annotations = {
+          'nginx.ingress.kubernetes.io/auth-url': 'https://evil.example.test/',
+        };
+      }),
+      messages: [/auth-url.*run configuration or change authentication/],
+    },
+    {
+      name: 'annotation outside the allow-list',
+      run: spec(
+        s => {
+          dexIngress(s).annotations = { 'example.com/note': 'x' };
+        },
+        withPolicy({ ingressAnnotations: ['cert-manager.io/*'] }),
+      ),
+      messages: [
+        /annotation "example\.com\/note" is not allowed by the platform: remove it, or use one matching "cert-manager\.io\/\*"/,
+      ],
+    },
+    {
+      name: "image registry that is not the platform's",
+      run: spec(s => {
+        s.imageRegistry = 'evil.example.test';
+      }),
+      messages: [
+        /imageRegistry: the image registry is chosen by the platform \(dex\.policy\.imageRegistry\)/,
+      ],
+    },
+    // --- referenced Secrets: the pack's own, or labelled usable by the platform
+    {
+      name: 'connector secretRef naming a Secret the platform did not mark usable',
+      run: spec(s => {
+        s.connectors = githubWith({ name: 'app-database', key: 'password' });
+      }),
+      messages: [
+        /The spec references Secrets it may not read:\n- connectors\[0\]\.clientSecretRef: Secret base\/app-database is not one the platform marked usable by Dex packs \(label dex\.backstage\.io\/usable-by-packs=true\).*give the value in the form instead.*Nothing was applied/s,
+      ],
+    },
+    {
+      name: "static user's password in a Secret the platform did not mark usable",
+      run: spec(s => {
+        s.staticUsers = [
+          {
+            email: 'a@example.test',
+            username: 'a',
+            passwordRef: { name: 'app-database', key: 'password' },
+          },
+        ];
+      }),
+      messages: [
+        /staticUsers\[0\]\.passwordRef: Secret base\/app-database is not one the platform marked usable/,
+      ],
+    },
+    {
+      name: 'connector secretRef with another platform label than the one configured',
+      run: spec(
+        s => {
+          s.connectors = githubWith({
+            name: 'github-oauth-partial',
+            key: 'other',
+          });
+        },
+        withPolicy({
+          usableSecretLabel: { key: 'example.com/dex', value: 'yes' },
+        }),
+      ),
+      messages: [
+        /Secret base\/github-oauth-partial is not one the platform marked usable by Dex packs \(label example\.com\/dex=yes\)/,
+      ],
+    },
+    {
+      name: 'secret input referenced but not given',
+      run: spec(s => {
+        s.connectors = githubWith({ name: 'dex-secret-inputs', key: 'github' });
+      }),
+      messages: [
+        /connectors\[0\]\.clientSecretRef: the secret input "github" was not given \(secretInputs\.github\) and is not stored in Secret base\/dex-secret-inputs; give it in the form/,
+      ],
+    },
+    {
+      name: "secret inputs Secret of the installation's name, made by someone else",
+      run: spec(
+        s => {
+          s.instance = 'other';
+          dexIngress(s).hosts = ['other.base.example.test'];
+          s.connectors = githubWith({
+            name: 'other-secret-inputs',
+            key: 'github',
+          });
+        },
+        undefined,
+        { secretInputs: { github: INLINE_SECRET } },
+      ),
+      messages: [
+        /connectors\[0\]\.clientSecretRef: Secret base\/other-secret-inputs was not made by this installation; ask its owner, or take the installation over \(force\)/,
+      ],
+    },
+    {
+      name: 'secret input with a key Kubernetes refuses',
+      run: spec(() => {}, undefined, {
+        secretInputs: { 'not a key': INLINE_SECRET },
+      }),
+      messages: [/secretInputs: "not a key" is not a Secret key/],
+    },
     // --- clusters
     {
       name: 'unknown cluster',
@@ -790,6 +1135,7 @@ describe('bad input never touches the cluster', () => {
     expect(error).toBeDefined();
     for (const m of row.messages) expect(error!.message).toMatch(m);
     expect(error!.message).not.toContain(INLINE_SECRET);
+    expect(error!.message).not.toContain(FOREIGN_SECRET);
     // Nothing written: every object of the kinds the pack uses is where and as it was.
     const after = await clusterSnapshot(kc);
     expect(snapshotDiff(start, after)).toEqual([]);

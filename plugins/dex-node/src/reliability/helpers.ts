@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { LocalCluster } from '@backstage-dex/local-cluster';
 import {
+  DEFAULT_USABLE_SECRET_LABEL,
   PackSpec,
   PackSpecInput,
   withDefaults,
@@ -118,16 +119,29 @@ export function secretValue(secret: V1Secret, key: string): string | undefined {
     : Buffer.from(v, 'base64').toString('utf8');
 }
 
+/**
+ * A Secret as a platform team makes it for packs: labelled usable by them (the default label), or
+ * with `usable: false` any other Secret of the namespace, which a spec may not reference.
+ */
 export async function createSecret(
   kc: KubeConfig,
   namespace: string,
   name: string,
   stringData: Record<string, string>,
+  { usable = true }: { usable?: boolean } = {},
 ) {
   const k8s = await clientNode();
+  const label = DEFAULT_USABLE_SECRET_LABEL;
   await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
     namespace,
-    body: { metadata: { name, namespace }, stringData },
+    body: {
+      metadata: {
+        name,
+        namespace,
+        ...(usable ? { labels: { [label.key]: label.value } } : {}),
+      },
+      stringData,
+    },
   });
 }
 

@@ -265,4 +265,110 @@ describe('secrets stay in Secrets', () => {
     expect(needles.filter(n => cmText.includes(n))).toEqual([]);
     expect(keyLines.filter(l => cmText.includes(l))).toEqual([]);
   });
+
+  it("stores secret inputs in the installation's own Secret, which the spec references; a re-run keeps them, a new value updates them; no value is ever seen", async () => {
+    const ns = 'inputs';
+    const FORM_CONNECTOR = 'form-gh-secret-5521';
+    const FORM_CONNECTOR_NEW = 'form-gh-secret-rotated-7730';
+    const FORM_PASSWORD = 'form-password-3318';
+    const inputsSpec = packSpec(ns, {
+      connectors: [
+        {
+          type: 'github',
+          id: 'github',
+          name: 'GitHub',
+          clientId: 'gh-app',
+          clientSecretRef: { name: 'dex-secret-inputs', key: 'github' },
+        },
+      ],
+      staticUsers: [
+        {
+          email: 'tester@example.test',
+          username: 'tester',
+          passwordRef: { name: 'dex-secret-inputs', key: 'tester' },
+        },
+      ],
+    });
+    const inputsSeen: string[] = [];
+    const go = async (
+      secretInputs: Record<string, string> | undefined,
+      options: ProvisionOptions = {},
+    ) => {
+      const result = await provisionPack(kc, inputsSpec, {
+        entityRef: 'component:default/payments-api',
+        secretInputs,
+        ...options,
+        log: line => inputsSeen.push(line),
+      });
+      const { objects: _objects, ...rest } = result;
+      inputsSeen.push(JSON.stringify(rest));
+      return result;
+    };
+
+    // A dry run plans the Secret and writes nothing.
+    const plan = await go(
+      { github: FORM_CONNECTOR, tester: FORM_PASSWORD },
+      { dryRun: true },
+    );
+    expect(
+      plan.apply.objects.find(o => o.name === 'dex-secret-inputs')?.action,
+    ).toBe('create');
+    const first = await go({ github: FORM_CONNECTOR, tester: FORM_PASSWORD });
+    expect(
+      first.apply.objects.find(o => o.name === 'dex-secret-inputs')?.action,
+    ).toBe('create');
+    const stored = await readSecret(kc, ns, 'dex-secret-inputs');
+    expect(secretValue(stored, 'github')).toBe(FORM_CONNECTOR);
+    expect(secretValue(stored, 'tester')).toBe(FORM_PASSWORD);
+    // Owner-annotated and labelled like the rest of the pack.
+    expect(stored.metadata?.annotations).toMatchObject({
+      'dex.backstage.io/entity-ref': 'component:default/payments-api',
+      'dex.backstage.io/instance': 'dex',
+    });
+    expect(stored.metadata?.labels?.[LABEL_INSTANCE]).toBe('dex');
+    // Dex reads the connector secret from it; the password reaches Dex only as a bcrypt hash.
+    const k8s = await clientNode();
+    const dex = await kc
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: 'dex', namespace: ns });
+    expect(
+      dex.spec!.template.spec!.containers[0].env!.find(
+        e => e.valueFrom?.secretKeyRef?.name === 'dex-secret-inputs',
+      )?.valueFrom?.secretKeyRef,
+    ).toEqual({ name: 'dex-secret-inputs', key: 'github' });
+    const hashes = JSON.parse(
+      secretValue(
+        await readSecret(kc, ns, 'dex-config'),
+        'password-hashes.json',
+      )!,
+    );
+    expect(Object.keys(hashes)).toEqual(['tester@example.test']);
+
+    // A re-run without the values (a task that did not ask again) uses the stored ones: no write.
+    expect((await go(undefined)).apply.writes).toBe(0);
+    // A new value updates the Secret and rolls Dex (its env changed underneath).
+    const checksum = (d: typeof dex) =>
+      d.spec!.template.metadata!.annotations![
+        'dex.backstage.io/config-checksum'
+      ];
+    const changed = await go({ github: FORM_CONNECTOR_NEW });
+    expect(
+      changed.apply.objects
+        .filter(o => o.action === 'update')
+        .map(o => o.name)
+        .sort(),
+    ).toEqual(['dex', 'dex-secret-inputs']);
+    const after = await readSecret(kc, ns, 'dex-secret-inputs');
+    expect(secretValue(after, 'github')).toBe(FORM_CONNECTOR_NEW);
+    expect(secretValue(after, 'tester')).toBe(FORM_PASSWORD);
+    const rolled = await kc
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: 'dex', namespace: ns });
+    expect(checksum(rolled)).not.toBe(checksum(dex));
+
+    const text = inputsSeen.join('\n');
+    for (const v of [FORM_CONNECTOR, FORM_CONNECTOR_NEW, FORM_PASSWORD])
+      for (const needle of [v, Buffer.from(v).toString('base64')])
+        expect(text).not.toContain(needle);
+  });
 });

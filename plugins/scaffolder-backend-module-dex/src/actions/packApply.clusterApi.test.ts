@@ -21,7 +21,10 @@ import {
   startDex,
   startLocalCluster,
 } from '@backstage-dex/local-cluster';
-import { DEFAULT_DEX_VERSION } from '@backstage-dex/plugin-dex-common';
+import {
+  DEFAULT_DEX_VERSION,
+  DEFAULT_USABLE_SECRET_LABEL,
+} from '@backstage-dex/plugin-dex-common';
 import {
   ANNOTATION_KCP_OIDC,
   readDexStatus,
@@ -248,7 +251,13 @@ beforeAll(async () => {
   await workloadKc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
     namespace: 'dex',
     body: {
-      metadata: { name: 'dex-users' },
+      // Marked by the platform as usable by Dex packs.
+      metadata: {
+        name: 'dex-users',
+        labels: {
+          [DEFAULT_USABLE_SECRET_LABEL.key]: DEFAULT_USABLE_SECRET_LABEL.value,
+        },
+      },
       stringData: { admin: USER.password },
     },
   });

@@ -3,6 +3,7 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
 import {
+  DEFAULT_USABLE_SECRET_LABEL,
   LABEL_KUBERNETES_ID,
   LABEL_MANAGED_BY,
 } from '@backstage-dex/plugin-dex-common';
@@ -29,7 +30,14 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
     await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
       namespace,
       body: {
-        metadata: { name },
+        // Marked by the platform as usable by Dex packs (the default label).
+        metadata: {
+          name,
+          labels: {
+            [DEFAULT_USABLE_SECRET_LABEL.key]:
+              DEFAULT_USABLE_SECRET_LABEL.value,
+          },
+        },
         type,
         data: Object.fromEntries(
           Object.entries(data).map(([k, v]) => [
@@ -86,7 +94,6 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
     await secret('dex-github', 'github-oauth', {
       'client-secret': 'gh-secret',
     });
-    await secret('dex-github', 'dex-test-user', { password: 'correct horse' });
     await createNamespace('legacy-dex');
     await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({
       namespace: 'legacy-dex',
@@ -108,7 +115,13 @@ describe('dex:pack:apply examples, against a real apiserver', () => {
   it.each(examples.map((e, i) => [i, e.description, e] as const))(
     'example %i: %s',
     async (_, __, example) => {
-      const input = exampleInput(example);
+      // As the scaffolder renders it: the template's secret field's value in place of ${{ secrets.x }}.
+      const input = JSON.parse(
+        JSON.stringify(exampleInput(example)).replace(
+          '${{ secrets.testUserPassword }}',
+          'correct horse',
+        ),
+      );
       const ns = String(input.namespace);
       const caBefore = input.rotateCertificates ? await caOf(ns) : undefined;
 

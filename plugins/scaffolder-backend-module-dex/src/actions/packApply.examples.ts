@@ -69,7 +69,7 @@ export const examples: TemplateExample[] = [
   },
   {
     description:
-      'Expose Dex through a LoadBalancer, log in with GitHub, and add a static test user whose password is kept in a Secret.',
+      "Expose Dex through a LoadBalancer, log in with GitHub (its client secret in a Secret the platform labelled usable by Dex packs), and add a static test user whose password comes from the template's secret field: the action stores it in the installation's Secret dex-secret-inputs.",
     example: yaml.stringify({
       steps: [
         {
@@ -102,9 +102,10 @@ export const examples: TemplateExample[] = [
               {
                 email: 'tester@example.com',
                 username: 'tester',
-                passwordRef: { name: 'dex-test-user', key: 'password' },
+                passwordRef: { name: 'dex-secret-inputs', key: 'tester' },
               },
             ],
+            secretInputs: { tester: '${{ secrets.testUserPassword }}' },
             claims: {
               usernameClaim: 'email',
               groupsClaim: 'groups',
@@ -136,7 +137,7 @@ export const examples: TemplateExample[] = [
   },
   {
     description:
-      'Take over objects of the same name that another tool created (for example a previous manual install), from an image mirror.',
+      'Take over objects of the same name that another tool created (for example a previous manual install).',
     example: yaml.stringify({
       steps: [
         {
@@ -147,7 +148,6 @@ export const examples: TemplateExample[] = [
             cluster: 'production',
             entityRef: 'component:default/payments-api',
             namespace: 'legacy-dex',
-            imageRegistry: 'registry.example.com/mirror',
             force: true,
           },
         },

@@ -27,7 +27,7 @@ import {
 } from '@backstage-dex/plugin-dex-node';
 import { z } from 'zod/v3';
 import { examples } from './packApply.examples';
-import { digest, ownerOf, resolvePackSpec } from './specInput';
+import { digest, ownerOf, refusedFields, resolvePackSpec } from './specInput';
 
 /** What the checkpoint stores and the outputs are made of: JSON, and nothing secret. */
 type ApplySummary = {
@@ -114,6 +114,8 @@ export function createDexPackApplyAction(options: {
     config,
     readClusters(config).map(c => c.name),
   );
+  // Every cluster's policy is read now too: a setting that cannot be used fails the start, naming it.
+  for (const { name } of readClusters(config)) readPolicy(config, name);
   const requestTimeoutMs =
     (config.getOptionalNumber('dex.apply.requestTimeoutSeconds') ??
       DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
@@ -131,6 +133,7 @@ export function createDexPackApplyAction(options: {
       input: () =>
         packSpecSchemaWith(
           {
+            ...refusedFields,
             // Required here (optional for dex:pack:render): permissions are checked on the entity.
             entityRef: z.string({
               description:
@@ -147,6 +150,18 @@ export function createDexPackApplyAction(options: {
                 description:
                   'Issue a new CA and serving certificates even though the current ones are valid',
               })
+              .optional(),
+            secretInputs: z
+              .record(
+                z.string({
+                  description:
+                    'A secret value, e.g. ${{ secrets.clientSecret }}',
+                }),
+                {
+                  description:
+                    "Secret values by key (the template's secret fields, `${{ secrets.x }}`): stored, created or updated, in the installation's Secret <instance>-secret-inputs, which the spec references as {name: <instance>-secret-inputs, key}. Empty values are left out. Never logged, output or checkpointed",
+                },
+              )
               .optional(),
             waitForRollout: z
               .number({
@@ -288,7 +303,13 @@ export function createDexPackApplyAction(options: {
         );
       }
 
-      const policy = readPolicy(config);
+      const policy = readPolicy(config, ctx.input.cluster);
+      // Secret fields left empty (a connector without one) render as empty strings.
+      const secretInputs = Object.fromEntries(
+        Object.entries(ctx.input.secretInputs ?? {}).filter(
+          ([, value]) => typeof value === 'string' && value !== '',
+        ),
+      );
       const requested = resolvePackSpec(ctx.input, policy);
       ctx.logger.info(
         `Dex pack "${requested.instance}" for ${requested.kubernetesId}: cluster ${requested.cluster}, namespace ${requested.namespace}, ` +
@@ -339,6 +360,7 @@ export function createDexPackApplyAction(options: {
           keyPool,
           kubeadmControlPlane,
           entityRef: owner.entityRef,
+          secretInputs,
           requestTimeoutMs,
           loadBalancer: { timeoutMs: loadBalancerTimeoutMs },
           signal: ctx.signal,

@@ -21,7 +21,12 @@ import {
   withClusterApiServer,
 } from '@backstage-dex/plugin-dex-node';
 import { examples } from './packRender.examples';
-import { ownerField, ownerOf, resolvePackSpec } from './specInput';
+import {
+  ownerField,
+  ownerOf,
+  refusedFields,
+  resolvePackSpec,
+} from './specInput';
 
 /** Files the action writes, relative to targetPath. */
 export const RENDERED_FILES = {
@@ -68,6 +73,7 @@ export function createDexPackRenderAction(options: { config: Config }) {
         packSpecSchemaWith(
           {
             ...ownerField,
+            ...refusedFields,
             targetPath: z
               .string({
                 description:
@@ -116,7 +122,10 @@ export function createDexPackRenderAction(options: { config: Config }) {
     },
     async handler(ctx) {
       const { targetPath = '' } = ctx.input;
-      const requested = resolvePackSpec(ctx.input, readPolicy(config));
+      const requested = resolvePackSpec(
+        ctx.input,
+        readPolicy(config, ctx.input.cluster),
+      );
       // A configured cluster's url and CA go into the kubeconfigs the authenticator hands out.
       const targetCluster = readClusters(config).find(
         c => c.name === requested.cluster,
