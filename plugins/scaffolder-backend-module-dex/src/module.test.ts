@@ -1033,10 +1033,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       [
         'an Ingress class the platform does not allow',
         ...form({
-          ingress: {
-            enabled: true,
-            dexHost: 'dex.team-p.example.test',
-            className: 'public',
+          dexExposure: {
+            serviceType: 'ClusterIP',
+            ingress: {
+              enabled: true,
+              host: 'dex.team-p.example.test',
+              className: 'public',
+            },
           },
         }),
         /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
@@ -1054,7 +1057,14 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       ],
       [
         'an issuer URL carrying a second apiserver flag',
-        ...form({ issuerUrl: `https://dex.team-p.example.test${INJECTED}` }),
+        ...spec({
+          dex: {
+            issuerUrl: `https://dex.team-p.example.test${INJECTED}`,
+            exposure: {
+              ingress: { enabled: true, hosts: ['dex.team-p.example.test'] },
+            },
+          },
+        }),
         /dex\.issuerUrl: .*contains whitespace or control characters; remove them/,
       ],
       [
