@@ -45,9 +45,12 @@ import {
   readExisting,
   waitForRollout,
 } from './cluster/apply';
-import { ClusterClient, asClusterClient } from './cluster/client';
+import {
+  ClusterClient,
+  asClusterClient,
+  boundedClient,
+} from './cluster/client';
 import { exposeLoadBalancers, withEarlyWrites } from './loadBalancers';
-import { boundRequests } from './cluster/clientNode';
 import { describeKubeError, isTimeout } from './cluster/errors';
 import type { KubeadmControlPlaneRef } from './apiServer/config';
 import {
@@ -99,9 +102,9 @@ export interface ProvisionOptions {
 
 /** A workload cluster's KubeadmControlPlane, and how to reach it. */
 export interface KubeadmControlPlaneTarget {
-  /** The management cluster's configured name, and a KubeConfig for it. */
+  /** The management cluster's configured name, and a KubeConfig (or ClusterClient) for it. */
   managementCluster: string;
-  kc: KubeConfig;
+  kc: KubeConfig | ClusterClient;
   ref: KubeadmControlPlaneRef;
   authentication: 'flags' | 'authenticationConfiguration';
   /** Bound of each call to the management cluster (default 15 s). */
@@ -243,11 +246,11 @@ export async function provisionPack(
   options: ProvisionOptions = {},
 ): Promise<ProvisionResult> {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  // Through a KubeConfig, every request is bounded and cancellable here; a ClusterClient given
-  // as it is bounds its own calls (the signal still stops the run between attempts).
-  if ('makeApiClient' in target)
-    boundRequests(target, { timeoutMs, signal: options.signal });
-  const cluster = asClusterClient(target);
+  // Every call of the run is bounded and cancelled with the task.
+  const cluster = boundedClient(asClusterClient(target), {
+    timeoutMs,
+    signal: options.signal,
+  });
   try {
     return await provisionBounded(cluster, input, options);
   } catch (e) {
@@ -282,6 +285,7 @@ async function provisionBounded(
     kcpApiVersion = await kubeadmControlPlaneApiVersion(
       options.kubeadmControlPlane.kc,
       options.kubeadmControlPlane.timeoutMs,
+      options.signal,
     );
   }
 
@@ -449,6 +453,7 @@ async function provisionOnce(
     needsAuthenticationConfiguration:
       target.authentication === 'authenticationConfiguration',
     apiVersion: kcpApiVersion,
+    signal: options.signal,
     log,
   };
   // A conflict on the KubeadmControlPlane stops the run before the pack is written.

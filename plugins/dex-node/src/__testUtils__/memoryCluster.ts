@@ -44,7 +44,8 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
   });
   const client: ClusterClient = {
     server: 'https://memory.test',
-    async read(ref) {
+    async read(ref, options = {}) {
+      options.signal?.throwIfAborted();
       return objects.get(keyOf(ref));
     },
     async list(kind, labelSelector, options = {}) {
@@ -60,13 +61,15 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
           wanted.every(([k, v]) => o.metadata?.labels?.[k] === v),
       );
     },
-    async create(o) {
+    async create(o, options = {}) {
+      options.signal?.throwIfAborted();
       const key = keyOf(refOf(o));
       writes.push({ verb: 'create', key, dryRun: false });
       if (objects.has(key)) throw httpError(409, `${key} already exists`);
       return store(o);
     },
     async apply(o, options = {}) {
+      options.signal?.throwIfAborted();
       const key = keyOf(refOf(o));
       writes.push({ verb: 'apply', key, dryRun: Boolean(options.dryRun) });
       const current = objects.get(key);
@@ -79,6 +82,15 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
         ...o,
         metadata: { ...current?.metadata, ...o.metadata },
       });
+    },
+    async patch(ref) {
+      throw httpError(
+        422,
+        `${keyOf(ref)}: JSON Patch is not implemented in the memory cluster`,
+      );
+    },
+    async apiGroup() {
+      return undefined;
     },
     async version() {
       return 'v1.35.4';

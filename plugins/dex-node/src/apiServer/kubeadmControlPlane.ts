@@ -5,9 +5,8 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import type {
-  ConfigurationOptions,
-  CustomObjectsApi,
   KubeConfig,
+  KubernetesObject,
   V1ManagedFieldsEntry,
 } from '@kubernetes/client-node';
 import {
@@ -15,16 +14,17 @@ import {
   authenticationConfigurationApiVersion,
 } from '@backstage-dex/plugin-dex-common';
 import {
-  clientNode,
-  shareConnections,
-  withSignal,
-} from '../cluster/clientNode';
+  ClusterClient,
+  JsonPatchOperation,
+  asClusterClient,
+  boundedClient,
+} from '../cluster/client';
 import { describeKubeError } from '../cluster/errors';
 import type { KubeadmControlPlaneRef } from './config';
 import type { KubeadmApiServerSettings, KubeadmFile } from './kubeadmSettings';
 
 export const KCP_GROUP = 'controlplane.cluster.x-k8s.io';
-const KCP_PLURAL = 'kubeadmcontrolplanes';
+const KCP_KIND = 'KubeadmControlPlane';
 /**
  * Annotation on the KubeadmControlPlane (JSON): which pack instance set its OIDC settings and
  * which `files` entries it wrote. `files` is an atomic list, so field ownership cannot say which
@@ -53,6 +53,8 @@ export interface KubeadmControlPlaneApplyOptions {
   checkOnly?: boolean;
   /** What kubeadmControlPlaneApiVersion() found, when already asked. */
   apiVersion?: string;
+  /** Cancels the calls (e.g. the scaffolder task's ctx.signal). */
+  signal?: AbortSignal;
   log?: (message: string) => void;
 }
 
@@ -98,27 +100,26 @@ type Kcp = {
   };
 };
 
-/** A call to the management cluster, cancelled after `timeoutMs`, with a message that says so. */
-async function bounded<T>(
+/** The management cluster, each call bounded by `timeoutMs` and cancelled with `signal`. */
+function managementClient(
+  target: KubeConfig | ClusterClient,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): ClusterClient {
+  return boundedClient(asClusterClient(target), { timeoutMs, signal });
+}
+
+/** A failed call to the management cluster as a message that says what was being done. */
+function describeManagementError(
+  e: unknown,
   what: string,
   timeoutMs: number,
-  call: (options: ConfigurationOptions) => Promise<T>,
-): Promise<T> {
-  const k8s = await clientNode();
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    return await call(withSignal(k8s, signal));
-  } catch (e) {
-    if (
-      signal.aborted ||
-      ['AbortError', 'TimeoutError'].includes((e as Error)?.name)
-    ) {
-      throw new ServiceUnavailableError(
-        `${what}: the management cluster did not answer within ${timeoutMs} ms`,
-      );
-    }
-    throw e;
-  }
+): Error {
+  if ((e as Error)?.name === 'TimeoutError')
+    return new ServiceUnavailableError(
+      `${what}: the management cluster did not answer within ${timeoutMs} ms`,
+    );
+  return describeKubeError(e, what);
 }
 
 /**
@@ -126,22 +127,20 @@ async function bounded<T>(
  * (Cluster API 1.11+, extraArgs as a list of name/value) or v1beta1 (extraArgs as a map).
  */
 export async function kubeadmControlPlaneApiVersion(
-  kc: KubeConfig,
+  target: KubeConfig | ClusterClient,
   timeoutMs = DEFAULT_KCP_TIMEOUT_MS,
+  signal?: AbortSignal,
 ): Promise<string> {
-  const k8s = await clientNode();
-  const what = `asking ${kc.getCurrentCluster()?.server ?? 'the management cluster'} for its API groups`;
-  let groups;
+  const client = managementClient(target, timeoutMs, signal);
+  const what = `asking ${client.server} for its API groups`;
+  let group;
   try {
-    groups = await bounded(what, timeoutMs, o =>
-      kc.makeApiClient(k8s.ApisApi).getAPIVersions({}, o),
-    );
+    group = await client.apiGroup(KCP_GROUP);
   } catch (e) {
-    throw e instanceof ServiceUnavailableError ? e : describeKubeError(e, what);
+    throw describeManagementError(e, what, timeoutMs);
   }
-  const group = groups.groups.find(g => g.name === KCP_GROUP);
-  const served = group?.versions.map(v => v.version) ?? [];
-  const preferred = group?.preferredVersion?.version;
+  const served = group?.versions ?? [];
+  const preferred = group?.preferredVersion;
   const version = [preferred, 'v1beta2', 'v1beta1'].find(
     v => v && ['v1beta2', 'v1beta1'].includes(v) && served.includes(v),
   );
@@ -346,45 +345,38 @@ function jsonPointer(...parts: string[]) {
  * KubeadmControlPlane is not written at all: each write rolls out every control-plane machine.
  */
 export async function applyToKubeadmControlPlane(
-  kc: KubeConfig,
+  target: KubeConfig | ClusterClient,
   want: KubeadmApiServerSettings,
   options: KubeadmControlPlaneApplyOptions,
 ): Promise<KubeadmControlPlaneApplyResult> {
-  shareConnections(kc);
-  const k8s = await clientNode();
   const timeoutMs = options.timeoutMs ?? DEFAULT_KCP_TIMEOUT_MS;
+  const client = managementClient(target, timeoutMs, options.signal);
   const log = options.log ?? (() => {});
   const { namespace, name } = options.ref;
   const label = `KubeadmControlPlane ${namespace}/${name}`;
   const apiVersion =
-    options.apiVersion ?? (await kubeadmControlPlaneApiVersion(kc, timeoutMs));
+    options.apiVersion ??
+    (await kubeadmControlPlaneApiVersion(client, timeoutMs));
   const version = apiVersion.split('/')[1];
   const shape: ArgsShape = version === 'v1beta2' ? 'list' : 'map';
-  const api: CustomObjectsApi = kc.makeApiClient(k8s.CustomObjectsApi);
-  const call = async <T>(
-    doing: string,
-    fn: (o: ConfigurationOptions) => Promise<T>,
-  ): Promise<T> => {
+  const ref = { apiVersion, kind: KCP_KIND, namespace, name };
+  const notFound = () =>
+    new NotFoundError(
+      `${label} does not exist on the management cluster; check dex.clusters.<cluster>.apiServer.kubeadmControlPlane`,
+    );
+  const call = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      return await bounded(`${doing} ${label}`, timeoutMs, fn);
+      return await fn();
     } catch (e) {
-      if (e instanceof ServiceUnavailableError) throw e;
-      if ((e as { code?: number }).code === 404) {
-        throw new NotFoundError(
-          `${label} does not exist on the management cluster; check dex.clusters.<cluster>.apiServer.kubeadmControlPlane`,
-        );
-      }
-      throw describeKubeError(e, `${doing} ${label}`);
+      if ((e as { code?: number }).code === 404) throw notFound();
+      throw describeManagementError(e, `${doing} ${label}`, timeoutMs);
     }
   };
 
   for (let attempt = 1; ; attempt++) {
-    const kcp = (await call('reading', o =>
-      api.getNamespacedCustomObject(
-        { group: KCP_GROUP, version, namespace, plural: KCP_PLURAL, name },
-        o,
-      ),
-    )) as Kcp;
+    const kcp = (await call('reading', () => client.read(ref))) as
+      Kcp | undefined;
+    if (!kcp) throw notFound();
     if (
       options.needsAuthenticationConfiguration &&
       !supportsAuthenticationConfiguration(kcp.spec?.version)
@@ -463,7 +455,7 @@ export async function applyToKubeadmControlPlane(
         const current =
           kcp.spec!.kubeadmConfigSpec!.clusterConfiguration!.apiServer!
             .extraArgs!;
-        const ops: object[] = [
+        const ops: JsonPatchOperation[] = [
           {
             op: 'test',
             path: '/metadata/resourceVersion',
@@ -484,48 +476,16 @@ export async function applyToKubeadmControlPlane(
           for (const n of p.remove)
             ops.push({ op: 'remove', path: jsonPointer(...argsPath, n) });
         }
-        const patched = (await call('removing foreign extraArgs from', o =>
-          api.patchNamespacedCustomObject(
-            {
-              group: KCP_GROUP,
-              version,
-              namespace,
-              plural: KCP_PLURAL,
-              name,
-              body: ops,
-              fieldManager: FIELD_MANAGER,
-            },
-            k8s.setHeaderOptions(
-              'Content-Type',
-              k8s.PatchStrategy.JsonPatch,
-              o,
-            ),
-          ),
+        const patched = (await call('removing foreign extraArgs from', () =>
+          client.patch(ref, ops),
         )) as Kcp;
         writes += 1;
         atVersion = patched.metadata.resourceVersion;
       }
       applyBody.metadata.resourceVersion = atVersion;
       // force: conflicts were decided above, at this resourceVersion (which the apply requires).
-      await call('applying the OIDC settings to', o =>
-        api.patchNamespacedCustomObject(
-          {
-            group: KCP_GROUP,
-            version,
-            namespace,
-            plural: KCP_PLURAL,
-            name,
-            body: applyBody,
-            fieldManager: FIELD_MANAGER,
-            force: true,
-            dryRun: options.dryRun ? 'All' : undefined,
-          },
-          k8s.setHeaderOptions(
-            'Content-Type',
-            k8s.PatchStrategy.ServerSideApply,
-            o,
-          ),
-        ),
+      await call('applying the OIDC settings to', () =>
+        client.apply(applyBody as KubernetesObject, { dryRun: options.dryRun }),
       );
       writes += options.dryRun ? 0 : 1;
       for (const c of p.changes)

@@ -3,9 +3,13 @@ import type {
   DexInstallation,
   KubeadmControlPlaneStatus,
 } from '@backstage-dex/plugin-dex-common';
-import { clientNode, withSignal } from '../cluster/clientNode';
+import {
+  ClusterClient,
+  asClusterClient,
+  boundedClient,
+} from '../cluster/client';
 import { describeKubeError } from '../cluster/errors';
-import { ANNOTATION_KCP_OIDC, KCP_GROUP } from './kubeadmControlPlane';
+import { ANNOTATION_KCP_OIDC } from './kubeadmControlPlane';
 import { ClusterApiRecord, clusterApiRecordOf } from './record';
 
 /**
@@ -15,7 +19,7 @@ import { ClusterApiRecord, clusterApiRecordOf } from './record';
  * `timeoutMs`; failures are returned as `error`, never thrown.
  */
 export async function readKubeadmControlPlaneStatus(
-  kc: KubeConfig | undefined,
+  kc: KubeConfig | ClusterClient | undefined,
   record: ClusterApiRecord,
   owner: string,
   timeoutMs: number,
@@ -27,21 +31,14 @@ export async function readKubeadmControlPlaneStatus(
       error: `The management cluster "${record.managementCluster}" is not configured here, so the rollout cannot be read`,
     };
   }
-  const k8s = await clientNode();
-  const signal = AbortSignal.timeout(timeoutMs);
+  const client = boundedClient(asClusterClient(kc), { timeoutMs });
   try {
-    const kcp = (await kc
-      .makeApiClient(k8s.CustomObjectsApi)
-      .getNamespacedCustomObject(
-        {
-          group: KCP_GROUP,
-          version: record.apiVersion.split('/')[1],
-          namespace: record.namespace,
-          plural: 'kubeadmcontrolplanes',
-          name: record.name,
-        },
-        withSignal(k8s, signal),
-      )) as {
+    const kcp = (await client.read({
+      apiVersion: record.apiVersion,
+      kind: 'KubeadmControlPlane',
+      namespace: record.namespace,
+      name: record.name,
+    })) as {
       metadata?: { generation?: number; annotations?: Record<string, string> };
       spec?: { replicas?: number };
       status?: {
@@ -51,6 +48,11 @@ export async function readKubeadmControlPlaneStatus(
         observedGeneration?: number;
       };
     };
+    if (!kcp)
+      return {
+        ...base,
+        error: `KubeadmControlPlane ${record.namespace}/${record.name} does not exist on "${record.managementCluster}"`,
+      };
     let applied = false;
     try {
       applied =
@@ -71,12 +73,13 @@ export async function readKubeadmControlPlaneStatus(
       },
     };
   } catch (e) {
-    const message = signal.aborted
-      ? `The management cluster "${record.managementCluster}" did not answer within ${timeoutMs} ms`
-      : describeKubeError(
-          e,
-          `Reading KubeadmControlPlane ${record.namespace}/${record.name} on "${record.managementCluster}"`,
-        ).message;
+    const message =
+      (e as Error)?.name === 'TimeoutError'
+        ? `The management cluster "${record.managementCluster}" did not answer within ${timeoutMs} ms`
+        : describeKubeError(
+            e,
+            `Reading KubeadmControlPlane ${record.namespace}/${record.name} on "${record.managementCluster}"`,
+          ).message;
     return { ...base, error: message };
   }
 }
@@ -85,7 +88,9 @@ export async function readKubeadmControlPlaneStatus(
 export async function addKubeadmControlPlaneStatus(
   installations: DexInstallation[],
   configMaps: V1ConfigMap[],
-  managementCluster: (name: string) => Promise<KubeConfig | undefined>,
+  managementCluster: (
+    name: string,
+  ) => Promise<KubeConfig | ClusterClient | undefined>,
   timeoutMs: number,
 ): Promise<void> {
   await Promise.all(

@@ -1,11 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '@backstage-dex/plugin-dex-common';
-import {
-  clientNode,
-  objectApi,
-  shareConnections,
-  withCallSignal,
-} from './clientNode';
+import { kubeRequest, objectPath, shareConnections } from './clientNode';
 
 /**
  * Which object: enough to find it (the kind's API version, kind, name and namespace).
@@ -20,10 +15,32 @@ export interface ObjectRef {
 }
 
 /**
- * What the pack needs from a cluster, and nothing more: apply, provision and status go
- * through it, so a unit test can stand in for the cluster and the client-node implementation is
- * the one place that speaks the Kubernetes API. Errors carry the HTTP status as `code` (404, 409,
- * ...), as client-node's do; `describeKubeError` turns them into messages.
+ * Options of every call: `signal` cancels it (its request, not only the wait).
+ *
+ * @public
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * One JSON Patch (RFC 6902) operation.
+ *
+ * @public
+ */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/**
+ * What the pack needs from a cluster, and nothing more: apply, provision, status and the
+ * KubeadmControlPlane path go through it, so a unit test can stand in for the cluster and the
+ * client-node implementation is the one place that speaks the Kubernetes API. Every call takes
+ * an AbortSignal; `boundedClient` adds the time bound. Errors carry the HTTP status as `code`
+ * (404, 409, ...) and the apiserver's Status as `body`; `describeKubeError` turns them into
+ * messages.
  *
  * @public
  */
@@ -31,28 +48,42 @@ export interface ClusterClient {
   /** The kube-apiserver's URL, for messages. */
   readonly server: string;
   /** The object as it is now, or undefined when there is none. */
-  read(ref: ObjectRef): Promise<KubernetesObject | undefined>;
-  /**
-   * The objects of one kind whose labels match, in one namespace or (without) cluster-wide;
-   * `signal` cancels the call (its requests, not only the wait).
-   */
+  read(
+    ref: ObjectRef,
+    options?: CallOptions,
+  ): Promise<KubernetesObject | undefined>;
+  /** The objects of one kind whose labels match, in one namespace or (without) cluster-wide. */
   list(
     kind: { apiVersion: string; kind: string; namespace?: string },
     labelSelector: string,
-    options?: { signal?: AbortSignal },
+    options?: CallOptions,
   ): Promise<KubernetesObject[]>;
   /** Creates an object (409 when the name is taken). */
-  create(object: KubernetesObject): Promise<KubernetesObject>;
+  create(
+    object: KubernetesObject,
+    options?: CallOptions,
+  ): Promise<KubernetesObject>;
   /**
    * Server-side apply under the pack's field manager, taking over conflicting fields; a
    * metadata.resourceVersion in the object is a precondition (409 when it changed).
    */
   apply(
     object: KubernetesObject,
-    options?: { dryRun?: boolean },
+    options?: CallOptions & { dryRun?: boolean },
   ): Promise<KubernetesObject>;
+  /** A JSON Patch under the pack's field manager (e.g. removing someone else's list entries). */
+  patch(
+    ref: ObjectRef,
+    operations: JsonPatchOperation[],
+    options?: CallOptions,
+  ): Promise<KubernetesObject>;
+  /** The versions an API group serves, and its preferred one; undefined when it is not served. */
+  apiGroup(
+    name: string,
+    options?: CallOptions,
+  ): Promise<{ versions: string[]; preferredVersion?: string } | undefined>;
   /** The Kubernetes version (gitVersion, e.g. v1.35.4). */
-  version(): Promise<string>;
+  version(options?: CallOptions): Promise<string>;
 }
 
 /** A cluster's version changes only on upgrade: remembered for a minute. */
@@ -60,8 +91,8 @@ const VERSION_TTL_MS = 60_000;
 const clients = new WeakMap<KubeConfig, ClusterClient>();
 
 /**
- * The ClusterClient of a KubeConfig, through @kubernetes/client-node (one per KubeConfig, sharing
- * its connections and API discovery).
+ * The ClusterClient of a KubeConfig (one per KubeConfig, sharing its connections): plain JSON
+ * requests through client-node's credentials and transport.
  *
  * @public
  */
@@ -72,13 +103,12 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
   let cachedVersion: { version: string; at: number } | undefined;
   const client: ClusterClient = {
     server: kc.getCurrentCluster()?.server ?? 'the cluster',
-    async read(ref) {
-      const api = await objectApi(kc);
+    async read(ref, options = {}) {
       try {
-        return await api.read({
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, namespace: ref.namespace },
+        return await kubeRequest<KubernetesObject>(kc, {
+          method: 'GET',
+          path: await objectPath(kc, ref, options.signal),
+          signal: options.signal,
         });
       } catch (e) {
         if ((e as { code?: number }).code === 404) return undefined;
@@ -86,47 +116,173 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
       }
     },
     async list(kind, labelSelector, options = {}) {
-      const api = await objectApi(kc);
-      const res = await withCallSignal(options.signal, () =>
-        api.list(
-          kind.apiVersion,
-          kind.kind,
-          kind.namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          labelSelector,
-        ),
-      );
-      return res.items;
+      const res = await kubeRequest<{ items: KubernetesObject[] }>(kc, {
+        method: 'GET',
+        path: await objectPath(kc, kind, options.signal),
+        query: { labelSelector },
+        signal: options.signal,
+      });
+      // Items of a list carry no apiVersion/kind of their own.
+      return res.items.map(item => ({
+        apiVersion: kind.apiVersion,
+        kind: kind.kind,
+        ...item,
+      }));
     },
-    async create(object) {
-      const api = await objectApi(kc);
-      return api.create(object, undefined, undefined, FIELD_MANAGER);
+    async create(object, options = {}) {
+      const { name: _name, ...collection } = refOf(object);
+      return kubeRequest(kc, {
+        method: 'POST',
+        path: await objectPath(kc, collection, options.signal),
+        query: { fieldManager: FIELD_MANAGER },
+        body: object,
+        signal: options.signal,
+      });
     },
     async apply(object, options = {}) {
-      const [k8s, api] = await Promise.all([clientNode(), objectApi(kc)]);
-      return api.patch(
-        object,
-        undefined,
-        options.dryRun ? 'All' : undefined,
-        FIELD_MANAGER,
-        true,
-        k8s.PatchStrategy.ServerSideApply,
+      return kubeRequest(kc, {
+        method: 'PATCH',
+        path: await objectPath(kc, refOf(object), options.signal),
+        query: {
+          fieldManager: FIELD_MANAGER,
+          force: 'true',
+          dryRun: options.dryRun ? 'All' : undefined,
+        },
+        body: object,
+        contentType: 'application/apply-patch+yaml',
+        signal: options.signal,
+      });
+    },
+    async patch(ref, operations, options = {}) {
+      return kubeRequest(kc, {
+        method: 'PATCH',
+        path: await objectPath(kc, ref, options.signal),
+        query: { fieldManager: FIELD_MANAGER },
+        body: operations,
+        contentType: 'application/json-patch+json',
+        signal: options.signal,
+      });
+    },
+    async apiGroup(name, options = {}) {
+      const res = await kubeRequest<{
+        groups: {
+          name: string;
+          versions: { version: string }[];
+          preferredVersion?: { version: string };
+        }[];
+      }>(kc, { method: 'GET', path: '/apis', signal: options.signal });
+      const group = res.groups.find(g => g.name === name);
+      return (
+        group && {
+          versions: group.versions.map(v => v.version),
+          preferredVersion: group.preferredVersion?.version,
+        }
       );
     },
-    async version() {
+    async version(options = {}) {
       if (cachedVersion && Date.now() - cachedVersion.at < VERSION_TTL_MS)
         return cachedVersion.version;
-      const k8s = await clientNode();
-      const v = await kc.makeApiClient(k8s.VersionApi).getCode();
+      const v = await kubeRequest<{ gitVersion: string }>(kc, {
+        method: 'GET',
+        path: '/version',
+        signal: options.signal,
+      });
       cachedVersion = { version: v.gitVersion, at: Date.now() };
       return v.gitVersion;
     },
   };
   clients.set(kc, client);
   return client;
+}
+
+function refOf(object: KubernetesObject): ObjectRef {
+  return {
+    apiVersion: object.apiVersion ?? 'v1',
+    kind: object.kind ?? '',
+    name: object.metadata?.name ?? '',
+    namespace: object.metadata?.namespace,
+  };
+}
+
+/**
+ * How long each call may take, and a signal that cancels every call (e.g. a scaffolder task's
+ * ctx.signal).
+ *
+ * @public
+ */
+export interface CallBounds {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The one time bound of cluster calls: each call of the returned client is cancelled after
+ * `timeoutMs` and when `bounds.signal` (or the call's own signal) aborts. A TimeoutError (the
+ * bound) or AbortError (cancelled) rejects the call even if `client` ignores signals, so nothing
+ * waits on an apiserver that accepts connections and never answers.
+ *
+ * @public
+ */
+export function boundedClient(
+  client: ClusterClient,
+  bounds: CallBounds,
+): ClusterClient {
+  const bounded =
+    <O extends CallOptions, A extends unknown[], R>(
+      call: (options: O, ...args: A) => Promise<R>,
+    ) =>
+    (options: O | undefined, ...args: A): Promise<R> => {
+      const signal = AbortSignal.any(
+        [
+          AbortSignal.timeout(bounds.timeoutMs),
+          bounds.signal,
+          options?.signal,
+        ].filter((s): s is AbortSignal => s !== undefined),
+      );
+      if (signal.aborted) return Promise.reject(signal.reason);
+      let onAbort = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      return Promise.race([
+        call({ ...options, signal } as O, ...args),
+        aborted,
+      ]).finally(() => signal.removeEventListener('abort', onAbort));
+    };
+  const read = bounded((o: CallOptions, ref: ObjectRef) => client.read(ref, o));
+  const list = bounded(
+    (
+      o: CallOptions,
+      kind: Parameters<ClusterClient['list']>[0],
+      selector: string,
+    ) => client.list(kind, selector, o),
+  );
+  const create = bounded((o: CallOptions, object: KubernetesObject) =>
+    client.create(object, o),
+  );
+  const apply = bounded(
+    (o: CallOptions & { dryRun?: boolean }, object: KubernetesObject) =>
+      client.apply(object, o),
+  );
+  const patch = bounded(
+    (o: CallOptions, ref: ObjectRef, ops: JsonPatchOperation[]) =>
+      client.patch(ref, ops, o),
+  );
+  const apiGroup = bounded((o: CallOptions, name: string) =>
+    client.apiGroup(name, o),
+  );
+  const version = bounded((o: CallOptions) => client.version(o));
+  return {
+    server: client.server,
+    read: (ref, o) => read(o, ref),
+    list: (kind, selector, o) => list(o, kind, selector),
+    create: (object, o) => create(o, object),
+    apply: (object, o) => apply(o, object),
+    patch: (ref, ops, o) => patch(o, ref, ops),
+    apiGroup: (name, o) => apiGroup(o, name),
+    version: o => version(o),
+  };
 }
 
 /** A ClusterClient as it is, or the one of a KubeConfig. */

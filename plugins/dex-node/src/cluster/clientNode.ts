@@ -1,12 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type https from 'node:https';
 import type * as ClientNode from '@kubernetes/client-node';
-import type {
-  ConfigurationOptions,
-  KubeConfig,
-  KubernetesObjectApi,
-  RequestContext,
-  ResponseContext,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 export type K8s = typeof ClientNode;
 
@@ -21,94 +15,61 @@ export function clientNode(): Promise<K8s> {
   return loaded;
 }
 
-const objectApis = new WeakMap<KubeConfig, KubernetesObjectApi>();
-
-/**
- * One KubernetesObjectApi per KubeConfig: it caches API discovery (kind -> resource), which
- * otherwise costs a round trip per API group on every call.
- */
-export async function objectApi(kc: KubeConfig): Promise<KubernetesObjectApi> {
-  const k8s = await clientNode();
-  let api = objectApis.get(kc);
-  if (!api) {
-    shareConnections(kc);
-    api = k8s.KubernetesObjectApi.makeApiClient(kc);
-    objectApis.set(kc, api);
-  }
-  return api;
-}
-
 type Dispatcher = { close(): Promise<void> };
 type AuthContext = {
   getDispatcher(): Dispatcher | undefined;
   setDispatcher(d: Dispatcher): void;
-  setSignal(signal: AbortSignal): void;
 };
 const shared = new WeakSet<KubeConfig>();
 
-/** Time bound of every request through a KubeConfig, and a signal that cancels them all. */
-export interface RequestBounds {
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-const bounds = new WeakMap<KubeConfig, RequestBounds>();
-
-/** The signal of the call in progress (see withCallSignal), seen where requests are sent. */
-const callSignal = new AsyncLocalStorage<AbortSignal>();
-
 /**
- * Runs `fn` so that every request it makes through a KubeConfig passed to shareConnections is
- * cancelled when `signal` aborts, on top of that KubeConfig's bounds. Per call, unlike
- * boundRequests: calls with different signals may share one KubeConfig at the same time.
+ * The pool that replaces client-node's per-request Agent: the same undici Agent class and TLS
+ * options, with HTTP/2 allowed. kube-apiservers speak HTTP/2 over TLS, so concurrent calls share
+ * one connection (as kubectl's do) instead of opening one TLS connection each: a provision sends
+ * up to 20 requests at once, and the status reader 4 per cluster. Through a proxy, client-node's
+ * own dispatcher is kept.
  */
-export function withCallSignal<T>(
-  signal: AbortSignal | undefined,
-  fn: () => Promise<T>,
-): Promise<T> {
-  return signal ? callSignal.run(signal, fn) : fn();
-}
-
-/**
- * Bounds every request made through `kc`: each one is aborted after `timeoutMs` (an apiserver
- * that accepts the connection and never answers would otherwise hold a run forever), and all at
- * once when `signal` aborts (the scaffolder task was cancelled).
- */
-export function boundRequests(
+async function pooledDispatcher(
   kc: KubeConfig,
-  requestBounds: RequestBounds,
-): KubeConfig {
-  shareConnections(kc);
-  bounds.set(kc, requestBounds);
-  return kc;
+  fresh: Dispatcher,
+): Promise<Dispatcher> {
+  const tls: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(tls);
+  const options = kc.createDispatcherOptions(kc.getCurrentCluster(), {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    pfx: tls.pfx,
+    passphrase: tls.passphrase,
+    rejectUnauthorized: tls.rejectUnauthorized,
+    servername: tls.servername,
+  });
+  if (options.type !== 'agent') return fresh;
+  const Agent = fresh.constructor as new (o: {
+    connect: unknown;
+    allowH2: boolean;
+  }) => Dispatcher;
+  fresh.close().catch(() => {});
+  return new Agent({ connect: options.connect, allowH2: true });
 }
 
 /**
- * Makes every request through `kc` share one connection pool. client-node 2.0 builds a new undici
- * Agent for every request, i.e. a new TLS connection each time that is never reused: a provision
- * opened ~40 of them, and 20 provisions at once had the apiserver reset connections (ECONNRESET).
- * Idempotent; the pool is keyed by context, server and user, so switching context gets its own.
+ * Makes every request through `kc` share one connection pool (HTTP/2 where possible). client-node
+ * 2.0 builds a new undici Agent for every request, i.e. a new TLS connection each time that is
+ * never reused: a provision opened ~40 of them, and 20 provisions at once had the apiserver reset
+ * connections (ECONNRESET). Idempotent; the pool is keyed by context, server and user, so
+ * switching context gets its own.
  */
 export function shareConnections(kc: KubeConfig): KubeConfig {
   if (shared.has(kc)) return kc;
   shared.add(kc);
   const original = kc.applySecurityAuthentication.bind(kc);
-  const pools = new Map<string, Dispatcher>();
+  const pools = new Map<string, Promise<Dispatcher>>();
   kc.applySecurityAuthentication = async (
     context: Parameters<KubeConfig['applySecurityAuthentication']>[0],
   ) => {
     await original(context);
     const ctx = context as unknown as AuthContext;
-    const bound = bounds.get(kc);
-    const signals = [
-      bound && AbortSignal.timeout(bound.timeoutMs),
-      bound?.signal,
-      callSignal.getStore(),
-    ].filter((s): s is AbortSignal => s !== undefined);
-    if (signals.length > 0)
-      ctx.setSignal(
-        signals.length === 1 ? signals[0] : AbortSignal.any(signals),
-      );
     const fresh = ctx.getDispatcher();
     if (!fresh) return;
     const key = JSON.stringify([
@@ -116,34 +77,202 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
       kc.getCurrentCluster()?.server,
       kc.getCurrentUser()?.name,
     ]);
-    const pool = pools.get(key);
+    let pool = pools.get(key);
     if (!pool) {
-      pools.set(key, fresh);
-    } else if (pool !== fresh) {
-      ctx.setDispatcher(pool);
-      // Never used: it has no connections to drain.
-      fresh.close().catch(() => {});
+      pool = pooledDispatcher(kc, fresh);
+      pools.set(key, pool);
+      pool.catch(() => pools.delete(key));
+      ctx.setDispatcher(await pool);
+      return;
     }
+    ctx.setDispatcher(await pool);
+    // Never used: it has no connections to drain.
+    fresh.close().catch(() => {});
   };
   return kc;
 }
 
-/** Per-call options that attach an AbortSignal to the request, so a timed-out call is cancelled. */
-export function withSignal(
-  k8s: K8s,
-  signal: AbortSignal,
-): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(signal);
-          return new k8s.Observable(Promise.resolve(ctx));
-        },
-        post: (ctx: ResponseContext) =>
-          new k8s.Observable(Promise.resolve(ctx)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
+/** One request to a kube-apiserver; the answer is JSON. */
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PATCH';
+  /** From the server's root, e.g. /api/v1/namespaces/dex/secrets/dex-ca. */
+  path: string;
+  query?: Record<string, string | undefined>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Content-Type of the body (default application/json). */
+  contentType?: string;
+  /** Aborts the request (its connection stream, not only the wait). */
+  signal?: AbortSignal;
+}
+
+/** An answer outside 2xx, shaped as client-node's errors are (`code`, `body`). */
+export class KubeApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly body: unknown,
+  ) {
+    super(
+      `HTTP ${code}${(body as { message?: string } | undefined)?.message ? `: ${(body as { message: string }).message}` : ''}`,
+    );
+    this.name = 'KubeApiError';
+  }
+}
+
+/**
+ * Sends one request through the KubeConfig's credentials (token, client certificate, exec or
+ * auth-provider plugins: client-node applies them) on its shared connection pool, and parses the
+ * JSON answer as it is. client-node's typed APIs would convert every object into its model
+ * classes (and back), which costs more than the request on a large list, and the generic object
+ * API cannot take a per-call AbortSignal.
+ */
+export async function kubeRequest<T>(
+  kc: KubeConfig,
+  request: KubeRequest,
+): Promise<T> {
+  const k8s = await clientNode();
+  shareConnections(kc);
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('the kubeconfig names no cluster');
+  const ctx = new k8s.RequestContext(
+    `${server.replace(/\/+$/, '')}${request.path}`,
+    request.method as ClientNode.HttpMethod,
+  );
+  for (const [name, value] of Object.entries(request.query ?? {}))
+    if (value !== undefined) ctx.setQueryParam(name, value);
+  ctx.setHeaderParam('Accept', 'application/json');
+  if (request.body !== undefined) {
+    ctx.setHeaderParam(
+      'Content-Type',
+      request.contentType ?? 'application/json',
+    );
+    ctx.setBody(JSON.stringify(request.body));
+  }
+  await kc.applySecurityAuthentication(ctx);
+  request.signal?.throwIfAborted();
+  if (request.signal) ctx.setSignal(request.signal);
+  const response = await transport(k8s).send(ctx).toPromise();
+  const text = await response.body.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    if (response.httpStatusCode < 300)
+      throw new Error(`${request.path}: the answer is not JSON`);
+  }
+  if (response.httpStatusCode >= 200 && response.httpStatusCode < 300)
+    return body as T;
+  throw new KubeApiError(response.httpStatusCode, body);
+}
+
+let fetchLibrary: ClientNode.IsomorphicFetchHttpLibrary | undefined;
+function transport(k8s: K8s) {
+  fetchLibrary ??= new k8s.IsomorphicFetchHttpLibrary();
+  return fetchLibrary;
+}
+
+/** Where a kind lives in the API: its plural and whether it is namespaced. */
+export interface Resource {
+  plural: string;
+  namespaced: boolean;
+}
+
+/**
+ * The built-in kinds the pack and the status reader use. Their REST names are fixed by
+ * Kubernetes, so asking discovery for them would only add a round trip before the first call
+ * (the status reader's first request to a cluster waited for three).
+ */
+const BUILT_IN: Record<string, Resource> = {
+  'v1/Namespace': { plural: 'namespaces', namespaced: false },
+  'v1/Secret': { plural: 'secrets', namespaced: true },
+  'v1/ConfigMap': { plural: 'configmaps', namespaced: true },
+  'v1/Service': { plural: 'services', namespaced: true },
+  'v1/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
+  'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
+  'networking.k8s.io/v1/Ingress': { plural: 'ingresses', namespaced: true },
+  'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
+  'rbac.authorization.k8s.io/v1/RoleBinding': {
+    plural: 'rolebindings',
+    namespaced: true,
+  },
+  'rbac.authorization.k8s.io/v1/ClusterRole': {
+    plural: 'clusterroles',
+    namespaced: false,
+  },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  },
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': {
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
+};
+
+/** API discovery per KubeConfig and API version (other kinds, e.g. KubeadmControlPlane). */
+const discovered = new WeakMap<
+  KubeConfig,
+  Map<string, Promise<Map<string, Resource>>>
+>();
+
+export function apiVersionPath(apiVersion: string): string {
+  return apiVersion.includes('/')
+    ? `/apis/${apiVersion}`
+    : `/api/${apiVersion}`;
+}
+
+/**
+ * The plural and scope of a kind: built in, or from the API version's discovery document (asked
+ * once per KubeConfig; concurrent callers share the request).
+ */
+export async function resourceOf(
+  kc: KubeConfig,
+  apiVersion: string,
+  kind: string,
+  signal?: AbortSignal,
+): Promise<Resource> {
+  const known = BUILT_IN[`${apiVersion}/${kind}`];
+  if (known) return known;
+  let byVersion = discovered.get(kc);
+  if (!byVersion) {
+    byVersion = new Map();
+    discovered.set(kc, byVersion);
+  }
+  let resources = byVersion.get(apiVersion);
+  if (!resources) {
+    resources = kubeRequest<{
+      resources: { name: string; kind: string; namespaced: boolean }[];
+    }>(kc, { method: 'GET', path: apiVersionPath(apiVersion), signal }).then(
+      list =>
+        new Map(
+          list.resources
+            .filter(r => !r.name.includes('/'))
+            .map(r => [r.kind, { plural: r.name, namespaced: r.namespaced }]),
+        ),
+    );
+    byVersion.set(apiVersion, resources);
+    // A failed discovery (or one cancelled with its first caller) is asked again next time.
+    resources.catch(() => byVersion!.delete(apiVersion));
+  }
+  const resource = (await resources).get(kind);
+  if (!resource)
+    throw new KubeApiError(404, {
+      message: `${kind} is not served in ${apiVersion}`,
+    });
+  return resource;
+}
+
+/** The REST path of an object (or, without a name, of its kind's collection). */
+export async function objectPath(
+  kc: KubeConfig,
+  ref: { apiVersion: string; kind: string; name?: string; namespace?: string },
+  signal?: AbortSignal,
+): Promise<string> {
+  const r = await resourceOf(kc, ref.apiVersion, ref.kind, signal);
+  const ns =
+    r.namespaced && ref.namespace
+      ? `/namespaces/${encodeURIComponent(ref.namespace)}`
+      : '';
+  const name = ref.name ? `/${encodeURIComponent(ref.name)}` : '';
+  return `${apiVersionPath(ref.apiVersion)}${ns}/${r.plural}${name}`;
 }

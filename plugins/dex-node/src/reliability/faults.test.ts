@@ -5,7 +5,7 @@ import type {
   KubernetesObject,
   V1Secret,
 } from '@kubernetes/client-node';
-import { clientNode, objectApi } from '../cluster/clientNode';
+import { clientNode } from '../cluster/clientNode';
 import { provisionPack } from '../provision';
 import {
   adminKubeConfig,
@@ -158,7 +158,7 @@ describe('faults', () => {
       secret: 'hand-made',
       redirectURIs: ['https://evil.example.test/cb'],
     });
-    const api = await objectApi(kc);
+    const api = k8s.KubernetesObjectApi.makeApiClient(kc);
     await api.patch(
       {
         apiVersion: 'v1',

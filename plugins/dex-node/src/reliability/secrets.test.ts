@@ -2,7 +2,7 @@ import YAML from 'yaml';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { LABEL_INSTANCE, PackSpec } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { clientNode, objectApi } from '../cluster/clientNode';
+import { clientNode } from '../cluster/clientNode';
 import { ProvisionOptions, ProvisionResult, provisionPack } from '../provision';
 import { readDexStatus } from '../status';
 import {
@@ -113,9 +113,7 @@ describe('secrets stay in Secrets', () => {
       secretValue(await readSecret(kc, NS, 'dex-config'), 'config.yaml')!,
     );
     config.expiry.idTokens = '1h';
-    await (
-      await objectApi(kc)
-    ).patch(
+    await k8s.KubernetesObjectApi.makeApiClient(kc).patch(
       {
         apiVersion: 'v1',
         kind: 'Secret',

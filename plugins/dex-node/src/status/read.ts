@@ -19,7 +19,11 @@ import {
 } from '@backstage-dex/plugin-dex-common';
 import { certificateInfo } from '../pack/certificates';
 import { CERTIFICATE_KEY_SUFFIX } from '../pack/publishedCertificates';
-import { ClusterClient, asClusterClient } from '../cluster/client';
+import {
+  ClusterClient,
+  asClusterClient,
+  boundedClient,
+} from '../cluster/client';
 import { describeKubeError } from '../cluster/errors';
 import { addKubeadmControlPlaneStatus } from '../apiServer/rollout';
 import { StatusCache } from './cache';
@@ -61,7 +65,9 @@ export interface ReadDexStatusOptions {
    * The KubeConfig of a configured cluster by name, for the rollout of KubeadmControlPlanes that
    * installations in `clusterApi` mode name (one call each, within `timeoutMs`); not read without.
    */
-  managementCluster?: (name: string) => Promise<KubeConfig | undefined>;
+  managementCluster?: (
+    name: string,
+  ) => Promise<KubeConfig | ClusterClient | undefined>;
 }
 
 export interface DexStatus {
@@ -188,20 +194,6 @@ function stampedFor(
   };
 }
 
-class ClusterTimeoutError extends Error {}
-
-function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  message: string,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterTimeoutError(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * The Dex installations of an entity across clusters. Clusters are asked in parallel, each within
  * `timeoutMs`; a cluster that fails or is too slow yields a ClusterError next to the others'
@@ -216,23 +208,20 @@ export async function readDexStatus(
 
   const results = await Promise.all(
     options.clusters.map(async ({ name, kc }) => {
-      const cluster = asClusterClient(kc);
+      // The lists run at once, each within timeoutMs: the cluster answers within the bound or
+      // yields an error.
+      const cluster = boundedClient(asClusterClient(kc), { timeoutMs });
       const load = () =>
         readClusterSnapshot(cluster, {
           cluster: name,
           kubernetesId: options.kubernetesId,
-          signal: AbortSignal.timeout(timeoutMs),
           onKubernetesCall: options.onKubernetesCall,
         });
       const snapshot = options.cache
         ? options.cache.get(StatusCache.key(name, options.kubernetesId), load)
         : load();
       try {
-        const s = await within(
-          snapshot,
-          timeoutMs,
-          `Cluster "${name}" did not answer within ${timeoutMs} ms`,
-        );
+        const s = await snapshot;
         const server = cluster.server;
         const mine = stampedFor(s, options.entityRef);
         const installations = installationsFromSnapshot(
@@ -250,7 +239,6 @@ export async function readDexStatus(
         return { installations };
       } catch (e) {
         const message =
-          e instanceof ClusterTimeoutError ||
           (e as Error)?.name === 'TimeoutError' ||
           (e as Error)?.name === 'AbortError'
             ? `Cluster "${name}" did not answer within ${timeoutMs} ms`
