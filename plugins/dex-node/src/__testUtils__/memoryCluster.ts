@@ -50,15 +50,18 @@ export function memoryCluster(initial: KubernetesObject[] = []) {
     },
     async list(kind, labelSelector, options = {}) {
       options.signal?.throwIfAborted();
+      // key=value and !key (absent), the forms the pack uses.
       const wanted = labelSelector
         .split(',')
         .filter(Boolean)
         .map(p => p.split('='));
+      const matches = (labels: Record<string, string>, [k, v]: string[]) =>
+        k.startsWith('!') ? !(k.slice(1) in labels) : labels[k] === v;
       return [...objects.values()].filter(
         o =>
           o.kind === kind.kind &&
           (!kind.namespace || o.metadata?.namespace === kind.namespace) &&
-          wanted.every(([k, v]) => o.metadata?.labels?.[k] === v),
+          wanted.every(w => matches(o.metadata?.labels ?? {}, w)),
       );
     },
     async create(o, options = {}) {
