@@ -64,6 +64,20 @@ export async function readExisting(
   return found;
 }
 
+/**
+ * Kinds the pack renders without any of its material (certificates, keys, client secrets, config
+ * checksums): identical for every run of a spec, so they need not wait for the guarded Secrets.
+ */
+const WITHOUT_MATERIAL = new Set([
+  'ServiceAccount',
+  'Role',
+  'RoleBinding',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Service',
+  'Ingress',
+]);
+
 /** Errors that mean "another run changed the guarded objects since they were read": read again and retry. */
 const concurrentChanges = new WeakSet<Error>();
 
@@ -223,10 +237,13 @@ export async function applyObjects(
       `${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`,
     );
   };
-  const [namespaces, rest] = [
-    plan.filter(p => p.object.kind === 'Namespace'),
-    plan.filter(p => p.object.kind !== 'Namespace'),
-  ];
+  // First what needs no namespace: the Namespace, and cluster-scoped objects free of material.
+  const first = plan.filter(
+    p =>
+      p.object.kind === 'Namespace' ||
+      (!p.object.metadata.namespace && WITHOUT_MATERIAL.has(p.object.kind)),
+  );
+  const rest = plan.filter(p => !first.includes(p));
   const written: string[] = [];
   const failed: { key: string; error: unknown }[] = [];
   // Every write of a phase is let finish (none is left in flight), then the failures are reported
@@ -271,17 +288,25 @@ export async function applyObjects(
     e.name = first.name;
     throw failed.some(f => isTimeout(f.error)) ? markTimeout(e) : e;
   };
-  await phase(namespaces);
-  if (options.dryRun && namespaces.some(p => p.result.action === 'create')) {
+  await phase(first);
+  if (
+    options.dryRun &&
+    first.some(
+      p => p.object.kind === 'Namespace' && p.result.action === 'create',
+    )
+  ) {
     // A dry run cannot create the namespace, so namespaced objects cannot be dry-run applied in it.
     for (const p of rest)
       log(`would ${p.result.action} ${objectKey(p.object)}`);
     writes += rest.filter(p => p.result.action !== 'unchanged').length;
   } else {
     // What others derive from goes first: a failure (or another run) in between leaves nothing
-    // that refers to material which is not stored.
-    await phase(rest.filter(p => guarded.has(objectKey(p.object))));
-    await phase(rest.filter(p => !guarded.has(objectKey(p.object))));
+    // that refers to material which is not stored. Objects free of material need not wait for
+    // it: they go beside it, so the last phase holds only what embeds the material.
+    const early = (p: (typeof plan)[number]) =>
+      guarded.has(objectKey(p.object)) || WITHOUT_MATERIAL.has(p.object.kind);
+    await phase(rest.filter(early));
+    await phase(rest.filter(p => !early(p)));
   }
   return {
     objects: plan.map(p => p.result),
