@@ -15,7 +15,18 @@ export function clientNode(): Promise<K8s> {
   return loaded;
 }
 
-type Dispatcher = { close(): Promise<void> };
+type Dispatcher = {
+  close(): Promise<void>;
+  /** undici's Dispatcher.request (client-node's dispatchers are undici Agents). */
+  request?(options: {
+    origin: string;
+    path: string;
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+  }): Promise<{ statusCode: number; body: { text(): Promise<string> } }>;
+};
 type AuthContext = {
   getDispatcher(): Dispatcher | undefined;
   setDispatcher(d: Dispatcher): void;
@@ -120,7 +131,7 @@ export class KubeApiError extends Error {
 }
 
 /**
- * Sends one request through the KubeConfig's credentials (token, client certificate, exec or
+ * Sends one request with the KubeConfig's credentials (token, client certificate, exec or
  * auth-provider plugins: client-node applies them) on its shared connection pool, and parses the
  * JSON answer as it is. client-node's typed APIs would convert every object into its model
  * classes (and back), which costs more than the request on a large list, and the generic object
@@ -130,45 +141,117 @@ export async function kubeRequest<T>(
   kc: KubeConfig,
   request: KubeRequest,
 ): Promise<T> {
-  const k8s = await clientNode();
-  shareConnections(kc);
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
-  const ctx = new k8s.RequestContext(
-    `${server.replace(/\/+$/, '')}${request.path}`,
-    request.method as ClientNode.HttpMethod,
-  );
+  const url = new URL(`${server.replace(/\/+$/, '')}${request.path}`);
   for (const [name, value] of Object.entries(request.query ?? {}))
-    if (value !== undefined) ctx.setQueryParam(name, value);
-  ctx.setHeaderParam('Accept', 'application/json');
+    if (value !== undefined) url.searchParams.set(name, value);
+  // Credentials per request (tokens of exec and auth-provider plugins expire); the pool once.
+  const tls: https.RequestOptions = {};
+  const [pool] = await Promise.all([
+    poolOf(kc, server),
+    kc.applyToHTTPSOptions(tls),
+  ]);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [name, value] of Object.entries(tls.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  if (tls.auth)
+    headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+  let body: string | undefined;
   if (request.body !== undefined) {
-    ctx.setHeaderParam(
-      'Content-Type',
-      request.contentType ?? 'application/json',
-    );
-    ctx.setBody(JSON.stringify(request.body));
+    headers['content-type'] = request.contentType ?? 'application/json';
+    body = JSON.stringify(request.body);
   }
-  await kc.applySecurityAuthentication(ctx);
   request.signal?.throwIfAborted();
-  if (request.signal) ctx.setSignal(request.signal);
-  const response = await transport(k8s).send(ctx).toPromise();
-  const text = await response.body.text();
-  let body: unknown = text;
+  const { status, text } = await send(pool, url, {
+    method: request.method,
+    headers,
+    body,
+    signal: request.signal,
+  });
+  let parsed: unknown = text;
   try {
-    body = text ? JSON.parse(text) : undefined;
+    parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    if (response.httpStatusCode < 300)
+    if (status < 300)
       throw new Error(`${request.path}: the answer is not JSON`);
   }
-  if (response.httpStatusCode >= 200 && response.httpStatusCode < 300)
-    return body as T;
-  throw new KubeApiError(response.httpStatusCode, body);
+  if (status >= 200 && status < 300) return parsed as T;
+  throw new KubeApiError(status, parsed);
 }
 
-let fetchLibrary: ClientNode.IsomorphicFetchHttpLibrary | undefined;
-function transport(k8s: K8s) {
-  fetchLibrary ??= new k8s.IsomorphicFetchHttpLibrary();
-  return fetchLibrary;
+/**
+ * One exchange on the pool: undici's request() (its fast path; fetch() adds WHATWG streams and
+ * Headers to every call), or fetch() when there is no pool (plain http). Transport failures are
+ * shaped as fetch's (`cause` carries the code), which describeKubeError reads.
+ */
+async function send(
+  pool: Dispatcher | undefined,
+  url: URL,
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+  },
+): Promise<{ status: number; text: string }> {
+  if (!pool?.request) {
+    const res = await fetch(url, init);
+    return { status: res.status, text: await res.text() };
+  }
+  try {
+    const res = await pool.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      ...init,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  } catch (e) {
+    const name = (e as Error)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') throw e;
+    if (init.signal?.aborted) throw init.signal.reason;
+    throw Object.assign(new TypeError('fetch failed'), { cause: e });
+  }
+}
+
+const poolsByConfig = new WeakMap<
+  KubeConfig,
+  Map<string, Promise<Dispatcher | undefined>>
+>();
+
+/**
+ * The shared pool of kc's current context (see shareConnections), asked for once: client-node
+ * would otherwise build, and kubeRequest close, an Agent on every request.
+ */
+function poolOf(
+  kc: KubeConfig,
+  server: string,
+): Promise<Dispatcher | undefined> {
+  let byKey = poolsByConfig.get(kc);
+  if (!byKey) {
+    byKey = new Map();
+    poolsByConfig.set(kc, byKey);
+  }
+  const key = JSON.stringify([
+    kc.getCurrentContext(),
+    server,
+    kc.getCurrentUser()?.name,
+  ]);
+  let pool = byKey.get(key);
+  if (!pool) {
+    pool = (async () => {
+      const k8s = await clientNode();
+      const ctx = new k8s.RequestContext(
+        server,
+        'GET' as ClientNode.HttpMethod,
+      );
+      await shareConnections(kc).applySecurityAuthentication(ctx);
+      return (ctx as unknown as AuthContext).getDispatcher();
+    })();
+    byKey.set(key, pool);
+    pool.catch(() => byKey!.delete(key));
+  }
+  return pool;
 }
 
 /** Where a kind lives in the API: its plural and whether it is namespaced. */

@@ -5,6 +5,7 @@ import type {
   KubernetesObject,
   V1Secret,
 } from '@kubernetes/client-node';
+import { ClusterClient, clusterClient } from '../cluster/client';
 import { clientNode } from '../cluster/clientNode';
 import { provisionPack } from '../provision';
 import {
@@ -51,14 +52,16 @@ describe('faults', () => {
     // writes sent from then on wait until it is down (requests already in flight race it, as in
     // a real outage).
     let outage: Promise<void> | undefined;
-    const original = kc.applySecurityAuthentication.bind(kc);
-    kc.applySecurityAuthentication = async context => {
-      if (
-        outage &&
-        ['POST', 'PATCH', 'PUT'].includes(String(context.getHttpMethod()))
-      )
-        await outage;
-      return original(context);
+    const real = clusterClient(kc);
+    const waitForOutage = async () => {
+      if (outage) await outage;
+    };
+    const faulty: ClusterClient = {
+      ...real,
+      create: (object, options) =>
+        waitForOutage().then(() => real.create(object, options)),
+      apply: (object, options) =>
+        waitForOutage().then(() => real.apply(object, options)),
     };
     const lines: string[] = [];
     const log = (line: string) => {
@@ -70,7 +73,7 @@ describe('faults', () => {
         outage = cluster.stopApiServer();
     };
 
-    const failed = await provisionPack(kc, packSpec(NS), { log }).then(
+    const failed = await provisionPack(faulty, packSpec(NS), { log }).then(
       () => undefined,
       (e: Error) => e,
     );
@@ -81,7 +84,6 @@ describe('faults', () => {
 
     await outage;
     await cluster.startApiServer();
-    kc.applySecurityAuthentication = original;
 
     // What the failed run wrote: at least the namespace and two more objects, not the whole pack.
     const written = lines
