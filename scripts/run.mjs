@@ -18,6 +18,12 @@ const cache = path.join(
   'backstage-dex',
 );
 const NODE_MAJOR = 24;
+/**
+ * Where `npm test` records how long it took on this machine, for docs/benchmarks.md (`npm run
+ * bench` reads it): the latest run that installed the npm dependencies (a fresh clone) and the
+ * latest that did not (warm), each with what it had to build and the load it ran under.
+ */
+const TEST_TIMES_FILE = path.join(cache, 'npm-test-times.json');
 
 function log(msg) {
   process.stderr.write(`[backstage-dex] ${msg}\n`);
@@ -143,7 +149,8 @@ function ensureDeps(node, env) {
     .update(fs.readFileSync(lock))
     .update(spawnSync(node.bin, ['--version'], { encoding: 'utf8' }).stdout)
     .digest('hex');
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want)
+    return false;
   log('installing npm dependencies (npm ci)');
   must('npm', ['ci', '--no-audit', '--no-fund'], { env });
   // Native modules must load under the runtime node; rebuild them from source if not.
@@ -155,6 +162,7 @@ function ensureDeps(node, env) {
     must(node.bin, ['-e', probe], { env });
   }
   fs.writeFileSync(stamp, want);
+  return true;
 }
 
 /** The Go-built peers of the local cluster (cached outside the clone). */
@@ -295,15 +303,20 @@ if (!commands[command]) {
   log(`usage: node scripts/run.mjs ${Object.keys(commands).join('|')} [args]`);
   process.exit(2);
 }
+const started = Date.now();
+const loadAtStart = os.loadavg();
+const goBuildsBefore = goBuilds();
 const node = ensureNode();
 const env = envFor(node);
 env.NODE_OPTIONS = [env.NODE_OPTIONS, '--experimental-vm-modules']
   .filter(Boolean)
   .join(' ');
-ensureDeps(node, env);
+const installed = ensureDeps(node, env);
 ensureBinaries(node, env, command);
 if (command === 'test') ensurePostgres();
 env.PATH = `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${env.PATH}`;
+// The bench reports the recorded `npm test` times (one definition of where they are: here).
+env.BACKSTAGE_DEX_TEST_TIMES = TEST_TIMES_FILE;
 if (command === 'test') {
   // Results of an earlier run must not count in this run's closing line.
   for (const f of [
@@ -319,11 +332,12 @@ for (const [cmd, args] of commands[command]) {
     env,
   });
   if (status !== 0) {
-    if (command === 'test') summarize(`${cmd} ${args[0]}`);
+    if (command === 'test')
+      recordTestTime(summarize(`${cmd} ${args[0]}`), installed);
     process.exit(status);
   }
 }
-if (command === 'test') summarize();
+if (command === 'test') recordTestTime(summarize(), installed);
 
 /**
  * One closing line over both runners: jest (unit + integration) and the browser tests.
@@ -346,7 +360,46 @@ function summarize(failedStep) {
     process.stdout.write(
       `\n${passed} passed, 1 failed (${failedStep} failed before its tests reported; see above)\n`,
     );
-    return;
+    return { passed, failed: 1 };
   }
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  return { passed, failed };
+}
+
+/** The Go-built targets in the machine's cache (a fresh machine builds them during `npm test`). */
+function goBuilds() {
+  try {
+    return fs.readdirSync(path.join(cache, 'local-cluster')).length;
+  } catch {
+    return 0;
+  }
+}
+
+function recordTestTime(counts, installed) {
+  let times = {};
+  try {
+    times = JSON.parse(fs.readFileSync(TEST_TIMES_FILE, 'utf8'));
+  } catch {
+    // first record
+  }
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: root,
+    encoding: 'utf8',
+  }).stdout?.trim();
+  times[installed ? 'fresh' : 'warm'] = {
+    at: new Date().toISOString(),
+    seconds: Math.round((Date.now() - started) / 1000),
+    npmCi: installed,
+    goTargetsBuilt: goBuilds() - goBuildsBefore,
+    passed: counts.passed,
+    failed: counts.failed,
+    load: { start: loadAtStart, end: os.loadavg() },
+    cores: os.cpus().length,
+    commit,
+  };
+  fs.mkdirSync(cache, { recursive: true });
+  fs.writeFileSync(TEST_TIMES_FILE, `${JSON.stringify(times, null, 2)}\n`);
+  log(
+    `npm test took ${times[installed ? 'fresh' : 'warm'].seconds} s (recorded in ${TEST_TIMES_FILE})`,
+  );
 }

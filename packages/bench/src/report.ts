@@ -1,4 +1,5 @@
 import { CertificateRow, ProvisionRow, summarizeProvision } from './provision';
+import { TestTimes, testTimesMarkdown } from './testTimes';
 
 export interface StatusBenchResult {
   markdown: string;
@@ -15,6 +16,8 @@ export interface BenchReport {
   certificatesMedianMs: number;
   certificates: CertificateRow[];
   status?: StatusBenchResult;
+  /** The `npm test` times recorded on this machine. */
+  testTimes?: TestTimes;
 }
 
 const f = (n: number, d = 0) => n.toFixed(d);
@@ -59,6 +62,7 @@ export function report(r: BenchReport): string {
     '',
     r.status?.markdown ?? '## Status\n\nNot measured in this run.',
     '',
+    testTimesMarkdown(r.testTimes ?? {}),
   ].join('\n');
 }
 

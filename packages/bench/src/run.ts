@@ -13,6 +13,7 @@ import { HelmPeer, helmPeer } from './helm';
 import { progressOnStderr } from './progress';
 import { goalLines, report } from './report';
 import { benchStatusReport } from './status';
+import { readTestTimes } from './testTimes';
 
 /**
  * `npm run bench` (repeat counts from BENCH_RUNS, default 7; BENCH_HELM=0 leaves Helm out).
@@ -44,6 +45,7 @@ async function main() {
       certificatesMedianMs: median(certificates.map(c => c.totalMs)),
       certificates,
       status,
+      testTimes: readTestTimes(),
     });
     // A script run from the source tree (scripts/run.mjs), never built: __dirname is this folder.
     // eslint-disable-next-line no-restricted-syntax

@@ -48,6 +48,7 @@ async function provisionMany(
   name: string,
   from: number,
   to: number,
+  progress: Progress,
 ) {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
@@ -58,6 +59,8 @@ async function provisionMany(
       { ...benchSpec(`st-${i}`, name), kubernetesId: ENTITY_ID },
       { entityRef: ENTITY_REF },
     );
+    if ((i + 1) % 10 === 0 || i + 1 === to)
+      progress(`status: cluster ${name}, installation ${i + 1} of ${to}`);
   }
 }
 
@@ -175,7 +178,7 @@ export async function benchStatus(
         `status: provisioning ${size} installations on each of 3 clusters`,
       );
       await Promise.all(
-        all.map((c, i) => provisionMany(c, `c${i}`, from, size)),
+        all.map((c, i) => provisionMany(c, `c${i}`, from, size, progress)),
       );
       provisioned = size;
       for (const clusterCount of [1, 3]) {
