@@ -223,7 +223,20 @@ export function issueServingCertificate(
 
 /** Subject, validity and names of a PEM certificate. Reads the certificate only. */
 export function certificateInfo(certPem: string): CertificateInfo {
-  const x = new crypto.X509Certificate(certPem);
+  const entry = parsed(certPem);
+  entry.info ??= infoOf(entry.x509);
+  // A copy: the cached one is shared.
+  const info = entry.info;
+  return {
+    ...info,
+    notBefore: new Date(info.notBefore),
+    notAfter: new Date(info.notAfter),
+    dnsNames: [...info.dnsNames],
+    ipAddresses: [...info.ipAddresses],
+  };
+}
+
+function infoOf(x: crypto.X509Certificate): CertificateInfo {
   const san = x.subjectAltName ?? '';
   const parts = san
     .split(',')
@@ -241,6 +254,28 @@ export function certificateInfo(certPem: string): CertificateInfo {
   };
 }
 
+/**
+ * Parsed certificates by PEM. A re-run checks the same few certificates several times, and the
+ * status reader the same hundreds on every request (parsing was most of a cold status request's
+ * own time at 50 installations on 3 clusters). Only public certificates; bounded, oldest dropped.
+ */
+const parsedCertificates = new Map<
+  string,
+  { x509: crypto.X509Certificate; info?: CertificateInfo }
+>();
+const MAX_PARSED_CERTIFICATES = 1024;
+
+function parsed(certPem: string) {
+  let entry = parsedCertificates.get(certPem);
+  if (!entry) {
+    entry = { x509: new crypto.X509Certificate(certPem) };
+    if (parsedCertificates.size >= MAX_PARSED_CERTIFICATES)
+      parsedCertificates.delete(parsedCertificates.keys().next().value!);
+    parsedCertificates.set(certPem, entry);
+  }
+  return entry;
+}
+
 /** True when `certPem` was signed by `caPem` and covers every name in `names`. */
 export function certificateCovers(
   certPem: string,
@@ -248,8 +283,8 @@ export function certificateCovers(
   names: string[],
 ): boolean {
   try {
-    const cert = new crypto.X509Certificate(certPem);
-    const ca = new crypto.X509Certificate(caPem);
+    const cert = parsed(certPem).x509;
+    const ca = parsed(caPem).x509;
     if (!cert.verify(ca.publicKey)) return false;
     const info = certificateInfo(certPem);
     const have = new Set([...info.dnsNames, ...info.ipAddresses]);
@@ -262,12 +297,21 @@ export function certificateCovers(
   }
 }
 
+/** Answers of keyMatchesCertificate per pair object (a run asks twice about the CA). */
+const keyMatches = new WeakMap<KeyPair, boolean>();
+
 /** True when the key belongs to the certificate. */
 export function keyMatchesCertificate(pair: KeyPair): boolean {
-  try {
-    const cert = new crypto.X509Certificate(pair.certPem);
-    return cert.checkPrivateKey(crypto.createPrivateKey(pair.keyPem));
-  } catch {
-    return false;
+  let matches = keyMatches.get(pair);
+  if (matches === undefined) {
+    try {
+      matches = parsed(pair.certPem).x509.checkPrivateKey(
+        crypto.createPrivateKey(pair.keyPem),
+      );
+    } catch {
+      matches = false;
+    }
+    keyMatches.set(pair, matches);
   }
+  return matches;
 }
