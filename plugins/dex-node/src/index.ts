@@ -38,9 +38,15 @@ export type { ClusterApiServer, ClusterDetails } from './cluster/clusters';
 export type { ApplyResult, ObjectAction, ObjectResult } from './cluster/apply';
 export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
-export { clusterClient } from './cluster/client';
+export { boundedClient, clusterClient } from './cluster/client';
 export { DEFAULT_LOAD_BALANCER_TIMEOUT_MS } from './cluster/loadBalancer';
-export type { ClusterClient, ObjectRef } from './cluster/client';
+export type {
+  CallBounds,
+  CallOptions,
+  ClusterClient,
+  JsonPatchOperation,
+  ObjectRef,
+} from './cluster/client';
 export {
   DEFAULT_REQUEST_TIMEOUT_MS,
   kubernetesVersion,
