@@ -145,8 +145,9 @@ export function refuseForeign(
 /**
  * Server-side applies the objects under one field manager. Objects that already match are not
  * written. Objects of the same name that someone else made are refused (nothing is applied) unless
- * `force`. A pre-existing Namespace made by someone else is left as it is. The Namespace goes first;
- * everything else is applied concurrently.
+ * `force`. A pre-existing Namespace made by someone else is left as it is. Three concurrent rounds:
+ * the Namespace (and cluster-scoped objects without material), the guarded objects with the
+ * namespaced objects without material, then the rest.
  */
 export async function applyObjects(
   target: KubeConfig | ClusterClient,
@@ -238,12 +239,12 @@ export async function applyObjects(
     );
   };
   // First what needs no namespace: the Namespace, and cluster-scoped objects free of material.
-  const first = plan.filter(
+  const unnamespaced = plan.filter(
     p =>
       p.object.kind === 'Namespace' ||
       (!p.object.metadata.namespace && WITHOUT_MATERIAL.has(p.object.kind)),
   );
-  const rest = plan.filter(p => !first.includes(p));
+  const rest = plan.filter(p => !unnamespaced.includes(p));
   const written: string[] = [];
   const failed: { key: string; error: unknown }[] = [];
   // Every write of a phase is let finish (none is left in flight), then the failures are reported
@@ -288,10 +289,10 @@ export async function applyObjects(
     e.name = first.name;
     throw failed.some(f => isTimeout(f.error)) ? markTimeout(e) : e;
   };
-  await phase(first);
+  await phase(unnamespaced);
   if (
     options.dryRun &&
-    first.some(
+    unnamespaced.some(
       p => p.object.kind === 'Namespace' && p.result.action === 'create',
     )
   ) {
