@@ -258,6 +258,8 @@ export async function provisionPack(
     throw new ServiceUnavailableError(
       `Cluster "${input.cluster}" (${cluster.server}) did not answer within ${timeoutMs} ms: ${(e as Error).message}`,
     );
+  } finally {
+    options.keyPool?.refill();
   }
 }
 
@@ -470,6 +472,8 @@ async function provisionOnce(
     guarded,
     log,
   });
+  // Written: the next keys may be made now (not during the writes, see KeyPool).
+  options.keyPool?.refill();
   if (options.waitForRolloutMs && !options.dryRun)
     await waitForRollout(
       kc,

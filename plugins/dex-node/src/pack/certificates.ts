@@ -106,8 +106,10 @@ export async function generateKeys(
 
 /**
  * RSA keys generated ahead of time, in the background, so a provision does not wait for key
- * generation (the largest part of its own time). A backend keeps one and takes from it; it
- * refills after each take. Keys are never reused: each is handed out once.
+ * generation (the largest part of its own time). A backend keeps one and takes from it; the run
+ * that took keys calls refill() once it has written, not at the take: generating three keys takes
+ * more CPU than the run's own requests, and on a small machine the apiserver needs that CPU while
+ * the run writes. Keys are never reused: each is handed out once.
  */
 export class KeyPool {
   private readonly ready: string[] = [];
@@ -120,7 +122,8 @@ export class KeyPool {
     this.refill();
   }
 
-  private refill() {
+  /** Starts generating keys up to the pool's size (none when full or already under way). */
+  refill() {
     while (this.ready.length + this.pending < this.size) {
       this.pending += 1;
       generateKeyPem(this.bits)
@@ -132,14 +135,13 @@ export class KeyPool {
     }
   }
 
-  /** `count` keys: ready ones first, the rest generated now. */
+  /** `count` keys: ready ones first, the rest generated now. Call refill() after the run's writes. */
   async take(count: number): Promise<KeySource> {
     const taken = this.ready.splice(0, count);
     const more =
       taken.length < count
         ? await generateKeys(count - taken.length, this.bits)
         : undefined;
-    this.refill();
     return { next: () => taken.shift() ?? more?.next() };
   }
 }
