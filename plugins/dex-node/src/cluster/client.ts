@@ -1,6 +1,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '@backstage-dex/plugin-dex-common';
-import { kubeRequest, objectPath, shareConnections } from './clientNode';
+import { kubeRequest, shareConnections } from './clientNode';
+import { objectPath } from './resources';
 
 /**
  * Which object: enough to find it (the kind's API version, kind, name and namespace).

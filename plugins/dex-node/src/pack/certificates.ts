@@ -114,6 +114,7 @@ export async function generateKeys(
 export class KeyPool {
   private readonly ready: string[] = [];
   private pending = 0;
+  private waiting: (() => void)[] = [];
 
   constructor(
     private readonly size = 3,
@@ -131,8 +132,16 @@ export class KeyPool {
         .catch(() => {})
         .finally(() => {
           this.pending -= 1;
+          if (this.pending === 0)
+            this.waiting.splice(0).forEach(resolve => resolve());
         });
     }
+  }
+
+  /** Resolves when no key is being generated (e.g. before timing something else). */
+  settled(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise(resolve => this.waiting.push(resolve));
   }
 
   /** `count` keys: ready ones first, the rest generated now. Call refill() after the run's writes. */
