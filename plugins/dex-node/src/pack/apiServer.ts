@@ -44,6 +44,20 @@ export function apiServerSettings(
   spec: PackSpec,
   caPem: string,
 ): ApiServerSettings {
+  // A provision asks twice (rendering the settings ConfigMap, then for its outputs).
+  const known = computed.get(spec);
+  if (known?.caPem === caPem) return known.settings;
+  const settings = computeSettings(spec, caPem);
+  computed.set(spec, { caPem, settings });
+  return settings;
+}
+
+const computed = new WeakMap<
+  PackSpec,
+  { caPem: string; settings: ApiServerSettings }
+>();
+
+function computeSettings(spec: PackSpec, caPem: string): ApiServerSettings {
   const issuer = issuerUrl(spec);
   const { claims } = spec;
   const userPrefix = usernamePrefix(spec, issuer);
