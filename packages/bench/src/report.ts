@@ -115,6 +115,15 @@ function helmAndFloor(r: BenchReport): string[] {
     `- Provision ≤ 2 × the floor: ${goal(s.floorRatio <= 2)} (${f(s.floorRatio, 2)}).`,
     `- Unchanged re-run ≤ 1.2 × reading the objects: ${goal(s.rerunReadRatio <= 1.2)} (${f(s.rerunReadRatio, 2)}).`,
     '',
+    'What a provision does beyond the floor: it reads the 20 objects first (ownership, material to reuse), signs the',
+    'certificates, and writes in three rounds: the Namespace (with the cluster-scoped RBAC); the guarded Secrets (a',
+    'create-only claim, then the apply at its resourceVersion, so two runs cannot mix two CAs) beside the objects that',
+    'hold no material; then what embeds the material. To get close to the floor (2026-11-30): one HTTP/2 connection per',
+    "cluster as the floor has, plain JSON instead of client-node's model classes, no API discovery for built-in kinds,",
+    'objects without material moved out of the last round, the key pool refilled after the writes instead of during',
+    'them, each certificate parsed once. An unchanged re-run is the same reads plus our own work on them (render, diff,',
+    'certificate checks: about 5–7 ms of CPU on this machine).',
+    '',
   ];
 }
 
