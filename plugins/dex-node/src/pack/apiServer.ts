@@ -36,6 +36,12 @@ function usernamePrefix(spec: PackSpec, issuer: string): string {
 /** The Kubernetes version assumed when the target's is unknown: the newest AuthenticationConfiguration. */
 const ASSUMED_KUBERNETES = 'v1.34.0';
 
+/** Settings per spec object, with the CA they were made for. */
+const computed = new WeakMap<
+  PackSpec,
+  { caPem: string; settings: ApiServerSettings }
+>();
+
 /**
  * kube-apiserver settings that make it trust tokens from the pack's Dex: the --oidc-* flags and the
  * equivalent AuthenticationConfiguration (the two cannot be combined on one apiserver).
@@ -51,11 +57,6 @@ export function apiServerSettings(
   computed.set(spec, { caPem, settings });
   return settings;
 }
-
-const computed = new WeakMap<
-  PackSpec,
-  { caPem: string; settings: ApiServerSettings }
->();
 
 function computeSettings(spec: PackSpec, caPem: string): ApiServerSettings {
   const issuer = issuerUrl(spec);
