@@ -80,7 +80,7 @@ export {
   compareVersions,
   findAuthenticatorRelease,
   findDexRelease,
-  kubernetesServesV1beta1Crds,
+  kubernetesServesV1Crds,
   versionFromImage,
 } from './versions';
 export type {

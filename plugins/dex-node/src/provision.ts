@@ -446,6 +446,7 @@ async function provisionOnce(
     existing,
     guarded,
     log,
+    signal: options.signal,
   });
   if (options.waitForRolloutMs && !options.dryRun)
     await waitForRollout(

@@ -5,9 +5,14 @@ import type {
   KubernetesObject,
   V1Deployment,
 } from '@kubernetes/client-node';
-import { PackOwner, ownershipOf } from '../pack/ownership';
+import {
+  PackOwner,
+  isSharedByInstallations,
+  ownershipOf,
+} from '../pack/ownership';
 import { KubeObject } from '../pack/render';
 import { ClusterClient, asClusterClient } from './client';
+import { waitForCustomResources } from './customResources';
 import { changedFields } from './diff';
 import { describeKubeError, isTimeout, markTimeout } from './errors';
 
@@ -99,6 +104,8 @@ export interface ApplyOptions {
   /** Objects as they are now (from readExisting), to skip a second read. */
   existing?: Map<string, KubernetesObject>;
   log?: (message: string) => void;
+  /** Stops waiting for new CRDs to serve (requests themselves are bounded by the KubeConfig). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -140,6 +147,18 @@ export async function applyObjects(
             action: 'skip',
             reason:
               'namespace exists and belongs to someone else; left as it is',
+          },
+        });
+        continue;
+      }
+      // Dex's CRDs made by someone else (Dex itself, a Helm chart) serve the same resources.
+      if (isSharedByInstallations(object)) {
+        plan.push({
+          object,
+          result: {
+            ...base,
+            action: 'skip',
+            reason: `exists, ${ownership.by}; left as it is`,
           },
         });
         continue;
@@ -210,9 +229,12 @@ export async function applyObjects(
       `${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`,
     );
   };
+  // Namespaces and the shared CRDs first: the rest lives in them or is served by them.
+  const goesFirst = (o: KubeObject) =>
+    o.kind === 'Namespace' || isSharedByInstallations(o);
   const [namespaces, rest] = [
-    plan.filter(p => p.object.kind === 'Namespace'),
-    plan.filter(p => p.object.kind !== 'Namespace'),
+    plan.filter(p => goesFirst(p.object)),
+    plan.filter(p => !goesFirst(p.object)),
   ];
   const written: string[] = [];
   const failed: { key: string; error: unknown }[] = [];
@@ -259,7 +281,39 @@ export async function applyObjects(
     throw failed.some(f => isTimeout(f.error)) ? markTimeout(e) : e;
   };
   await phase(namespaces);
-  if (options.dryRun && namespaces.some(p => p.result.action === 'create')) {
+  const createdCrds = namespaces
+    .filter(
+      p => isSharedByInstallations(p.object) && p.result.action === 'create',
+    )
+    .map(p => p.object);
+  if (createdCrds.length && !options.dryRun) {
+    // A pod started before a new CRD serves its resources would exit: wait until they list.
+    try {
+      await waitForCustomResources(
+        cluster,
+        createdCrds,
+        objects.find(o => o.kind === 'Namespace')?.metadata.name ??
+          objects.find(o => o.metadata.namespace)?.metadata.namespace,
+        { signal: options.signal },
+      );
+    } catch (e) {
+      const err = e as Error;
+      const notWritten = rest
+        .filter(
+          p => p.result.action !== 'unchanged' && p.result.action !== 'skip',
+        )
+        .map(p => objectKey(p.object));
+      err.message = `${err.message}. Written: ${written.join(', ')}. Not written: ${notWritten.join(', ')}. Nothing uses the new CRDs yet; run again to apply the rest.`;
+      throw err;
+    }
+    log(`${createdCrds.length} new CRDs serve their resources`);
+  }
+  if (
+    options.dryRun &&
+    namespaces.some(
+      p => p.object.kind === 'Namespace' && p.result.action === 'create',
+    )
+  ) {
     // A dry run cannot create the namespace, so namespaced objects cannot be dry-run applied in it.
     for (const p of rest)
       log(`would ${p.result.action} ${objectKey(p.object)}`);

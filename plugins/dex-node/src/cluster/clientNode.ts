@@ -17,8 +17,43 @@ let loaded: Promise<K8s> | undefined;
  * (and under jest, which cannot require() ES modules).
  */
 export function clientNode(): Promise<K8s> {
-  loaded ??= import('@kubernetes/client-node');
+  loaded ??= Promise.all([
+    import('@kubernetes/client-node'),
+    import('@kubernetes/client-node/dist/serializer.js'),
+  ]).then(([k8s, serializer]) => {
+    sendAsWritten(serializer.ObjectSerializer);
+    return k8s;
+  });
   return loaded;
+}
+
+/**
+ * Kinds whose JSON client-node would rewrite. It maps built-in kinds through its generated
+ * models, which name `x-kubernetes-preserve-unknown-fields` `xKubernetesPreserveUnknownFields`:
+ * a plain CRD (as the pack renders it) loses those keys on the way out, and one read back has
+ * the model's names. Registered as they are, they go and come as the apiserver's JSON.
+ */
+const AS_WRITTEN = [
+  {
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+  },
+];
+
+function sendAsWritten(serializer: {
+  registerModel(
+    gvk: { group: string; version: string; kind: string },
+    model: { serialize(d: unknown): unknown; deserialize(d: unknown): unknown },
+  ): void;
+}) {
+  for (const gvk of AS_WRITTEN) {
+    try {
+      serializer.registerModel(gvk, { serialize: d => d, deserialize: d => d });
+    } catch {
+      // Already registered (another copy of this module in the same process).
+    }
+  }
 }
 
 const objectApis = new WeakMap<KubeConfig, KubernetesObjectApi>();
