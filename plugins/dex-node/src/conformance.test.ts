@@ -74,11 +74,20 @@ let ports: { dex: number; telemetry: number; authenticator: number };
 let caFile: string;
 let material: PackMaterial;
 
-/** Half the versions put the authenticator under a web path prefix, half at the root. */
+/**
+ * Which authenticator runs with each Dex version, and whether under a web path prefix: every
+ * pairing of the two authenticator versions with and without a prefix, each across old and new
+ * Dex releases (one authenticator pod per version rather than both: a pod start and a login each).
+ */
+const authenticatorFor = (version: string) => {
+  const i = DEX_RELEASES.findIndex(r => r.version === version);
+  return {
+    version: AUTHENTICATOR_RELEASES[i % AUTHENTICATOR_RELEASES.length].version,
+    prefix: Math.floor(i / 2) % 2 ? '' : '/kubernetes/login',
+  };
+};
 const authenticatorPrefix = (version: string) =>
-  DEX_RELEASES.findIndex(r => r.version === version) % 2
-    ? ''
-    : '/kubernetes/login';
+  authenticatorFor(version).prefix;
 
 function specFor(
   version: string,
@@ -243,6 +252,31 @@ it("records how each Dex image starts as its release's Dockerfile says (local-cl
       version: release.version,
       dexItself: release.imageEntrypoint === 'dex',
     });
+  }
+});
+
+it('runs both authenticator versions with and without a web path prefix, each with old and new Dex releases', () => {
+  const pairs = DEX_RELEASES.map(r => ({
+    dex: r.version,
+    ...authenticatorFor(r.version),
+  }));
+  for (const { version } of AUTHENTICATOR_RELEASES) {
+    for (const prefixed of [true, false]) {
+      const runs = pairs.filter(
+        p => p.version === version && Boolean(p.prefix) === prefixed,
+      );
+      expect({ version, prefixed, runs: runs.length > 0 }).toEqual({
+        version,
+        prefixed,
+        runs: true,
+      });
+    }
+    const dexVersions = pairs
+      .filter(p => p.version === version)
+      .map(p => p.dex);
+    // Across the catalogue: a release before the templating entrypoint (2.28) and a current one.
+    expect(dexVersions.some(v => compareVersions(v, '2.28.0') < 0)).toBe(true);
+    expect(dexVersions.some(v => compareVersions(v, '2.44.0') >= 0)).toBe(true);
   }
 });
 
@@ -563,54 +597,52 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
     });
   }
 
-  describe.each(AUTHENTICATOR_RELEASES.map(r => r.version))(
-    'with dex-k8s-authenticator %s',
-    authenticatorVersion => {
-      let authenticator: RunningPod | undefined;
-      afterAll(() => authenticator?.stop());
+  describe(`with dex-k8s-authenticator ${authenticatorFor(version).version}`, () => {
+    const authenticatorVersion = authenticatorFor(version).version;
+    let authenticator: RunningPod | undefined;
+    afterAll(() => authenticator?.stop());
 
-      it(`starts from the rendered objects${authenticatorPrefix(version) ? ' under a web path prefix' : ''}, and a login through its page yields a token the kube-apiservers accept`, async () => {
-        const withVersion = specFor(version, authenticatorVersion);
-        authenticator = await runReady({
-          objects: render(withVersion, material),
-          deployment: objectNames(withVersion).authenticator,
-          ports: { [AUTHENTICATOR_PORT]: ports.authenticator },
-          egress: [ports.dex],
-        });
-        const page = authenticatorUrl(withVersion);
-        // The user opens the authenticator, is sent to Dex's login form, and comes back to the kubeconfig page.
-        const login = await formLogin({
-          startUrl: `${page}/`,
-          caPem: material.ca.certPem,
-          username: USER.email,
-          password: USER.password,
-        });
-        expect(
-          login.visited.some(v =>
-            v.startsWith(`POST https://127.0.0.1:${ports.dex}/dex/auth/`),
-          ),
-        ).toBe(true);
-        expect({
-          status: login.status,
-          url: login.url.replace(/\?.*/, ''),
-        }).toEqual({ status: 200, url: `${page}/callback/local` });
-        // The kubeconfig it hands out points at the cluster and trusts its CA.
-        expect(login.body).toContain(`--server=${flagsCluster.server}`);
-        expect(login.body).toContain(flagsCluster.caPem.trim().split('\n')[1]);
-        const token = idTokenOnPage(login.body);
-        expect(jwtClaims(token)).toMatchObject({
-          aud: 'kubernetes',
-          email: USER.email,
-        });
-        for (const apiserver of [flagsCluster, authConfigCluster]) {
-          const review = await selfSubjectReview(
-            apiserver.server,
-            apiserver.caPem,
-            token,
-          );
-          expect(review.username).toBe(USER.email);
-        }
+    it(`starts from the rendered objects${authenticatorPrefix(version) ? ' under a web path prefix' : ''}, and a login through its page yields a token the kube-apiservers accept`, async () => {
+      const withVersion = specFor(version, authenticatorVersion);
+      authenticator = await runReady({
+        objects: render(withVersion, material),
+        deployment: objectNames(withVersion).authenticator,
+        ports: { [AUTHENTICATOR_PORT]: ports.authenticator },
+        egress: [ports.dex],
       });
-    },
-  );
+      const page = authenticatorUrl(withVersion);
+      // The user opens the authenticator, is sent to Dex's login form, and comes back to the kubeconfig page.
+      const login = await formLogin({
+        startUrl: `${page}/`,
+        caPem: material.ca.certPem,
+        username: USER.email,
+        password: USER.password,
+      });
+      expect(
+        login.visited.some(v =>
+          v.startsWith(`POST https://127.0.0.1:${ports.dex}/dex/auth/`),
+        ),
+      ).toBe(true);
+      expect({
+        status: login.status,
+        url: login.url.replace(/\?.*/, ''),
+      }).toEqual({ status: 200, url: `${page}/callback/local` });
+      // The kubeconfig it hands out points at the cluster and trusts its CA.
+      expect(login.body).toContain(`--server=${flagsCluster.server}`);
+      expect(login.body).toContain(flagsCluster.caPem.trim().split('\n')[1]);
+      const token = idTokenOnPage(login.body);
+      expect(jwtClaims(token)).toMatchObject({
+        aud: 'kubernetes',
+        email: USER.email,
+      });
+      for (const apiserver of [flagsCluster, authConfigCluster]) {
+        const review = await selfSubjectReview(
+          apiserver.server,
+          apiserver.caPem,
+          token,
+        );
+        expect(review.username).toBe(USER.email);
+      }
+    });
+  });
 });
