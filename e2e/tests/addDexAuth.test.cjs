@@ -81,10 +81,31 @@ async function waitForInput(selector, pattern) {
     );
 }
 
+/** The Plan page: the dry run of the form, before anything is applied; `expected` is its summary. */
+async function plan(name, expected) {
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page
+    .getByText(expected)
+    .first()
+    .waitFor({ timeout: 60_000 })
+    .catch(async e => {
+      await screenshot(page, `${name}-plan-failed`);
+      assert.fail(
+        `no plan: ${e.message}\n${(await page.locator('main').innerText()).slice(-3000)}`,
+      );
+    });
+  await screenshot(page, `${name}-plan`);
+}
+
 /** Review, Create, wait for the task's output, then the entity page from the task's Owner link. */
 async function runAndOpenOwner(name) {
   await page.getByRole('button', { name: 'Review' }).click();
   await page.getByRole('button', { name: 'Create' }).waitFor();
+  // The review step shows the plan's summary beside the other answers.
+  await page
+    .getByText(/\d+ (to create|unchanged)/)
+    .first()
+    .waitFor();
   await screenshot(page, `${name}-review`);
   await page.getByRole('button', { name: 'Create' }).click();
   await page
@@ -155,11 +176,6 @@ test('from the entity page, "Add Dex auth" opens the template for that entity; t
   await screenshot(page, '3-version-picker-open');
   await page.getByRole('option', { name: OLD_VERSION, exact: true }).click();
   await waitForSelected('Dex version', OLD_VERSION);
-  // ClusterIP + Ingress (the template does not wait for a LoadBalancer address yet).
-  await page.locator('#root_issuerUrl').fill(issuer);
-  await page.locator('#root_ingress_enabled').check();
-  await page.locator('#root_ingress_dexHost').fill(DEX_HOST);
-  await page.locator('#root_ingress_authenticatorHost').fill(LOGIN_HOST);
   await page.locator('#root_testUser_enabled').check();
   await page.locator('#root_testUser_email').fill(USER.email);
   // The scaffolder's Secret field: the value travels as a task secret, the form keeps stars; the
@@ -167,6 +183,17 @@ test('from the entity page, "Add Dex auth" opens the template for that entity; t
   await page.locator('input[type="password"]').fill(USER.password);
   // No group: static users' groups need Dex 2.45 (the form says so); added on the upgrade.
   await screenshot(page, '4-form-dex');
+  await page.getByRole('button', { name: 'Next' }).click();
+  // Exposure, per component: ClusterIP + Ingress each, the issuer where the test serves Dex.
+  await page.locator('#root_dexExposure_issuerUrl').fill(issuer);
+  await page.locator('#root_dexExposure_ingress_enabled').check();
+  await page.locator('#root_dexExposure_ingress_host').fill(DEX_HOST);
+  await page.locator('#root_authenticatorExposure_ingress_enabled').check();
+  await page
+    .locator('#root_authenticatorExposure_ingress_host')
+    .fill(LOGIN_HOST);
+  await screenshot(page, '4-form-exposure');
+  await plan('4', /Dry run: \d+ to create, 0 to change, 0 unchanged/);
   await runAndOpenOwner('5');
 
   await summary()
@@ -190,15 +217,6 @@ test('"Upgrade" on the card opens the template with the installation\'s values a
   await screenshot(page, '7-upgrade-form-target');
   await page.getByRole('button', { name: 'Next' }).click();
   await waitForSelected('Dex version', DEFAULT_VERSION);
-  assert.equal(await page.locator('#root_issuerUrl').inputValue(), issuer);
-  assert.equal(
-    await page.locator('#root_ingress_dexHost').inputValue(),
-    DEX_HOST,
-  );
-  assert.equal(
-    await page.locator('#root_ingress_authenticatorHost').inputValue(),
-    LOGIN_HOST,
-  );
   assert.equal(
     await page.locator('#root_testUser_email').inputValue(),
     USER.email,
@@ -209,6 +227,25 @@ test('"Upgrade" on the card opens the template with the installation\'s values a
   // Dex 2.45 gives static users groups: the developer adds one while upgrading.
   await page.locator('#root_testUser_group').fill(USER.group);
   await screenshot(page, '8-upgrade-form-dex');
+  await page.getByRole('button', { name: 'Next' }).click();
+  assert.equal(
+    await page.locator('#root_dexExposure_issuerUrl').inputValue(),
+    issuer,
+  );
+  assert.equal(
+    await page.locator('#root_dexExposure_ingress_host').inputValue(),
+    DEX_HOST,
+  );
+  assert.equal(
+    await page.locator('#root_authenticatorExposure_ingress_host').inputValue(),
+    LOGIN_HOST,
+  );
+  // The upgrade changes what is installed: the plan names the Deployment and its fields.
+  await plan('8-upgrade', /Dry run: \d+ to create, [1-9]\d* to change/);
+  await page
+    .getByText(/Deployment e2e-[-\w]+\/dex \(.*spec\.template/)
+    .first()
+    .waitFor();
   await runAndOpenOwner('9-upgrade');
 
   await summary()

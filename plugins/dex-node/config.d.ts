@@ -222,6 +222,12 @@ export interface Config {
        * accepts the connection and never answers fails the run after this long, naming the cluster.
        */
       requestTimeoutSeconds?: number;
+      /**
+       * How long, in seconds, a run waits for a LoadBalancer Service's address (default 300) when
+       * Dex or the authenticator is exposed by a LoadBalancer and no URL or Ingress host is given:
+       * their URLs are derived from that address. After it, the run fails saying what to do.
+       */
+      loadBalancerTimeoutSeconds?: number;
     };
   };
 }

@@ -57,11 +57,13 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     namespace,
     instance: 'dex',
     version: '2.45.1',
-    serviceType: 'ClusterIP',
-    ingress: {
-      enabled: true,
-      dexHost: `dex.${namespace}.example.test`,
-      authenticatorHost: `login.${namespace}.example.test`,
+    dexExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
+    },
+    authenticatorExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `login.${namespace}.example.test` },
     },
     authenticator: true,
   });

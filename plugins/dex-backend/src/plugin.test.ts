@@ -342,6 +342,18 @@ describe('dex backend plugin against two local clusters', () => {
     expect(versions.body.dex.allowed).toContain('2.44.0');
     expect(versions.body.authenticator.default).toBe('1.4.0');
 
+    const exposure = await get('/api/dex/exposure');
+    expect(exposure.status).toBe(200);
+    expect(exposure.body).toMatchObject({
+      serviceTypes: ['ClusterIP', 'LoadBalancer', 'NodePort'],
+      defaultServiceType: 'ClusterIP',
+    });
+    expect(exposure.body.ingressClasses).toEqual(
+      exposure.body.defaultIngressClass
+        ? [exposure.body.defaultIngressClass]
+        : [],
+    );
+
     const clusters = await get('/api/dex/clusters');
     expect(clusters.status).toBe(200);
     expect(clusters.body).toEqual({
@@ -359,6 +371,7 @@ describe('dex backend plugin against two local clusters', () => {
     for (const path of [
       '/api/dex/status?entityRef=component:default/payments-api',
       '/api/dex/versions',
+      '/api/dex/exposure',
       '/api/dex/clusters',
     ]) {
       expect((await get(path, none)).status).toBe(401);

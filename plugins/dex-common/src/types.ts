@@ -267,6 +267,19 @@ export interface DexVersionsResponse {
   authenticator: { allowed: string[]; default: string };
 }
 
+/**
+ * How the form may expose Dex and the authenticator (GET /api/dex/exposure): the Ingress classes
+ * the platform allows, its default, and the default service type.
+ *
+ * @public
+ */
+export interface DexExposureResponse {
+  serviceTypes: ServiceType[];
+  defaultServiceType: ServiceType;
+  ingressClasses: string[];
+  defaultIngressClass?: string;
+}
+
 /** @public */
 export interface DexClustersResponse {
   clusters: { name: string }[];

@@ -14,6 +14,7 @@ import { ExposureInput, packSpecInputSchema } from './spec/schema';
 import {
   AUTHENTICATOR_RELEASES,
   DEX_RELEASES,
+  defaultDexStorage,
   findDexRelease,
   kubernetesServesV1Crds,
 } from './versions';
@@ -68,7 +69,12 @@ export function withDefaults(
       exposure: exposure(input.dex?.exposure),
       replicas: input.dex?.replicas ?? 1,
       resources: input.dex?.resources,
-      storage: input.dex?.storage ?? 'kubernetes',
+      storage:
+        input.dex?.storage ??
+        defaultDexStorage(
+          normalizeVersion(input.dex?.version ?? policy.dex.defaultVersion),
+          input.kubernetesVersion,
+        ).storage,
     },
     authenticator: {
       enabled: input.authenticator?.enabled ?? true,

@@ -135,6 +135,29 @@ export function kubernetesServesV1Crds(kubernetesVersion: string): boolean {
   return compareVersions(kubernetesVersion, '1.16.0') >= 0;
 }
 
+/**
+ * Which storage a Dex release gets when the spec names none: `kubernetes` (its CRDs, which the pack
+ * installs) wherever the target serves apiextensions.k8s.io/v1, else `memory`, with the reason,
+ * which the action logs. Without a known Kubernetes version, a current one is assumed.
+ *
+ * @public
+ */
+export function defaultDexStorage(
+  version: string,
+  kubernetesVersion?: string,
+): { storage: 'kubernetes' | 'memory'; reason?: string } {
+  if (kubernetesVersion && !kubernetesServesV1Crds(kubernetesVersion)) {
+    return {
+      storage: 'memory',
+      reason:
+        `Dex ${version} keeps its state in memory: its kubernetes storage needs the CustomResourceDefinitions the pack installs ` +
+        `(apiextensions.k8s.io/v1), which Kubernetes ${kubernetesVersion} does not serve (from 1.16). ` +
+        'Sessions, refresh tokens and signing keys are lost when the pod restarts, and it runs one replica.',
+    };
+  }
+  return { storage: 'kubernetes' };
+}
+
 /** The AuthenticationConfiguration apiVersion a Kubernetes version reads, or undefined before 1.30. */
 export function authenticationConfigurationApiVersion(
   kubernetesVersion: string,

@@ -19,7 +19,11 @@ export type {
   PrepareOptions,
   PreparedMaterial,
 } from './pack/material';
-export { authenticatorUrl, issuerUrl } from './pack/names';
+export {
+  authenticatorUrl,
+  issuerUrl,
+  urlsOnlyTheClusterKnows,
+} from './pack/names';
 export { render, toYaml } from './pack/render';
 export type { KubeObject } from './pack/render';
 export { apiServerSettings } from './pack/apiServer';
@@ -35,6 +39,7 @@ export type { ApplyResult, ObjectAction, ObjectResult } from './cluster/apply';
 export { clientNode } from './cluster/clientNode';
 export { describeKubeError } from './cluster/errors';
 export { clusterClient } from './cluster/client';
+export { DEFAULT_LOAD_BALANCER_TIMEOUT_MS } from './cluster/loadBalancer';
 export type { ClusterClient, ObjectRef } from './cluster/client';
 export {
   DEFAULT_REQUEST_TIMEOUT_MS,

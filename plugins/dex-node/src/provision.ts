@@ -17,7 +17,6 @@ import {
   keyMatchesCertificate,
 } from './pack/certificates';
 import {
-  PackMaterial,
   ReferencedValues,
   materialFromSecrets,
   prepareMaterial,
@@ -30,8 +29,13 @@ import {
   secretInputsAreOurs,
   secretReferences,
 } from './pack/references';
-import { authenticatorUrl, issuerUrl, objectNames } from './pack/names';
-import { KubeObject, render } from './pack/render';
+import {
+  LoadBalancerComponent,
+  authenticatorUrl,
+  issuerUrl,
+  objectNames,
+} from './pack/names';
+import { KubeObject, render, renderSkeleton } from './pack/render';
 import { PackOwner, stampOwner } from './pack/ownership';
 import {
   ApplyResult,
@@ -42,6 +46,7 @@ import {
   waitForRollout,
 } from './cluster/apply';
 import { ClusterClient, asClusterClient } from './cluster/client';
+import { exposeLoadBalancers, withEarlyWrites } from './loadBalancers';
 import { boundRequests } from './cluster/clientNode';
 import { describeKubeError, isTimeout } from './cluster/errors';
 import type { KubeadmControlPlaneRef } from './apiServer/config';
@@ -84,6 +89,12 @@ export interface ProvisionOptions {
    * else set there too).
    */
   kubeadmControlPlane?: KubeadmControlPlaneTarget;
+  /**
+   * A component exposed by a LoadBalancer Service with no URL or Ingress host given gets its URL
+   * from the Service's address: how long to wait for it (DEFAULT_LOAD_BALANCER_TIMEOUT_MS), and
+   * (tests) how often to read the Service and log progress.
+   */
+  loadBalancer?: { timeoutMs?: number; pollMs?: number; progressMs?: number };
 }
 
 /** A workload cluster's KubeadmControlPlane, and how to reach it. */
@@ -117,22 +128,11 @@ export interface ProvisionResult {
   objects: KubeObject[];
   /** `clusterApi` mode: what was (or would be) changed on the KubeadmControlPlane. */
   kubeadmControlPlane?: KubeadmControlPlaneApplyResult;
-}
-
-const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
-
-/** The objects a spec produces, with placeholder material: enough to know their kinds and names. */
-function skeleton(spec: PackSpec): KubeObject[] {
-  const placeholder: PackMaterial = {
-    ca: PLACEHOLDER_PAIR,
-    dexTls: PLACEHOLDER_PAIR,
-    authenticatorTls: PLACEHOLDER_PAIR,
-    clientSecrets: {},
-    passwordHashes: {},
-    // So the installation's Secret of secret inputs is read too, whether or not this run gives any.
-    secretInputs: { placeholder: '' },
-  };
-  return render(spec, placeholder);
+  /**
+   * Dry run: LoadBalancer Services (namespace/name) that have no address yet, so the URLs derived
+   * from them are not known; the plan shows the in-cluster names in their place.
+   */
+  pendingLoadBalancers: string[];
 }
 
 /** The Secrets the spec names (but the installation's own, read with the pack), as they are. */
@@ -225,6 +225,14 @@ export async function kubernetesVersion(
   }
 }
 
+function ownerOf(spec: PackSpec, options: ProvisionOptions): PackOwner {
+  return {
+    entityRef: options.entityRef,
+    instance: spec.instance,
+    kubernetesId: spec.kubernetesId,
+  };
+}
+
 /**
  * Certificates + render + apply of a pack on one cluster: reads what exists (reusing its
  * certificates and secrets), renders, applies what changed, optionally waits for the rollout.
@@ -256,7 +264,7 @@ async function provisionBounded(
   options: ProvisionOptions,
 ): Promise<ProvisionResult> {
   const log = options.log ?? (() => {});
-  const spec: PackSpec = {
+  let spec: PackSpec = {
     ...input,
     kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)),
   };
@@ -277,6 +285,13 @@ async function provisionBounded(
     );
   }
 
+  const exposed = await exposeLoadBalancers(kc, spec, {
+    ...options,
+    owner: ownerOf(spec, options),
+    log,
+  });
+  spec = exposed.spec;
+
   const names = objectNames(spec);
   const guarded = [
     names.caSecret,
@@ -292,14 +307,20 @@ async function provisionBounded(
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     try {
-      return await provisionOnce(
+      const result = await provisionOnce(
         kc,
         spec,
         options,
         log,
         guarded,
         kcpApiVersion,
+        exposed.derivedUrls,
       );
+      return {
+        ...result,
+        apply: withEarlyWrites(result.apply, exposed.applied),
+        pendingLoadBalancers: exposed.pending,
+      };
     } catch (e) {
       if (!isConcurrentChange(e) || attempt >= MAX_ATTEMPTS) throw e;
       // Another run wrote the pack's certificates or client secrets since we read them: start
@@ -318,22 +339,19 @@ async function provisionOnce(
   options: ProvisionOptions,
   log: (message: string) => void,
   guarded: string[],
-  kcpApiVersion?: string,
-): Promise<ProvisionResult> {
+  kcpApiVersion: string | undefined,
+  derivedUrls: LoadBalancerComponent[],
+): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
   const refs = secretReferences(spec);
   const [existing, referencedSecrets] = await Promise.all([
-    readExisting(kc, skeleton(spec)),
+    readExisting(kc, renderSkeleton(spec)),
     readReferencedSecrets(kc, spec, refs),
   ]);
   const secrets = [...existing.values()].filter(
     o => o.kind === 'Secret',
   ) as V1Secret[];
   const existingMaterial = materialFromSecrets(spec, secrets);
-  const owner: PackOwner = {
-    entityRef: options.entityRef,
-    instance: spec.instance,
-    kubernetesId: spec.kubernetesId,
-  };
+  const owner = ownerOf(spec, options);
   const storedInputsOurs = secretInputsAreOurs(
     existing.get(
       objectKey({
@@ -402,7 +420,7 @@ async function provisionOnce(
     log('reusing the existing certificates and client secrets');
 
   const target = options.kubeadmControlPlane;
-  let objects = render(spec, material);
+  let objects = render(spec, material, { derivedUrls });
   if (target) {
     objects = recordClusterApiTarget(
       objects,

@@ -11,7 +11,10 @@ export {
   isDexAvailable,
   DexVersionPickerFieldExtension,
   DexClusterPickerFieldExtension,
+  DexIngressClassPickerFieldExtension,
+  DexPlanFieldExtension,
 } from './plugin';
 export { dexApiRef, DexClient } from './api';
 export type { DexApi } from './api';
 export type { DexVersionPickerUiOptions } from './components/DexVersionPicker';
+export type { DexPlanValue } from './components/DexPlan';

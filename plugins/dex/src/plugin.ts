@@ -8,6 +8,8 @@ import {
 import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
 import { DexClient, dexApiRef } from './api';
 import { DexClusterPicker } from './components/DexClusterPicker';
+import { DexIngressClassPicker } from './components/DexIngressClassPicker';
+import { DexPlan } from './components/DexPlan';
 import {
   DexVersionPicker,
   dexVersionPickerValidation,
@@ -69,5 +71,29 @@ export const DexClusterPickerFieldExtension = dexPlugin.provide(
   createScaffolderFieldExtension({
     name: 'DexClusterPicker',
     component: DexClusterPicker,
+  }),
+);
+
+/**
+ * Scaffolder field extension `DexIngressClassPicker` (`ui:field: DexIngressClassPicker`).
+ *
+ * @public
+ */
+export const DexIngressClassPickerFieldExtension = dexPlugin.provide(
+  createScaffolderFieldExtension({
+    name: 'DexIngressClassPicker',
+    component: DexIngressClassPicker,
+  }),
+);
+
+/**
+ * Scaffolder field extension `DexPlan` (`ui:field: DexPlan`): the dry-run plan of the form.
+ *
+ * @public
+ */
+export const DexPlanFieldExtension = dexPlugin.provide(
+  createScaffolderFieldExtension({
+    name: 'DexPlan',
+    component: DexPlan,
   }),
 );

@@ -54,6 +54,8 @@ const SPEC_TEMPLATE_PATH = path.resolve(
 );
 /** The bound of every request to a cluster in these tests (dex.apply.requestTimeoutSeconds). */
 const REQUEST_TIMEOUT_SECONDS = 3;
+/** dex.apply.loadBalancerTimeoutSeconds of the test backend: long enough for the test to answer. */
+const LOAD_BALANCER_TIMEOUT_SECONDS = 8;
 
 type TaskEvent = {
   type: string;
@@ -82,11 +84,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     namespace,
     instance: 'dex',
     version: '2.45.1',
-    serviceType: 'ClusterIP',
-    ingress: {
-      enabled: true,
-      dexHost: `dex.${namespace}.example.test`,
-      authenticatorHost: `login.${namespace}.example.test`,
+    dexExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
+    },
+    authenticatorExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `login.${namespace}.example.test` },
     },
     authenticator: true,
     ...extra,
@@ -102,7 +106,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     {
       template = 'add-dex-auth',
       secrets,
-    }: { template?: string; secrets?: Record<string, string> } = {},
+      during,
+    }: {
+      template?: string;
+      secrets?: Record<string, string>;
+      /** Called with the task's log so far while it runs (a test playing a controller). */
+      during?: (text: string) => Promise<void>;
+    } = {},
   ): Promise<TaskRun> {
     const post = request(backend.server).post('/api/scaffolder/v2/tasks');
     if (user) post.set('Authorization', mockCredentials.user.header(user));
@@ -120,6 +130,14 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       );
       status = task.body.status;
       if (['completed', 'failed', 'cancelled'].includes(status)) break;
+      if (during) {
+        const sofar: TaskEvent[] = (
+          await request(backend.server).get(
+            `/api/scaffolder/v2/tasks/${id}/events`,
+          )
+        ).body;
+        await during(sofar.map(e => e.body.message ?? '').join('\n'));
+      }
       await new Promise(r => setTimeout(r, 250));
     }
     const events: TaskEvent[] = (
@@ -271,7 +289,10 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       permission: { enabled: true },
       dex: {
         versions: { allowed: ['2.45.1', '2.44.0'], default: '2.45.1' },
-        apply: { requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS },
+        apply: {
+          requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
+          loadBalancerTimeoutSeconds: LOAD_BALANCER_TIMEOUT_SECONDS,
+        },
         defaults: { ingressClassName: 'internal' },
         // The platform policy: one Ingress class everywhere; on "local", team namespaces only.
         policy: { ingressClasses: ['internal'] },
@@ -464,6 +485,23 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(fresh.text).toMatch(/create Deployment team-dry\/dex\b/);
     expect(fresh.text).toMatch(/create Secret team-dry\/dex-clients/);
     expect(await namespaceExists('team-dry')).toBe(false);
+    // The plan, structured, as the form's Plan page reads it from the dry run's output.
+    expect(fresh.output.plan).toMatchObject({
+      dryRun: true,
+      change: [],
+      unchanged: [],
+      pendingLoadBalancers: [],
+    });
+    expect(fresh.output.plan.create).toEqual(
+      expect.arrayContaining([
+        'Namespace team-dry',
+        'Deployment team-dry/dex',
+        'Secret team-dry/dex-clients',
+      ]),
+    );
+    expect(fresh.output.plan.summary).toBe(
+      `${fresh.output.plan.create.length} to create, 0 to change, 0 unchanged`,
+    );
 
     // An upgrade of an existing one: the plan names the fields that would change; nothing changes.
     const before = await snapshot('team-a');
@@ -474,11 +512,106 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(upgrade.text).toMatch(
       /unchanged Deployment team-a\/dex-authenticator\b/,
     );
+    expect(upgrade.output.plan.change).toEqual(
+      expect.arrayContaining([
+        {
+          object: 'Deployment team-a/dex',
+          fields: expect.arrayContaining([
+            expect.stringMatching(/^spec\.template/),
+          ]),
+        },
+      ]),
+    );
+    expect(upgrade.output.plan.unchanged).toContain(
+      'Deployment team-a/dex-authenticator',
+    );
     expect(await snapshot('team-a')).toEqual(before);
     expect(JSON.stringify(upgrade)).not.toContain(
       (await clientSecret('team-a')).value,
     );
     expect(JSON.stringify(upgrade)).not.toContain('PRIVATE KEY');
+  });
+
+  it('(j) on LoadBalancers without URLs: the task waits, with progress in its log, for the addresses the cloud writes and derives the URLs', async () => {
+    const ns = 'team-lb';
+    const assigned = new Set<string>();
+    // The test is the cloud controller: it writes the Service's status once the task waits for it.
+    const answer: Record<string, object[]> = {
+      dex: [{ ip: '203.0.113.30' }],
+      'dex-authenticator': [{ hostname: 'login.team-lb.lb.example.net' }],
+    };
+    const run = await runTask(
+      values(ns, {
+        dexExposure: { serviceType: 'LoadBalancer' },
+        authenticatorExposure: { serviceType: 'LoadBalancer' },
+      }),
+      undefined,
+      {
+        during: async text => {
+          for (const m of text.matchAll(
+            /waiting for LoadBalancer address of team-lb\/(\S+) \(\d+ s\)/g,
+          )) {
+            const name = m[1];
+            if (assigned.has(name)) continue;
+            assigned.add(name);
+            const service = await core().readNamespacedService({
+              name,
+              namespace: ns,
+            });
+            service.status = { loadBalancer: { ingress: answer[name] } };
+            await core().replaceNamespacedServiceStatus({
+              name,
+              namespace: ns,
+              body: service,
+            });
+          }
+        },
+      },
+    );
+    expect({
+      status: run.status,
+      log: run.status === 'completed' ? '' : run.text,
+    }).toEqual({ status: 'completed', log: '' });
+    expect(assigned).toEqual(new Set(['dex', 'dex-authenticator']));
+    const links = (run.output.links as { url?: string }[]).map(l => l.url);
+    expect(links).toEqual(
+      expect.arrayContaining([
+        'https://203.0.113.30:5556/dex/.well-known/openid-configuration',
+        'https://login.team-lb.lb.example.net:5555',
+      ]),
+    );
+    expect(run.text).toContain(
+      'Issuer URL from the LoadBalancer: https://203.0.113.30:5556/dex',
+    );
+    expect(JSON.stringify(run.output.text)).toContain(
+      '--oidc-issuer-url=https://203.0.113.30:5556/dex',
+    );
+    await expectNoSecrets(run, ns);
+  });
+
+  it('(j) fails after dex.apply.loadBalancerTimeoutSeconds when no address comes, naming the Service and what to do', async () => {
+    const ns = 'team-lb-none';
+    const run = await runTask(
+      values(ns, {
+        dexExposure: { serviceType: 'LoadBalancer' },
+        authenticatorExposure: {
+          serviceType: 'ClusterIP',
+          ingress: { enabled: true, host: `login.${ns}.example.test` },
+        },
+      }),
+    );
+    expect(run.status).toBe('failed');
+    expect(run.text).toMatch(
+      /waiting for LoadBalancer address of team-lb-none\/dex \(0 s\)/,
+    );
+    expect(run.text).toContain(
+      `Service team-lb-none/dex got no LoadBalancer address within ${LOAD_BALANCER_TIMEOUT_SECONDS} s`,
+    );
+    expect(run.text).toMatch(
+      /give the URL yourself \(dex\.issuerUrl, authenticator\.url\).*Ingress.*LoadBalancer controller/,
+    );
+    // Only the namespace and the Service: no certificate, no config, no Deployment.
+    expect(Object.keys(await snapshot(ns))).toEqual(['Service/dex']);
   });
 
   it("(d) refuses to take over another field manager's object unless force is set by a user allowed to take over", async () => {
@@ -570,10 +703,16 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       values('team-a', {
         entity: 'component:default/billing',
         instance: 'billing-dex',
-        ingress: {
-          enabled: true,
-          dexHost: 'billing-dex.team-a.example.test',
-          authenticatorHost: 'billing-login.team-a.example.test',
+        dexExposure: {
+          serviceType: 'ClusterIP',
+          ingress: { enabled: true, host: 'billing-dex.team-a.example.test' },
+        },
+        authenticatorExposure: {
+          serviceType: 'ClusterIP',
+          ingress: {
+            enabled: true,
+            host: 'billing-login.team-a.example.test',
+          },
         },
       }),
       'user:default/alice',
@@ -753,11 +892,16 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       .send({
         templateRef: 'template:default/add-dex-auth',
         values: values('team-e4', {
-          ingress: { enabled: true, dexHost: 'https://dex.example.test/' },
+          dexExposure: {
+            serviceType: 'ClusterIP',
+            ingress: { enabled: true, host: 'https://dex.example.test/' },
+          },
         }),
       });
     expect(res.status).toBe(400);
-    expect(JSON.stringify(res.body)).toContain('dexHost');
+    // The Ingress branch with the host's pattern is the one the value fails.
+    expect(res.body.errors[0].path).toEqual(['dexExposure', 'ingress']);
+    expect(JSON.stringify(res.body.errors[0].schema)).toContain('Dex host');
 
     const action = createDexPackApplyAction({
       config: new ConfigReader(configData),
@@ -889,10 +1033,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       [
         'an Ingress class the platform does not allow',
         ...form({
-          ingress: {
-            enabled: true,
-            dexHost: 'dex.team-p.example.test',
-            className: 'public',
+          dexExposure: {
+            serviceType: 'ClusterIP',
+            ingress: {
+              enabled: true,
+              host: 'dex.team-p.example.test',
+              className: 'public',
+            },
           },
         }),
         /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
@@ -910,7 +1057,14 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       ],
       [
         'an issuer URL carrying a second apiserver flag',
-        ...form({ issuerUrl: `https://dex.team-p.example.test${INJECTED}` }),
+        ...spec({
+          dex: {
+            issuerUrl: `https://dex.team-p.example.test${INJECTED}`,
+            exposure: {
+              ingress: { enabled: true, hosts: ['dex.team-p.example.test'] },
+            },
+          },
+        }),
         /dex\.issuerUrl: .*contains whitespace or control characters; remove them/,
       ],
       [

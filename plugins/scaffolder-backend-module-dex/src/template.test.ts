@@ -63,19 +63,47 @@ const SECRETS = {
 /** Form values a user can submit, one per branch of the form. */
 const FORMS: Record<string, Record<string, unknown>> = {
   'the defaults': {},
-  'Ingresses for Dex and the authenticator, with a TLS Secret': {
-    ingress: {
-      enabled: true,
-      dexHost: 'dex.example.com',
-      authenticatorHost: 'login.example.com',
-      className: 'nginx',
-      tlsSecretName: 'wildcard-tls',
+  'Ingresses for Dex and the authenticator, each with its class, path, TLS Secret and annotations':
+    {
+      dexExposure: {
+        serviceType: 'ClusterIP',
+        ingress: {
+          enabled: true,
+          host: 'dex.example.com',
+          className: 'nginx',
+          path: '/dex',
+          tlsSecretName: 'wildcard-tls',
+          annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' },
+        },
+      },
+      authenticatorExposure: {
+        serviceType: 'NodePort',
+        ingress: {
+          enabled: true,
+          host: 'login.example.com',
+          className: 'internal',
+          path: '/',
+        },
+      },
+    },
+  'LoadBalancers for both, no URL (derived from the addresses)': {
+    dexExposure: { serviceType: 'LoadBalancer' },
+    authenticatorExposure: { serviceType: 'LoadBalancer' },
+  },
+  'a LoadBalancer with an issuer URL, an Ingress for the authenticator only': {
+    dexExposure: {
+      serviceType: 'LoadBalancer',
+      issuerUrl: 'https://dex.example.com:8443',
+    },
+    authenticatorExposure: {
+      serviceType: 'ClusterIP',
+      url: 'https://login.example.com',
+      ingress: { enabled: true, host: 'login.example.com' },
     },
   },
-  'an Ingress for Dex only, a LoadBalancer and an issuer URL': {
-    serviceType: 'LoadBalancer',
-    issuerUrl: 'https://dex.example.com:8443',
-    ingress: { enabled: true, dexHost: 'dex.example.com' },
+  'an old Dex and the older authenticator': {
+    version: '2.21.0',
+    authenticatorVersion: '1.2.0',
   },
   'no authenticator': { authenticator: false },
   'a static test user': {
@@ -209,9 +237,11 @@ describe('templates/add-dex-auth', () => {
     config: new ConfigReader({}),
     permissions: mockServices.permissions(),
   });
-  const parameters: JsonSchema = { properties: {} };
-  for (const step of template.spec.parameters)
+  const parameters: JsonSchema = { properties: {}, dependencies: {} };
+  for (const step of template.spec.parameters) {
     Object.assign(parameters.properties!, step.properties);
+    Object.assign(parameters.dependencies!, step.dependencies);
+  }
 
   it('is a valid scaffolder.backstage.io/v1beta3 Template', async () => {
     expect(template.metadata.name).toBe('add-dex-auth');
@@ -219,7 +249,7 @@ describe('templates/add-dex-auth', () => {
     expect(await templateEntityV1beta3Validator.check(template)).toBe(true);
     expect(
       template.spec.parameters.map((p: { title: string }) => p.title),
-    ).toEqual(['Target', 'Dex']);
+    ).toEqual(['Target', 'Dex', 'Exposure', 'Plan']);
     expect(
       template.spec.steps.map((s: { action: string }) => s.action),
     ).toEqual(['dex:pack:apply']);
@@ -287,11 +317,11 @@ describe('templates/add-dex-auth', () => {
 
   it("asks in the form what the spec schema accepts (the form's own checks are the spec's)", () => {
     const props = propertiesOf(parameters);
-    expect(
-      props
-        .get('serviceType')![0]
-        .enum!.every(t => (SERVICE_TYPES as readonly string[]).includes(t)),
-    ).toBe(true);
+    for (const component of ['dexExposure', 'authenticatorExposure']) {
+      expect(props.get(component)![0].properties!.serviceType.enum).toEqual(
+        SERVICE_TYPES,
+      );
+    }
     // A value the form lets through must not be refused by the action only after submitting.
     const namespace = props.get('namespace')![0];
     const instance = props.get('instance')![0];
@@ -326,7 +356,10 @@ describe('templates/add-dex-auth', () => {
       entity: 'component:default/payments-api',
       cluster: 'local',
       version: '2.45.1',
+      authenticatorVersion: '1.4.0',
       ...defaults,
+      dexExposure: { serviceType: 'ClusterIP' },
+      authenticatorExposure: { serviceType: 'ClusterIP' },
       ...form,
     };
     const secrets = secretsOf(form);
@@ -362,15 +395,62 @@ describe('templates/add-dex-auth', () => {
       ).toEqual([]);
     });
 
-    it('the step input is a valid spec', () => {
+    it('the step input is a valid spec, with what the form chose for each component', () => {
       const spec = resolvePackSpec(input, DEFAULT_POLICY);
       expect(spec.kubernetesId).toBe('payments-api');
       expect(spec.authenticator.enabled).toBe(form.authenticator !== false);
-      const ingress = form.ingress as
-        { enabled?: boolean; dexHost?: string } | undefined;
-      expect(spec.dex.exposure.ingress?.hosts ?? []).toEqual(
-        ingress?.enabled ? [ingress.dexHost] : [],
+      expect(spec.dex.version).toBe(values.version);
+      expect(spec.authenticator.version).toBe(values.authenticatorVersion);
+      // Every catalogued Dex keeps its state in the CRDs the pack installs.
+      expect(spec.dex.storage).toBe('kubernetes');
+      type Exposure = {
+        serviceType: string;
+        issuerUrl?: string;
+        url?: string;
+        ingress?: {
+          enabled?: boolean;
+          host?: string;
+          className?: string;
+          path?: string;
+          tlsSecretName?: string;
+          annotations?: Record<string, string>;
+        };
+      };
+      const chosen = {
+        dex: values.dexExposure as Exposure,
+        authenticator: values.authenticatorExposure as Exposure,
+      };
+      const asSpec = (want: Exposure) => {
+        const ing = want.ingress?.enabled ? want.ingress : undefined;
+        return {
+          serviceType: want.serviceType,
+          ingress: ing && {
+            hosts: [ing.host],
+            className: ing.className,
+            path: ing.path ?? '/',
+            tlsSecretName: ing.tlsSecretName,
+            annotations: ing.annotations ?? {},
+          },
+        };
+      };
+      const got = (e: (typeof spec)['dex']['exposure']) => ({
+        serviceType: e.serviceType,
+        ingress: e.ingress?.enabled
+          ? {
+              hosts: e.ingress.hosts,
+              className: e.ingress.className,
+              path: e.ingress.path,
+              tlsSecretName: e.ingress.tlsSecretName,
+              annotations: e.ingress.annotations ?? {},
+            }
+          : undefined,
+      });
+      expect(got(spec.dex.exposure)).toEqual(asSpec(chosen.dex));
+      expect(got(spec.authenticator.exposure)).toEqual(
+        asSpec(chosen.authenticator),
       );
+      expect(spec.dex.issuerUrl).toBe(chosen.dex.issuerUrl);
+      expect(spec.authenticator.url).toBe(chosen.authenticator.url);
       expect(spec.connectors.map(c => c.type)).toEqual(
         form.connector ? [(form.connector as { type: string }).type] : [],
       );

@@ -23,6 +23,28 @@ describe('DexService', () => {
     ).toBe('payments');
   });
 
+  it("offers the platform's Ingress class and service type to the form", async () => {
+    const dex = await createDexService({
+      config: mockServices.rootConfig({
+        data: {
+          dex: {
+            defaults: {
+              ingressClassName: 'nginx',
+              serviceType: 'LoadBalancer',
+            },
+          },
+        },
+      }),
+      logger: mockServices.logger.mock(),
+    });
+    expect(dex.exposure()).toEqual({
+      serviceTypes: ['ClusterIP', 'LoadBalancer', 'NodePort'],
+      defaultServiceType: 'LoadBalancer',
+      ingressClasses: ['nginx'],
+      defaultIngressClass: 'nginx',
+    });
+  });
+
   it('reports unknown and misconfigured clusters as errors of those clusters, without calling them', async () => {
     const dex = await createDexService({
       config: mockServices.rootConfig({

@@ -8,6 +8,8 @@ import {
   ANNOTATION_KUBERNETES_ID,
   ClusterError,
   DexClustersResponse,
+  DexExposureResponse,
+  SERVICE_TYPES,
   DexStatusResponse,
   DexVersionsResponse,
   installationKey,
@@ -40,6 +42,8 @@ export interface DexService {
    */
   kubeconfig(entity: Entity, installation: string): Promise<string>;
   versions(): DexVersionsResponse;
+  /** The Ingress classes and service types the form offers. */
+  exposure(): DexExposureResponse;
   /** Configured cluster names (never URLs or credentials). */
   clusters(): DexClustersResponse;
   /** Counters of the status cache, for tests and benchmarks. */
@@ -210,6 +214,17 @@ export async function createDexService(
           allowed: policy.authenticator.allowedVersions,
           default: policy.authenticator.defaultVersion,
         },
+      };
+    },
+
+    exposure() {
+      // The platform's default class is the one it allows until the policy lists allowed classes.
+      const classes = policy.ingressClassName ? [policy.ingressClassName] : [];
+      return {
+        serviceTypes: [...SERVICE_TYPES],
+        defaultServiceType: policy.serviceType ?? 'ClusterIP',
+        ingressClasses: classes,
+        defaultIngressClass: policy.ingressClassName,
       };
     },
 

@@ -108,6 +108,11 @@ export async function createRouter(
     res.json(dex.versions());
   });
 
+  router.get('/exposure', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    res.json(dex.exposure());
+  });
+
   router.get('/clusters', async (req, res) => {
     await httpAuth.credentials(req, { allow: ['user', 'service'] });
     res.json(dex.clusters());

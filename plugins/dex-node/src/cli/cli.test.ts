@@ -53,6 +53,19 @@ describe('dex-pack CLI', () => {
     );
   });
 
+  it('refuses to render a LoadBalancer without a URL (only the cluster knows its address)', () => {
+    const lb = write('lb.yaml', {
+      cluster: 'prod',
+      authenticator: { exposure: { serviceType: 'LoadBalancer' } },
+    });
+    const r = run(['render', '-f', lb]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      'The CLI reads no cluster: the URL of the authenticator comes from the address the cloud assigns to its LoadBalancer',
+    );
+    expect(r.out).toBe('');
+  });
+
   it('renders multi-document manifests and the API-server settings into a folder', () => {
     const out = path.join(dir, 'out');
     const r = run(['render', '-f', good, '-o', out]);

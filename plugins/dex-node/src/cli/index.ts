@@ -9,6 +9,7 @@ import {
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { apiServerSettings } from '../pack/apiServer';
 import { prepareMaterial } from '../pack/material';
+import { urlsOnlyTheClusterKnows } from '../pack/names';
 import { render, toYaml } from '../pack/render';
 
 const USAGE = `Usage:
@@ -90,6 +91,11 @@ export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
       `${opts.file}: valid (Dex ${spec.dex.version}, ${spec.authenticator.enabled ? `authenticator ${spec.authenticator.version}` : 'no authenticator'})\n`,
     );
     return 0;
+  }
+  const unknownUrls = urlsOnlyTheClusterKnows(spec);
+  if (unknownUrls) {
+    io.err(`The CLI reads no cluster: ${unknownUrls}\n`);
+    return 1;
   }
   let material;
   try {

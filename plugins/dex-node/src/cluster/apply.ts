@@ -109,6 +109,38 @@ export interface ApplyOptions {
 }
 
 /**
+ * Refuses (ConflictError, before anything is written) objects that exist and belong to someone
+ * else: another installation, or made outside the pack. A Namespace is shared, so never refused.
+ */
+export function refuseForeign(
+  objects: KubeObject[],
+  existing: Map<string, KubernetesObject>,
+  owner: PackOwner,
+) {
+  const foreign: string[] = [];
+  for (const object of objects) {
+    const current = existing.get(objectKey(object));
+    if (
+      !current ||
+      object.kind === 'Namespace' ||
+      isSharedByInstallations(object)
+    )
+      continue;
+    const ownership = ownershipOf(current, owner);
+    if (ownership.kind !== 'ours')
+      foreign.push(
+        `${objectKey(object)} (${ownership.kind === 'installation' ? `belongs to ${ownership.by}` : ownership.by})`,
+      );
+  }
+  if (foreign.length) {
+    throw new ConflictError(
+      `These objects already exist and do not belong to this installation (${describeOwner(owner)}): ${foreign.join('; ')}. ` +
+        'Nothing was applied. Choose another instance name or namespace, or set force: true to take them over (needs the dex.pack.takeover permission).',
+    );
+  }
+}
+
+/**
  * Server-side applies the objects under one field manager. Objects that already match are not
  * written. Objects of the same name that someone else made are refused (nothing is applied) unless
  * `force`. A pre-existing Namespace made by someone else is left as it is. The Namespace goes first;
@@ -123,8 +155,8 @@ export async function applyObjects(
   const existing = options.existing ?? (await readExisting(cluster, objects));
   const log = options.log ?? (() => {});
 
+  if (!options.force) refuseForeign(objects, existing, options.owner);
   const plan: { object: KubeObject; result: ObjectResult }[] = [];
-  const foreign: string[] = [];
   for (const object of objects) {
     const current = existing.get(objectKey(object));
     const base = {
@@ -137,38 +169,24 @@ export async function applyObjects(
       continue;
     }
     const ownership = ownershipOf(current, options.owner);
-    if (ownership.kind !== 'ours') {
-      // A namespace is shared: other installations and other tenants may live in it.
-      if (object.kind === 'Namespace') {
-        plan.push({
-          object,
-          result: {
-            ...base,
-            action: 'skip',
-            reason:
-              'namespace exists and belongs to someone else; left as it is',
-          },
-        });
-        continue;
-      }
-      // Dex's CRDs made by someone else (Dex itself, a Helm chart) serve the same resources.
-      if (isSharedByInstallations(object)) {
-        plan.push({
-          object,
-          result: {
-            ...base,
-            action: 'skip',
-            reason: `exists, ${ownership.by}; left as it is`,
-          },
-        });
-        continue;
-      }
-      if (!options.force) {
-        foreign.push(
-          `${objectKey(object)} (${ownership.kind === 'installation' ? `belongs to ${ownership.by}` : ownership.by})`,
-        );
-        continue;
-      }
+    // A namespace is shared: other installations and other tenants may live in it. Dex's CRDs made
+    // by someone else (Dex itself, a Helm chart) serve the same resources.
+    if (
+      ownership.kind !== 'ours' &&
+      (object.kind === 'Namespace' || isSharedByInstallations(object))
+    ) {
+      plan.push({
+        object,
+        result: {
+          ...base,
+          action: 'skip',
+          reason:
+            object.kind === 'Namespace'
+              ? 'namespace exists and belongs to someone else; left as it is'
+              : `exists, ${ownership.by}; left as it is`,
+        },
+      });
+      continue;
     }
     const fields = changedFields(object, current);
     plan.push({
@@ -178,13 +196,6 @@ export async function applyObjects(
         : { ...base, action: 'unchanged' },
     });
   }
-  if (foreign.length) {
-    throw new ConflictError(
-      `These objects already exist and do not belong to this installation (${describeOwner(options.owner)}): ${foreign.join('; ')}. ` +
-        'Nothing was applied. Choose another instance name or namespace, or set force: true to take them over (needs the dex.pack.takeover permission).',
-    );
-  }
-
   let writes = 0;
   const guarded = new Set(options.dryRun ? [] : (options.guarded ?? []));
   const apply = async ({ object, result }: (typeof plan)[number]) => {

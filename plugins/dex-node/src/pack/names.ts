@@ -108,6 +108,95 @@ export function authenticatorUrl(spec: PackSpec): string {
   return `https://${objectNames(spec).authenticator}.${spec.namespace}.svc:${AUTHENTICATOR_PORT}`;
 }
 
+/** A component whose public URL comes from its Service's LoadBalancer address. */
+export type LoadBalancerComponent = 'dex' | 'authenticator';
+
+/** An Ingress with hosts gives the component its public URL (and takes precedence over the Service). */
+function hasIngressHost(e: ExposureSpec): boolean {
+  return Boolean(e.ingress?.enabled && e.ingress.hosts.length);
+}
+
+/**
+ * The components exposed by a LoadBalancer Service with no URL or Ingress host given: their URL
+ * can only come from the address the cloud assigns to the Service.
+ */
+export function loadBalancerComponents(
+  spec: PackSpec,
+): LoadBalancerComponent[] {
+  const found: LoadBalancerComponent[] = [];
+  const dex = spec.dex;
+  if (
+    dex.exposure.serviceType === 'LoadBalancer' &&
+    !dex.issuerUrl &&
+    !hasIngressHost(dex.exposure)
+  )
+    found.push('dex');
+  const auth = spec.authenticator;
+  if (
+    auth.enabled &&
+    auth.exposure.serviceType === 'LoadBalancer' &&
+    !auth.url &&
+    !hasIngressHost(auth.exposure)
+  )
+    found.push('authenticator');
+  return found;
+}
+
+/**
+ * Why a spec cannot be rendered without a cluster: its LoadBalancer components' URLs come from
+ * addresses only the cluster knows. Undefined when every URL is known.
+ */
+export function urlsOnlyTheClusterKnows(spec: PackSpec): string | undefined {
+  const components = loadBalancerComponents(spec);
+  if (!components.length) return undefined;
+  const fields = components.map(c =>
+    c === 'dex' ? 'dex.issuerUrl' : 'authenticator.url',
+  );
+  return (
+    `the URL of ${components.map(c => (c === 'dex' ? 'Dex' : 'the authenticator')).join(' and ')} comes from the address the cloud ` +
+    `assigns to its LoadBalancer, which only the cluster knows: give ${fields.join(' and ')} (a name that will point at it), ` +
+    'expose it through an Ingress host, or use dex:pack:apply, which waits for the address'
+  );
+}
+
+/** The Service a component's LoadBalancer address is read from. */
+export function loadBalancerService(
+  spec: PackSpec,
+  component: LoadBalancerComponent,
+): { namespace: string; name: string } {
+  const n = objectNames(spec);
+  return {
+    namespace: spec.namespace,
+    name: component === 'dex' ? n.dexService : n.authenticator,
+  };
+}
+
+/**
+ * The spec with the public URLs of its LoadBalancer components derived from their addresses (an
+ * IPv4 address or a DNS name, checked by the caller): the issuer at Dex's Service port under /dex,
+ * the authenticator at its port. The redirect URI and the certificates' names follow from them.
+ */
+export function withLoadBalancerAddresses(
+  spec: PackSpec,
+  addresses: Partial<Record<LoadBalancerComponent, string>>,
+): PackSpec {
+  return {
+    ...spec,
+    dex: addresses.dex
+      ? {
+          ...spec.dex,
+          issuerUrl: `https://${addresses.dex}:${DEX_HTTPS_PORT}/dex`,
+        }
+      : spec.dex,
+    authenticator: addresses.authenticator
+      ? {
+          ...spec.authenticator,
+          url: `https://${addresses.authenticator}:${AUTHENTICATOR_PORT}`,
+        }
+      : spec.authenticator,
+  };
+}
+
 /** The authenticator's OAuth2 callback for the pack's cluster. */
 export function authenticatorRedirectUri(spec: PackSpec): string {
   return `${authenticatorUrl(spec)}/callback/${spec.cluster}`;

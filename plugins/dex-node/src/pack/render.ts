@@ -33,6 +33,7 @@ import {
   Component,
   DEX_HTTPS_PORT,
   DEX_TELEMETRY_PORT,
+  LoadBalancerComponent,
   issuerUrl,
   labels,
   objectNames,
@@ -525,12 +526,20 @@ function authenticatorObjects(
  * is the one inline value, and it is left out. Static clients are left out too: the template has
  * no field for them, and their redirect URIs could take the ConfigMap past 1 MiB.
  */
-function recordedSpec({
-  staticClients: _staticClients,
-  ...spec
-}: PackSpec): Omit<PackSpec, 'staticClients'> {
+function recordedSpec(
+  { staticClients: _staticClients, ...spec }: PackSpec,
+  derivedUrls: LoadBalancerComponent[],
+): Omit<PackSpec, 'staticClients'> {
+  // URLs derived from a LoadBalancer's address are not what was asked for: an upgrade derives
+  // them again (and follows the address if it moved).
+  const { issuerUrl: _issuerUrl, ...dex } = spec.dex;
+  const { url: _url, ...authenticator } = spec.authenticator;
   return {
     ...spec,
+    dex: derivedUrls.includes('dex') ? dex : spec.dex,
+    authenticator: derivedUrls.includes('authenticator')
+      ? authenticator
+      : spec.authenticator,
     staticUsers: spec.staticUsers.map(({ hash: _hash, ...user }) => user),
   };
 }
@@ -539,7 +548,14 @@ function recordedSpec({
  * The pack's Kubernetes objects for a validated spec and its material. Pure and deterministic:
  * the same spec and material give the same objects, in the same order.
  */
-export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
+export function render(
+  spec: PackSpec,
+  material: PackMaterial,
+  options: {
+    /** Components whose URL provision derived from their LoadBalancer's address. */
+    derivedUrls?: LoadBalancerComponent[];
+  } = {},
+): KubeObject[] {
   const n = objectNames(spec);
   const settings = apiServerSettings(spec, material.ca.certPem);
   const clientData: Record<string, string> = {};
@@ -584,7 +600,9 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
         'authentication-configuration.yaml':
           settings.authenticationConfiguration,
         'ca.crt': material.ca.certPem,
-        'spec.json': JSON.stringify(recordedSpec(spec)),
+        'spec.json': JSON.stringify(
+          recordedSpec(spec, options.derivedUrls ?? []),
+        ),
       },
     },
     certificatesConfigMap(spec, material),
@@ -592,6 +610,22 @@ export function render(spec: PackSpec, material: PackMaterial): KubeObject[] {
     ...dexObjects(spec, material),
     ...authenticatorObjects(spec, material),
   ];
+}
+
+const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
+
+/** The objects a spec produces, with placeholder material: enough to know their kinds and names. */
+export function renderSkeleton(spec: PackSpec): KubeObject[] {
+  const placeholder: PackMaterial = {
+    ca: PLACEHOLDER_PAIR,
+    dexTls: PLACEHOLDER_PAIR,
+    authenticatorTls: PLACEHOLDER_PAIR,
+    clientSecrets: {},
+    passwordHashes: {},
+    // So the installation's Secret of secret inputs is read too, whether or not this run gives any.
+    secretInputs: { placeholder: '' },
+  };
+  return render(spec, placeholder);
 }
 
 /** Multi-document YAML of objects, as `kubectl apply -f` reads it. */

@@ -50,7 +50,12 @@ describe('readDexStatus on a real apiserver', () => {
             },
           },
         },
-        authenticator: { exposure: { serviceType: 'LoadBalancer' } },
+        // A LoadBalancer still pending (no controller here); with its URL given, provision does
+        // not wait for the address.
+        authenticator: {
+          url: `https://login.${instance}.${namespace}.example.test`,
+          exposure: { serviceType: 'LoadBalancer' },
+        },
       });
     await Promise.all([
       provisionPack(kc, spec('team-a', 'dex'), { entityRef: ENTITY }),

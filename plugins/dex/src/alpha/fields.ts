@@ -1,5 +1,7 @@
 import { createFormField } from '@backstage/plugin-scaffolder-react/alpha';
 import { DexClusterPicker } from '../components/DexClusterPicker';
+import { DexIngressClassPicker } from '../components/DexIngressClassPicker';
+import { DexPlan } from '../components/DexPlan';
 import {
   DexVersionPicker,
   dexVersionPickerValidation,
@@ -14,4 +16,14 @@ export const dexVersionPickerFormField = createFormField({
 export const dexClusterPickerFormField = createFormField({
   name: 'DexClusterPicker',
   component: DexClusterPicker,
+});
+
+export const dexIngressClassPickerFormField = createFormField({
+  name: 'DexIngressClassPicker',
+  component: DexIngressClassPicker,
+});
+
+export const dexPlanFormField = createFormField({
+  name: 'DexPlan',
+  component: DexPlan,
 });

@@ -23,3 +23,27 @@ export const dexClusterPickerFormFieldExtension = FormFieldBlueprint.make({
     field: () => import('./fields').then(m => m.dexClusterPickerFormField),
   },
 });
+
+/**
+ * Scaffolder form field `DexIngressClassPicker`.
+ *
+ * @alpha
+ */
+export const dexIngressClassPickerFormFieldExtension = FormFieldBlueprint.make({
+  name: 'dex-ingress-class-picker',
+  params: {
+    field: () => import('./fields').then(m => m.dexIngressClassPickerFormField),
+  },
+});
+
+/**
+ * Scaffolder form field `DexPlan`: the dry-run plan of the form.
+ *
+ * @alpha
+ */
+export const dexPlanFormFieldExtension = FormFieldBlueprint.make({
+  name: 'dex-plan',
+  params: {
+    field: () => import('./fields').then(m => m.dexPlanFormField),
+  },
+});

@@ -8,6 +8,8 @@ import { dexApi } from './apis';
 import { dexEntityCard } from './entityCard';
 import {
   dexClusterPickerFormFieldExtension,
+  dexIngressClassPickerFormFieldExtension,
+  dexPlanFormFieldExtension,
   dexVersionPickerFormFieldExtension,
 } from './formFields';
 
@@ -23,6 +25,8 @@ export default createFrontendPlugin({
     dexEntityCard,
     dexVersionPickerFormFieldExtension,
     dexClusterPickerFormFieldExtension,
+    dexIngressClassPickerFormFieldExtension,
+    dexPlanFormFieldExtension,
   ],
 });
 
@@ -30,6 +34,8 @@ export { dexApi } from './apis';
 export { dexEntityCard } from './entityCard';
 export {
   dexClusterPickerFormFieldExtension,
+  dexIngressClassPickerFormFieldExtension,
+  dexPlanFormFieldExtension,
   dexVersionPickerFormFieldExtension,
 } from './formFields';
 export { isDexAvailable } from '../conditions';

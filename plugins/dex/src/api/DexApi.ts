@@ -1,6 +1,7 @@
 import { createApiRef } from '@backstage/core-plugin-api';
 import type {
   DexClustersResponse,
+  DexExposureResponse,
   DexStatusResponse,
   DexVersionsResponse,
 } from '@backstage-dex/plugin-dex-common';
@@ -20,6 +21,8 @@ export interface DexApi {
   getKubeconfig(entityRef: string, installation: string): Promise<string>;
   /** Allowed and default versions of Dex and the authenticator. */
   getVersions(): Promise<DexVersionsResponse>;
+  /** The Ingress classes and service types the platform allows. */
+  getExposure(): Promise<DexExposureResponse>;
   /** Clusters a Dex pack can be applied to. */
   getClusters(): Promise<DexClustersResponse>;
 }

@@ -2,6 +2,7 @@ import type { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import type {
   DexClustersResponse,
+  DexExposureResponse,
   DexStatusResponse,
   DexVersionsResponse,
 } from '@backstage-dex/plugin-dex-common';
@@ -38,6 +39,10 @@ export class DexClient implements DexApi {
 
   async getVersions(): Promise<DexVersionsResponse> {
     return this.get<DexVersionsResponse>('/versions');
+  }
+
+  async getExposure(): Promise<DexExposureResponse> {
+    return this.get<DexExposureResponse>('/exposure');
   }
 
   async getClusters(): Promise<DexClustersResponse> {

@@ -4,11 +4,13 @@ import { InputError, NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
+  defaultDexStorage,
   dexPackApplyPermission,
   dexPackTakeoverPermission,
   packSpecSchemaWith,
 } from '@backstage-dex/plugin-dex-common';
 import {
+  DEFAULT_LOAD_BALANCER_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   KeyPool,
   KubeadmControlPlaneTarget,
@@ -48,7 +50,46 @@ type ApplySummary = {
     action: string;
     changes: string[];
   };
+  pendingLoadBalancers: string[];
 };
+
+/** What a run did (or, in a dry run, would do), grouped for people: the review step shows it. */
+type Plan = {
+  dryRun: boolean;
+  summary: string;
+  create: string[];
+  change: { object: string; fields: string[] }[];
+  unchanged: string[];
+  leftAsIs: string[];
+  pendingLoadBalancers: string[];
+};
+
+function planOf(summary: ApplySummary, dryRun: boolean): Plan {
+  const of = (action: string) =>
+    summary.objects.filter(o => o.action === action);
+  const plan: Plan = {
+    dryRun,
+    summary: '',
+    create: of('create').map(describe),
+    change: of('update').map(o => ({
+      object: describe(o),
+      fields: o.fields ?? [],
+    })),
+    unchanged: of('unchanged').map(describe),
+    leftAsIs: of('skip').map(describe),
+    pendingLoadBalancers: summary.pendingLoadBalancers,
+  };
+  const parts = [
+    `${plan.create.length} ${dryRun ? 'to create' : 'created'}`,
+    `${plan.change.length} ${dryRun ? 'to change' : 'changed'}`,
+    `${plan.unchanged.length} unchanged`,
+    ...(plan.leftAsIs.length
+      ? [`${plan.leftAsIs.length} left as they are`]
+      : []),
+  ];
+  plan.summary = parts.join(', ');
+  return plan;
+}
 
 function describe(o: Pick<ObjectResult, 'kind' | 'name' | 'namespace'>) {
   return `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
@@ -78,6 +119,9 @@ export function createDexPackApplyAction(options: {
   const requestTimeoutMs =
     (config.getOptionalNumber('dex.apply.requestTimeoutSeconds') ??
       DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
+  const loadBalancerTimeoutMs =
+    (config.getOptionalNumber('dex.apply.loadBalancerTimeoutSeconds') ??
+      DEFAULT_LOAD_BALANCER_TIMEOUT_MS / 1000) * 1000;
 
   return createTemplateAction({
     id: 'dex:pack:apply',
@@ -174,6 +218,34 @@ export function createDexPackApplyAction(options: {
             description:
               "How the cluster's kube-apiserver gets the settings: report (apply apiServerFlags by hand) or clusterApi (applied to its KubeadmControlPlane)",
           }),
+          plan: z.object(
+            {
+              dryRun: z.boolean(),
+              summary: z.string({
+                description: 'e.g. "3 to create, 1 to change, 12 unchanged"',
+              }),
+              create: z.array(z.string(), {
+                description: 'Objects created (kind namespace/name)',
+              }),
+              change: z.array(
+                z.object({ object: z.string(), fields: z.array(z.string()) }),
+                { description: 'Objects changed, with the fields that differ' },
+              ),
+              unchanged: z.array(z.string()),
+              leftAsIs: z.array(z.string(), {
+                description:
+                  'Objects of someone else left as they are (a shared namespace)',
+              }),
+              pendingLoadBalancers: z.array(z.string(), {
+                description:
+                  'Dry run: LoadBalancer Services without an address yet; the URLs derived from them are known after the run',
+              }),
+            },
+            {
+              description:
+                'What the run did, or (dry run) would do, grouped: created, changed, unchanged',
+            },
+          ),
           kubeadmControlPlane: z
             .object(
               {
@@ -244,6 +316,14 @@ export function createDexPackApplyAction(options: {
           `Dex ${requested.dex.version}, authenticator ${requested.authenticator.enabled ? requested.authenticator.version : 'disabled'}`,
       );
 
+      if (!ctx.input.dex?.storage && requested.dex.storage === 'memory') {
+        const { reason } = defaultDexStorage(
+          requested.dex.version,
+          requested.kubernetesVersion,
+        );
+        if (reason) ctx.logger.info(reason);
+      }
+
       const clusters = readClusters(config);
       const cluster = findCluster(clusters, requested.cluster);
       const kc = await kubeConfigFor(cluster);
@@ -282,6 +362,7 @@ export function createDexPackApplyAction(options: {
           entityRef: owner.entityRef,
           secretInputs,
           requestTimeoutMs,
+          loadBalancer: { timeoutMs: loadBalancerTimeoutMs },
           signal: ctx.signal,
           waitForRolloutMs: waitForRollout * 1000,
           // In a dry run the plan is logged below, once, with every object.
@@ -304,6 +385,7 @@ export function createDexPackApplyAction(options: {
               ),
           ),
           writes: result.apply.writes,
+          pendingLoadBalancers: result.pendingLoadBalancers,
           ...(result.kubeadmControlPlane
             ? {
                 kubeadmControlPlane: {
@@ -365,6 +447,7 @@ export function createDexPackApplyAction(options: {
         summary.authenticationConfiguration,
       );
       ctx.output('objects', summary.objects);
+      ctx.output('plan', planOf(summary, ctx.isDryRun === true));
       ctx.output('entityRef', owner.entityRef);
       ctx.output('apiServerMode', mode.mode);
       const kcp = summary.kubeadmControlPlane;

@@ -68,4 +68,17 @@ describe('dex:pack:render', () => {
       ca: CA_PEM,
     });
   });
+
+  it('refuses a LoadBalancer without a URL: the address is known only to the cluster', async () => {
+    await expect(
+      runAction(action, {
+        input: {
+          cluster: 'prod',
+          dex: { exposure: { serviceType: 'LoadBalancer' } },
+        },
+      }),
+    ).rejects.toThrow(
+      'dex:pack:render reads no cluster: the URL of Dex comes from the address the cloud assigns to its LoadBalancer, which only the cluster knows: give dex.issuerUrl',
+    );
+  });
 });

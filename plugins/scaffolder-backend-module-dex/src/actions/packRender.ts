@@ -12,6 +12,7 @@ import {
   authenticatorUrl,
   clusterApiServer,
   issuerUrl,
+  urlsOnlyTheClusterKnows,
   prepareMaterial,
   readClusters,
   readPolicy,
@@ -144,6 +145,11 @@ export function createDexPackRenderAction(options: { config: Config }) {
             )} (a bcrypt hash) instead of passwordRef, or use dex:pack:apply`,
         );
       }
+      const unknownUrls = urlsOnlyTheClusterKnows(spec);
+      if (unknownUrls)
+        throw new InputError(
+          `dex:pack:render reads no cluster: ${unknownUrls}`,
+        );
       const dir = resolveSafeChildPath(ctx.workspacePath, targetPath);
       ctx.logger.info(
         `Rendering Dex pack "${spec.instance}" (namespace ${spec.namespace}, Dex ${spec.dex.version}) into ${

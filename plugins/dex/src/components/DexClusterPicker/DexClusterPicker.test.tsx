@@ -13,6 +13,7 @@ function api(clusters: DexClustersResponse): DexApi {
     getVersions: jest.fn(),
     getKubeconfig: jest.fn(),
     getClusters: jest.fn(async () => clusters),
+    getExposure: jest.fn(),
   };
 }
 

@@ -11,6 +11,9 @@ import {
   dexVersionPickerValidation,
 } from './DexVersionPicker';
 
+// Backstage UI's Select renders slowly on a busy machine.
+jest.setTimeout(30_000);
+
 const versions: DexVersionsResponse = {
   dex: { allowed: ['2.45.1', '2.41.1', '2.35.1'], default: '2.41.1' },
   authenticator: { allowed: ['1.4.0', '1.2.0'], default: '1.4.0' },
@@ -22,6 +25,7 @@ function api(): DexApi {
     getVersions: jest.fn(async () => versions),
     getClusters: jest.fn(),
     getKubeconfig: jest.fn(),
+    getExposure: jest.fn(),
   };
 }
 
@@ -133,6 +137,28 @@ describe('DexVersionPicker', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'Could not load the options: boom',
     );
+  });
+
+  it('offers the old versions of the original pack', async () => {
+    const dexApi = api();
+    (dexApi.getVersions as jest.Mock).mockResolvedValue({
+      ...versions,
+      dex: { allowed: ['2.45.1', '2.28.0', '2.21.0'], default: '2.45.1' },
+    });
+    const onChange = jest.fn();
+    await renderField({ onChange }, dexApi);
+
+    await waitFor(async () =>
+      expect(await trigger(/Dex version/)).toHaveTextContent('2.45.1'),
+    );
+    const options = await optionsOf(/Dex version/);
+    expect(options.map(o => o.textContent)).toEqual([
+      '2.45.1',
+      '2.28.0',
+      '2.21.0',
+    ]);
+    await userEvent.click(options.find(o => o.textContent === '2.21.0')!);
+    expect(onChange).toHaveBeenLastCalledWith('2.21.0');
   });
 
   it('rejects a value that is not a version number', () => {

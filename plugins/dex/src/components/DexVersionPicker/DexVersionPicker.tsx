@@ -48,7 +48,6 @@ export function DexVersionPicker(
     [dexApi],
   );
   const versions = value?.[component];
-
   return (
     <DexSelectField
       id={idSchema?.$id ?? 'dex-version-picker'}

@@ -116,6 +116,7 @@ function mockApi(getStatus: DexApi['getStatus']): DexApi {
     getVersions: jest.fn(),
     getClusters: jest.fn(),
     getKubeconfig: jest.fn(),
+    getExposure: jest.fn(),
   };
 }
 
@@ -351,15 +352,22 @@ describe('EntityDexCard', () => {
       namespace: 'dex',
       instance: 'payments',
       version: '2.45.1',
-      serviceType: 'ClusterIP',
-      issuerUrl: 'https://dex.example.com',
-      ingress: {
-        enabled: true,
-        dexHost: 'dex.example.com',
-        authenticatorHost: 'login.example.com',
-        className: 'nginx',
-        tlsSecretName: 'wildcard',
+      dexExposure: {
+        serviceType: 'ClusterIP',
+        issuerUrl: 'https://dex.example.com',
+        ingress: {
+          enabled: true,
+          host: 'dex.example.com',
+          className: 'nginx',
+          path: '/',
+          tlsSecretName: 'wildcard',
+        },
       },
+      authenticatorExposure: {
+        serviceType: 'ClusterIP',
+        ingress: { enabled: true, host: 'login.example.com', path: '/' },
+      },
+      authenticatorVersion: '1.4.0',
       authenticator: true,
       testUser: {
         enabled: true,

@@ -1,4 +1,7 @@
-import type { DexInstallation } from '@backstage-dex/plugin-dex-common';
+import type {
+  DexInstallation,
+  ExposureSpec,
+} from '@backstage-dex/plugin-dex-common';
 
 /** Where the app serves the "Add Dex auth" template (the scaffolder at /create). */
 export const ADD_DEX_AUTH_TEMPLATE_PATH =
@@ -11,6 +14,30 @@ export const ADD_DEX_AUTH_TEMPLATE_PATH =
 export function addDexAuthLink(formData: Record<string, unknown>): string {
   const query = new URLSearchParams({ formData: JSON.stringify(formData) });
   return `${ADD_DEX_AUTH_TEMPLATE_PATH}?${query}`;
+}
+
+/** A component's exposure as the template's Exposure page asks for it. */
+function exposureForm(exposure: ExposureSpec, url: string | undefined) {
+  const ingress = exposure.ingress;
+  return {
+    serviceType: exposure.serviceType,
+    ...(url ? { url } : {}),
+    ingress:
+      ingress?.enabled && ingress.hosts[0]
+        ? {
+            enabled: true,
+            host: ingress.hosts[0],
+            ...(ingress.className ? { className: ingress.className } : {}),
+            path: ingress.path,
+            ...(ingress.tlsSecretName
+              ? { tlsSecretName: ingress.tlsSecretName }
+              : {}),
+            ...(ingress.annotations && Object.keys(ingress.annotations).length
+              ? { annotations: ingress.annotations }
+              : {}),
+          }
+        : { enabled: false },
+  };
 }
 
 /**
@@ -28,30 +55,23 @@ export function upgradeFormData(
   const { cluster, namespace, instance, spec } = installation;
   const where = { entity: entityRef, cluster, namespace, instance, version };
   if (!spec) return where;
-  const dexIngress = spec.dex.exposure.ingress;
-  const authenticatorIngress = spec.authenticator.exposure.ingress;
   const user = spec.staticUsers[0];
   const connector = spec.connectors[0];
   const connectorFields = connector
     ? (({ id: _id, name: _name, ...fields }) => fields)(connector)
     : undefined;
+  const { url: issuerUrl, ...dexExposure } = exposureForm(
+    spec.dex.exposure,
+    spec.dex.issuerUrl,
+  );
   return {
     ...where,
-    serviceType: spec.dex.exposure.serviceType,
-    ...(spec.dex.issuerUrl ? { issuerUrl: spec.dex.issuerUrl } : {}),
-    ingress: dexIngress?.enabled
-      ? {
-          enabled: true,
-          dexHost: dexIngress.hosts[0],
-          ...(authenticatorIngress?.enabled && authenticatorIngress.hosts[0]
-            ? { authenticatorHost: authenticatorIngress.hosts[0] }
-            : {}),
-          ...(dexIngress.className ? { className: dexIngress.className } : {}),
-          ...(dexIngress.tlsSecretName
-            ? { tlsSecretName: dexIngress.tlsSecretName }
-            : {}),
-        }
-      : { enabled: false },
+    dexExposure: { ...dexExposure, ...(issuerUrl ? { issuerUrl } : {}) },
+    authenticatorExposure: exposureForm(
+      spec.authenticator.exposure,
+      spec.authenticator.url,
+    ),
+    authenticatorVersion: spec.authenticator.version,
     authenticator: spec.authenticator.enabled,
     testUser: user
       ? {

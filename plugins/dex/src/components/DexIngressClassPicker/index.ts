@@ -1,0 +1,1 @@
+export { DexIngressClassPicker } from './DexIngressClassPicker';

@@ -1,0 +1,2 @@
+export { DexPlan } from './DexPlan';
+export type { DexPlanValue } from './DexPlan';
