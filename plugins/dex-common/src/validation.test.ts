@@ -131,7 +131,10 @@ describe('resolveSpec', () => {
     ],
     [
       'CRD storage on Kubernetes 1.15 (no apiextensions.k8s.io/v1)',
-      { kubernetesVersion: 'v1.15.12' },
+      {
+        dex: { ...valid.dex, storage: 'kubernetes' },
+        kubernetesVersion: 'v1.15.12',
+      },
       'dex.storage',
       /kubernetes storage needs CustomResourceDefinitions of apiextensions\.k8s\.io\/v1, which Kubernetes v1\.15\.12 does not serve \(from 1\.16\): set dex\.storage: memory/,
     ],
