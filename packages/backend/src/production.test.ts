@@ -224,6 +224,10 @@ describe('production shape: PostgreSQL and two backend instances', () => {
     // Over app-config.production.yaml: the loopback peers, and the cluster named as the example
     // entities expect it. Secrets stay in the environment (${...}), as in the production file.
     const overlay = writeOverlay(workDir, {
+      // The mechanism, not the production figure (30 s): recovery is checked every 10 s and the
+      // heartbeat beats every second, so 10 s without one still means "gone", and the killed
+      // instance's task comes back ~20 s sooner.
+      scaffolder: { taskRecovery: { staleTimeout: { seconds: 10 } } },
       backend: {
         auth: {
           externalAccess: [

@@ -82,7 +82,7 @@ export {
   defaultDexStorage,
   findAuthenticatorRelease,
   findDexRelease,
-  kubernetesServesV1beta1Crds,
+  kubernetesServesV1Crds,
   versionFromImage,
 } from './versions';
 export type {

@@ -130,13 +130,13 @@ describe('resolveSpec', () => {
       /memory storage is per pod/,
     ],
     [
-      'Dex 2.28 on Kubernetes 1.35 with CRD storage asked for',
+      'CRD storage on Kubernetes 1.15 (no apiextensions.k8s.io/v1)',
       {
-        dex: { ...valid.dex, version: '2.28.0', storage: 'kubernetes' },
-        kubernetesVersion: 'v1.35.4',
+        dex: { ...valid.dex, storage: 'kubernetes' },
+        kubernetesVersion: 'v1.15.12',
       },
-      'dex.version',
-      /v1beta1 CRDs, which Kubernetes v1\.35\.4 no longer serves.*choose Dex 2\.30\.0 or newer, or set dex\.storage: memory/,
+      'dex.storage',
+      /kubernetes storage needs CustomResourceDefinitions of apiextensions\.k8s\.io\/v1, which Kubernetes v1\.15\.12 does not serve \(from 1\.16\): set dex\.storage: memory/,
     ],
     [
       'unknown authenticator version',

@@ -16,7 +16,7 @@ import {
   DEX_RELEASES,
   defaultDexStorage,
   findDexRelease,
-  kubernetesServesV1beta1Crds,
+  kubernetesServesV1Crds,
 } from './versions';
 import { DEFAULT_POLICY, PlatformPolicy, policyProblems } from './policy';
 
@@ -256,16 +256,17 @@ function ruleProblems(spec: PackSpec, policy: PlatformPolicy): SpecProblem[] {
       'memory storage is per pod: use dex.storage: kubernetes to run more than one replica',
     );
   }
-  if (release && spec.kubernetesVersion && spec.dex.storage === 'kubernetes') {
-    if (
-      release.crdApiVersion.endsWith('v1beta1') &&
-      !kubernetesServesV1beta1Crds(spec.kubernetesVersion)
-    ) {
-      p.add(
-        'dex.version',
-        `Dex ${release.version} creates ${release.crdApiVersion} CRDs, which Kubernetes ${spec.kubernetesVersion} no longer serves (removed in 1.22): choose Dex 2.30.0 or newer, or set dex.storage: memory`,
-      );
-    }
+  // The pack installs Dex's CRDs as apiextensions.k8s.io/v1 (Kubernetes 1.16+), whatever CRD
+  // version the Dex release would create itself: with them in place every release only lists them.
+  if (
+    spec.kubernetesVersion &&
+    spec.dex.storage === 'kubernetes' &&
+    !kubernetesServesV1Crds(spec.kubernetesVersion)
+  ) {
+    p.add(
+      'dex.storage',
+      `kubernetes storage needs CustomResourceDefinitions of apiextensions.k8s.io/v1, which Kubernetes ${spec.kubernetesVersion} does not serve (from 1.16): set dex.storage: memory`,
+    );
   }
   // A disabled authenticator's version and exposure are not used, so not held against the policy.
   if (spec.authenticator.enabled) {

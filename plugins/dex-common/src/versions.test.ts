@@ -22,33 +22,37 @@ describe('versionFromImage', () => {
 });
 
 describe('defaultDexStorage', () => {
-  it('chooses memory, with the reason, for Dex before 2.30 on a Kubernetes without v1beta1 CRDs', () => {
-    for (const version of ['2.21.0', '2.25.0', '2.28.0']) {
-      const chosen = defaultDexStorage(version);
-      expect(chosen.storage).toBe('memory');
-      expect(chosen.reason).toMatch(
-        new RegExp(
-          `^Dex ${version.replace(/\./g, '\\.')} keeps its state in memory: .*apiextensions\\.k8s\\.io/v1beta1.*1\\.22.*choose Dex 2\\.30\\.0 or newer`,
-        ),
-      );
-      expect(defaultDexStorage(version, 'v1.35.4').storage).toBe('memory');
-      // A target old enough to serve v1beta1 CRDs keeps kubernetes storage.
-      expect(defaultDexStorage(version, 'v1.21.14').storage).toBe('kubernetes');
+  it('chooses kubernetes storage for every catalogued Dex (the pack installs the CRDs) where v1 CRDs are served', () => {
+    for (const version of ['2.21.0', '2.25.0', '2.28.0', '2.30.0', '2.45.1']) {
+      expect(defaultDexStorage(version)).toEqual({ storage: 'kubernetes' });
+      expect(defaultDexStorage(version, 'v1.35.4')).toEqual({
+        storage: 'kubernetes',
+      });
     }
-    expect(defaultDexStorage('2.30.0')).toEqual({ storage: 'kubernetes' });
-    expect(defaultDexStorage('2.45.1')).toEqual({ storage: 'kubernetes' });
   });
 
-  it('is what a spec without a storage gets, and such a spec is valid on a current Kubernetes', () => {
-    const spec = withDefaults({
+  it('chooses memory, with the reason, on a Kubernetes without apiextensions.k8s.io/v1 (before 1.16)', () => {
+    const chosen = defaultDexStorage('2.28.0', 'v1.15.12');
+    expect(chosen.storage).toBe('memory');
+    expect(chosen.reason).toMatch(
+      /^Dex 2\.28\.0 keeps its state in memory: .*apiextensions\.k8s\.io\/v1.*v1\.15\.12 does not serve.*lost when the pod restarts/,
+    );
+  });
+
+  it('is what a spec without a storage gets, and such a spec is valid', () => {
+    const old = withDefaults({
       cluster: 'prod',
       dex: { version: '2.28.0' },
+      kubernetesVersion: 'v1.15.12',
+    });
+    expect(old.dex.storage).toBe('memory');
+    expect(validateSpec(old)).toEqual([]);
+    const current = withDefaults({
+      cluster: 'prod',
+      dex: { version: '2.21.0' },
       kubernetesVersion: 'v1.35.4',
     });
-    expect(spec.dex.storage).toBe('memory');
-    expect(validateSpec(spec)).toEqual([]);
-    expect(
-      withDefaults({ cluster: 'prod', dex: { version: '2.35.1' } }).dex.storage,
-    ).toBe('kubernetes');
+    expect(current.dex.storage).toBe('kubernetes');
+    expect(validateSpec(current)).toEqual([]);
   });
 });

@@ -9,8 +9,6 @@ import { CONNECTOR_TYPES } from './spec/schema';
 export interface DexRelease {
   version: string;
   image: string;
-  /** apiextensions version of the CRDs Dex's kubernetes storage creates. Before 2.30: v1beta1. */
-  crdApiVersion: 'apiextensions.k8s.io/v1' | 'apiextensions.k8s.io/v1beta1';
   /** `oauth2.passwordConnector` (resource-owner password grant) exists from 2.23. */
   passwordGrant: boolean;
   /** From 2.28 health is served on the telemetry port (/healthz/live, /healthz/ready); before, /healthz on the web port. */
@@ -46,6 +44,11 @@ export interface DexRelease {
    * config's JSON text, so a value with a quote or backslash breaks (or extends) the config.
    */
   connectorEnvPerValue: boolean;
+  /**
+   * From 2.45 the kubernetes storage takes `crdHandling: check`: it only checks that its CRDs
+   * exist (the pack installs them) instead of trying to create them.
+   */
+  crdHandlingCheck: boolean;
 }
 
 /** @public */
@@ -74,9 +77,6 @@ function dexRelease(version: string): DexRelease {
     version,
     // Dex's images moved from quay.io to ghcr.io; 2.28 onwards are on ghcr.io.
     image: `${atLeast('2.28.0') ? 'ghcr.io' : 'quay.io'}/dexidp/dex:v${version}`,
-    crdApiVersion: atLeast('2.30.0')
-      ? 'apiextensions.k8s.io/v1'
-      : 'apiextensions.k8s.io/v1beta1',
     passwordGrant: atLeast('2.23.0'),
     telemetryHealth: atLeast('2.28.0'),
     staticUserGroups: atLeast('2.45.0'),
@@ -90,6 +90,7 @@ function dexRelease(version: string): DexRelease {
       ...(atLeast('2.41.0') ? (['oidc'] as const) : []),
     ],
     connectorEnvPerValue: atLeast('2.43.0'),
+    crdHandlingCheck: atLeast('2.45.0'),
   };
 }
 
@@ -129,18 +130,15 @@ export function findAuthenticatorRelease(
   return AUTHENTICATOR_RELEASES.find(r => r.version === v);
 }
 
-/** Kubernetes removed apiextensions.k8s.io/v1beta1 in 1.22. */
-export function kubernetesServesV1beta1Crds(
-  kubernetesVersion: string,
-): boolean {
-  return compareVersions(kubernetesVersion, '1.22.0') < 0;
+/** apiextensions.k8s.io/v1 (the CRDs the pack installs) is served from Kubernetes 1.16. */
+export function kubernetesServesV1Crds(kubernetesVersion: string): boolean {
+  return compareVersions(kubernetesVersion, '1.16.0') >= 0;
 }
 
 /**
- * Which storage a Dex release gets when the spec names none: `kubernetes` (its CRDs in the
- * cluster) where that can work on the target, else `memory`, with the reason, which the form shows
- * beside the version and the action logs. Without a known Kubernetes version, a current one (1.22
- * or newer) is assumed.
+ * Which storage a Dex release gets when the spec names none: `kubernetes` (its CRDs, which the pack
+ * installs) wherever the target serves apiextensions.k8s.io/v1, else `memory`, with the reason,
+ * which the action logs. Without a known Kubernetes version, a current one is assumed.
  *
  * @public
  */
@@ -148,17 +146,13 @@ export function defaultDexStorage(
   version: string,
   kubernetesVersion?: string,
 ): { storage: 'kubernetes' | 'memory'; reason?: string } {
-  const release = findDexRelease(version);
-  if (
-    release?.crdApiVersion.endsWith('v1beta1') &&
-    !(kubernetesVersion && kubernetesServesV1beta1Crds(kubernetesVersion))
-  ) {
+  if (kubernetesVersion && !kubernetesServesV1Crds(kubernetesVersion)) {
     return {
       storage: 'memory',
       reason:
-        `Dex ${release.version} keeps its state in memory: its kubernetes storage creates ${release.crdApiVersion} ` +
-        `CustomResourceDefinitions, which Kubernetes ${kubernetesVersion ?? ''}${kubernetesVersion ? ' (like every version since 1.22)' : '1.22 and newer'} no longer serves. ` +
-        'Sessions, refresh tokens and signing keys are lost when the pod restarts, and it runs one replica; choose Dex 2.30.0 or newer to keep them.',
+        `Dex ${version} keeps its state in memory: its kubernetes storage needs the CustomResourceDefinitions the pack installs ` +
+        `(apiextensions.k8s.io/v1), which Kubernetes ${kubernetesVersion} does not serve (from 1.16). ` +
+        'Sessions, refresh tokens and signing keys are lost when the pod restarts, and it runs one replica.',
     };
   }
   return { storage: 'kubernetes' };

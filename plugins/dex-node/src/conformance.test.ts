@@ -22,6 +22,7 @@ import {
   passwordGrant,
   runPod,
   selfSubjectReview,
+  sharedLocalCluster,
   startLocalCluster,
 } from '@backstage-dex/local-cluster';
 import {
@@ -29,6 +30,7 @@ import {
   DEX_RELEASES,
   KUBECTL_CLIENT_ID,
   PackSpec,
+  compareVersions,
   findDexRelease,
   validateSpec,
   withDefaults,
@@ -57,23 +59,35 @@ const USER = {
 };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dex-conformance-'));
 
-/**
- * The apiserver with the rendered --oidc-* flags; it also holds every version's objects and is
- * the cluster Dex's kubernetes storage talks to (with the rendered ServiceAccount's token).
- */
+/** The apiserver with the rendered --oidc-* flags. */
 let flagsCluster: LocalCluster;
 /** The apiserver with the rendered AuthenticationConfiguration (it cannot be combined with flags). */
 let authConfigCluster: LocalCluster;
+/**
+ * The cluster that holds every version's objects and that Dex's kubernetes storage talks to
+ * (with the rendered ServiceAccount's token): the worker's shared one, never restarted, so its
+ * CRDs' storage is not re-initialising when a Dex starts.
+ */
+let storageCluster: LocalCluster;
 let kc: KubeConfig;
 let ports: { dex: number; telemetry: number; authenticator: number };
 let caFile: string;
 let material: PackMaterial;
 
-/** Half the versions put the authenticator under a web path prefix, half at the root. */
+/**
+ * Which authenticator runs with each Dex version, and whether under a web path prefix: every
+ * pairing of the two authenticator versions with and without a prefix, each across old and new
+ * Dex releases (one authenticator pod per version rather than both: a pod start and a login each).
+ */
+const authenticatorFor = (version: string) => {
+  const i = DEX_RELEASES.findIndex(r => r.version === version);
+  return {
+    version: AUTHENTICATOR_RELEASES[i % AUTHENTICATOR_RELEASES.length].version,
+    prefix: Math.floor(i / 2) % 2 ? '' : '/kubernetes/login',
+  };
+};
 const authenticatorPrefix = (version: string) =>
-  DEX_RELEASES.findIndex(r => r.version === version) % 2
-    ? ''
-    : '/kubernetes/login';
+  authenticatorFor(version).prefix;
 
 function specFor(
   version: string,
@@ -89,10 +103,9 @@ function specFor(
       version,
       issuerUrl: `https://127.0.0.1:${ports.dex}/dex`,
       exposure: { serviceType: 'ClusterIP' },
-      // Dex < 2.30 writes v1beta1 CRDs, gone since Kubernetes 1.22: memory storage is its only option here.
-      storage: release.crdApiVersion.endsWith('v1beta1')
-        ? 'memory'
-        : 'kubernetes',
+      // Every release: the pack installs the CRDs, so even those that would create v1beta1 CRDs
+      // (before 2.30; gone since Kubernetes 1.22) only list them.
+      storage: 'kubernetes',
     },
     authenticator: {
       enabled: true,
@@ -131,23 +144,17 @@ function specFor(
 const portOf = (server: string) => Number(new URL(server).port);
 
 /**
- * Runs a Deployment of the rendered objects and waits for its readinessProbe. A pod that exits
- * before it is ready is started again, as the kubelet would (Dex exits when the CRDs it just
- * created are not served yet: "storage is (re)initializing").
+ * Runs a Deployment of the rendered objects once and waits for its readinessProbe: the first
+ * start must succeed (no restart, as a kubelet would need if the pod exited).
  */
-async function runReady(
-  options: RunPodOptions,
-  restarts = 2,
-): Promise<RunningPod> {
-  for (let attempt = 0; ; attempt++) {
-    const pod = await runPod(options);
-    try {
-      await pod.ready(60_000);
-      return pod;
-    } catch (e) {
-      await pod.stop();
-      if (attempt >= restarts) throw e;
-    }
+async function runReady(options: RunPodOptions): Promise<RunningPod> {
+  const pod = await runPod(options);
+  try {
+    await pod.ready(60_000);
+    return pod;
+  } catch (e) {
+    await pod.stop();
+    throw e;
   }
 }
 
@@ -203,8 +210,9 @@ beforeAll(async () => {
     authenticationConfig: settings.authenticationConfiguration,
   });
   const k8s = await clientNode();
+  storageCluster = await sharedLocalCluster();
   kc = new k8s.KubeConfig();
-  kc.loadFromString(flagsCluster.kubeconfig);
+  kc.loadFromString(storageCluster.kubeconfig);
 });
 
 afterAll(async () => {
@@ -247,6 +255,31 @@ it("records how each Dex image starts as its release's Dockerfile says (local-cl
   }
 });
 
+it('runs both authenticator versions with and without a web path prefix, each with old and new Dex releases', () => {
+  const pairs = DEX_RELEASES.map(r => ({
+    dex: r.version,
+    ...authenticatorFor(r.version),
+  }));
+  for (const { version } of AUTHENTICATOR_RELEASES) {
+    for (const prefixed of [true, false]) {
+      const runs = pairs.filter(
+        p => p.version === version && Boolean(p.prefix) === prefixed,
+      );
+      expect({ version, prefixed, runs: runs.length > 0 }).toEqual({
+        version,
+        prefixed,
+        runs: true,
+      });
+    }
+    const dexVersions = pairs
+      .filter(p => p.version === version)
+      .map(p => p.dex);
+    // Across the catalogue: a release before the templating entrypoint (2.28) and a current one.
+    expect(dexVersions.some(v => compareVersions(v, '2.28.0') < 0)).toBe(true);
+    expect(dexVersions.some(v => compareVersions(v, '2.44.0') >= 0)).toBe(true);
+  }
+});
+
 describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
   const release = findDexRelease(version)!;
   let spec: PackSpec;
@@ -255,16 +288,6 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
   let applied: string[];
 
   beforeAll(async () => {
-    // The apiservers keep the previous version's signing keys for this issuer (they do not fetch
-    // Dex's keys again): restart them, so each version is checked as a fresh install would be.
-    if (version !== DEX_RELEASES[0].version) {
-      await Promise.all(
-        [flagsCluster, authConfigCluster].map(async c => {
-          await c.stopApiServer();
-          await c.startApiServer();
-        }),
-      );
-    }
     spec = specFor(version);
     const problems = validateSpec(spec);
     if (problems.length)
@@ -297,53 +320,204 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
       },
       ...(inCluster
         ? {
-            egress: [portOf(flagsCluster.server)],
+            egress: [portOf(storageCluster.server)],
             apiServer: {
-              port: portOf(flagsCluster.server),
-              caPem: flagsCluster.caPem,
+              port: portOf(storageCluster.server),
+              caPem: storageCluster.caPem,
               token: await serviceAccountToken(spec),
+              // Dex 2.21 writes "https://" + host + ":" + port without brackets: a plain IPv4 host.
+              ...(compareVersions(version, '2.25.0') < 0
+                ? { host: '127.0.0.1' }
+                : {}),
             },
           }
         : {}),
     });
+    // The apiservers keep the keys of the Dex they first fetched for this issuer (go-oidc v2
+    // caches them for the max-age of Dex's /keys, at least 2 minutes): restart them now that this
+    // version serves, so each is checked as a fresh install would be, and their first discovery
+    // (made at start, then only every 10 s) finds it.
+    await Promise.all(
+      [flagsCluster, authConfigCluster].map(async c => {
+        await c.stopApiServer();
+        await c.startApiServer();
+      }),
+    );
   });
 
   afterAll(() => dex?.stop());
 
   it('renders objects the real kube-apiserver accepts (server-side apply)', () => {
-    expect(applied).toEqual(
+    // Dex's CRDs are shared by every installation: the first run on the cluster creates them
+    // (here the first version, or another test file of this worker), the others find them as the
+    // pack renders them.
+    const crds = objects.filter(o => o.kind === 'CustomResourceDefinition');
+    expect(crds.length).toBeGreaterThan(0);
+    const crdAction =
+      version === DEX_RELEASES[0].version
+        ? /^(create|unchanged)$/
+        : /^unchanged$/;
+    const appliedCrds = applied.filter(a =>
+      a.startsWith('CustomResourceDefinition/'),
+    );
+    expect(appliedCrds.map(a => a.replace(/: \w+$/, ''))).toEqual(
+      crds.map(o => `CustomResourceDefinition/${o.metadata.name}`).sort(),
+    );
+    for (const a of appliedCrds)
+      expect(a.replace(/^.*: /, '')).toMatch(crdAction);
+    expect(
+      applied.filter(a => !a.startsWith('CustomResourceDefinition/')),
+    ).toEqual(
       objects
-        .filter(o => o.kind !== 'Namespace')
+        .filter(
+          o => o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition',
+        )
         .map(o => `${o.kind}/${o.metadata.name}: create`)
         .sort(),
     );
   });
 
-  if (release.crdApiVersion.endsWith('v1beta1')) {
-    it('is refused with CRD storage on this Kubernetes, before anything is applied', () => {
-      const problems = validateSpec({
-        ...spec,
-        dex: { ...spec.dex, storage: 'kubernetes' },
-      });
-      expect(problems).toContainEqual({
-        field: 'dex.version',
-        message: expect.stringContaining('choose Dex 2.30.0 or newer'),
-      });
-    });
-  } else {
-    it('keeps its state in the cluster through the rendered ServiceAccount only', async () => {
-      // Dex's kubernetes storage wrote its signing keys as a custom resource in the pack's namespace.
-      const k8s = await clientNode();
-      const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-      const keys = await custom.listNamespacedCustomObject({
-        group: 'dex.coreos.com',
-        version: 'v1',
+  it('starts the first time on the CRDs the pack installed, without trying to create them', () => {
+    const log = dex!.logs();
+    expect(log).not.toMatch(
+      /attempting to create|creating custom resource|failed to create custom resource/i,
+    );
+    // Each kind it stores (eight in 2.21, ten from 2.25) is listed at start and found.
+    const found = log
+      .split('\n')
+      .filter(l => /already available, skipping create/i.test(l))
+      .map(l => /([a-z0-9]+\.dex\.coreos\.com)/.exec(l)?.[1]);
+    expect(found.length).toBeGreaterThanOrEqual(8);
+    expect(
+      found.filter(
+        name =>
+          !objects.some(
+            o =>
+              o.kind === 'CustomResourceDefinition' && o.metadata.name === name,
+          ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('has only namespaced rights on its own resources: no CRDs, no Secrets, no other namespace (SubjectAccessReview)', async () => {
+    const k8s = await clientNode();
+    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+    const sa = objectNames(spec).serviceAccount;
+    const may = async (attributes: {
+      verb: string;
+      group?: string;
+      resource: string;
+      namespace?: string;
+    }) =>
+      (
+        await authz.createSubjectAccessReview({
+          body: {
+            spec: {
+              user: `system:serviceaccount:${spec.namespace}:${sa}`,
+              groups: [
+                'system:serviceaccounts',
+                `system:serviceaccounts:${spec.namespace}`,
+                'system:authenticated',
+              ],
+              resourceAttributes: attributes,
+            },
+          },
+        })
+      ).status!.allowed;
+    const crds = {
+      group: 'apiextensions.k8s.io',
+      resource: 'customresourcedefinitions',
+    };
+    expect({
+      createCrd: await may({ verb: 'create', ...crds }),
+      getCrd: await may({ verb: 'get', ...crds }),
+      readSecret: await may({
+        verb: 'get',
+        resource: 'secrets',
         namespace: spec.namespace,
-        plural: 'signingkeies',
-      });
-      expect((keys as { items: unknown[] }).items.length).toBe(1);
+      }),
+      listSecrets: await may({ verb: 'list', resource: 'secrets' }),
+      keysHere: await may({
+        verb: 'list',
+        group: 'dex.coreos.com',
+        resource: 'signingkeies',
+        namespace: spec.namespace,
+      }),
+      keysElsewhere: await may({
+        verb: 'list',
+        group: 'dex.coreos.com',
+        resource: 'signingkeies',
+        namespace: 'default',
+      }),
+      keysClusterWide: await may({
+        verb: 'list',
+        group: 'dex.coreos.com',
+        resource: 'signingkeies',
+      }),
+    }).toEqual({
+      createCrd: false,
+      getCrd: false,
+      readSecret: false,
+      listSecrets: false,
+      keysHere: true,
+      keysElsewhere: false,
+      keysClusterWide: false,
     });
-  }
+  });
+
+  it('writes an authorization request to its storage when a login starts', async () => {
+    const k8s = await clientNode();
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    // Dex's health check also writes (and removes) authorization requests: find this one by its state.
+    const ours = async () =>
+      (
+        (await custom.listNamespacedCustomObject({
+          group: 'dex.coreos.com',
+          version: 'v1',
+          namespace: spec.namespace,
+          plural: 'authrequests',
+        })) as { items: { clientID?: string; state?: string }[] }
+      ).items.filter(
+        r => r.clientID === 'kubernetes' && r.state === 'conformance',
+      );
+    expect(await ours()).toEqual([]);
+    const query = new URLSearchParams({
+      client_id: 'kubernetes',
+      redirect_uri: `${authenticatorUrl(spec)}/callback/local`,
+      response_type: 'code',
+      scope: 'openid email',
+      state: 'conformance',
+    });
+    // As a browser: follow Dex's redirects (to its one connector) up to the login form.
+    let url = `https://127.0.0.1:${ports.dex}/dex/auth?${query}`;
+    let res = await httpsRequest(url, { caPem: material.ca.certPem });
+    for (
+      let hops = 0;
+      res.status >= 300 && res.status < 400 && hops < 3;
+      hops++
+    ) {
+      url = new URL(String(res.headers.location), url).toString();
+      res = await httpsRequest(url, { caPem: material.ca.certPem });
+    }
+    expect({
+      status: res.status,
+      form: /name="password"/.test(res.body),
+    }).toEqual({ status: 200, form: true });
+    expect(await ours()).toHaveLength(1);
+  });
+
+  it('keeps its state in the cluster through the rendered ServiceAccount only', async () => {
+    // Dex's kubernetes storage wrote its signing keys as a custom resource in the pack's namespace.
+    const k8s = await clientNode();
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const keys = await custom.listNamespacedCustomObject({
+      group: 'dex.coreos.com',
+      version: 'v1',
+      namespace: spec.namespace,
+      plural: 'signingkeies',
+    });
+    expect((keys as { items: unknown[] }).items.length).toBe(1);
+  });
 
   it('serves discovery over TLS verified with the pack CA', async () => {
     const res = await httpsRequest(
@@ -423,54 +597,52 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
     });
   }
 
-  describe.each(AUTHENTICATOR_RELEASES.map(r => r.version))(
-    'with dex-k8s-authenticator %s',
-    authenticatorVersion => {
-      let authenticator: RunningPod | undefined;
-      afterAll(() => authenticator?.stop());
+  describe(`with dex-k8s-authenticator ${authenticatorFor(version).version}`, () => {
+    const authenticatorVersion = authenticatorFor(version).version;
+    let authenticator: RunningPod | undefined;
+    afterAll(() => authenticator?.stop());
 
-      it(`starts from the rendered objects${authenticatorPrefix(version) ? ' under a web path prefix' : ''}, and a login through its page yields a token the kube-apiservers accept`, async () => {
-        const withVersion = specFor(version, authenticatorVersion);
-        authenticator = await runReady({
-          objects: render(withVersion, material),
-          deployment: objectNames(withVersion).authenticator,
-          ports: { [AUTHENTICATOR_PORT]: ports.authenticator },
-          egress: [ports.dex],
-        });
-        const page = authenticatorUrl(withVersion);
-        // The user opens the authenticator, is sent to Dex's login form, and comes back to the kubeconfig page.
-        const login = await formLogin({
-          startUrl: `${page}/`,
-          caPem: material.ca.certPem,
-          username: USER.email,
-          password: USER.password,
-        });
-        expect(
-          login.visited.some(v =>
-            v.startsWith(`POST https://127.0.0.1:${ports.dex}/dex/auth/`),
-          ),
-        ).toBe(true);
-        expect({
-          status: login.status,
-          url: login.url.replace(/\?.*/, ''),
-        }).toEqual({ status: 200, url: `${page}/callback/local` });
-        // The kubeconfig it hands out points at the cluster and trusts its CA.
-        expect(login.body).toContain(`--server=${flagsCluster.server}`);
-        expect(login.body).toContain(flagsCluster.caPem.trim().split('\n')[1]);
-        const token = idTokenOnPage(login.body);
-        expect(jwtClaims(token)).toMatchObject({
-          aud: 'kubernetes',
-          email: USER.email,
-        });
-        for (const apiserver of [flagsCluster, authConfigCluster]) {
-          const review = await selfSubjectReview(
-            apiserver.server,
-            apiserver.caPem,
-            token,
-          );
-          expect(review.username).toBe(USER.email);
-        }
+    it(`starts from the rendered objects${authenticatorPrefix(version) ? ' under a web path prefix' : ''}, and a login through its page yields a token the kube-apiservers accept`, async () => {
+      const withVersion = specFor(version, authenticatorVersion);
+      authenticator = await runReady({
+        objects: render(withVersion, material),
+        deployment: objectNames(withVersion).authenticator,
+        ports: { [AUTHENTICATOR_PORT]: ports.authenticator },
+        egress: [ports.dex],
       });
-    },
-  );
+      const page = authenticatorUrl(withVersion);
+      // The user opens the authenticator, is sent to Dex's login form, and comes back to the kubeconfig page.
+      const login = await formLogin({
+        startUrl: `${page}/`,
+        caPem: material.ca.certPem,
+        username: USER.email,
+        password: USER.password,
+      });
+      expect(
+        login.visited.some(v =>
+          v.startsWith(`POST https://127.0.0.1:${ports.dex}/dex/auth/`),
+        ),
+      ).toBe(true);
+      expect({
+        status: login.status,
+        url: login.url.replace(/\?.*/, ''),
+      }).toEqual({ status: 200, url: `${page}/callback/local` });
+      // The kubeconfig it hands out points at the cluster and trusts its CA.
+      expect(login.body).toContain(`--server=${flagsCluster.server}`);
+      expect(login.body).toContain(flagsCluster.caPem.trim().split('\n')[1]);
+      const token = idTokenOnPage(login.body);
+      expect(jwtClaims(token)).toMatchObject({
+        aud: 'kubernetes',
+        email: USER.email,
+      });
+      for (const apiserver of [flagsCluster, authConfigCluster]) {
+        const review = await selfSubjectReview(
+          apiserver.server,
+          apiserver.caPem,
+          token,
+        );
+        expect(review.username).toBe(USER.email);
+      }
+    });
+  });
 });

@@ -471,6 +471,7 @@ async function provisionOnce(
     existing,
     guarded,
     log,
+    signal: options.signal,
   });
   // Written: the next keys may be made now (not during the writes, see KeyPool).
   options.keyPool?.refill();

@@ -101,7 +101,7 @@ const FORMS: Record<string, Record<string, unknown>> = {
       ingress: { enabled: true, host: 'login.example.com' },
     },
   },
-  'an old Dex (memory storage) and the older authenticator': {
+  'an old Dex and the older authenticator': {
     version: '2.21.0',
     authenticatorVersion: '1.2.0',
   },
@@ -401,10 +401,8 @@ describe('templates/add-dex-auth', () => {
       expect(spec.authenticator.enabled).toBe(form.authenticator !== false);
       expect(spec.dex.version).toBe(values.version);
       expect(spec.authenticator.version).toBe(values.authenticatorVersion);
-      // Dex before 2.30 cannot keep its state in CRDs on a current Kubernetes: memory, chosen for it.
-      expect(spec.dex.storage).toBe(
-        values.version === '2.21.0' ? 'memory' : 'kubernetes',
-      );
+      // Every catalogued Dex keeps its state in the CRDs the pack installs.
+      expect(spec.dex.storage).toBe('kubernetes');
       type Exposure = {
         serviceType: string;
         issuerUrl?: string;

@@ -739,7 +739,7 @@ export const packSpecInputSchema = strictObject(
         storage: optional(
           z.enum(['kubernetes', 'memory'], {
             description:
-              '`kubernetes` keeps state in CRDs (Dex 2.30+ on Kubernetes 1.22+); `memory` loses it on restart',
+              '`kubernetes` keeps state in CRDs the pack installs (Kubernetes 1.16+); `memory` loses it on restart',
           }),
         ),
       },

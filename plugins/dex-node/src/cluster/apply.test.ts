@@ -8,8 +8,10 @@ import {
 } from '@backstage-dex/plugin-dex-common';
 import { PackOwner, stampOwner } from '../pack/ownership';
 import type { KubeObject } from '../pack/render';
+import { dexCrds } from '../pack/crds';
 import { memoryCluster } from '../__testUtils__/memoryCluster';
 import { applyObjects, isConcurrentChange } from './apply';
+import type { ClusterClient } from './client';
 
 const owner: PackOwner = {
   entityRef: 'component:default/payments',
@@ -177,5 +179,69 @@ describe('applyObjects (against a ClusterClient)', () => {
         owner: { ...owner, instance: 'dex-2' },
       }),
     ).rejects.toThrow(/belongs to kubernetes-id "payments", instance "dex"/);
+  });
+});
+
+describe("Dex's storage CRDs (shared by every installation)", () => {
+  const [crd] = dexCrds();
+
+  it('go with the Namespace first; the rest waits until their resources list (404/429 meanwhile)', async () => {
+    const memory = memoryCluster();
+    const events: string[] = [];
+    let refused = 0;
+    const client: ClusterClient = {
+      ...memory.client,
+      async list(kind, selector, options) {
+        if (kind.kind === 'AuthCode' && refused < 2) {
+          refused += 1;
+          events.push(`list ${kind.kind}: 429`);
+          throw Object.assign(new Error('storage is (re)initializing'), {
+            code: 429,
+          });
+        }
+        events.push(`list ${kind.kind} in ${kind.namespace}`);
+        return memory.client.list(kind, selector, options);
+      },
+      async apply(object, options) {
+        events.push(`apply ${object.kind}`);
+        return memory.client.apply(object, options);
+      },
+    };
+    await applyObjects(client, [cm({ a: '1' }), crd, ns], { owner });
+    expect(events).toEqual([
+      'apply CustomResourceDefinition',
+      'apply Namespace',
+      'list AuthCode: 429',
+      'list AuthCode: 429',
+      'list AuthCode in team',
+      'apply ConfigMap',
+    ]);
+  });
+
+  it("are the pack's whoever applied them: another installation's run finds them unchanged", async () => {
+    const { client, writes } = memoryCluster([crd as KubernetesObject]);
+    const other = { ...owner, entityRef: 'component:default/billing' };
+    const result = await applyObjects(client, [crd], { owner: other });
+    expect(result.objects.map(o => o.action)).toEqual(['unchanged']);
+    expect(writes).toEqual([]);
+  });
+
+  it('made by someone else (Dex itself, a Helm chart): left as they are, even with force', async () => {
+    const theirs = {
+      ...crd,
+      metadata: {
+        name: crd.metadata.name,
+        managedFields: [{ manager: 'dex' }],
+      },
+    } as KubernetesObject;
+    const { client, writes } = memoryCluster([theirs]);
+    const result = await applyObjects(client, [crd], { owner, force: true });
+    expect(result.objects).toEqual([
+      expect.objectContaining({
+        action: 'skip',
+        reason: 'exists, managed by dex; left as it is',
+      }),
+    ]);
+    expect(writes).toEqual([]);
   });
 });

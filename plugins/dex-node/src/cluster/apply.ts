@@ -5,9 +5,14 @@ import type {
   KubernetesObject,
   V1Deployment,
 } from '@kubernetes/client-node';
-import { PackOwner, ownershipOf } from '../pack/ownership';
+import {
+  PackOwner,
+  isSharedByInstallations,
+  ownershipOf,
+} from '../pack/ownership';
 import { KubeObject } from '../pack/render';
 import { ClusterClient, asClusterClient } from './client';
+import { waitForCustomResources } from './customResources';
 import { changedFields } from './diff';
 import { describeKubeError, isTimeout, markTimeout } from './errors';
 
@@ -113,6 +118,8 @@ export interface ApplyOptions {
   /** Objects as they are now (from readExisting), to skip a second read. */
   existing?: Map<string, KubernetesObject>;
   log?: (message: string) => void;
+  /** Stops waiting for new CRDs to serve (requests themselves are bounded by the KubeConfig). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -127,7 +134,12 @@ export function refuseForeign(
   const foreign: string[] = [];
   for (const object of objects) {
     const current = existing.get(objectKey(object));
-    if (!current || object.kind === 'Namespace') continue;
+    if (
+      !current ||
+      object.kind === 'Namespace' ||
+      isSharedByInstallations(object)
+    )
+      continue;
     const ownership = ownershipOf(current, owner);
     if (ownership.kind !== 'ours')
       foreign.push(
@@ -171,17 +183,22 @@ export async function applyObjects(
       plan.push({ object, result: { ...base, action: 'create' } });
       continue;
     }
-    // A namespace is shared: other installations and other tenants may live in it.
+    const ownership = ownershipOf(current, options.owner);
+    // A namespace is shared: other installations and other tenants may live in it. Dex's CRDs made
+    // by someone else (Dex itself, a Helm chart) serve the same resources.
     if (
-      object.kind === 'Namespace' &&
-      ownershipOf(current, options.owner).kind !== 'ours'
+      ownership.kind !== 'ours' &&
+      (object.kind === 'Namespace' || isSharedByInstallations(object))
     ) {
       plan.push({
         object,
         result: {
           ...base,
           action: 'skip',
-          reason: 'namespace exists and belongs to someone else; left as it is',
+          reason:
+            object.kind === 'Namespace'
+              ? 'namespace exists and belongs to someone else; left as it is'
+              : `exists, ${ownership.by}; left as it is`,
         },
       });
       continue;
@@ -238,13 +255,14 @@ export async function applyObjects(
       `${options.dryRun ? 'would ' : ''}${result.action} ${objectKey(object)}${result.fields ? ` (${result.fields.join(', ')})` : ''}`,
     );
   };
-  // First what needs no namespace: the Namespace, and cluster-scoped objects free of material.
-  const unnamespaced = plan.filter(
-    p =>
-      p.object.kind === 'Namespace' ||
-      (!p.object.metadata.namespace && WITHOUT_MATERIAL.has(p.object.kind)),
-  );
-  const rest = plan.filter(p => !unnamespaced.includes(p));
+  // First what needs no namespace and embeds no material: the Namespace, the shared CRDs (the
+  // rest lives in the one and is served by the others), cluster-scoped objects free of material.
+  const goesFirst = (o: KubeObject) =>
+    o.kind === 'Namespace' ||
+    isSharedByInstallations(o) ||
+    (!o.metadata.namespace && WITHOUT_MATERIAL.has(o.kind));
+  const unnamespaced = plan.filter(p => goesFirst(p.object));
+  const rest = plan.filter(p => !goesFirst(p.object));
   const written: string[] = [];
   const failed: { key: string; error: unknown }[] = [];
   // Every write of a phase is let finish (none is left in flight), then the failures are reported
@@ -290,6 +308,33 @@ export async function applyObjects(
     throw failed.some(f => isTimeout(f.error)) ? markTimeout(e) : e;
   };
   await phase(unnamespaced);
+  const createdCrds = unnamespaced
+    .filter(
+      p => isSharedByInstallations(p.object) && p.result.action === 'create',
+    )
+    .map(p => p.object);
+  if (createdCrds.length && !options.dryRun) {
+    // A pod started before a new CRD serves its resources would exit: wait until they list.
+    try {
+      await waitForCustomResources(
+        cluster,
+        createdCrds,
+        objects.find(o => o.kind === 'Namespace')?.metadata.name ??
+          objects.find(o => o.metadata.namespace)?.metadata.namespace,
+        { signal: options.signal },
+      );
+    } catch (e) {
+      const err = e as Error;
+      const notWritten = rest
+        .filter(
+          p => p.result.action !== 'unchanged' && p.result.action !== 'skip',
+        )
+        .map(p => objectKey(p.object));
+      err.message = `${err.message}. Written: ${written.join(', ')}. Not written: ${notWritten.join(', ')}. Nothing uses the new CRDs yet; run again to apply the rest.`;
+      throw err;
+    }
+    log(`${createdCrds.length} new CRDs serve their resources`);
+  }
   if (
     options.dryRun &&
     unnamespaced.some(

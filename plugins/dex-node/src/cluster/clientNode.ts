@@ -11,6 +11,8 @@ let loaded: Promise<K8s> | undefined;
  * (and under jest, which cannot require() ES modules).
  */
 export function clientNode(): Promise<K8s> {
+  // Objects go and come as the apiserver's JSON (clusterClient sends plain requests), so no model
+  // class of client-node rewrites them (it would drop a CRD's x-kubernetes-preserve-unknown-fields).
   loaded ??= import('@kubernetes/client-node');
   return loaded;
 }

@@ -203,7 +203,14 @@ export function dexConfig(
     issuer: issuerUrl(spec),
     storage:
       spec.dex.storage === 'kubernetes'
-        ? { type: 'kubernetes', config: { inCluster: true } }
+        ? {
+            type: 'kubernetes',
+            config: {
+              inCluster: true,
+              // The pack installs the CRDs; Dex has no right to create them, so it need not try.
+              ...(release.crdHandlingCheck ? { crdHandling: 'check' } : {}),
+            },
+          }
         : { type: 'memory' },
     web: {
       https: `0.0.0.0:${DEX_HTTPS_PORT}`,

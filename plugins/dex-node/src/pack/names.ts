@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import {
   ExposureSpec,
   LABEL_COMPONENT,
@@ -17,29 +16,12 @@ export const DEX_HTTPS_PORT = 5556;
 export const DEX_TELEMETRY_PORT = 5558;
 export const AUTHENTICATOR_PORT = 5555;
 
-/**
- * A cluster-scoped name for a pack's object. Namespace and instance alone can collide
- * (`a-b` + `c` and `a` + `b-c` both read `a-b-c`), so a short hash of the pair makes it unique.
- */
-function clusterScopedName(
-  spec: Pick<PackSpec, 'namespace' | 'instance'>,
-  suffix: string,
-): string {
-  const hash = crypto
-    .createHash('sha256')
-    .update(`${spec.namespace}/${spec.instance}`)
-    .digest('hex')
-    .slice(0, 8);
-  return `${spec.namespace}-${spec.instance}-${hash}-${suffix}`;
-}
-
 /** Names of every object of a pack, derived from the instance name. */
 export function objectNames(spec: PackSpec) {
   const i = spec.instance;
   return {
     serviceAccount: i,
     role: i,
-    clusterRole: clusterScopedName(spec, 'crds'),
     caSecret: `${i}-ca`,
     tlsSecret: `${i}-tls`,
     clientsSecret: `${i}-clients`,

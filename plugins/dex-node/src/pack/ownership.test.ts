@@ -1,6 +1,4 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { withDefaults } from '@backstage-dex/plugin-dex-common';
-import { objectNames } from './names';
 import { PackOwner, ownershipOf, stampOwner } from './ownership';
 
 const owner: PackOwner = {
@@ -84,12 +82,42 @@ describe('ownership', () => {
     ).toMatchObject({ kind: 'installation' });
   });
 
-  it('gives cluster-scoped objects names that do not collide across namespace and instance', () => {
-    const names = (namespace: string, instance: string) =>
-      objectNames(withDefaults({ cluster: 'c', namespace, instance }))
-        .clusterRole;
-    expect(names('a-b', 'c')).not.toBe(names('a', 'b-c'));
-    expect(names('a-b', 'c')).toBe(names('a-b', 'c'));
-    expect(names('a-b', 'c')).toMatch(/^a-b-c-[0-9a-f]{8}-crds$/);
+  it("leaves the shared CRDs unstamped, and counts them as the pack's whoever applied them", () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: {
+        name: 'authcodes.dex.coreos.com',
+        labels: { 'app.kubernetes.io/managed-by': 'backstage-dex' },
+      },
+    };
+    const [stamped] = stampOwner([crd], owner);
+    expect(stamped.metadata.annotations).toBeUndefined();
+    const other = { ...owner, entityRef: 'component:default/billing' };
+    expect(
+      ownershipOf(
+        {
+          ...crd,
+          metadata: {
+            ...crd.metadata,
+            managedFields: [{ manager: 'backstage-dex' }],
+          },
+        },
+        other,
+      ),
+    ).toEqual({ kind: 'ours' });
+    // Made by Dex itself (or a Helm chart): someone else's.
+    expect(
+      ownershipOf(
+        {
+          ...crd,
+          metadata: {
+            name: crd.metadata.name,
+            managedFields: [{ manager: 'dex' }],
+          },
+        },
+        owner,
+      ),
+    ).toEqual({ kind: 'foreign', by: 'managed by dex' });
   });
 });

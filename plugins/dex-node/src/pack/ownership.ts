@@ -19,24 +19,43 @@ export interface PackOwner {
   kubernetesId: string;
 }
 
+/**
+ * Objects every installation on a cluster shares (Dex's storage CRDs): they belong to the pack as
+ * a whole, not to one entity or instance, so they are not stamped and any installation's run may
+ * keep them as the pack renders them. Never removed with one installation.
+ */
+export function isSharedByInstallations(o: {
+  kind?: string;
+  apiVersion?: string;
+}): boolean {
+  return (
+    o.kind === 'CustomResourceDefinition' &&
+    (o.apiVersion ?? '').startsWith('apiextensions.k8s.io/')
+  );
+}
+
 /** The objects with the owner's annotations added (a copy; the rendered objects stay as they are). */
 export function stampOwner(
   objects: KubeObject[],
   owner: PackOwner,
 ): KubeObject[] {
-  return objects.map(o => ({
-    ...o,
-    metadata: {
-      ...o.metadata,
-      annotations: {
-        ...o.metadata.annotations,
-        ...(owner.entityRef
-          ? { [ANNOTATION_OWNER_ENTITY_REF]: owner.entityRef }
-          : {}),
-        [ANNOTATION_OWNER_INSTANCE]: owner.instance,
-      },
-    },
-  }));
+  return objects.map(o =>
+    isSharedByInstallations(o)
+      ? o
+      : {
+          ...o,
+          metadata: {
+            ...o.metadata,
+            annotations: {
+              ...o.metadata.annotations,
+              ...(owner.entityRef
+                ? { [ANNOTATION_OWNER_ENTITY_REF]: owner.entityRef }
+                : {}),
+              [ANNOTATION_OWNER_INSTANCE]: owner.instance,
+            },
+          },
+        },
+  );
 }
 
 /**
@@ -53,6 +72,19 @@ export function ownershipOf(
 ): Ownership {
   const annotations = existing.metadata?.annotations ?? {};
   const labels = existing.metadata?.labels ?? {};
+  const managers = [
+    ...new Set((existing.metadata?.managedFields ?? []).map(f => f.manager)),
+  ];
+  const byPack =
+    managers.includes(FIELD_MANAGER) || labels[LABEL_MANAGED_BY] === MANAGED_BY;
+  if (isSharedByInstallations(existing)) {
+    return byPack
+      ? { kind: 'ours' }
+      : {
+          kind: 'foreign',
+          by: `managed by ${managers.join(', ') || 'unknown'}`,
+        };
+  }
   const stampedRef = annotations[ANNOTATION_OWNER_ENTITY_REF];
   const stampedInstance = annotations[ANNOTATION_OWNER_INSTANCE];
   if (stampedRef || stampedInstance) {
@@ -67,11 +99,6 @@ export function ownershipOf(
       by: `${stampedRef ?? 'no entity'}, instance "${stampedInstance ?? '?'}"`,
     };
   }
-  const managers = [
-    ...new Set((existing.metadata?.managedFields ?? []).map(f => f.manager)),
-  ];
-  const byPack =
-    managers.includes(FIELD_MANAGER) || labels[LABEL_MANAGED_BY] === MANAGED_BY;
   if (byPack) {
     // Stamped before the ownership annotations existed: the labels say whose it is.
     if (

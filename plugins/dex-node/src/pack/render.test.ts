@@ -137,7 +137,9 @@ describe('render', () => {
   });
 
   it('labels every object as DESIGN.md requires', () => {
-    for (const o of objects) {
+    for (const o of objects.filter(
+      x => x.kind !== 'CustomResourceDefinition',
+    )) {
       expect(o.metadata.labels).toMatchObject({
         'app.kubernetes.io/managed-by': 'backstage-dex',
         'app.kubernetes.io/part-of': 'dex-pack',
@@ -148,6 +150,60 @@ describe('render', () => {
         /^\d+\.\d+\.\d+$/,
       );
     }
+  });
+
+  it("installs Dex's storage CRDs as objects shared by every installation, and gives Dex only a namespaced Role", () => {
+    const crds = objects.filter(o => o.kind === 'CustomResourceDefinition');
+    expect(crds.map(o => o.metadata.name)).toEqual(
+      expect.arrayContaining([
+        'authcodes.dex.coreos.com',
+        'authrequests.dex.coreos.com',
+        'signingkeies.dex.coreos.com',
+        'connectors.dex.coreos.com',
+      ]),
+    );
+    expect(crds).toHaveLength(10);
+    for (const crd of crds) {
+      // Nothing of one installation on them: another installation's run finds them unchanged.
+      expect(crd.metadata.labels).toEqual({
+        'app.kubernetes.io/managed-by': 'backstage-dex',
+        'app.kubernetes.io/part-of': 'dex-pack',
+        'app.kubernetes.io/name': 'dex',
+      });
+      expect(crd.spec).toMatchObject({
+        group: 'dex.coreos.com',
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true }],
+      });
+    }
+    // The only cluster-scoped objects: the Namespace and the shared CRDs.
+    expect(
+      objects
+        .filter(o => !o.metadata.namespace)
+        .map(o => o.kind)
+        .filter((k, i, a) => a.indexOf(k) === i),
+    ).toEqual(['Namespace', 'CustomResourceDefinition']);
+    const role = byKind('Role', 'corp') as any;
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ['dex.coreos.com'],
+        resources: crds.map(o => (o.spec as any).names.plural),
+        verbs: ['get', 'list', 'create', 'update', 'delete'],
+      },
+    ]);
+    // Dex 2.45 is told the CRDs are there, not to create them.
+    expect(
+      YAML.parse(secretText('Secret', 'corp-config', 'config.yaml')).storage,
+    ).toEqual({
+      type: 'kubernetes',
+      config: { inCluster: true, crdHandling: 'check' },
+    });
+    const memory = render(
+      { ...spec, dex: { ...spec.dex, storage: 'memory' } },
+      material,
+    );
+    expect(memory.map(o => o.kind)).not.toContain('CustomResourceDefinition');
+    expect(memory.map(o => o.kind)).not.toContain('Role');
   });
 
   it('cross-configures Dex and the authenticator: issuer, client, secret, redirect URI, CA', () => {

@@ -16,6 +16,12 @@ import {
 } from './authenticatorConfig';
 import { apiServerSettings } from './apiServer';
 import {
+  DEX_STORAGE_GROUP,
+  DEX_STORAGE_VERBS,
+  dexCrds,
+  dexStorageResources,
+} from './crds';
+import {
   DEX_PATHS,
   connectorCaVolumes,
   dexConfig,
@@ -229,15 +235,19 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
     },
   ];
   if (spec.dex.storage === 'kubernetes') {
-    // Least privilege for Dex's kubernetes storage: its own CRs in its namespace, and creating
-    // (then reading) its CRD definitions cluster-wide.
+    // Least privilege for Dex's kubernetes storage: the verbs it uses on its own resources, in
+    // its own namespace. Nothing cluster-wide: the pack installs the CRDs (see render()).
     objects.push(
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
         metadata: meta(spec, n.role, 'dex'),
         rules: [
-          { apiGroups: ['dex.coreos.com'], resources: ['*'], verbs: ['*'] },
+          {
+            apiGroups: [DEX_STORAGE_GROUP],
+            resources: dexStorageResources(),
+            verbs: DEX_STORAGE_VERBS,
+          },
         ],
       },
       {
@@ -248,35 +258,6 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
           apiGroup: 'rbac.authorization.k8s.io',
           kind: 'Role',
           name: n.role,
-        },
-        subjects: [
-          {
-            kind: 'ServiceAccount',
-            name: n.serviceAccount,
-            namespace: spec.namespace,
-          },
-        ],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: meta(spec, n.clusterRole, 'dex', false),
-        rules: [
-          {
-            apiGroups: ['apiextensions.k8s.io'],
-            resources: ['customresourcedefinitions'],
-            verbs: ['create', 'get', 'list'],
-          },
-        ],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: meta(spec, n.clusterRole, 'dex', false),
-        roleRef: {
-          apiGroup: 'rbac.authorization.k8s.io',
-          kind: 'ClusterRole',
-          name: n.clusterRole,
         },
         subjects: [
           {
@@ -586,6 +567,9 @@ export function render(
       kind: 'Namespace',
       metadata: meta(spec, spec.namespace, 'shared', false),
     },
+    // Dex's storage CRDs are installed by the pack (with the identity that applies it), so Dex's
+    // ServiceAccount needs no cluster-scoped rights and its first start finds them served.
+    ...(spec.dex.storage === 'kubernetes' ? dexCrds() : []),
     {
       apiVersion: 'v1',
       kind: 'Secret',

@@ -50,6 +50,7 @@ export async function clusterSnapshot(
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const net = kc.makeApiClient(k8s.NetworkingV1Api);
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const lists: [
     string,
     Promise<{
@@ -73,6 +74,7 @@ export async function clusterSnapshot(
     ['ClusterRole', rbac.listClusterRole()],
     ['ClusterRoleBinding', rbac.listClusterRoleBinding()],
     ['Ingress', net.listIngressForAllNamespaces()],
+    ['CustomResourceDefinition', ext.listCustomResourceDefinition()],
   ];
   const out = new Map<string, string>();
   for (const [kind, list] of lists) {

@@ -4,8 +4,6 @@ import type {
   FieldExtensionComponentProps,
 } from '@backstage/plugin-scaffolder-react';
 import useAsync from 'react-use/esm/useAsync';
-import { Text } from '@backstage/ui';
-import { defaultDexStorage } from '@backstage-dex/plugin-dex-common';
 import { dexApiRef } from '../../api';
 import { DexSelectField } from '../DexSelectField';
 
@@ -50,39 +48,21 @@ export function DexVersionPicker(
     [dexApi],
   );
   const versions = value?.[component];
-  // Why a version keeps its state in memory (the catalogue knows each version's constraints).
-  const storageNote =
-    component === 'dex' && formData
-      ? defaultDexStorage(formData).reason
-      : undefined;
-
   return (
-    <>
-      <DexSelectField
-        id={idSchema?.$id ?? 'dex-version-picker'}
-        label={schema?.title ?? LABELS[component]}
-        description={schema?.description}
-        options={versions?.allowed ?? []}
-        preselect={versions?.default}
-        value={formData}
-        onChange={onChange}
-        loading={loading}
-        error={error}
-        required={required}
-        disabled={disabled}
-        rawErrors={rawErrors}
-      />
-      {storageNote && (
-        <Text
-          as="p"
-          variant="body-x-small"
-          color="secondary"
-          id={`${idSchema?.$id ?? 'dex-version-picker'}-storage`}
-        >
-          {storageNote}
-        </Text>
-      )}
-    </>
+    <DexSelectField
+      id={idSchema?.$id ?? 'dex-version-picker'}
+      label={schema?.title ?? LABELS[component]}
+      description={schema?.description}
+      options={versions?.allowed ?? []}
+      preselect={versions?.default}
+      value={formData}
+      onChange={onChange}
+      loading={loading}
+      error={error}
+      required={required}
+      disabled={disabled}
+      rawErrors={rawErrors}
+    />
   );
 }
 
