@@ -85,10 +85,13 @@ export async function resourceOf(
     resources.catch(() => byVersion!.delete(apiVersion));
   }
   const resource = (await resources).get(kind);
-  if (!resource)
+  if (!resource) {
+    // A kind appears once its CRD is established (the pack installs Dex's): ask again next time.
+    if (byVersion.get(apiVersion) === resources) byVersion.delete(apiVersion);
     throw new KubeApiError(404, {
       message: `${kind} is not served in ${apiVersion}`,
     });
+  }
   return resource;
 }
 
