@@ -55,6 +55,7 @@ export type {
   SpecProblem,
   StaticClientSpec,
   StaticUserSpec,
+  PackPlan,
 } from './types';
 export { connectorSecretRefs } from './connectors';
 export {

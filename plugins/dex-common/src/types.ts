@@ -285,3 +285,19 @@ export interface DexClustersResponse {
   clusters: { name: string }[];
   default?: string;
 }
+
+/**
+ * What a run of `dex:pack:apply` did (or, in a dry run, would do), grouped for people: its `plan`
+ * output, which the form's Plan page and the review step show.
+ *
+ * @public
+ */
+export interface PackPlan {
+  dryRun: boolean;
+  summary: string;
+  create: string[];
+  change: { object: string; fields: string[] }[];
+  unchanged: string[];
+  leftAsIs: string[];
+  pendingLoadBalancers: string[];
+}

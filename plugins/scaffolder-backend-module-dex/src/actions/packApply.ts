@@ -8,6 +8,7 @@ import {
   dexPackApplyPermission,
   dexPackTakeoverPermission,
   packSpecSchemaWith,
+  type PackPlan,
 } from '@backstage-dex/plugin-dex-common';
 import {
   DEFAULT_LOAD_BALANCER_TIMEOUT_MS,
@@ -53,21 +54,10 @@ type ApplySummary = {
   pendingLoadBalancers: string[];
 };
 
-/** What a run did (or, in a dry run, would do), grouped for people: the review step shows it. */
-type Plan = {
-  dryRun: boolean;
-  summary: string;
-  create: string[];
-  change: { object: string; fields: string[] }[];
-  unchanged: string[];
-  leftAsIs: string[];
-  pendingLoadBalancers: string[];
-};
-
-function planOf(summary: ApplySummary, dryRun: boolean): Plan {
+function planOf(summary: ApplySummary, dryRun: boolean): PackPlan {
   const of = (action: string) =>
     summary.objects.filter(o => o.action === action);
-  const plan: Plan = {
+  const plan: PackPlan = {
     dryRun,
     summary: '',
     create: of('create').map(describe),

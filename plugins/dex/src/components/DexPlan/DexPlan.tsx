@@ -11,21 +11,14 @@ import {
 } from '@backstage/plugin-scaffolder-react';
 import { Flex, Text } from '@backstage/ui';
 import useAsync from 'react-use/esm/useAsync';
+import type { PackPlan } from '@backstage-dex/plugin-dex-common';
 
 /**
  * The plan `dex:pack:apply` outputs (its `plan` output), as the template's output passes it on.
  *
  * @public
  */
-export interface DexPlanValue {
-  dryRun: boolean;
-  summary: string;
-  create: string[];
-  change: { object: string; fields: string[] }[];
-  unchanged: string[];
-  leftAsIs: string[];
-  pendingLoadBalancers: string[];
-}
+export type DexPlanValue = PackPlan;
 
 type DryRunRequest = Parameters<ScaffolderApi['dryRun']>[0];
 
