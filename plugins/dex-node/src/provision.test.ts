@@ -3,6 +3,7 @@ import { withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster/clientNode';
 import { provisionPack } from './provision';
+import { unexpectedFirstApplyActions } from './reliability/helpers';
 
 jest.setTimeout(180_000);
 
@@ -48,18 +49,7 @@ describe('provisionPack on a real apiserver', () => {
 
   it('applies the whole pack, then changes nothing on a re-run, and rotates only when asked', async () => {
     const first = await provisionPack(kc, spec('provision-a'));
-    // Dex's CRDs are shared on the cluster: made by this run or an earlier one of this worker.
-    expect(
-      first.apply.objects
-        .filter(o => o.kind !== 'CustomResourceDefinition')
-        .every(o => o.action === 'create'),
-    ).toBe(true);
-    expect(
-      first.apply.objects
-        .filter(o => o.kind === 'CustomResourceDefinition')
-        .map(o => o.action)
-        .filter(a => a !== 'create' && a !== 'unchanged'),
-    ).toEqual([]);
+    expect(unexpectedFirstApplyActions(first.apply)).toEqual([]);
     expect(first.issuerUrl).toBe('https://dex.example.test');
     const before = await secretVersions('provision-a');
 

@@ -6,6 +6,7 @@ import {
   clusterSnapshot,
   expectConsistentPack,
   packSpec,
+  unexpectedFirstApplyActions,
 } from './helpers';
 
 jest.setTimeout(150_000);
@@ -37,9 +38,7 @@ describe('concurrent provisions', () => {
         .map(o => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)
         .filter(k => !present.has(k));
       expect(missing).toEqual([]);
-      expect(r.value.apply.objects.every(o => o.action === 'create')).toBe(
-        true,
-      );
+      expect(unexpectedFirstApplyActions(r.value.apply)).toEqual([]);
     }
     // Each namespace: one consistent pack, the CA its provision returned.
     const packs = await Promise.all(

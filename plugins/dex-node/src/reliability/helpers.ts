@@ -41,6 +41,23 @@ export function packSpec(
   });
 }
 
+/**
+ * What a first apply did that a first apply should not: every object of the installation is
+ * created; Dex's CRDs are shared on the cluster, so another run (or an earlier test) may have
+ * made them already. Empty when the apply was a proper first one.
+ */
+export function unexpectedFirstApplyActions(apply: {
+  objects: { kind: string; name: string; action: string }[];
+}): string[] {
+  return apply.objects
+    .filter(o =>
+      o.kind === 'CustomResourceDefinition'
+        ? o.action !== 'create' && o.action !== 'unchanged'
+        : o.action !== 'create',
+    )
+    .map(o => `${o.kind}/${o.name}: ${o.action}`);
+}
+
 /** Every kind a pack uses, listed cluster-wide: "Kind/namespace/name" -> resourceVersion. */
 export async function clusterSnapshot(
   kc: KubeConfig,
