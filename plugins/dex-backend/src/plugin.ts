@@ -29,6 +29,7 @@ export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
           httpRouter: coreServices.httpRouter,
           httpAuth: coreServices.httpAuth,
           permissions: coreServices.permissions,
+          lifecycle: coreServices.lifecycle,
           catalog: catalogServiceRef,
         },
         async init({
@@ -37,6 +38,7 @@ export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
           httpRouter,
           httpAuth,
           permissions,
+          lifecycle,
           catalog,
         }) {
           const dex = await createDexService({
@@ -44,6 +46,8 @@ export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
             logger,
             onKubernetesCall: options.onKubernetesCall,
           });
+          // The clusters' status watches end with the plugin.
+          lifecycle.addShutdownHook(() => dex.stop());
           httpRouter.use(
             await createRouter({ httpAuth, permissions, catalog, dex }),
           );

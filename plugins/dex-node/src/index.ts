@@ -46,6 +46,7 @@ export type {
   ClusterClient,
   JsonPatchOperation,
   ObjectRef,
+  WatchEvent,
 } from './cluster/client';
 export {
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -63,6 +64,7 @@ export type { KubeloginKubeconfigOptions } from './kubeconfig/kubeloginKubeconfi
 export {
   DEFAULT_STATUS_TIMEOUT_MS,
   StatusCache,
+  StatusWatches,
   countKubernetesCalls,
   readDexStatus,
 } from './status';
@@ -74,6 +76,8 @@ export type {
   ReadDexStatusOptions,
   StatusCacheStats,
   StatusClusterTarget,
+  StatusWatchesOptions,
+  WatchFreshness,
 } from './status';
 export {
   readApiServerModes,

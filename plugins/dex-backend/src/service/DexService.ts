@@ -22,6 +22,8 @@ import {
   StatusCache,
   StatusCacheStats,
   StatusClusterTarget,
+  StatusWatches,
+  WatchFreshness,
   clusterApiServer,
   kubeConfigFor,
   kubeloginKubeconfig,
@@ -48,6 +50,10 @@ export interface DexService {
   clusters(): DexClustersResponse;
   /** Counters of the status cache, for tests and benchmarks. */
   cacheStats(): StatusCacheStats;
+  /** How current each cluster's watch-fed copy is (none when watching is off), for tests and benchmarks. */
+  watchFreshness(): Record<string, WatchFreshness>;
+  /** Stops the clusters' watches (the plugin's shutdown). */
+  stop(): void;
 }
 
 export interface DexServiceOptions {
@@ -91,6 +97,10 @@ export async function createDexService(
     config.getOptionalNumber('dex.status.clusterTimeoutMs') ??
     DEFAULT_STATUS_TIMEOUT_MS;
   const cache = new StatusCache<ClusterSnapshot>({ ttlMs: ttlSeconds * 1000 });
+  const watch = config.getOptionalBoolean('dex.status.watch') ?? true;
+  const watches = watch
+    ? new StatusWatches({ onKubernetesCall: options.onKubernetesCall })
+    : undefined;
 
   const configured = readClusters(config);
   const names = configured.map(c => c.name);
@@ -108,7 +118,7 @@ export async function createDexService(
     }),
   );
   logger.info(
-    `Dex status: ${names.length} cluster(s) (${names.join(', ') || 'none'}), cache ${ttlSeconds}s, timeout ${timeoutMs}ms`,
+    `Dex status: ${names.length} cluster(s) (${names.join(', ') || 'none'}), ${watch ? 'watched' : 'listed per request'}, cache ${ttlSeconds}s, timeout ${timeoutMs}ms`,
   );
 
   const service: DexService = {
@@ -138,6 +148,7 @@ export async function createDexService(
         entityRef: stringifyEntityRef(entity),
         policy,
         timeoutMs,
+        watches,
         cache,
         onKubernetesCall: options.onKubernetesCall,
         // clusterApi mode: the KubeadmControlPlane's rollout, from its management cluster.
@@ -234,6 +245,14 @@ export async function createDexService(
 
     cacheStats() {
       return cache.stats();
+    },
+
+    watchFreshness() {
+      return watches?.freshness() ?? {};
+    },
+
+    stop() {
+      watches?.stop();
     },
   };
   return service;

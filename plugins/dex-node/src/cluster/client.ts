@@ -1,6 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '@backstage-dex/plugin-dex-common';
-import { kubeRequest, shareConnections } from './clientNode';
+import { kubeRequest, kubeStream, shareConnections } from './clientNode';
 import { objectPath } from './resources';
 
 /**
@@ -36,6 +36,21 @@ export interface JsonPatchOperation {
 }
 
 /**
+ * One change a watch reports: ADDED, MODIFIED or DELETED with the object; BOOKMARK with only the
+ * resourceVersion reached; ERROR with the apiserver's Status (code 410: the version is too old to
+ * watch from, list again).
+ *
+ * @public
+ */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubernetesObject & { code?: number; message?: string };
+}
+
+/** The kind of a list or watch: in one namespace or (without) cluster-wide. */
+type ListedKind = { apiVersion: string; kind: string; namespace?: string };
+
+/**
  * What the pack needs from a cluster, and nothing more: apply, provision, status and the
  * KubeadmControlPlane path go through it, so a unit test can stand in for the cluster and the
  * client-node implementation is the one place that speaks the Kubernetes API. Every call takes
@@ -55,10 +70,32 @@ export interface ClusterClient {
   ): Promise<KubernetesObject | undefined>;
   /** The objects of one kind whose labels match, in one namespace or (without) cluster-wide. */
   list(
-    kind: { apiVersion: string; kind: string; namespace?: string },
+    kind: ListedKind,
     labelSelector: string,
     options?: CallOptions,
   ): Promise<KubernetesObject[]>;
+  /**
+   * As `list`, with the list's resourceVersion to watch from. Optional, as `watch` is: the status
+   * reader keeps a watch-fed copy of a cluster only through a client that has both.
+   */
+  listVersioned?(
+    kind: ListedKind,
+    labelSelector: string,
+    options?: CallOptions,
+  ): Promise<{ items: KubernetesObject[]; resourceVersion: string }>;
+  /**
+   * The changes to what `list` gives, after `resourceVersion`, each passed to `onEvent` as it
+   * arrives. Resolves when the apiserver ends the watch (after `timeoutSeconds`); rejects on an
+   * HTTP error (410 when the version is too old) or when `options.signal` aborts, which is its
+   * only bound.
+   */
+  watch?(
+    kind: ListedKind,
+    labelSelector: string,
+    from: { resourceVersion: string; timeoutSeconds: number },
+    onEvent: (event: WatchEvent) => void,
+    options?: CallOptions,
+  ): Promise<void>;
   /** Creates an object (409 when the name is taken). */
   create(
     object: KubernetesObject,
@@ -117,18 +154,46 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
       }
     },
     async list(kind, labelSelector, options = {}) {
-      const res = await kubeRequest<{ items: KubernetesObject[] }>(kc, {
+      return (await client.listVersioned!(kind, labelSelector, options)).items;
+    },
+    async listVersioned(kind, labelSelector, options = {}) {
+      const res = await kubeRequest<{
+        items: KubernetesObject[];
+        metadata: { resourceVersion: string };
+      }>(kc, {
         method: 'GET',
         path: await objectPath(kc, kind, options.signal),
         query: { labelSelector },
         signal: options.signal,
       });
-      // Items of a list carry no apiVersion/kind of their own.
-      return res.items.map(item => ({
-        apiVersion: kind.apiVersion,
-        kind: kind.kind,
-        ...item,
-      }));
+      return {
+        // Items of a list carry no apiVersion/kind of their own.
+        items: res.items.map(item => ({
+          apiVersion: kind.apiVersion,
+          kind: kind.kind,
+          ...item,
+        })),
+        resourceVersion: res.metadata.resourceVersion,
+      };
+    },
+    async watch(kind, labelSelector, from, onEvent, options = {}) {
+      await kubeStream(
+        kc,
+        {
+          method: 'GET',
+          path: await objectPath(kc, kind, options.signal),
+          query: {
+            watch: '1',
+            labelSelector,
+            resourceVersion: from.resourceVersion,
+            timeoutSeconds: String(from.timeoutSeconds),
+            // Progress without changes: a later reconnect starts from a recent version.
+            allowWatchBookmarks: 'true',
+          },
+          signal: options.signal,
+        },
+        line => onEvent(line as WatchEvent),
+      );
     },
     async create(object, options = {}) {
       const { name: _name, ...collection } = refOf(object);
@@ -274,6 +339,16 @@ export function boundedClient(
     client.apiGroup(name, o),
   );
   const version = bounded((o: CallOptions) => client.version(o));
+  const listVersioned =
+    client.listVersioned &&
+    bounded(
+      (
+        o: CallOptions,
+        kind: ListedKind,
+        selector: string,
+      ): Promise<{ items: KubernetesObject[]; resourceVersion: string }> =>
+        client.listVersioned!(kind, selector, o),
+    );
   return {
     server: client.server,
     read: (ref, o) => read(o, ref),
@@ -283,6 +358,22 @@ export function boundedClient(
     patch: (ref, ops, o) => patch(o, ref, ops),
     apiGroup: (name, o) => apiGroup(o, name),
     version: o => version(o),
+    ...(listVersioned && {
+      listVersioned: (kind: ListedKind, selector: string, o?: CallOptions) =>
+        listVersioned(o, kind, selector),
+    }),
+    // A watch lasts as long as it is meant to: bounded by its own timeoutSeconds (the caller's
+    // signal), cancelled with bounds.signal.
+    ...(client.watch && {
+      watch: (kind, selector, from, onEvent, o) =>
+        client.watch!(kind, selector, from, onEvent, {
+          signal: AbortSignal.any(
+            [bounds.signal, o?.signal].filter(
+              (x): x is AbortSignal => x !== undefined,
+            ),
+          ),
+        }),
+    }),
   };
 }
 

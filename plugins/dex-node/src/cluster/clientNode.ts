@@ -27,7 +27,10 @@ type Dispatcher = {
     headers: Record<string, string>;
     body?: string;
     signal?: AbortSignal;
-  }): Promise<{ statusCode: number; body: { text(): Promise<string> } }>;
+  }): Promise<{
+    statusCode: number;
+    body: { text(): Promise<string> } & AsyncIterable<Buffer>;
+  }>;
 };
 type AuthContext = {
   getDispatcher(): Dispatcher | undefined;
@@ -143,6 +146,21 @@ export async function kubeRequest<T>(
   kc: KubeConfig,
   request: KubeRequest,
 ): Promise<T> {
+  const { pool, url, init } = await prepare(kc, request);
+  const { status, text } = await send(pool, url, init);
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    if (status < 300)
+      throw new Error(`${request.path}: the answer is not JSON`);
+  }
+  if (status >= 200 && status < 300) return parsed as T;
+  throw new KubeApiError(status, parsed);
+}
+
+/** The URL, headers (credentials applied per request) and pool of one request. */
+async function prepare(kc: KubeConfig, request: KubeRequest) {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
   const url = new URL(`${server.replace(/\/+$/, '')}${request.path}`);
@@ -165,21 +183,64 @@ export async function kubeRequest<T>(
     body = JSON.stringify(request.body);
   }
   request.signal?.throwIfAborted();
-  const { status, text } = await send(pool, url, {
-    method: request.method,
-    headers,
-    body,
-    signal: request.signal,
-  });
-  let parsed: unknown = text;
+  return {
+    pool,
+    url,
+    init: { method: request.method, headers, body, signal: request.signal },
+  };
+}
+
+/**
+ * A streamed GET whose answer is one JSON document per line (a watch): `onLine` gets each parsed
+ * line as it arrives. Resolves when the server ends the stream, rejects with KubeApiError on an
+ * answer outside 2xx and with the signal's reason when it aborts (the signal is the only bound:
+ * the caller sets it from the watch's own timeout).
+ */
+export async function kubeStream(
+  kc: KubeConfig,
+  request: KubeRequest & { method: 'GET' },
+  onLine: (line: unknown) => void,
+): Promise<void> {
+  const { pool, url, init } = await prepare(kc, request);
+  if (!pool?.request) throw new Error(`${url.origin}: watching needs https`);
+  let res: Awaited<ReturnType<NonNullable<Dispatcher['request']>>>;
   try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    if (status < 300)
-      throw new Error(`${request.path}: the answer is not JSON`);
+    res = await pool.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      ...init,
+    });
+  } catch (e) {
+    if (init.signal?.aborted) throw init.signal.reason;
+    throw Object.assign(new TypeError('fetch failed'), { cause: e });
   }
-  if (status >= 200 && status < 300) return parsed as T;
-  throw new KubeApiError(status, parsed);
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: the text is the message
+    }
+    throw new KubeApiError(res.statusCode, parsed);
+  }
+  let rest = '';
+  try {
+    for await (const chunk of res.body) {
+      rest += chunk.toString('utf8');
+      let newline = rest.indexOf('\n');
+      while (newline >= 0) {
+        const line = rest.slice(0, newline);
+        rest = rest.slice(newline + 1);
+        if (line.trim()) onLine(JSON.parse(line));
+        newline = rest.indexOf('\n');
+      }
+    }
+  } catch (e) {
+    if (init.signal?.aborted) throw init.signal.reason;
+    throw e;
+  }
+  if (rest.trim()) onLine(JSON.parse(rest));
 }
 
 /**

@@ -12,6 +12,8 @@ export type {
 export { installationsFromSnapshot } from './mapping';
 export type { SnapshotCluster } from './mapping';
 export { StatusCache } from './cache';
+export { StatusWatches } from './watches';
+export type { StatusWatchesOptions, WatchFreshness } from './watches';
 export type { StatusCacheStats } from './cache';
 export { countKubernetesCalls } from './counter';
 export type { KubernetesCallCounter } from './counter';

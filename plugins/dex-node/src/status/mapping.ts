@@ -308,17 +308,29 @@ function apiServer(cm: V1ConfigMap | undefined): DexInstallation['apiServer'] {
   };
 }
 
+/**
+ * Recorded specs by the ConfigMap data they were parsed from: a watch-fed copy keeps the same data
+ * object until the ConfigMap changes, so each version is parsed once, not on every request.
+ */
+const recordedSpecs = new WeakMap<object, Pick<DexInstallation, 'spec'>>();
+
 /** The spec the pack recorded (absent on installations made before it did, or unreadable). */
 function recordedSpecOf(
   cm: V1ConfigMap | undefined,
 ): Pick<DexInstallation, 'spec'> {
-  const text = cm?.data?.['spec.json'];
-  if (!text) return {};
-  try {
-    return { spec: JSON.parse(text) };
-  } catch {
-    return {};
+  const data = cm?.data;
+  const text = data?.['spec.json'];
+  if (!data || !text) return {};
+  let recorded = recordedSpecs.get(data);
+  if (!recorded) {
+    try {
+      recorded = { spec: JSON.parse(text) };
+    } catch {
+      recorded = {};
+    }
+    recordedSpecs.set(data, recorded);
   }
+  return recorded;
 }
 
 /**

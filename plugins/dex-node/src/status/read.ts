@@ -1,25 +1,16 @@
 import { InputError } from '@backstage/errors';
-import type {
-  KubeConfig,
-  V1ConfigMap,
-  V1Deployment,
-  V1Ingress,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   ANNOTATION_OWNER_ENTITY_REF,
   ClusterError,
   DexInstallation,
   LABEL_COMPONENT,
-  LABEL_INSTANCE,
   LABEL_KUBERNETES_ID,
   LABEL_MANAGED_BY,
   MANAGED_BY,
   PlatformPolicy,
   isLabelValue,
 } from '@backstage-dex/plugin-dex-common';
-import { certificateInfo } from '../pack/certificates';
-import { CERTIFICATE_KEY_SUFFIX } from '../pack/publishedCertificates';
 import {
   ClusterClient,
   asClusterClient,
@@ -29,13 +20,9 @@ import { describeKubeError } from '../cluster/errors';
 import { addKubeadmControlPlaneStatus } from '../apiServer/rollout';
 import { StatusCache } from './cache';
 import { installationsFromSnapshot } from './mapping';
-import {
-  CertificateSummary,
-  ClusterSnapshot,
-  KubernetesCall,
-  StatusResource,
-  TlsSecretCertificates,
-} from './types';
+import { LISTED, snapshotFromLists } from './snapshot';
+import { ClusterSnapshot, KubernetesCall, StatusResource } from './types';
+import { StatusWatches } from './watches';
 
 /** A cluster to ask, with a KubeConfig for it (see kubeConfigFor) or a ClusterClient. */
 export interface StatusClusterTarget {
@@ -56,6 +43,11 @@ export interface ReadDexStatusOptions {
   policy?: PlatformPolicy;
   /** Upper bound per cluster: a cluster slower than this yields an error instead (default 5000). */
   timeoutMs?: number;
+  /**
+   * Watch-fed copies of the clusters: a cluster whose copy is current is read from memory; one
+   * whose copy is not (watch down, or a client that cannot watch) is listed (through `cache`).
+   */
+  watches?: StatusWatches;
   /** Snapshots shared across calls (short TTL, in-flight coalescing); none: every call lists. */
   cache?: StatusCache<ClusterSnapshot>;
   /** Called once per Kubernetes API call, for counters in tests and benchmarks. */
@@ -88,51 +80,6 @@ export function statusLabelSelector(kubernetesId: string): string {
   return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_KUBERNETES_ID}=${kubernetesId}`;
 }
 
-/** The kinds the status reader lists, each cluster-wide in one call. */
-const LISTED: Record<StatusResource, { apiVersion: string; kind: string }> = {
-  deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  services: { apiVersion: 'v1', kind: 'Service' },
-  ingresses: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
-  configmaps: { apiVersion: 'v1', kind: 'ConfigMap' },
-};
-
-function summary(pem: string | undefined): CertificateSummary | undefined {
-  if (!pem) return undefined;
-  try {
-    const info = certificateInfo(pem);
-    return { subject: info.subject, notAfter: info.notAfter };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The certificates a pack publishes in its `<instance>-certificates` ConfigMap (public
- * certificates only), one entry per TLS Secret they belong to, each with the pack's CA.
- */
-function publishedCertificates(
-  configMap: V1ConfigMap,
-): TlsSecretCertificates[] {
-  const meta = configMap.metadata ?? {};
-  const instance = meta.labels?.[LABEL_INSTANCE];
-  const data = configMap.data ?? {};
-  const ca = summary(data[`${instance}-ca${CERTIFICATE_KEY_SUFFIX}`]);
-  return Object.keys(data)
-    .filter(
-      k =>
-        k.endsWith(CERTIFICATE_KEY_SUFFIX) &&
-        k !== `${instance}-ca${CERTIFICATE_KEY_SUFFIX}`,
-    )
-    .map(k => ({
-      namespace: meta.namespace ?? '',
-      name: k.slice(0, -CERTIFICATE_KEY_SUFFIX.length),
-      entityRef: meta.annotations?.[ANNOTATION_OWNER_ENTITY_REF],
-      labels: meta.labels ?? {},
-      certificate: summary(data[k]),
-      ca,
-    }));
-}
-
 /**
  * Lists an entity's Dex objects on one cluster: one cluster-wide list per kind, all at once, so
  * the number of calls does not depend on the number of installations. No Secret is read: the
@@ -149,10 +96,9 @@ export async function readClusterSnapshot(
 ): Promise<ClusterSnapshot> {
   const labelSelector = statusLabelSelector(options.kubernetesId);
   const cluster = asClusterClient(target);
-  const list = async <T>(resource: StatusResource): Promise<T[]> => {
+  const list = async (resource: StatusResource) => {
     options.onKubernetesCall?.({ cluster: options.cluster, resource });
-    // The JSON as the apiserver sends it: the cast only names the kind.
-    return (await cluster.list(
+    return cluster.list(
       LISTED[resource],
       // Only the pack's shared ConfigMaps (certificates, API-server settings), not the
       // authenticator's config: a third less to send and parse per installation.
@@ -160,29 +106,15 @@ export async function readClusterSnapshot(
         ? `${labelSelector},!${LABEL_COMPONENT}`
         : labelSelector,
       { signal: options.signal },
-    )) as T[];
+    );
   };
   const [deployments, services, ingresses, configMaps] = await Promise.all([
-    list<V1Deployment>('deployments'),
-    list<V1Service>('services'),
-    list<V1Ingress>('ingresses'),
-    list<V1ConfigMap>('configmaps'),
+    list('deployments'),
+    list('services'),
+    list('ingresses'),
+    list('configmaps'),
   ]);
-  return {
-    deployments,
-    services,
-    ingresses,
-    tlsSecrets: configMaps
-      .filter(
-        c =>
-          c.metadata?.name ===
-          `${c.metadata?.labels?.[LABEL_INSTANCE]}-certificates`,
-      )
-      .flatMap(publishedCertificates),
-    configMaps: configMaps
-      .filter(c => c.metadata?.name?.endsWith('-apiserver-settings'))
-      .map(c => ({ metadata: c.metadata, data: c.data })),
-  };
+  return snapshotFromLists({ deployments, services, ingresses, configMaps });
 }
 
 /** Only the objects stamped for the entity (ANNOTATION_OWNER_ENTITY_REF). */
@@ -224,11 +156,18 @@ export async function readDexStatus(
           kubernetesId: options.kubernetesId,
           onKubernetesCall: options.onKubernetesCall,
         });
-      const snapshot = options.cache
-        ? options.cache.get(StatusCache.key(name, options.kubernetesId), load)
-        : load();
+      const listed = () =>
+        options.cache
+          ? options.cache.get(StatusCache.key(name, options.kubernetesId), load)
+          : load();
       try {
-        const s = await snapshot;
+        const watched = await options.watches?.snapshot(
+          name,
+          asClusterClient(kc),
+          options.kubernetesId,
+          timeoutMs,
+        );
+        const s = watched ?? (await listed());
         const server = cluster.server;
         const mine = stampedFor(s, options.entityRef);
         const installations = installationsFromSnapshot(

@@ -47,4 +47,6 @@ export type StatusResource =
 export interface KubernetesCall {
   cluster: string;
   resource: StatusResource;
+  /** A list (the default), or the start of a watch (StatusWatches). */
+  verb?: 'list' | 'watch';
 }
