@@ -1,0 +1,87 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ClusterClient, WatchEvent } from '../cluster/client';
+import { KindWatch } from './watch';
+
+/**
+ * A watch that reports 410 Gone (its version was compacted away): the real apiserver does so only
+ * after etcd compaction, so a stand-in plays it here.
+ */
+const deployment = (name: string, version: string): KubernetesObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {
+    name,
+    namespace: 'ns',
+    resourceVersion: version,
+    labels: { 'backstage.io/kubernetes-id': 'shop' },
+    managedFields: [{ manager: 'x' }],
+  },
+});
+
+it('lists again after 410 Gone, and watches again from the last version seen after a watch ends', async () => {
+  const lists: string[] = [];
+  const watchedFrom: string[] = [];
+  let watches = 0;
+  const client = {
+    server: 'https://fake',
+    async listVersioned() {
+      lists.push(`list ${lists.length + 1}`);
+      return lists.length === 1
+        ? { items: [deployment('a', '10')], resourceVersion: '10' }
+        : { items: [deployment('b', '30')], resourceVersion: '30' };
+    },
+    async watch(
+      _kind: unknown,
+      _selector: string,
+      from: { resourceVersion: string },
+      onEvent: (e: WatchEvent) => void,
+      options?: { signal?: AbortSignal },
+    ) {
+      watches += 1;
+      watchedFrom.push(from.resourceVersion);
+      if (watches === 1) {
+        onEvent({
+          type: 'BOOKMARK',
+          object: { metadata: { resourceVersion: '20' } },
+        });
+        return; // the apiserver ended the watch
+      }
+      if (watches === 2) {
+        onEvent({
+          type: 'ERROR',
+          object: { code: 410, message: 'too old resource version' },
+        });
+        return;
+      }
+      // Open until stopped.
+      await new Promise((_, reject) =>
+        options?.signal?.addEventListener('abort', () =>
+          reject(options.signal!.reason),
+        ),
+      );
+    },
+  } as unknown as ClusterClient;
+  const watch = new KindWatch(
+    client,
+    {
+      resource: 'deployments',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      labelSelector: 'x=y',
+    },
+    { timeoutMs: 1000 },
+  );
+  try {
+    await watch.settled();
+    while (watches < 3) await new Promise(r => setTimeout(r, 5));
+    expect(watchedFrom).toEqual(['10', '20', '30']);
+    expect(lists).toHaveLength(2);
+    expect(watch.current).toBe(true);
+    // The second list replaced the first: "a" is gone, "b" kept without managedFields.
+    expect(watch.objects('shop').map(o => o.metadata?.name)).toEqual(['b']);
+    expect(watch.objects('shop')[0].metadata?.managedFields).toBeUndefined();
+  } finally {
+    watch.stop();
+  }
+  expect(watch.current).toBe(false);
+});
