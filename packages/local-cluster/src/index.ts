@@ -34,6 +34,8 @@ export { freePort, startProcess, waitFor } from './process';
 export type { ManagedProcess } from './process';
 export { httpsRequest } from './https';
 export type { HttpsResponse } from './https';
+export { formLogin } from './formLogin';
+export type { FormLoginOptions, FormLoginResult } from './formLogin';
 export { loopbackPki } from './certs';
 export { startPostgres, postgresBinDir } from './postgres';
 export type { LocalPostgres } from './postgres';

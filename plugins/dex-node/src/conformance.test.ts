@@ -24,6 +24,7 @@ import {
   selfSubjectReview,
   sharedLocalCluster,
   startLocalCluster,
+  formLogin,
 } from '@backstage-dex/local-cluster';
 import {
   AUTHENTICATOR_RELEASES,
@@ -36,7 +37,6 @@ import {
   withDefaults,
 } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { formLogin } from './__testUtils__/formLogin';
 import { applyObjects } from './cluster/apply';
 import { clientNode } from './cluster/clientNode';
 import { apiServerSettings } from './pack/apiServer';

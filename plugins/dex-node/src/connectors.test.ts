@@ -25,6 +25,7 @@ import {
   runPod,
   startDex,
   startSlapd,
+  formLogin,
 } from '@backstage-dex/local-cluster';
 import {
   DEX_RELEASES,
@@ -35,7 +36,6 @@ import {
   validateSpec,
   withDefaults,
 } from '@backstage-dex/plugin-dex-common';
-import { formLogin } from './__testUtils__/formLogin';
 import { issueServingCertificate } from './pack/certificates';
 import { DEX_PATHS } from './pack/dexConfig';
 import { PackMaterial, prepareMaterial } from './pack/material';

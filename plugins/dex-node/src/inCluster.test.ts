@@ -11,6 +11,7 @@ import {
   httpsRequest,
   jwtClaims,
   startLocalCluster,
+  formLogin,
 } from '@backstage-dex/local-cluster';
 import {
   AUTHENTICATOR_RELEASES,
@@ -20,7 +21,6 @@ import {
   withDefaults,
 } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { formLogin } from './__testUtils__/formLogin';
 import { applyObjects } from './cluster/apply';
 import { clientNode } from './cluster/clientNode';
 import { PackMaterial, prepareMaterial } from './pack/material';

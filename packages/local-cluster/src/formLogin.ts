@@ -1,4 +1,4 @@
-import { httpsRequest } from '@backstage-dex/local-cluster';
+import { httpsRequest } from './https';
 
 export interface FormLoginOptions {
   /** Where the user starts: Dex's authorize URL, or the authenticator's page. */
