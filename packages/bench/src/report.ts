@@ -16,6 +16,8 @@ export interface BenchReport {
   certificatesMedianMs: number;
   certificates: CertificateRow[];
   status?: StatusBenchResult;
+  /** The "Time to Ready and to the first login" section, when measured. */
+  readyMarkdown?: string;
   /** The `npm test` times recorded on this machine. */
   testTimes?: TestTimes;
 }
@@ -62,6 +64,8 @@ export function report(r: BenchReport): string {
     '',
     r.status?.markdown ?? '## Status\n\nNot measured in this run.',
     '',
+    r.readyMarkdown ??
+      '## Time to Ready and to the first login\n\nNot measured in this run (BENCH_READY=0).\n',
     testTimesMarkdown(r.testTimes ?? {}),
   ].join('\n');
 }

@@ -12,11 +12,13 @@ import { median } from './stats';
 import { HelmPeer, helmPeer } from './helm';
 import { progressOnStderr } from './progress';
 import { goalLines, report } from './report';
+import { benchReady, readyMarkdown } from './ready';
 import { benchStatusReport } from './status';
 import { readTestTimes } from './testTimes';
 
 /**
- * `npm run bench` (repeat counts from BENCH_RUNS, default 7; BENCH_HELM=0 leaves Helm out).
+ * `npm run bench` (repeat counts from BENCH_RUNS, default 7; BENCH_HELM=0 leaves Helm out,
+ * BENCH_READY=0 the time to Ready and login on the cluster with its node).
  * Writes docs/benchmarks.md and prints every goal as met / not met.
  */
 async function main() {
@@ -35,6 +37,10 @@ async function main() {
     progress('certificates');
     const certificates = benchCertificates(Math.max(runs, 10));
     const status = await benchStatusReport(cluster, runs, progress);
+    const ready =
+      process.env.BENCH_READY === '0'
+        ? undefined
+        : readyMarkdown(await benchReady(Math.min(runs, 5), progress));
     const markdown = report({
       command: `BENCH_RUNS=${runs} npm run bench`,
       cores: os.cpus().length,
@@ -45,6 +51,7 @@ async function main() {
       certificatesMedianMs: median(certificates.map(c => c.totalMs)),
       certificates,
       status,
+      readyMarkdown: ready,
       testTimes: readTestTimes(),
     });
     // A script run from the source tree (scripts/run.mjs), never built: __dirname is this folder.
