@@ -78,4 +78,67 @@ describe('provisionPack on a real apiserver', () => {
     );
     expect(changed).not.toContain('Secret/dex-clients');
   });
+  it('finds what drifted in the cluster on a re-run, and what a changed spec changes, however often the same spec ran before', async () => {
+    const ns = 'provision-drift';
+    await provisionPack(kc, spec(ns));
+    // Unchanged re-runs: the renders they share between runs are made.
+    for (let i = 0; i < 3; i++)
+      expect((await provisionPack(kc, spec(ns))).apply.writes).toBe(0);
+
+    const k8s = await clientNode();
+    const patch = k8s.setHeaderOptions(
+      'Content-Type',
+      k8s.PatchStrategy.JsonPatch,
+    );
+    // Someone edits the Dex config and scales the authenticator by hand.
+    await kc.makeApiClient(k8s.CoreV1Api).patchNamespacedSecret(
+      {
+        name: 'dex-config',
+        namespace: ns,
+        body: [
+          {
+            op: 'replace',
+            path: '/data/config.yaml',
+            value: Buffer.from('issuer: https://evil.example.test\n').toString(
+              'base64',
+            ),
+          },
+        ],
+      },
+      patch,
+    );
+    await kc.makeApiClient(k8s.AppsV1Api).patchNamespacedDeployment(
+      {
+        name: 'dex-authenticator',
+        namespace: ns,
+        body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+      },
+      patch,
+    );
+    const repaired = await provisionPack(kc, spec(ns));
+    expect(
+      repaired.apply.objects
+        .filter(o => o.action === 'update')
+        .map(o => `${o.kind}/${o.name}`)
+        .sort(),
+    ).toEqual(['Deployment/dex-authenticator', 'Secret/dex-config']);
+    expect((await provisionPack(kc, spec(ns))).apply.writes).toBe(0);
+
+    // Another host for Dex: its Ingress, config, certificate and what embeds them change.
+    const moved = spec(ns);
+    moved.dex.exposure.ingress!.hosts = ['dex2.example.test'];
+    const changed = await provisionPack(kc, moved);
+    expect(changed.issuerUrl).toBe('https://dex2.example.test');
+    expect(
+      changed.apply.objects
+        .filter(o => o.action === 'update')
+        .map(o => `${o.kind}/${o.name}`),
+    ).toEqual(
+      expect.arrayContaining([
+        'Ingress/dex',
+        'Secret/dex-config',
+        'Secret/dex-tls',
+      ]),
+    );
+  });
 });

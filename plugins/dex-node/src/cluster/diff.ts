@@ -7,30 +7,50 @@ export function changedFields(
   actual: unknown,
   prefix = '',
 ): string[] {
+  const out: string[] = [];
+  collectChanges(desired, actual, prefix, out);
+  return out;
+}
+
+/** changedFields into one array (a re-run compares every field of 20 objects). */
+function collectChanges(
+  desired: unknown,
+  actual: unknown,
+  prefix: string,
+  out: string[],
+): void {
   if (desired === null || typeof desired !== 'object') {
-    return desired === actual ||
+    if (!(
+      desired === actual ||
       (String(desired) === String(actual) && typeof actual !== 'object')
-      ? []
-      : [prefix || '.'];
+    ))
+      out.push(prefix || '.');
+    return;
   }
   if (Array.isArray(desired)) {
-    if (!Array.isArray(actual) || actual.length !== desired.length)
-      return [prefix];
-    const nested = desired.flatMap((d, i) =>
-      changedFields(d, actual[i], `${prefix}[${i}]`),
-    );
-    return nested.length ? [prefix] : [];
+    if (!Array.isArray(actual) || actual.length !== desired.length) {
+      out.push(prefix);
+      return;
+    }
+    const nested: string[] = [];
+    for (let i = 0; i < desired.length; i++) {
+      collectChanges(desired[i], actual[i], `${prefix}[${i}]`, nested);
+      if (nested.length) break;
+    }
+    if (nested.length) out.push(prefix);
+    return;
   }
-  if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
-    return [prefix || '.'];
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(
-    desired as Record<string, unknown>,
-  )) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    out.push(
-      ...changedFields(value, (actual as Record<string, unknown>)[key], path),
+  if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) {
+    out.push(prefix || '.');
+    return;
+  }
+  for (const key in desired as Record<string, unknown>) {
+    if (!Object.prototype.hasOwnProperty.call(desired, key)) continue;
+    collectChanges(
+      (desired as Record<string, unknown>)[key],
+      (actual as Record<string, unknown>)[key],
+      prefix ? `${prefix}.${key}` : key,
+      out,
     );
   }
-  return out;
 }

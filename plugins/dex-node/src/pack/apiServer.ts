@@ -1,5 +1,4 @@
 import path from 'node:path/posix';
-import YAML from 'yaml';
 import { InputError } from '@backstage/errors';
 import {
   ApiServerSettings,
@@ -8,6 +7,7 @@ import {
   authenticationConfigurationApiVersion,
 } from '@backstage-dex/plugin-dex-common';
 import { issuerUrl } from './names';
+import { configYamlOf } from './yamlText';
 
 /**
  * One flag, from a value the spec's checks already parsed and normalised. Checked once more
@@ -103,7 +103,7 @@ function computeSettings(spec: PackSpec, caPem: string): ApiServerSettings {
     issuerUrl: issuer,
     clientId: spec.clientId,
     flags,
-    authenticationConfiguration: YAML.stringify(doc, { lineWidth: 0 }),
+    authenticationConfiguration: configYamlOf(doc),
     authenticationConfigurationApiVersion: apiVersion,
     caPem,
   };

@@ -308,12 +308,22 @@ export function certificateCovers(
   }
 }
 
-/** Answers of keyMatchesCertificate per pair object (a run asks twice about the CA). */
-const keyMatches = new WeakMap<KeyPair, boolean>();
+/**
+ * Answers of keyMatchesCertificate by a digest of the pair (an unchanged re-run reads the same
+ * PEMs into new objects; parsing the private key is most of the check). Only the digest is kept.
+ */
+const keyMatches = new Map<string, boolean>();
+const MAX_KEY_MATCHES = 64;
 
 /** True when the key belongs to the certificate. */
 export function keyMatchesCertificate(pair: KeyPair): boolean {
-  let matches = keyMatches.get(pair);
+  const digest = crypto
+    .createHash('sha256')
+    .update(pair.certPem)
+    .update('\0')
+    .update(pair.keyPem)
+    .digest('base64');
+  let matches = keyMatches.get(digest);
   if (matches === undefined) {
     try {
       matches = parsed(pair.certPem).x509.checkPrivateKey(
@@ -322,7 +332,9 @@ export function keyMatchesCertificate(pair: KeyPair): boolean {
     } catch {
       matches = false;
     }
-    keyMatches.set(pair, matches);
+    if (keyMatches.size >= MAX_KEY_MATCHES)
+      keyMatches.delete(keyMatches.keys().next().value!);
+    keyMatches.set(digest, matches);
   }
   return matches;
 }

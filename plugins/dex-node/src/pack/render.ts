@@ -15,6 +15,7 @@ import {
   authenticatorWebPathPrefix,
 } from './authenticatorConfig';
 import { apiServerSettings } from './apiServer';
+import { configYamlOf } from './yamlText';
 import {
   DEX_STORAGE_GROUP,
   DEX_STORAGE_VERBS,
@@ -221,7 +222,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
   const release = findDexRelease(spec.dex.version)!;
   // From 2.28 the image's entrypoint runs the config through gomplate (Go templates) before Dex
   // reads it: escape the delimiters, so every value reaches Dex as written and none runs as a template.
-  const plainYaml = YAML.stringify(dexConfig(spec, material), { lineWidth: 0 });
+  const plainYaml = configYamlOf(dexConfig(spec, material));
   const configYaml =
     release.imageEntrypoint === 'templating-entrypoint'
       ? plainYaml.replace(/\{\{|\}\}/g, d => `{{"${d}"}}`)
@@ -401,9 +402,7 @@ function authenticatorObjects(
   if (!spec.authenticator.enabled) return [];
   const n = objectNames(spec);
   const release = findAuthenticatorRelease(spec.authenticator.version)!;
-  const configYaml = YAML.stringify(authenticatorConfig(spec), {
-    lineWidth: 0,
-  });
+  const configYaml = configYamlOf(authenticatorConfig(spec));
   return [
     tlsSecret(
       spec,
@@ -613,19 +612,33 @@ export function render(
 }
 
 const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
+/** Skeletons by spec (as JSON: a spec holds references, never secret values); a few specs in use at once. */
+const skeletons = new Map<string, KubeObject[]>();
+const MAX_SKELETONS = 32;
 
-/** The objects a spec produces, with placeholder material: enough to know their kinds and names. */
+/**
+ * The objects a spec produces, with placeholder material: enough to know their kinds and names.
+ * Made once per spec (a re-run renders it twice otherwise): shared, so read it, never change it.
+ */
 export function renderSkeleton(spec: PackSpec): KubeObject[] {
-  const placeholder: PackMaterial = {
-    ca: PLACEHOLDER_PAIR,
-    dexTls: PLACEHOLDER_PAIR,
-    authenticatorTls: PLACEHOLDER_PAIR,
-    clientSecrets: {},
-    passwordHashes: {},
-    // So the installation's Secret of secret inputs is read too, whether or not this run gives any.
-    secretInputs: { placeholder: '' },
-  };
-  return render(spec, placeholder);
+  const key = JSON.stringify(spec);
+  let skeleton = skeletons.get(key);
+  if (!skeleton) {
+    const placeholder: PackMaterial = {
+      ca: PLACEHOLDER_PAIR,
+      dexTls: PLACEHOLDER_PAIR,
+      authenticatorTls: PLACEHOLDER_PAIR,
+      clientSecrets: {},
+      passwordHashes: {},
+      // So the installation's Secret of secret inputs is read too, whether or not this run gives any.
+      secretInputs: { placeholder: '' },
+    };
+    skeleton = render(spec, placeholder);
+    if (skeletons.size >= MAX_SKELETONS)
+      skeletons.delete(skeletons.keys().next().value!);
+    skeletons.set(key, skeleton);
+  }
+  return skeleton;
 }
 
 /** Multi-document YAML of objects, as `kubectl apply -f` reads it. */
