@@ -29,9 +29,18 @@ const AUTHENTICATOR_CHART = {
  * shared peers folder, one release after the other as a user would, each into a fresh namespace.
  */
 export interface HelmPeer {
-  /** Both charts into `namespace` (created by helm); the wall time is what the bench measures. */
-  install(namespace: string): Promise<void>;
+  /**
+   * Both charts into `namespace` (created by helm); the wall time is what the bench measures.
+   * `values` replaces helmValues (e.g. helmValuesOnNode).
+   */
+  install(namespace: string, values?: HelmValues): Promise<void>;
   close(): void;
+}
+
+/** The values file of each chart. */
+export interface HelmValues {
+  dex: object;
+  authenticator: object;
 }
 
 export function helmPeer(cluster: LocalCluster): HelmPeer {
@@ -89,8 +98,8 @@ export function helmPeer(cluster: LocalCluster): HelmPeer {
     }
   };
   return {
-    async install(namespace) {
-      const v = helmValues(namespace, cluster.server);
+    async install(namespace, values) {
+      const v = values ?? helmValues(namespace, cluster.server);
       // The dex chart names its ClusterRole after the release: one release name per namespace.
       await install(`dex-${namespace}`, DEX_CHART.dir, namespace, v.dex);
       await install(
@@ -158,6 +167,50 @@ export function helmValues(namespace: string, apiServer: string) {
         ],
       },
       ingress: { enabled: false },
+    },
+  };
+}
+
+/**
+ * helmValues for a cluster with a node, where the pods run: both Services of type LoadBalancer at
+ * addresses chosen ahead (spec.loadBalancerIP), and the issuer on Dex's LoadBalancer address over
+ * plain HTTP (the chart serves no TLS unless given a certificate), so the authenticator's pod
+ * reaches Dex's discovery when it starts, as it must to become Ready.
+ */
+export function helmValuesOnNode(
+  namespace: string,
+  apiServer: string,
+  addresses: { dex: string; authenticator: string },
+): HelmValues {
+  const values = helmValues(namespace, apiServer);
+  const issuer = `http://${addresses.dex}:5556`;
+  const redirect = `http://${addresses.authenticator}:5555/callback/local`;
+  const [client] = values.dex.config.staticClients;
+  return {
+    dex: {
+      ...values.dex,
+      config: {
+        ...values.dex.config,
+        issuer,
+        staticClients: [{ ...client, redirectURIs: [redirect] }],
+      },
+      service: { type: 'LoadBalancer', loadBalancerIP: addresses.dex },
+      ingress: { enabled: false },
+    },
+    authenticator: {
+      ...values.authenticator,
+      dexK8sAuthenticator: {
+        clusters: values.authenticator.dexK8sAuthenticator.clusters.map(c => ({
+          ...c,
+          issuer,
+          redirect_uri: redirect,
+        })),
+      },
+      service: {
+        type: 'LoadBalancer',
+        port: 5555,
+        loadBalancerIP: addresses.authenticator,
+      },
     },
   };
 }

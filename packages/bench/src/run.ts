@@ -40,7 +40,11 @@ async function main() {
     const ready =
       process.env.BENCH_READY === '0'
         ? undefined
-        : readyMarkdown(await benchReady(Math.min(runs, 5), progress));
+        : readyMarkdown(
+            await benchReady(Math.min(runs, 5), progress, {
+              helm: process.env.BENCH_HELM !== '0',
+            }),
+          );
     const markdown = report({
       command: `BENCH_RUNS=${runs} npm run bench`,
       cores: os.cpus().length,
