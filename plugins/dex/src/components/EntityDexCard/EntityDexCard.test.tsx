@@ -120,11 +120,15 @@ function mockApi(getStatus: DexApi['getStatus']): DexApi {
   };
 }
 
-async function renderCard(api: DexApi, forEntity: Entity = entity) {
+async function renderCard(
+  api: DexApi,
+  forEntity: Entity = entity,
+  pollIntervalMs?: number,
+) {
   return renderInTestApp(
     <TestApiProvider apis={[[dexApiRef, api]]}>
       <EntityProvider entity={forEntity}>
-        <EntityDexCard />
+        <EntityDexCard pollIntervalMs={pollIntervalMs} />
       </EntityProvider>
     </TestApiProvider>,
   );
@@ -420,7 +424,11 @@ describe('EntityDexCard', () => {
     const dexLinks = screen.getAllByRole('link', {
       name: /https:\/\/dex\.example\.com/,
     });
-    expect(dexLinks[0]).toHaveAttribute('href', 'https://dex.example.com');
+    // The issuer links to its discovery document (the issuer URL itself is a 404 at Dex).
+    expect(dexLinks[0]).toHaveAttribute(
+      'href',
+      'https://dex.example.com/.well-known/openid-configuration',
+    );
     const login = screen.getByRole('link', {
       name: /https:\/\/login\.example\.com/,
     });
@@ -585,6 +593,33 @@ describe('EntityDexCard', () => {
       await screen.findByText(/Request failed with 403 Forbidden/),
     ).toBeInTheDocument();
     expect(screen.getByText('not allowed to read dex')).toBeInTheDocument();
+  });
+
+  it('follows an installation that is coming up until it is healthy, then stops asking', async () => {
+    const answers = [
+      response({
+        installations: [
+          installation({
+            dex: component({
+              replicas: { desired: 1, ready: 0, updated: 1 },
+              health: 'progressing',
+            }),
+          }),
+        ],
+      }),
+      response(),
+    ];
+    const api = mockApi(async () => answers.shift() ?? response());
+    await renderCard(api, entity, 10);
+
+    const summary = await screen.findByRole('region', {
+      name: 'Dex installation local/dex/payments',
+    });
+    expect(await within(summary).findByText('healthy')).toBeInTheDocument();
+    expect(within(summary).getByText('Ready 3/3')).toBeInTheDocument();
+    // Many poll intervals later it has not asked a third time.
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(api.getStatus).toHaveBeenCalledTimes(2);
   });
 
   it('shows progress while loading', async () => {
