@@ -153,6 +153,8 @@ async function main() {
   process.exit(status);
 }
 
+// This run's screenshots only: a stale one from an earlier run would pass for a step that failed.
+fs.rmSync(path.join(here, 'artifacts'), { recursive: true, force: true });
 fs.mkdirSync(path.join(here, 'artifacts'), { recursive: true });
 main().catch(e => {
   log(e.stack ?? String(e));
