@@ -186,6 +186,11 @@ async function runAndOpenOwner(name) {
   const events = await backend(`/api/scaffolder/v2/tasks/${taskId}/events`);
   const output = events.find(e => e.type === 'completion')?.body?.output;
   assert.ok(output, `task ${taskId} has no output`);
+  // The form's secrets reached the pack, but not the task's stored parameters, log or output.
+  const task = await backend(`/api/scaffolder/v2/tasks/${taskId}`);
+  const stored = JSON.stringify([task, events]);
+  for (const secret of [USER.password, LDAP.bindPassword])
+    assert.ok(!stored.includes(secret), 'a form secret is in the task');
   await page.getByRole('link', { name: 'Owner' }).first().click();
   await page.waitForURL(`**${ENTITY_PATH}`, { timeout: 30_000 });
   return { issuer: reported, output };
