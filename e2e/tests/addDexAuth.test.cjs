@@ -452,6 +452,12 @@ step(
   "the card's links: Dex's issuer opens its discovery document; Log in goes through the authenticator to Dex, and kubectl accepts the ID token it shows",
   async () => {
     await summary().getByRole('button', { name: 'Details' }).click();
+    // Each component: its one replica ready (the pods the node runs).
+    for (const name of [/^Dex$/, /^Authenticator/])
+      await summary()
+        .getByRole('region', { name })
+        .getByText('1/1 ready (healthy)')
+        .waitFor({ timeout: 10_000 });
     const [discovery] = await Promise.all([
       context.waitForEvent('page'),
       summary()
