@@ -10,6 +10,7 @@ import type {
   DexStatusResponse,
 } from '@backstage-dex/plugin-dex-common';
 import { type DexApi, dexApiRef } from '../../api';
+import { fakeDexApi } from '../../__testUtils__/dexApi';
 import { EntityDexCard } from './EntityDexCard';
 
 // Role queries over the whole card (every installation's details) take seconds on a busy machine.
@@ -111,13 +112,7 @@ function response(
 }
 
 function mockApi(getStatus: DexApi['getStatus']): DexApi {
-  return {
-    getStatus: jest.fn(getStatus),
-    getVersions: jest.fn(),
-    getClusters: jest.fn(),
-    getKubeconfig: jest.fn(),
-    getExposure: jest.fn(),
-  };
+  return fakeDexApi({ getStatus: jest.fn(getStatus) });
 }
 
 async function renderCard(
