@@ -33,7 +33,7 @@ import { mockContext } from './__testUtils__/mockContext';
 import {
   PLATFORM_USER,
   authWithActors,
-  testPolicyModule,
+  examplePolicyModule,
   userInfoWithGroups,
 } from './__testUtils__/permissions';
 import { createDexPackApplyAction } from './actions';
@@ -305,7 +305,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         import('@backstage/plugin-catalog-backend'),
         import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
         import('@backstage/plugin-permission-backend'),
-        testPolicyModule,
+        examplePolicyModule,
         userInfoWithGroups,
         authWithActors,
         scaffolderModuleDex,
