@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   mockCredentials,
@@ -27,6 +28,12 @@ import {
   PART_OF,
 } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import {
+  ScaffolderEndpoint,
+  TaskRun,
+  settleTask,
+  submitTask,
+} from 'backend/scaffolderTasks';
 import request from 'supertest';
 import yaml from 'yaml';
 import { mockContext } from './__testUtils__/mockContext';
@@ -56,18 +63,6 @@ const SPEC_TEMPLATE_PATH = path.resolve(
 const REQUEST_TIMEOUT_SECONDS = 3;
 /** dex.apply.loadBalancerTimeoutSeconds of the test backend: long enough for the test to answer. */
 const LOAD_BALANCER_TIMEOUT_SECONDS = 8;
-
-type TaskEvent = {
-  type: string;
-  body: { message?: string; status?: string; output?: JsonObject };
-};
-type TaskRun = {
-  id: string;
-  status: string;
-  output: JsonObject;
-  events: TaskEvent[];
-  text: string;
-};
 
 describe('scaffolder module dex: the Add Dex auth template through the scaffolder REST API, permission framework on', () => {
   let cluster: LocalCluster;
@@ -114,42 +109,26 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       during?: (text: string) => Promise<void>;
     } = {},
   ): Promise<TaskRun> {
-    const post = request(backend.server).post('/api/scaffolder/v2/tasks');
-    if (user) post.set('Authorization', mockCredentials.user.header(user));
-    const created = await post.send({
-      templateRef: `template:default/${template}`,
-      values: formValues,
-      ...(secrets ? { secrets } : {}),
-    });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
-    let status = 'open';
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-      const task = await request(backend.server).get(
-        `/api/scaffolder/v2/tasks/${id}`,
-      );
-      status = task.body.status;
-      if (['completed', 'failed', 'cancelled'].includes(status)) break;
-      if (during) {
-        const sofar: TaskEvent[] = (
-          await request(backend.server).get(
-            `/api/scaffolder/v2/tasks/${id}/events`,
-          )
-        ).body;
-        await during(sofar.map(e => e.body.message ?? '').join('\n'));
-      }
-      await new Promise(r => setTimeout(r, 250));
-    }
-    const events: TaskEvent[] = (
-      await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}/events`)
-    ).body;
-    const completion = events.find(e => e.type === 'completion');
+    const via = restApi(user);
+    const id = await submitTask(via, { template, values: formValues, secrets });
+    return settleTask(id, [via], { during });
+  }
+
+  /** The test backend's REST API as `user` (its default user, user:default/mock, when absent). */
+  function restApi(user?: string): ScaffolderEndpoint {
+    const { port } = backend.server.address() as AddressInfo;
     return {
-      id,
-      status,
-      output: (completion?.body.output ?? {}) as JsonObject,
-      events,
-      text: events.map(e => e.body.message ?? '').join('\n'),
+      name: 'the test backend',
+      fetch: (urlPath, init = {}) =>
+        fetch(`http://127.0.0.1:${port}${urlPath}`, {
+          ...init,
+          headers: {
+            ...(user
+              ? { authorization: mockCredentials.user.header(user) }
+              : {}),
+            ...init.headers,
+          },
+        }),
     };
   }
 
