@@ -100,6 +100,22 @@ function installation(
   };
 }
 
+/** Dex 2.35.1 where the platform's default is 2.45.1. */
+const outdatedDex = () =>
+  component({
+    version: '2.35.1',
+    defaultVersion: '2.45.1',
+    updateAvailable: true,
+  });
+
+/** Where a clusterApi-mode installation's settings went. */
+const KUBEADM_CONTROL_PLANE = {
+  managementCluster: 'management',
+  namespace: 'capi-clusters',
+  name: 'payments-control-plane',
+  authentication: 'flags' as const,
+};
+
 function response(
   overrides: Partial<DexStatusResponse> = {},
 ): DexStatusResponse {
@@ -129,6 +145,17 @@ async function renderCard(
   );
 }
 
+/** Renders the card for a status answer (and opens every installation's details). */
+async function showCard(
+  status: Partial<DexStatusResponse> = {},
+  { details = false } = {},
+) {
+  const api = mockApi(async () => response(status));
+  if (details) await renderDetails(api);
+  else await renderCard(api);
+  return api;
+}
+
 /** Renders the card and opens every installation's details. */
 async function renderDetails(api: DexApi) {
   await renderCard(api);
@@ -138,6 +165,25 @@ async function renderDetails(api: DexApi) {
     await userEvent.click(button);
 }
 
+/** The error DexClient throws for an error answer of the backend to GET `url`. */
+function backendError(
+  url: string,
+  status: number,
+  statusText: string,
+  error: { name: string; message: string },
+) {
+  return ResponseError.fromResponse(
+    new Response(
+      JSON.stringify({
+        error,
+        request: { method: 'GET', url },
+        response: { statusCode: status },
+      }),
+      { status, statusText, headers: { 'content-type': 'application/json' } },
+    ),
+  );
+}
+
 /** The form data of a link to the template. */
 function formDataOf(href: string | null) {
   const url = new URL(href ?? '', 'http://localhost');
@@ -145,9 +191,17 @@ function formDataOf(href: string | null) {
   return JSON.parse(url.searchParams.get('formData') ?? 'null');
 }
 
+/** The form data of the card's "Upgrade to Dex 2.45.1" link. */
+async function upgradeFormData() {
+  const upgrade = await screen.findByRole('link', {
+    name: 'Upgrade to Dex 2.45.1',
+  });
+  return formDataOf(upgrade.getAttribute('href'));
+}
+
 describe('EntityDexCard', () => {
   it('sums an installation up on one line, with Log in and Download kubeconfig, and no Upgrade when current', async () => {
-    await renderCard(mockApi(async () => response()));
+    await showCard();
     const summary = await screen.findByRole('region', {
       name: 'Dex installation local/dex/payments',
     });
@@ -184,26 +238,22 @@ describe('EntityDexCard', () => {
   });
 
   it('shows one line per installation, the worst health of its components', async () => {
-    await renderCard(
-      mockApi(async () =>
-        response({
-          installations: [
-            installation(),
-            installation({
-              cluster: 'prod',
-              namespace: 'auth',
-              instance: 'dex',
-              dex: component({
-                version: '2.35.1',
-                replicas: { desired: 2, ready: 1, updated: 1 },
-                health: 'progressing',
-              }),
-              authenticator: undefined,
-            }),
-          ],
+    await showCard({
+      installations: [
+        installation(),
+        installation({
+          cluster: 'prod',
+          namespace: 'auth',
+          instance: 'dex',
+          dex: component({
+            version: '2.35.1',
+            replicas: { desired: 2, ready: 1, updated: 1 },
+            health: 'progressing',
+          }),
+          authenticator: undefined,
         }),
-      ),
-    );
+      ],
+    });
     const prod = await screen.findByRole('region', {
       name: 'Dex installation prod/auth/dex',
     });
@@ -248,24 +298,11 @@ describe('EntityDexCard', () => {
   it("shows why a kubeconfig cannot be made, in the backend's words", async () => {
     const api = mockApi(async () => response());
     (api.getKubeconfig as jest.Mock).mockRejectedValue(
-      await ResponseError.fromResponse(
-        new Response(
-          JSON.stringify({
-            error: {
-              name: 'ConflictError',
-              message:
-                'Dex installation local/dex/payments was made before the pack had a client for kubectl; run the "Add Dex auth" template again',
-            },
-            request: { method: 'GET', url: '/api/dex/kubeconfig' },
-            response: { statusCode: 409 },
-          }),
-          {
-            status: 409,
-            statusText: 'Conflict',
-            headers: { 'content-type': 'application/json' },
-          },
-        ),
-      ),
+      await backendError('/api/dex/kubeconfig', 409, 'Conflict', {
+        name: 'ConflictError',
+        message:
+          'Dex installation local/dex/payments was made before the pack had a client for kubectl; run the "Add Dex auth" template again',
+      }),
     );
     await renderCard(api);
     await userEvent.click(
@@ -277,11 +314,7 @@ describe('EntityDexCard', () => {
   });
 
   it('offers Upgrade to the default version, the template filled in with what is installed', async () => {
-    const dex = component({
-      version: '2.35.1',
-      defaultVersion: '2.45.1',
-      updateAvailable: true,
-    });
+    const dex = outdatedDex();
     const spec = {
       cluster: 'local',
       namespace: 'dex',
@@ -337,15 +370,8 @@ describe('EntityDexCard', () => {
       expiry: { idTokens: '24h', signingKeys: '6h' },
       apiServerCaFile: '/etc/kubernetes/pki/dex-ca.crt',
     } as unknown as DexInstallation['spec'];
-    await renderCard(
-      mockApi(async () =>
-        response({ installations: [installation({ dex, spec })] }),
-      ),
-    );
-    const upgrade = await screen.findByRole('link', {
-      name: 'Upgrade to Dex 2.45.1',
-    });
-    expect(formDataOf(upgrade.getAttribute('href'))).toEqual({
+    await showCard({ installations: [installation({ dex, spec })] });
+    expect(await upgradeFormData()).toEqual({
       entity: 'component:default/payments',
       cluster: 'local',
       namespace: 'dex',
@@ -386,18 +412,9 @@ describe('EntityDexCard', () => {
   });
 
   it('upgrades an installation without a recorded spec by where it is and its name', async () => {
-    const dex = component({
-      version: '2.35.1',
-      defaultVersion: '2.45.1',
-      updateAvailable: true,
-    });
-    await renderCard(
-      mockApi(async () => response({ installations: [installation({ dex })] })),
-    );
-    const upgrade = await screen.findByRole('link', {
-      name: 'Upgrade to Dex 2.45.1',
-    });
-    expect(formDataOf(upgrade.getAttribute('href'))).toEqual({
+    const dex = outdatedDex();
+    await showCard({ installations: [installation({ dex })] });
+    expect(await upgradeFormData()).toEqual({
       entity: 'component:default/payments',
       cluster: 'local',
       namespace: 'dex',
@@ -407,8 +424,7 @@ describe('EntityDexCard', () => {
   });
 
   it('shows a ready installation: endpoints, versions, Ingress, readiness, flags', async () => {
-    const api = mockApi(async () => response());
-    await renderDetails(api);
+    const api = await showCard({}, { details: true });
 
     expect(await screen.findByText('Dex authentication')).toBeInTheDocument();
     expect(api.getStatus).toHaveBeenCalledWith('component:default/payments');
@@ -483,12 +499,11 @@ describe('EntityDexCard', () => {
       replicas: { desired: 2, ready: 1, updated: 2 },
       health: 'progressing',
     });
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          installations: [installation({ dex, authenticator: undefined })],
-        }),
-      ),
+    await showCard(
+      {
+        installations: [installation({ dex, authenticator: undefined })],
+      },
+      { details: true },
     );
 
     const region = await screen.findByRole('region', { name: 'Dex' });
@@ -508,13 +523,10 @@ describe('EntityDexCard', () => {
   });
 
   it('flags an available update with the default version', async () => {
-    const dex = component({
-      version: '2.35.1',
-      defaultVersion: '2.45.1',
-      updateAvailable: true,
-    });
-    await renderDetails(
-      mockApi(async () => response({ installations: [installation({ dex })] })),
+    const dex = outdatedDex();
+    await showCard(
+      { installations: [installation({ dex })] },
+      { details: true },
     );
 
     const region = await screen.findByRole('region', { name: 'Dex' });
@@ -525,29 +537,28 @@ describe('EntityDexCard', () => {
   });
 
   it('warns about a certificate expiring within 30 days, and errors on an expired one', async () => {
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          installations: [
-            installation({
-              certificates: [
-                {
-                  name: 'payments-serving',
-                  subject: 'CN=dex.example.com',
-                  notAfter: '2025-01-12T00:00:00Z',
-                  daysLeft: 12,
-                },
-                {
-                  name: 'payments-ca',
-                  subject: 'CN=payments-ca',
-                  notAfter: '2024-12-29T00:00:00Z',
-                  daysLeft: -2,
-                },
-              ],
-            }),
-          ],
-        }),
-      ),
+    await showCard(
+      {
+        installations: [
+          installation({
+            certificates: [
+              {
+                name: 'payments-serving',
+                subject: 'CN=dex.example.com',
+                notAfter: '2025-01-12T00:00:00Z',
+                daysLeft: 12,
+              },
+              {
+                name: 'payments-ca',
+                subject: 'CN=payments-ca',
+                notAfter: '2024-12-29T00:00:00Z',
+                daysLeft: -2,
+              },
+            ],
+          }),
+        ],
+      },
+      { details: true },
     );
 
     const expiring = await screen.findByText(
@@ -561,23 +572,10 @@ describe('EntityDexCard', () => {
   });
 
   it('shows the error when the status cannot be read', async () => {
-    const error = await ResponseError.fromResponse(
-      new Response(
-        JSON.stringify({
-          error: {
-            name: 'NotAllowedError',
-            message: 'not allowed to read dex',
-          },
-          request: { method: 'GET', url: '/api/dex/status' },
-          response: { statusCode: 403 },
-        }),
-        {
-          status: 403,
-          statusText: 'Forbidden',
-          headers: { 'content-type': 'application/json' },
-        },
-      ),
-    );
+    const error = await backendError('/api/dex/status', 403, 'Forbidden', {
+      name: 'NotAllowedError',
+      message: 'not allowed to read dex',
+    });
     await renderCard(
       mockApi(async () => {
         throw error;
@@ -652,12 +650,11 @@ describe('EntityDexCard', () => {
   });
 
   it('shows a cluster error next to the results of the other clusters', async () => {
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          errors: [{ cluster: 'prod', message: 'connect ECONNREFUSED' }],
-        }),
-      ),
+    await showCard(
+      {
+        errors: [{ cluster: 'prod', message: 'connect ECONNREFUSED' }],
+      },
+      { details: true },
     );
 
     expect(
@@ -671,7 +668,7 @@ describe('EntityDexCard', () => {
   });
 
   it('offers "Add Dex auth" with this entity filled in when it has no installation', async () => {
-    await renderCard(mockApi(async () => response({ installations: [] })));
+    await showCard({ installations: [] });
 
     expect(
       await screen.findByText('No Dex installation yet'),
@@ -683,7 +680,7 @@ describe('EntityDexCard', () => {
   });
 
   it('says the API-server flags are to be set by hand in report mode', async () => {
-    await renderDetails(mockApi(async () => response()));
+    await showCard({}, { details: true });
     const settings = await screen.findByRole('region', {
       name: 'API-server settings',
     });
@@ -696,17 +693,13 @@ describe('EntityDexCard', () => {
 
   it('shows the KubeadmControlPlane the settings went to, and its rollout', async () => {
     const kubeadmControlPlane = {
-      managementCluster: 'management',
-      namespace: 'capi-clusters',
-      name: 'payments-control-plane',
-      authentication: 'flags' as const,
+      ...KUBEADM_CONTROL_PLANE,
       applied: true,
       rollout: { replicas: 3, updated: 1, observedLatestSpec: true },
     };
-    await renderDetails(
-      mockApi(async () =>
-        response({ installations: [installation({ kubeadmControlPlane })] }),
-      ),
+    await showCard(
+      { installations: [installation({ kubeadmControlPlane })] },
+      { details: true },
     );
     const settings = await screen.findByRole('region', {
       name: 'API-server settings',
@@ -722,34 +715,27 @@ describe('EntityDexCard', () => {
   });
 
   it('says when the KubeadmControlPlane no longer carries the settings, or cannot be read', async () => {
-    const base = {
-      managementCluster: 'management',
-      namespace: 'capi-clusters',
-      name: 'payments-control-plane',
-      authentication: 'flags' as const,
-    };
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          installations: [
-            installation({
-              kubeadmControlPlane: {
-                ...base,
-                applied: false,
-                rollout: { replicas: 3, updated: 3, observedLatestSpec: true },
-              },
-            }),
-            installation({
-              namespace: 'dex-2',
-              kubeadmControlPlane: {
-                ...base,
-                error:
-                  'The management cluster "management" did not answer within 5000 ms',
-              },
-            }),
-          ],
-        }),
-      ),
+    await showCard(
+      {
+        installations: [
+          installation({
+            kubeadmControlPlane: {
+              ...KUBEADM_CONTROL_PLANE,
+              applied: false,
+              rollout: { replicas: 3, updated: 3, observedLatestSpec: true },
+            },
+          }),
+          installation({
+            namespace: 'dex-2',
+            kubeadmControlPlane: {
+              ...KUBEADM_CONTROL_PLANE,
+              error:
+                'The management cluster "management" did not answer within 5000 ms',
+            },
+          }),
+        ],
+      },
+      { details: true },
     );
     expect(
       await screen.findByText(
