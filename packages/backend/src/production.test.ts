@@ -17,6 +17,7 @@ import {
   writeOverlay,
 } from './__testUtils__/backendInstance';
 import {
+  addDexAuthValues,
   settleTask,
   submitTask,
   taskStatus,
@@ -45,25 +46,11 @@ describe('production shape: PostgreSQL and two backend instances', () => {
   const instances: BackendInstance[] = [];
   let startReplica: (name: string) => Promise<BackendInstance>;
 
-  const values = (namespace: string) => ({
-    entity: ENTITY,
-    cluster: 'local',
-    namespace,
-    instance: 'dex',
-    version: '2.45.1',
-    dexExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
-    },
-    authenticatorExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `login.${namespace}.example.test` },
-    },
-    authenticator: true,
-  });
-
   const submit = (via: BackendInstance, namespace: string) =>
-    submitTask(via, { template: 'add-dex-auth', values: values(namespace) });
+    submitTask(via, {
+      template: 'add-dex-auth',
+      values: addDexAuthValues(namespace),
+    });
 
   /** Polls (through the given instances in turn) until the task ends. */
   async function settle(

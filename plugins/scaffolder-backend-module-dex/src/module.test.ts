@@ -30,6 +30,7 @@ import {
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import {
   ScaffolderEndpoint,
+  addDexAuthValues,
   TaskRun,
   settleTask,
   submitTask,
@@ -71,25 +72,6 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   let k8s: typeof import('@kubernetes/client-node');
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   let configData: JsonObject;
-
-  /** The form values of a plain install into `namespace`. */
-  const values = (namespace: string, extra: JsonObject = {}): JsonObject => ({
-    entity: 'component:default/payments-api',
-    cluster: 'local',
-    namespace,
-    instance: 'dex',
-    version: '2.45.1',
-    dexExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
-    },
-    authenticatorExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `login.${namespace}.example.test` },
-    },
-    authenticator: true,
-    ...extra,
-  });
 
   /**
    * Runs a template (Add Dex auth unless named) as `user` (the test backend's default user,
@@ -318,7 +300,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   });
 
   it('(a) installs the whole pack, labelled, and outputs the issuer and API-server settings', async () => {
-    const run = await runTask(values('team-a'));
+    const run = await runTask(addDexAuthValues('team-a'));
     expect({
       status: run.status,
       log: run.status === 'completed' ? '' : run.text,
@@ -412,7 +394,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('(b) changes nothing on a second run; rotateCertificates renews the certificates and keeps the client secret', async () => {
     const before = await snapshot('team-a');
     const ca = await caCert('team-a');
-    const again = await runTask(values('team-a'));
+    const again = await runTask(addDexAuthValues('team-a'));
     expect(again.status).toBe('completed');
     expect(again.text).toMatch(
       /0 created, 0 updated, \d+ unchanged.*\(0 writes\)/,
@@ -422,7 +404,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     const secretBefore = await clientSecret('team-a');
     const rotated = await runTask(
-      values('team-a', { rotateCertificates: true }),
+      addDexAuthValues('team-a', { rotateCertificates: true }),
     );
     expect(rotated.status).toBe('completed');
     expect(await caCert('team-a')).not.toBe(ca);
@@ -459,7 +441,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     };
 
     // A new installation: the namespace is not even created.
-    const fresh = await dryRun(values('team-dry'));
+    const fresh = await dryRun(addDexAuthValues('team-dry'));
     expect(fresh.text).toContain('Dry run: nothing was applied');
     expect(fresh.text).toMatch(/create Deployment team-dry\/dex\b/);
     expect(fresh.text).toMatch(/create Secret team-dry\/dex-clients/);
@@ -488,7 +470,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // An upgrade of an existing one: the plan names the fields that would change; nothing changes.
     const before = await snapshot('team-a');
-    const upgrade = await dryRun(values('team-a', { version: '2.44.0' }));
+    const upgrade = await dryRun(
+      addDexAuthValues('team-a', { version: '2.44.0' }),
+    );
     expect(upgrade.text).toMatch(
       /update Deployment team-a\/dex \(.*spec\.template.*\)/,
     );
@@ -524,7 +508,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       'dex-authenticator': [{ hostname: 'login.team-lb.lb.example.net' }],
     };
     const run = await runTask(
-      values(ns, {
+      addDexAuthValues(ns, {
         dexExposure: { serviceType: 'LoadBalancer' },
         authenticatorExposure: { serviceType: 'LoadBalancer' },
       }),
@@ -575,7 +559,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('(j) fails after dex.apply.loadBalancerTimeoutSeconds when no address comes, naming the Service and what to do', async () => {
     const ns = 'team-lb-none';
     const run = await runTask(
-      values(ns, {
+      addDexAuthValues(ns, {
         dexExposure: { serviceType: 'LoadBalancer' },
         authenticatorExposure: {
           serviceType: 'ClusterIP',
@@ -609,7 +593,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     });
     const before = await snapshot('team-d');
 
-    const refused = await runTask(values('team-d'));
+    const refused = await runTask(addDexAuthValues('team-d'));
     expect(refused.status).toBe('failed');
     expect(refused.text).toContain(
       'ConfigMap/team-d/dex-apiserver-settings (managed by someone-else)',
@@ -618,7 +602,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(await snapshot('team-d')).toEqual(before);
 
     // The entity's owner asks to take over, without dex.pack.takeover.
-    const notAllowed = await runTask(values('team-d', { force: true }));
+    const notAllowed = await runTask(
+      addDexAuthValues('team-d', { force: true }),
+    );
     expect(notAllowed.status).toBe('failed');
     expect(notAllowed.text).toContain(
       'Not allowed to take over objects of another owner for component:default/payments-api (permission dex.pack.takeover); nothing was applied',
@@ -627,7 +613,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // The platform group may.
     const forced = await runTask(
-      values('team-d', { force: true }),
+      addDexAuthValues('team-d', { force: true }),
       PLATFORM_USER,
     );
     expect({
@@ -649,7 +635,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
   it("(f) refuses to install for another user's entity, writing nothing", async () => {
     const run = await runTask(
-      values('team-f', { entity: 'component:default/billing' }),
+      addDexAuthValues('team-f', { entity: 'component:default/billing' }),
     );
     expect(run.status).toBe('failed');
     expect(run.text).toContain(
@@ -658,7 +644,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(await namespaceExists('team-f')).toBe(false);
     // Its owner may.
     const owners = await runTask(
-      values('team-f', { entity: 'component:default/billing' }),
+      addDexAuthValues('team-f', { entity: 'component:default/billing' }),
       'user:default/alice',
     );
     expect({
@@ -671,7 +657,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     // team-a/dex belongs to payments-api (test a); alice owns billing and aims at the same namespace and instance.
     const before = await snapshot('team-a');
     const run = await runTask(
-      values('team-a', { entity: 'component:default/billing' }),
+      addDexAuthValues('team-a', { entity: 'component:default/billing' }),
       'user:default/alice',
     );
     expect(run.status).toBe('failed');
@@ -683,7 +669,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // Another instance in the same namespace is a separate installation: it installs beside it.
     const beside = await runTask(
-      values('team-a', {
+      addDexAuthValues('team-a', {
         entity: 'component:default/billing',
         instance: 'billing-dex',
         dexExposure: {
@@ -711,7 +697,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
   it('(h) a cluster that accepts connections and never answers fails the run within the bound, naming the cluster', async () => {
     const started = Date.now();
-    const run = await runTask(values('team-h', { cluster: 'hanging' }));
+    const run = await runTask(
+      addDexAuthValues('team-h', { cluster: 'hanging' }),
+    );
     const elapsed = Date.now() - started;
     expect(run.status).toBe('failed');
     expect(run.text).toMatch(
@@ -796,7 +784,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       await new Promise(r => setTimeout(r, 200));
     }
 
-    const failed = await runTask(values('team-i'));
+    const failed = await runTask(addDexAuthValues('team-i'));
     expect(failed.status).toBe('failed');
     expect(failed.text).toMatch(
       /applying Deployment\/team-i\/dex: the apiserver refused the object \(422\)/,
@@ -830,7 +818,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     }
     await objectsApi().delete(policy);
     const ca = await caCert('team-i');
-    const rerun = await runTask(values('team-i'));
+    const rerun = await runTask(addDexAuthValues('team-i'));
     expect({
       status: rerun.status,
       log: rerun.status === 'completed' ? '' : rerun.text,
@@ -838,7 +826,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(rerun.text).toMatch(/Applied the Dex pack: 1 created, 0 updated/);
     // What the failed run wrote was kept: same CA, no rotation.
     expect(await caCert('team-i')).toBe(ca);
-    const again = await runTask(values('team-i'));
+    const again = await runTask(addDexAuthValues('team-i'));
     expect(again.text).toMatch(
       /0 created, 0 updated, \d+ unchanged.*\(0 writes\)/,
     );
@@ -847,15 +835,15 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('(e) fails clearly, applying nothing, on an unknown cluster, a disallowed version or an unreachable cluster', async () => {
     const cases: [JsonObject, RegExp][] = [
       [
-        values('team-e1', { cluster: 'nowhere' }),
+        addDexAuthValues('team-e1', { cluster: 'nowhere' }),
         /Unknown cluster "nowhere"; configured clusters: local, offline, hanging/,
       ],
       [
-        values('team-e2', { version: '2.43.1' }),
+        addDexAuthValues('team-e2', { version: '2.43.1' }),
         /dex\.version: Dex version 2\.43\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/,
       ],
       [
-        values('team-e3', { cluster: 'offline' }),
+        addDexAuthValues('team-e3', { cluster: 'offline' }),
         /the cluster is unreachable \(ECONNREFUSED\)/,
       ],
     ];
@@ -874,7 +862,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       .post('/api/scaffolder/v2/tasks')
       .send({
         templateRef: 'template:default/add-dex-auth',
-        values: values('team-e4', {
+        values: addDexAuthValues('team-e4', {
           dexExposure: {
             serviceType: 'ClusterIP',
             ingress: { enabled: true, host: 'https://dex.example.test/' },
@@ -977,7 +965,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const INJECTED = '\n--authorization-mode=AlwaysAllow';
     type Case = [string, JsonObject, string, RegExp];
     const form = (extra: JsonObject): [JsonObject, string] => [
-      values('team-p', extra),
+      addDexAuthValues('team-p', extra),
       'add-dex-auth',
     ];
     const spec = (extra: JsonObject): [JsonObject, string] => [
@@ -1003,13 +991,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const cases: Case[] = [
       [
         'namespace kube-system',
-        values('kube-system'),
+        addDexAuthValues('kube-system'),
         'add-dex-auth',
         /namespace: "kube-system" is one of the cluster's own namespaces .*listing "kube-system" exactly in dex\.policy\.namespaces \(or dex\.clusters\.local\.policy\.namespaces\)/,
       ],
       [
         "a namespace outside the cluster's patterns",
-        values('prod'),
+        addDexAuthValues('prod'),
         'add-dex-auth',
         /namespace: namespace "prod" is not allowed by the platform on cluster "local": choose one matching "team-\*"/,
       ],
@@ -1147,7 +1135,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const USER_PASSWORD = 'form-user-password-82231';
     const masked = (v: string) => '*'.repeat(v.length);
     // What the browser sends: the Secret fields' values as task secrets; stars in the parameters.
-    const formValues = values('team-s', {
+    const formValues = addDexAuthValues('team-s', {
       connector: {
         type: 'ldap',
         host: 'ldap.team-s.example.test:636',

@@ -3,6 +3,8 @@
  * app's production test and the scaffolder module's tests alike.
  */
 
+import type { JsonObject } from '@backstage/types';
+
 /** Where to send requests: a backend's base URL and credentials, behind `fetch`. */
 export interface ScaffolderEndpoint {
   /** Names the backend in messages. */
@@ -31,6 +33,33 @@ export interface TaskRun {
 }
 
 const TERMINAL = ['completed', 'failed', 'cancelled'];
+
+/**
+ * The Add Dex auth form's values for a plain install into `namespace` on cluster "local": Dex and
+ * the authenticator behind Ingresses, for component:default/payments-api; `extra` replaces keys.
+ */
+export function addDexAuthValues(
+  namespace: string,
+  extra: JsonObject = {},
+): JsonObject {
+  return {
+    entity: 'component:default/payments-api',
+    cluster: 'local',
+    namespace,
+    instance: 'dex',
+    version: '2.45.1',
+    dexExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
+    },
+    authenticatorExposure: {
+      serviceType: 'ClusterIP',
+      ingress: { enabled: true, host: `login.${namespace}.example.test` },
+    },
+    authenticator: true,
+    ...extra,
+  };
+}
 
 async function json<T>(
   via: ScaffolderEndpoint,
