@@ -21,7 +21,7 @@ import {
   settleTask,
   submitTask,
   taskStatus,
-} from './__testUtils__/scaffolderTasks';
+} from '@backstage-dex/plugin-scaffolder-backend-module-dex/testUtils';
 
 // Two backend processes, PostgreSQL, a kube-apiserver and 20 provisions: minutes, not seconds.
 jest.setTimeout(900_000);

@@ -34,7 +34,7 @@ import {
   TaskRun,
   settleTask,
   submitTask,
-} from 'backend/scaffolderTasks';
+} from './testUtils';
 import request from 'supertest';
 import yaml from 'yaml';
 import { mockContext } from './__testUtils__/mockContext';

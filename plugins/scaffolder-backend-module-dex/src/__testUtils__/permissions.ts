@@ -4,14 +4,14 @@ import {
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { PLATFORM_GROUP } from 'backend/permissionPolicy';
+import { DEFAULT_PLATFORM_GROUP as PLATFORM_GROUP } from '@backstage-dex/plugin-permission-backend-module-dex-policy';
 
 /**
- * The tests run the example app's policy (packages/backend/src/permissionPolicy.ts, which the
- * READMEs describe): the entity's owners may install (the catalog's isEntityOwner, evaluated by the
+ * The tests run the policy the example app adds (@backstage-dex/plugin-permission-backend-module-dex-policy,
+ * which the READMEs describe): the entity's owners may install (the catalog's isEntityOwner, evaluated by the
  * catalog), the platform group may install anywhere and take over; everything else is allowed.
  */
-export { default as examplePolicyModule } from 'backend/permissionPolicy';
+export { default as examplePolicyModule } from '@backstage-dex/plugin-permission-backend-module-dex-policy';
 
 /** A user in the example policy's platform group. */
 export const PLATFORM_USER = 'user:default/platform-admin';
