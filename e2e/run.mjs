@@ -3,7 +3,9 @@
 // brought Node 24, the npm dependencies and the Go-built binaries). It:
 //   1. makes sure Debian's Chromium is installed (apt-get, as root), since browsers cannot be
 //      downloaded here;
-//   2. starts the embedded local cluster and the app against it (scripts/start.mjs, KUBECONFIG);
+//   2. starts the embedded local cluster — a living one: controllers, the node that runs the
+//      pack's pods, LoadBalancer addresses on loopback — and the app against it
+//      (scripts/start.mjs, KUBECONFIG);
 //   3. runs e2e/tests with node's test runner, Playwright (playwright-core) driving Chromium;
 //   4. stops everything, and exits with the tests' status.
 import { spawn, spawnSync } from 'node:child_process';
@@ -43,17 +45,38 @@ function ensureChromium() {
   }
 }
 
+/** node --test on the files, its stdout passed through and kept (for the counts). */
+function runTests(files, { cwd, env }) {
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-concurrency=1', ...files],
+    { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', chunk => {
+    stdout += chunk;
+    process.stdout.write(chunk);
+  });
+  return new Promise(resolve =>
+    child.once('exit', status => resolve({ status, stdout })),
+  );
+}
+
 async function main() {
   ensureChromium();
   require('@backstage/cli/config/nodeTransform.cjs');
   const { startLocalCluster } = require('@backstage-dex/local-cluster');
-  log('starting the local cluster');
-  // Structured authentication, with no issuer yet: the journey test writes the pack's
-  // AuthenticationConfiguration into the file once Dex runs, and kube-apiserver reloads it, so
-  // the downloaded kubeconfig (this cluster's URL) logs in through the pack's Dex.
+  log('starting the local cluster (with its node)');
+  // Structured authentication, with no issuer yet: the journey test plays the platform and writes
+  // the pack's AuthenticationConfiguration into the file once the task hands it back;
+  // kube-apiserver reloads it, so the downloaded kubeconfig (this cluster's URL) logs in through
+  // the pack's Dex.
   const cluster = await startLocalCluster({
+    node: true,
     authenticationConfig:
       'apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt: []\n',
+    onProgress: line => log(line),
   });
   const token = crypto.randomBytes(24).toString('hex');
   const env = {
@@ -93,29 +116,23 @@ async function main() {
       .readdirSync(path.join(here, 'tests'))
       .filter(f => f.endsWith('.test.cjs'))
       .map(f => path.join(here, 'tests', f));
-    const r = spawnSync(
-      process.execPath,
-      ['--test', '--test-concurrency=1', ...tests],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'inherit'],
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-        env: {
-          ...env,
-          E2E_KUBECONFIG: cluster.kubeconfigPath,
-          E2E_CLUSTER_CA: cluster.caPem,
-          // Where startLocalCluster wrote the AuthenticationConfiguration (--authentication-config).
-          E2E_AUTHENTICATION_CONFIG: path.join(
-            cluster.workDir,
-            'authentication-config.yaml',
-          ),
-          E2E_TOKEN: token,
-          CHROMIUM_PATH: CHROMIUM,
-        },
+    // Not spawnSync: this process forwards the LoadBalancer addresses the browser and
+    // kube-apiserver reach the pack's pods through, so it must not block while the tests run.
+    const r = await runTests(tests, {
+      cwd: root,
+      env: {
+        ...env,
+        E2E_KUBECONFIG: cluster.kubeconfigPath,
+        E2E_CLUSTER_CA: cluster.caPem,
+        // Where startLocalCluster wrote the AuthenticationConfiguration (--authentication-config).
+        E2E_AUTHENTICATION_CONFIG: path.join(
+          cluster.workDir,
+          'authentication-config.yaml',
+        ),
+        E2E_TOKEN: token,
+        CHROMIUM_PATH: CHROMIUM,
       },
-    );
-    process.stdout.write(r.stdout ?? '');
+    });
     status = r.status ?? 1;
     // The counts for the closing line of `npm test` (scripts/run.mjs).
     const count = word =>
@@ -136,6 +153,8 @@ async function main() {
   process.exit(status);
 }
 
+// This run's screenshots only: a stale one from an earlier run would pass for a step that failed.
+fs.rmSync(path.join(here, 'artifacts'), { recursive: true, force: true });
 fs.mkdirSync(path.join(here, 'artifacts'), { recursive: true });
 main().catch(e => {
   log(e.stack ?? String(e));

@@ -326,14 +326,22 @@ if (command === 'test') {
     fs.rmSync(path.join(root, f), { force: true });
   fs.mkdirSync(path.join(root, 'node_modules', '.cache'), { recursive: true });
 }
-for (const [cmd, args] of commands[command]) {
+/** Seconds each step took ("tsc": 41, …): where the time of `npm test` goes. */
+const stepSeconds = {};
+for (const [k, [cmd, args]] of commands[command].entries()) {
   const extra = command === 'test' && cmd === 'node' ? [] : rest;
+  const name = `${cmd} ${args[0]}`;
+  if (commands[command].length > 1)
+    log(
+      `step ${k + 1} of ${commands[command].length}: ${name} (${Math.round((Date.now() - started) / 1000)} s so far)`,
+    );
+  const stepStarted = Date.now();
   const status = sh(cmd === 'node' ? node.bin : cmd, [...args, ...extra], {
     env,
   });
+  stepSeconds[name] = Math.round((Date.now() - stepStarted) / 1000);
   if (status !== 0) {
-    if (command === 'test')
-      recordTestTime(summarize(`${cmd} ${args[0]}`), installed);
+    if (command === 'test') recordTestTime(summarize(name), installed);
     process.exit(status);
   }
 }
@@ -396,10 +404,15 @@ function recordTestTime(counts, installed) {
     load: { start: loadAtStart, end: os.loadavg() },
     cores: os.cpus().length,
     commit,
+    steps: stepSeconds,
   };
   fs.mkdirSync(cache, { recursive: true });
   fs.writeFileSync(TEST_TIMES_FILE, `${JSON.stringify(times, null, 2)}\n`);
   log(
-    `npm test took ${times[installed ? 'fresh' : 'warm'].seconds} s (recorded in ${TEST_TIMES_FILE})`,
+    `npm test took ${times[installed ? 'fresh' : 'warm'].seconds} s (${Object.entries(
+      stepSeconds,
+    )
+      .map(([name, s]) => `${name} ${s} s`)
+      .join(', ')}; recorded in ${TEST_TIMES_FILE})`,
   );
 }

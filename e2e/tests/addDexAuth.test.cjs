@@ -1,57 +1,74 @@
-// The developer's journey in the browser, as the guest (no cluster credentials): from the entity
-// page's "Add Dex auth" to the template filled in for that entity, the task, the entity page from
-// the task's link, the card (summary, details, Upgrade 2.35.1 -> default), logging in through the
-// authenticator's page, and the downloaded kubeconfig: kubectl runs kubelogin, which gets a token
-// from the pack's Dex, and kube-apiserver (which trusts that Dex) answers `auth whoami`.
+// The developer's journey in the browser, on the living local cluster (real controllers, the node
+// that runs the pack's pods, LoadBalancer addresses on loopback), as the guest — a user of the app
+// with no cluster credentials: from the entity page's "Add Dex auth" to the template filled in for
+// that entity (an LDAP connector with its bind password and a private CA, a test user, Dex and the
+// authenticator each on a LoadBalancer with no URL given), the task, the entity page from the
+// task's link, and the card following the rollout until Dex and the authenticator are Ready. Then
+// the card's links are clicked: Dex's issuer (its discovery document), "Log in" (the
+// authenticator, a login at Dex, the kubeconfig page, whose ID token `kubectl auth whoami`
+// accepts); "Upgrade" from 2.35.1 to the default version, rolled out by the controllers and the
+// node; and the downloaded kubeconfig, with which kubectl runs kubelogin, whose browser login
+// (driven here) gets a token from the pack's Dex. Nothing of the pack is started by the test.
+//
+// The test plays two other roles: the platform engineer, who prepares the namespace and the
+// LDAP server's CA Secret, and who gives kube-apiserver the AuthenticationConfiguration the task
+// hands back (written to the file kube-apiserver reloads); and the browser's user, who accepts
+// the pack's private CA (the context ignores certificate errors instead of importing the CA).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const YAML = require('yaml');
 const {
   APP_URL,
+  ARTIFACTS,
+  backend,
   launchBrowser,
   kubeConfig,
   screenshot,
 } = require('./support.cjs');
-const execFile = require('node:util').promisify(
-  require('node:child_process').execFile,
-);
-const {
-  ensureBinaries,
-  freePort,
-  runPod,
-} = require('@backstage-dex/local-cluster');
+const { ensureBinaries, loopbackPki } = require('@backstage-dex/local-cluster');
 
 // The Resource of examples/entities.yaml: no annotation at all; the card finds its installation
 // by the entity ref the action stamps.
 const ENTITY_PATH = '/catalog/default/resource/local-cluster';
 const INSTALLATION = 'local/e2e-dex/dex';
 const NAMESPACE = 'e2e-dex';
-const DEX_HOST = 'dex.e2e.test';
-const LOGIN_HOST = 'login.e2e.test';
 const OLD_VERSION = '2.35.1';
 const DEFAULT_VERSION = '2.45.1';
+const AUTHENTICATOR_VERSION = '1.4.0';
 const USER = {
   email: 'admin@e2e.test',
   password: 'correct horse battery staple',
   group: 'e2e-admins',
 };
-const INGRESS_IP = '203.0.113.10';
+/** An LDAP server behind StartTLS whose certificate a private CA signed (Dex loads the CA at start). */
+const LDAP = {
+  host: 'ldap.e2e.test:389',
+  bindDN: 'cn=dex,dc=e2e,dc=test',
+  bindPassword: 'ldap bind secret',
+  userBaseDN: 'ou=people,dc=e2e,dc=test',
+  caSecret: 'ldap-ca',
+};
+/** How long the card may take to show a rollout Ready: the authenticator waits out its back-off while Dex starts. */
+const ROLLOUT_TIMEOUT_MS = 240_000;
 
 let browser;
 let context;
 let page;
 let k;
-let dexPort;
 let issuer;
 let work;
 const cleanups = [];
 
-/** A Backstage UI Select of the form, by its label (a button named by label and value). */
+/** A select of the form, by its label (a button or combobox named by label and value). */
 const selectOf = label =>
-  page.getByRole('button', { name: new RegExp(label) }).first();
+  page
+    .getByRole('button', { name: new RegExp(label) })
+    .or(page.getByRole('combobox', { name: new RegExp(label) }))
+    .first();
 
 /** Waits until the select shows `value` (pickers fill themselves after their API call answers). */
 async function waitForSelected(label, value) {
@@ -63,6 +80,42 @@ async function waitForSelected(label, value) {
         `${label} shows "${await selectOf(label).textContent()}", expected "${value}"`,
       ),
     );
+}
+
+async function choose(label, option) {
+  await selectOf(label).click();
+  await page.getByRole('option', { name: option, exact: true }).click();
+  await waitForSelected(label, option);
+}
+
+/** The scaffolder's Secret field (a password input, named by its title; its value never enters the form's data). */
+const secretField = title => page.getByLabel(title, { exact: true });
+
+/**
+ * One step of the journey: the steps build on each other, so after a failure the later ones are
+ * skipped, and the failing page is kept (screenshot and HTML) in e2e/artifacts.
+ */
+let failedStep;
+function step(title, fn) {
+  test(title, async t => {
+    if (failedStep) {
+      t.skip(`an earlier step failed: ${failedStep}`);
+      return;
+    }
+    try {
+      await fn();
+    } catch (e) {
+      failedStep = title;
+      if (page) {
+        await screenshot(page, 'failed').catch(() => {});
+        fs.writeFileSync(
+          path.join(ARTIFACTS, 'failed.html'),
+          await page.content().catch(() => ''),
+        );
+      }
+      throw e;
+    }
+  });
 }
 
 /** Waits until an input's value matches (the form fills in from the link's formData). */
@@ -97,7 +150,10 @@ async function plan(name, expected) {
   await screenshot(page, `${name}-plan`);
 }
 
-/** Review, Create, wait for the task's output, then the entity page from the task's Owner link. */
+/**
+ * Review, Create, wait for the task's output; returns the issuer the task reports and what it
+ * hands back (the template's output), then opens the entity page from the task's Owner link.
+ */
 async function runAndOpenOwner(name) {
   await page.getByRole('button', { name: 'Review' }).click();
   await page.getByRole('button', { name: 'Create' }).waitFor();
@@ -111,7 +167,7 @@ async function runAndOpenOwner(name) {
   await page
     .getByText('kube-apiserver flags')
     .first()
-    .waitFor({ timeout: 120_000 })
+    .waitFor({ timeout: 180_000 })
     .catch(async e => {
       await screenshot(page, `${name}-task-failed`);
       assert.fail(
@@ -119,24 +175,92 @@ async function runAndOpenOwner(name) {
       );
     });
   await page.getByText('kube-apiserver flags').first().click();
-  await page.getByText(`--oidc-issuer-url=${issuer}`).first().waitFor();
+  const flag = page.getByText(/--oidc-issuer-url=https:\/\/\S+/).first();
+  await flag.waitFor();
+  const reported = /--oidc-issuer-url=(https:\/\/\S+)/.exec(
+    await flag.textContent(),
+  )[1];
   await screenshot(page, `${name}-task`);
+  const taskId = /\/create\/tasks\/([^/?#]+)/.exec(page.url())?.[1];
+  assert.ok(taskId, `not on a task page: ${page.url()}`);
+  const events = await backend(`/api/scaffolder/v2/tasks/${taskId}/events`);
+  const output = events.find(e => e.type === 'completion')?.body?.output;
+  assert.ok(output, `task ${taskId} has no output`);
+  // The form's secrets reached the pack, but not the task's stored parameters, log or output.
+  const task = await backend(`/api/scaffolder/v2/tasks/${taskId}`);
+  const stored = JSON.stringify([task, events]);
+  for (const secret of [USER.password, LDAP.bindPassword])
+    assert.ok(!stored.includes(secret), 'a form secret is in the task');
   await page.getByRole('link', { name: 'Owner' }).first().click();
   await page.waitForURL(`**${ENTITY_PATH}`, { timeout: 30_000 });
+  return { issuer: reported, output };
 }
 
 /** The card's line of the installation. */
 const summary = () =>
   page.getByRole('region', { name: `Dex installation ${INSTALLATION}` });
 
+/** What the cluster says about the installation's pods, for a failure message. */
+async function podsReport() {
+  const pods = await k.core.listNamespacedPod({ namespace: NAMESPACE });
+  const events = await k.core.listNamespacedEvent({ namespace: NAMESPACE });
+  return [
+    ...pods.items.map(
+      p =>
+        `${p.metadata.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.map(c => [c.ready, c.restartCount, c.state, c.lastState]))}`,
+    ),
+    ...events.items
+      .slice(-20)
+      .map(e => `${e.involvedObject.name} ${e.reason}: ${e.message}`),
+  ].join('\n');
+}
+
+/**
+ * The card, polling on its own (no reload), shows the installation at `version`, every replica
+ * Ready and healthy: the controllers and the node rolled it out.
+ */
+async function cardShowsReady(version, name) {
+  try {
+    await summary()
+      .getByText(`Dex ${version} · authenticator ${AUTHENTICATOR_VERSION}`)
+      .waitFor({ timeout: 60_000 });
+    await screenshot(page, `${name}-card-rolling-out`);
+    await summary()
+      .getByText('Ready 2/2')
+      .waitFor({ timeout: ROLLOUT_TIMEOUT_MS });
+    await summary()
+      .getByText('healthy', { exact: true })
+      .first()
+      .waitFor({ timeout: 30_000 });
+  } catch (e) {
+    await screenshot(page, `${name}-card-not-ready`);
+    assert.fail(
+      `the card does not show Dex ${version} Ready: ${e.message}\ncard: ${await summary()
+        .innerText()
+        .catch(() => '(none)')}\n${await podsReport()}`,
+    );
+  }
+  await screenshot(page, `${name}-card-ready`);
+}
+
 before(async () => {
   k = await kubeConfig();
-  dexPort = await freePort();
-  issuer = `https://127.0.0.1:${dexPort}/dex`;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-journey-'));
   cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
-  // What a platform engineer prepares: the namespace (the test user's password comes from the form).
+  // What a platform engineer prepares: the namespace, and the CA of the LDAP server as a Secret
+  // marked usable by packs (the form names it; the bind password and the test user's password
+  // come from the form).
   await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+  await k.core.createNamespacedSecret({
+    namespace: NAMESPACE,
+    body: {
+      metadata: {
+        name: LDAP.caSecret,
+        labels: { 'dex.backstage.io/usable-by-packs': 'true' },
+      },
+      stringData: { 'ca.crt': loopbackPki('ldap').caPem },
+    },
+  });
   browser = await launchBrowser();
   context = await browser.newContext({
     viewport: { width: 1400, height: 1100 },
@@ -151,208 +275,146 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-test('from the entity page, "Add Dex auth" opens the template for that entity; the developer installs Dex 2.35.1', async () => {
-  await page.goto(`${APP_URL}${ENTITY_PATH}`);
-  await page.getByText('No Dex installation yet').waitFor({ timeout: 60_000 });
-  await screenshot(page, '1-entity-without-dex');
-  await page.getByRole('link', { name: 'Add Dex auth' }).click();
-  await page.waitForURL('**/create/templates/default/add-dex-auth**');
+step(
+  'from the entity page, "Add Dex auth": the developer installs Dex 2.35.1 on LoadBalancers, and the card follows it to Ready',
+  async () => {
+    await page.goto(`${APP_URL}${ENTITY_PATH}`);
+    await page
+      .getByText('No Dex installation yet')
+      .waitFor({ timeout: 60_000 });
+    await screenshot(page, '01-entity-without-dex');
+    await page.getByRole('link', { name: 'Add Dex auth' }).click();
+    await page.waitForURL('**/create/templates/default/add-dex-auth**');
 
-  // The Owner is the entity the button was on; the cluster picker preselects the only cluster.
-  await waitForInput('#root_entity', /local-cluster/);
-  await waitForSelected('Cluster', 'local');
-  await page.locator('#root_namespace').fill(NAMESPACE);
-  await screenshot(page, '2-form-target');
-  await page.getByRole('button', { name: 'Next' }).click();
+    // The Owner is the entity the button was on; the cluster picker preselects the only cluster.
+    await waitForInput('#root_entity', /local-cluster/);
+    await waitForSelected('Cluster', 'local');
+    await page.locator('#root_namespace').fill(NAMESPACE);
+    await screenshot(page, '02-form-target');
+    await page.getByRole('button', { name: 'Next' }).click();
 
-  // The version picker offers what app-config.yaml allows, the platform default chosen.
-  await waitForSelected('Dex version', DEFAULT_VERSION);
-  await selectOf('Dex version').click();
-  const versions = await page.getByRole('option').allInnerTexts();
-  assert.ok(
-    versions.includes(DEFAULT_VERSION) && versions.includes(OLD_VERSION),
-    `versions offered: ${versions}`,
-  );
-  await screenshot(page, '3-version-picker-open');
-  await page.getByRole('option', { name: OLD_VERSION, exact: true }).click();
-  await waitForSelected('Dex version', OLD_VERSION);
-  await page.locator('#root_testUser_enabled').check();
-  await page.locator('#root_testUser_email').fill(USER.email);
-  // The scaffolder's Secret field: the value travels as a task secret, the form keeps stars; the
-  // pack stores it in the installation's Secret dex-secret-inputs.
-  await page.locator('input[type="password"]').fill(USER.password);
-  // No group: static users' groups need Dex 2.45 (the form says so); added on the upgrade.
-  await screenshot(page, '4-form-dex');
-  await page.getByRole('button', { name: 'Next' }).click();
-  // Exposure, per component: ClusterIP + Ingress each, the issuer where the test serves Dex.
-  await page.locator('#root_dexExposure_issuerUrl').fill(issuer);
-  await page.locator('#root_dexExposure_ingress_enabled').check();
-  await page.locator('#root_dexExposure_ingress_host').fill(DEX_HOST);
-  await page.locator('#root_authenticatorExposure_ingress_enabled').check();
-  await page
-    .locator('#root_authenticatorExposure_ingress_host')
-    .fill(LOGIN_HOST);
-  await screenshot(page, '4-form-exposure');
-  await plan('4', /Dry run: \d+ to create, 0 to change, 0 unchanged/);
-  await runAndOpenOwner('5');
+    // The version picker offers what app-config.yaml allows, the platform default chosen.
+    await waitForSelected('Dex version', DEFAULT_VERSION);
+    await selectOf('Dex version').click();
+    const versions = await page.getByRole('option').allInnerTexts();
+    assert.ok(
+      versions.includes(DEFAULT_VERSION) && versions.includes(OLD_VERSION),
+      `versions offered: ${versions}`,
+    );
+    await screenshot(page, '03-version-picker-open');
+    await page.getByRole('option', { name: OLD_VERSION, exact: true }).click();
+    await waitForSelected('Dex version', OLD_VERSION);
+    await page.locator('#root_testUser_enabled').check();
+    await page.locator('#root_testUser_email').fill(USER.email);
+    // The scaffolder's Secret fields: the values travel as task secrets, the form keeps stars; the
+    // pack stores them in the installation's Secret dex-secret-inputs.
+    await secretField('Password').fill(USER.password);
+    // No group: static users' groups need Dex 2.45 (the form says so); added on the upgrade.
+    await choose('Connector', 'LDAP');
+    await page.locator('#root_connector_host').fill(LDAP.host);
+    await page.locator('#root_connector_bindDN').fill(LDAP.bindDN);
+    await secretField('Bind password').fill(LDAP.bindPassword);
+    await page.locator('#root_connector_userBaseDN').fill(LDAP.userBaseDN);
+    await page.locator('#root_connector_startTLS').check();
+    await page.locator('#root_connector_rootCARef_name').fill(LDAP.caSecret);
+    await page.locator('#root_connector_rootCARef_key').fill('ca.crt');
+    await screenshot(page, '04-form-dex');
+    await page.getByRole('button', { name: 'Next' }).click();
+    // Exposure, per component: a LoadBalancer each and no URL: the run waits for the addresses and
+    // derives the issuer, the authenticator's URL, the redirect URI and the certificates from them.
+    await choose('Dex service type', 'LoadBalancer');
+    await choose('Authenticator service type', 'LoadBalancer');
+    await screenshot(page, '05-form-exposure');
+    await plan('06', /Dry run: \d+ to create, 0 to change, 0 unchanged/);
+    await page
+      .getByText(/come from the address the cloud assigns/)
+      .first()
+      .waitFor();
+    let output;
+    ({ issuer, output } = await runAndOpenOwner('07'));
+    // The issuer is on the address the local cluster's LoadBalancer controller assigned (127.128/10).
+    const dexHost = new URL(issuer).hostname.split('.').map(Number);
+    assert.ok(
+      dexHost[0] === 127 && dexHost[1] >= 128 && dexHost[1] < 192,
+      `issuer ${issuer} is not on a LoadBalancer address`,
+    );
+    const dexService = await k.core.readNamespacedService({
+      name: 'dex',
+      namespace: NAMESPACE,
+    });
+    assert.equal(
+      dexService.status.loadBalancer.ingress[0].ip,
+      new URL(issuer).hostname,
+    );
 
-  await summary()
-    .getByText(`Dex ${OLD_VERSION} · authenticator 1.4.0`)
-    .waitFor({ timeout: 60_000 });
-  await summary()
-    .getByRole('link', { name: `Upgrade to Dex ${DEFAULT_VERSION}` })
-    .waitFor();
-  await screenshot(page, '6-card-old-version');
-});
+    // The platform's part: kube-apiserver trusts the pack's Dex, with the AuthenticationConfiguration
+    // the task handed back, written to the file it reloads (--authentication-config).
+    const handedBack = output.text.find(
+      t => t.title === 'AuthenticationConfiguration',
+    )?.content;
+    const authenticationConfiguration = /```yaml\n([\s\S]*?)\n```/.exec(
+      handedBack ?? '',
+    )?.[1];
+    assert.ok(
+      authenticationConfiguration?.includes(issuer),
+      `no AuthenticationConfiguration for ${issuer} in the task's output: ${handedBack}`,
+    );
+    fs.writeFileSync(
+      process.env.E2E_AUTHENTICATION_CONFIG,
+      `${authenticationConfiguration}\n`,
+    );
 
-test('"Upgrade" on the card opens the template with the installation\'s values and the default version', async () => {
-  await summary()
-    .getByRole('link', { name: `Upgrade to Dex ${DEFAULT_VERSION}` })
-    .click();
-  await page.waitForURL('**/create/templates/default/add-dex-auth**');
-  await waitForInput('#root_entity', /local-cluster/);
-  await waitForSelected('Cluster', 'local');
-  assert.equal(await page.locator('#root_namespace').inputValue(), NAMESPACE);
-  assert.equal(await page.locator('#root_instance').inputValue(), 'dex');
-  await screenshot(page, '7-upgrade-form-target');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await waitForSelected('Dex version', DEFAULT_VERSION);
-  assert.equal(
-    await page.locator('#root_testUser_email').inputValue(),
-    USER.email,
-  );
-  // A secret is never filled in again: left empty, the run keeps the stored one (the login below
-  // uses it).
-  assert.equal(await page.locator('input[type="password"]').inputValue(), '');
-  // Dex 2.45 gives static users groups: the developer adds one while upgrading.
-  await page.locator('#root_testUser_group').fill(USER.group);
-  await screenshot(page, '8-upgrade-form-dex');
-  await page.getByRole('button', { name: 'Next' }).click();
-  assert.equal(
-    await page.locator('#root_dexExposure_issuerUrl').inputValue(),
-    issuer,
-  );
-  assert.equal(
-    await page.locator('#root_dexExposure_ingress_host').inputValue(),
-    DEX_HOST,
-  );
-  assert.equal(
-    await page.locator('#root_authenticatorExposure_ingress_host').inputValue(),
-    LOGIN_HOST,
-  );
-  // The upgrade changes what is installed: the plan names the Deployment and its fields.
-  await plan('8-upgrade', /Dry run: \d+ to create, [1-9]\d* to change/);
-  await page
-    .getByText(/Deployment e2e-[-\w]+\/dex \(.*spec\.template/)
-    .first()
-    .waitFor();
-  await runAndOpenOwner('9-upgrade');
-
-  await summary()
-    .getByText(`Dex ${DEFAULT_VERSION} · authenticator 1.4.0`)
-    .waitFor({ timeout: 60_000 });
-  assert.equal(
+    await cardShowsReady(OLD_VERSION, '08');
     await summary()
-      .getByRole('link', { name: /Upgrade/ })
-      .count(),
-    0,
-  );
-  await screenshot(page, '10-card-upgraded');
-
-  // An Ingress controller assigns an address (written through the status subresource); the
-  // details show it.
-  const ingress = await k.networking.readNamespacedIngress({
-    name: 'dex',
-    namespace: NAMESPACE,
-  });
-  ingress.status = { loadBalancer: { ingress: [{ ip: INGRESS_IP }] } };
-  await k.networking.replaceNamespacedIngressStatus({
-    name: 'dex',
-    namespace: NAMESPACE,
-    body: ingress,
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    await page.reload();
-    await summary().getByRole('button', { name: 'Details' }).click();
-    try {
-      await summary().getByText(INGRESS_IP).first().waitFor({ timeout: 5_000 });
-      break;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-  }
-  await summary()
-    .getByRole('link', { name: `https://${DEX_HOST}` })
-    .first()
-    .waitFor();
-  await screenshot(page, '11-card-details');
-});
-
-/** The pack's objects as the template applied them, read back from the cluster (what its pods run from). */
-async function appliedObjects() {
-  const list = async (apiVersion, kind, read) =>
-    (await read()).items.map(o => ({ ...o, apiVersion, kind }));
-  const apps = k.kc.makeApiClient(k.k8s.AppsV1Api);
-  return [
-    ...(await list('apps/v1', 'Deployment', () =>
-      apps.listNamespacedDeployment({ namespace: NAMESPACE }),
-    )),
-    ...(await list('v1', 'Secret', () =>
-      k.core.listNamespacedSecret({ namespace: NAMESPACE }),
-    )),
-    ...(await list('v1', 'ConfigMap', () =>
-      k.core.listNamespacedConfigMap({ namespace: NAMESPACE }),
-    )),
-    ...(await list('v1', 'ServiceAccount', () =>
-      k.core.listNamespacedServiceAccount({ namespace: NAMESPACE }),
-    )),
-  ];
-}
-
-/** Runs a Deployment's pod until its readinessProbe passes, starting it again if it exits first (as the kubelet would). */
-async function runReady(options) {
-  for (let attempt = 0; ; attempt++) {
-    const pod = await runPod(options);
-    try {
-      await pod.ready(60_000);
-      cleanups.push(() => pod.stop());
-      return pod;
-    } catch (e) {
-      await pod.stop();
-      if (attempt >= 2) throw e;
-    }
-  }
-}
+      .getByRole('link', { name: `Upgrade to Dex ${DEFAULT_VERSION}` })
+      .waitFor();
+    // The pods ran on the node, from the rendered Deployments.
+    const pods = await k.core.listNamespacedPod({ namespace: NAMESPACE });
+    assert.deepEqual(
+      pods.items
+        .filter(p => p.status?.phase === 'Running')
+        .map(p => p.spec.nodeName),
+      ['local-node', 'local-node'],
+    );
+  },
+);
 
 /** kube-apiserver reloads its AuthenticationConfiguration from the file in the background: retry. */
-async function whoami(kubeconfig, env = process.env) {
+async function whoami(kubeconfig) {
   const { kubectl } = ensureBinaries('kubernetes');
   let result;
   for (const deadline = Date.now() + 90_000; ;) {
-    // Asynchronously: this process forwards the pods' traffic (runPod's egress and ports).
-    result = await execFile(
-      kubectl,
-      ['--kubeconfig', kubeconfig, 'auth', 'whoami'],
-      { encoding: 'utf8', timeout: 60_000, env },
-    ).then(
-      r => ({ status: 0, ...r }),
-      e => ({
-        status: e.code ?? 1,
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? String(e),
-      }),
-    );
+    result = await run(kubectl, ['--kubeconfig', kubeconfig, 'auth', 'whoami']);
     if (result.status === 0 || Date.now() > deadline) return result;
     await new Promise(r => setTimeout(r, 2000));
   }
 }
 
-function assertWhoami(result, dexPod) {
+/** Runs a program asynchronously (the tests' process must not block), bounded in time. */
+function run(command, args, { env = process.env, onStderr } = {}) {
+  return new Promise(resolve => {
+    const child = spawn(command, args, {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', c => (stdout += c));
+    child.stderr.on('data', c => {
+      stderr += c;
+      onStderr?.(stderr);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('exit', status => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+function assertWhoami(result, groups) {
   if (result.status !== 0)
-    assert.fail(
-      `kubectl auth whoami: ${result.stderr}\nDex:\n${dexPod.logs().split('\n').slice(-30).join('\n')}`,
-    );
+    assert.fail(`kubectl auth whoami: ${result.stderr}\n${result.stdout}`);
   assert.match(
     result.stdout,
     new RegExp(`Username\\s+${USER.email.replace(/\./g, '\\.')}`),
@@ -360,173 +422,267 @@ function assertWhoami(result, dexPod) {
   // Groups carry the pack's prefix (oidc: by default).
   assert.match(
     result.stdout,
-    new RegExp(`Groups\\s+\\[oidc:${USER.group} system:authenticated\\]`),
+    new RegExp(
+      `Groups\\s+\\[${groups.map(g => `oidc:${g} `).join('')}system:authenticated\\]`,
+    ),
   );
 }
 
-let dexPod;
-
-test("a user logs in from the card's Log in, through the authenticator, and kubectl accepts the ID token it shows", async () => {
-  const objects = await appliedObjects();
-  const settings = (
-    await k.core.readNamespacedConfigMap({
-      name: 'dex-apiserver-settings',
-      namespace: NAMESPACE,
-    })
-  ).data;
-
-  // Dex and the authenticator run from those objects, as their pods would (kubernetes storage in
-  // this cluster through the rendered ServiceAccount's token); their ports are forwarded to
-  // loopback. (The local cluster has no node that runs Deployments yet.)
-  const cluster = k.kc.getCurrentCluster();
-  const apiPort = Number(new URL(cluster.server).port);
-  const saToken = await k.core.createNamespacedServiceAccountToken({
-    name: 'dex',
-    namespace: NAMESPACE,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  dexPod = await runReady({
-    objects,
-    deployment: 'dex',
-    ports: { 5556: dexPort, 5558: await freePort() },
-    egress: [apiPort],
-    apiServer: {
-      port: apiPort,
-      caPem: process.env.E2E_CLUSTER_CA,
-      token: saToken.status.token,
-    },
-  });
-  const authenticatorPort = await freePort();
-  await runReady({
-    objects,
-    deployment: 'dex-authenticator',
-    ports: { 5555: authenticatorPort },
-    egress: [dexPort],
-  });
-
-  // The platform's part: this cluster's kube-apiserver trusts the pack's Dex, with the
-  // AuthenticationConfiguration the pack hands back (reloaded from its file).
-  fs.writeFileSync(
-    process.env.E2E_AUTHENTICATION_CONFIG,
-    settings['authentication-configuration.yaml'],
-  );
-
-  // The Ingress in front of the authenticator: the browser's requests for its host reach the pod.
-  await context.route(`https://${LOGIN_HOST}/**`, async route => {
-    const url = new URL(route.request().url());
-    url.host = `127.0.0.1:${authenticatorPort}`;
-    const response = await route.fetch({
-      url: url.toString(),
-      maxRedirects: 0,
+/** Logs the test user in on Dex's pages: past the connector choice (LDAP or Email), the password form. */
+async function loginAtDex(login, name) {
+  await login
+    .getByText('Log in with Email')
+    .waitFor({ timeout: 30_000 })
+    .catch(async e => {
+      await screenshot(login, `${name}-not-at-dex`);
+      throw e;
     });
-    await route.fulfill({ response });
-  });
-
-  const [login] = await Promise.all([
-    context.waitForEvent('page'),
-    summary().getByRole('link', { name: 'Log in' }).click(),
-  ]);
-  // With one cluster, the authenticator sends the user straight on to Dex's login form.
-  await login.locator('#login').waitFor({ timeout: 30_000 });
-  assert.equal(new URL(login.url()).origin, `https://127.0.0.1:${dexPort}`);
+  assert.equal(new URL(login.url()).origin, new URL(issuer).origin);
+  // The LDAP connector loaded (with its CA from the Secret): Dex offers it beside the test user.
+  await login.getByText('Log in with LDAP').waitFor();
+  await screenshot(login, `${name}-dex-connectors`);
+  await login.getByText('Log in with Email').click();
   await login.locator('#login').fill(USER.email);
   await login.locator('#password').fill(USER.password);
-  await screenshot(login, '12-dex-login');
+  await screenshot(login, `${name}-dex-login`);
   await login.locator('#submit-login').click();
-  // Back on the authenticator: its callback exchanged the code and shows the kubeconfig.
-  await login.waitForURL(`https://${LOGIN_HOST}/callback/local**`, {
-    timeout: 30_000,
-  });
-  await login.getByText(cluster.server).first().waitFor({ timeout: 30_000 });
-  await screenshot(login, '13-authenticator-kubeconfig');
-  const idToken = (await login.locator('#IDToken code').textContent()).trim();
-  await login.close();
+}
 
-  const kubeconfig = path.join(work, 'token-kubeconfig');
-  fs.writeFileSync(
-    kubeconfig,
-    YAML.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'local',
-          cluster: {
-            server: cluster.server,
-            'certificate-authority-data': Buffer.from(
-              process.env.E2E_CLUSTER_CA,
-            ).toString('base64'),
+step(
+  "the card's links: Dex's issuer opens its discovery document; Log in goes through the authenticator to Dex, and kubectl accepts the ID token it shows",
+  async () => {
+    await summary().getByRole('button', { name: 'Details' }).click();
+    // Each component: its one replica ready (the pods the node runs).
+    for (const name of [/^Dex$/, /^Authenticator/])
+      await summary()
+        .getByRole('region', { name })
+        .getByText('1/1 ready (healthy)')
+        .waitFor({ timeout: 10_000 });
+    const [discovery] = await Promise.all([
+      context.waitForEvent('page'),
+      summary()
+        // Named by the issuer (Backstage adds "opens in a new window" to external links).
+        .getByRole('link', {
+          name: new RegExp(
+            `^${issuer.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`,
+          ),
+        })
+        .first()
+        .click(),
+    ]);
+    await discovery.waitForLoadState();
+    const document = JSON.parse(await discovery.locator('body').innerText());
+    assert.equal(document.issuer, issuer);
+    await screenshot(page, '09-card-details');
+    await screenshot(discovery, '10-dex-discovery');
+    await discovery.close();
+
+    const [login] = await Promise.all([
+      context.waitForEvent('page'),
+      summary().getByRole('link', { name: 'Log in' }).click(),
+    ]);
+    // With one cluster, the authenticator sends the user straight on to Dex.
+    await loginAtDex(login, '11');
+    // Back on the authenticator: its callback exchanged the code and shows the kubeconfig.
+    await login.waitForURL(/\/callback\//, { timeout: 30_000 });
+    const server = k.kc.getCurrentCluster().server;
+    await login.getByText(server).first().waitFor({ timeout: 30_000 });
+    await screenshot(login, '12-authenticator-kubeconfig');
+    const idToken = (await login.locator('#IDToken code').textContent()).trim();
+    await login.close();
+
+    const kubeconfig = path.join(work, 'token-kubeconfig');
+    fs.writeFileSync(
+      kubeconfig,
+      YAML.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'local',
+            cluster: {
+              server,
+              'certificate-authority-data': Buffer.from(
+                process.env.E2E_CLUSTER_CA,
+              ).toString('base64'),
+            },
           },
-        },
-      ],
-      users: [{ name: 'user', user: { token: idToken } }],
-      contexts: [{ name: 'oidc', context: { cluster: 'local', user: 'user' } }],
-      'current-context': 'oidc',
-    }),
-    { mode: 0o600 },
-  );
-  assertWhoami(await whoami(kubeconfig), dexPod);
-});
+        ],
+        users: [{ name: 'user', user: { token: idToken } }],
+        contexts: [
+          { name: 'oidc', context: { cluster: 'local', user: 'user' } },
+        ],
+        'current-context': 'oidc',
+      }),
+      { mode: 0o600 },
+    );
+    // Dex 2.35.1 gives static users no groups.
+    assertWhoami(await whoami(kubeconfig), []);
+  },
+);
 
-test("the downloaded kubeconfig works: kubectl runs kubelogin, which gets a token from the pack's Dex", async () => {
-  assert.ok(dexPod, 'the previous test started Dex');
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    summary().getByRole('button', { name: 'Download kubeconfig' }).click(),
-  ]);
-  assert.equal(
-    download.suggestedFilename(),
-    `kubeconfig-${INSTALLATION.replace(/\//g, '-')}.yaml`,
-  );
-  const file = path.join(work, 'kubeconfig.yaml');
-  await download.saveAs(file);
-  await screenshot(page, '14-card-kubeconfig-downloaded');
-  const text = fs.readFileSync(file, 'utf8');
-  // Nothing in it the user should not have: no client secret, no token, no key.
-  const clientSecret = (
-    await k.core.readNamespacedSecret({
-      name: 'dex-clients',
+step(
+  '"Upgrade" on the card: the template with the installation\'s values and the default version; the card shows it rolled out',
+  async () => {
+    await summary()
+      .getByRole('link', { name: `Upgrade to Dex ${DEFAULT_VERSION}` })
+      .click();
+    await page.waitForURL('**/create/templates/default/add-dex-auth**');
+    await waitForInput('#root_entity', /local-cluster/);
+    await waitForSelected('Cluster', 'local');
+    assert.equal(await page.locator('#root_namespace').inputValue(), NAMESPACE);
+    assert.equal(await page.locator('#root_instance').inputValue(), 'dex');
+    await screenshot(page, '13-upgrade-form-target');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await waitForSelected('Dex version', DEFAULT_VERSION);
+    assert.equal(
+      await page.locator('#root_testUser_email').inputValue(),
+      USER.email,
+    );
+    assert.equal(
+      await page.locator('#root_connector_rootCARef_name').inputValue(),
+      LDAP.caSecret,
+    );
+    assert.equal(
+      await page.locator('#root_connector_host').inputValue(),
+      LDAP.host,
+    );
+    // A secret is never filled in again: left empty, the run keeps the stored one (the logins
+    // below use the test user's).
+    for (const label of ['Password', 'Bind password'])
+      assert.equal(await secretField(label).inputValue(), '');
+    // Dex 2.45 gives static users groups: the developer adds one while upgrading.
+    await page.locator('#root_testUser_group').fill(USER.group);
+    await screenshot(page, '14-upgrade-form-dex');
+    await page.getByRole('button', { name: 'Next' }).click();
+    // Still LoadBalancers without URLs: the run derives the same ones from the same addresses.
+    await waitForSelected('Dex service type', 'LoadBalancer');
+    await waitForSelected('Authenticator service type', 'LoadBalancer');
+    assert.equal(
+      await page.locator('#root_dexExposure_issuerUrl').inputValue(),
+      '',
+    );
+    // The upgrade changes what is installed: the plan names the Deployment and its fields.
+    await plan('15-upgrade', /Dry run: \d+ to create, [1-9]\d* to change/);
+    await page
+      .getByText(/Deployment e2e-[-\w]+\/dex \(.*spec\.template/)
+      .first()
+      .waitFor();
+    const upgraded = await runAndOpenOwner('16-upgrade');
+    assert.equal(upgraded.issuer, issuer, 'the upgrade kept the issuer');
+
+    await cardShowsReady(DEFAULT_VERSION, '17-upgrade');
+    assert.equal(
+      await summary()
+        .getByRole('link', { name: /Upgrade/ })
+        .count(),
+      0,
+    );
+    // The node runs the new version: the Deployment's Pod is of the default version's image.
+    const pods = await k.core.listNamespacedPod({
       namespace: NAMESPACE,
-    })
-  ).data.kubernetes;
-  assert.ok(!text.includes(Buffer.from(clientSecret, 'base64').toString()));
-  assert.doesNotMatch(text, /token:|client-secret|PRIVATE KEY/);
-  const config = YAML.parse(text);
-  assert.equal(
-    config.clusters[0].cluster.server,
-    k.kc.getCurrentCluster().server,
-  );
-  const exec = config.users[0].user.exec;
-  assert.deepEqual(exec.args.slice(0, 4), [
-    'oidc-login',
-    'get-token',
-    `--oidc-issuer-url=${issuer}`,
-    '--oidc-client-id=kubectl',
-  ]);
+      labelSelector: 'app.kubernetes.io/name=dex',
+    });
+    assert.deepEqual(
+      pods.items
+        .filter(
+          p => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp,
+        )
+        .map(p => p.spec.containers[0].image.replace(/.*:/, '')),
+      [`v${DEFAULT_VERSION}`],
+    );
+  },
+);
 
-  // The user's side: kubectl and kubelogin on the PATH as kubectl-oidc_login (what `kubectl oidc-login` runs; krew installs it so). Instead of the
-  // browser, kubelogin takes the user's password (the password grant); its token cache stays here.
-  const bin = path.join(work, 'bin');
-  fs.mkdirSync(bin);
-  const { kubectl } = ensureBinaries('kubernetes');
-  fs.symlinkSync(kubectl, path.join(bin, 'kubectl'));
-  fs.symlinkSync(
-    ensureBinaries('kubelogin').kubelogin,
-    path.join(bin, 'kubectl-oidc_login'),
-  );
-  exec.args.push(
-    '--grant-type=password',
-    `--username=${USER.email}`,
-    `--password=${USER.password}`,
-    `--token-cache-dir=${path.join(work, 'oidc-cache')}`,
-  );
-  const withPassword = path.join(work, 'kubeconfig-password.yaml');
-  fs.writeFileSync(withPassword, YAML.stringify(config), { mode: 0o600 });
-  assertWhoami(
-    await whoami(withPassword, {
-      ...process.env,
-      PATH: `${bin}:/usr/bin:/bin`,
-    }),
-    dexPod,
-  );
-});
+step(
+  "the downloaded kubeconfig works: kubectl runs kubelogin, whose browser login at the pack's Dex gets the token",
+  async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      summary().getByRole('button', { name: 'Download kubeconfig' }).click(),
+    ]);
+    assert.equal(
+      download.suggestedFilename(),
+      `kubeconfig-${INSTALLATION.replace(/\//g, '-')}.yaml`,
+    );
+    const file = path.join(work, 'kubeconfig.yaml');
+    await download.saveAs(file);
+    await screenshot(page, '18-card-kubeconfig-downloaded');
+    const text = fs.readFileSync(file, 'utf8');
+    // Nothing in it the user should not have: no client secret, no token, no key.
+    const clientSecret = (
+      await k.core.readNamespacedSecret({
+        name: 'dex-clients',
+        namespace: NAMESPACE,
+      })
+    ).data.kubernetes;
+    assert.ok(!text.includes(Buffer.from(clientSecret, 'base64').toString()));
+    assert.doesNotMatch(text, /token:|client-secret|PRIVATE KEY/);
+    const config = YAML.parse(text);
+    assert.equal(
+      config.clusters[0].cluster.server,
+      k.kc.getCurrentCluster().server,
+    );
+    const exec = config.users[0].user.exec;
+    assert.deepEqual(exec.args.slice(0, 4), [
+      'oidc-login',
+      'get-token',
+      `--oidc-issuer-url=${issuer}`,
+      '--oidc-client-id=kubectl',
+    ]);
+
+    // The user's side: kubectl and kubelogin on the PATH as kubectl-oidc_login (what `kubectl
+    // oidc-login` runs; krew installs it so). kubelogin's authorization-code flow listens on
+    // localhost:8000 (the redirect URI the pack's public kubectl client allows) and prints the URL
+    // instead of opening a browser; the browser here opens it. Its token cache stays here.
+    const bin = path.join(work, 'bin');
+    fs.mkdirSync(bin);
+    const { kubectl } = ensureBinaries('kubernetes');
+    fs.symlinkSync(kubectl, path.join(bin, 'kubectl'));
+    fs.symlinkSync(
+      ensureBinaries('kubelogin').kubelogin,
+      path.join(bin, 'kubectl-oidc_login'),
+    );
+    exec.args.push(
+      '--skip-open-browser',
+      `--token-cache-dir=${path.join(work, 'oidc-cache')}`,
+    );
+    const withBrowser = path.join(work, 'kubeconfig-browser.yaml');
+    fs.writeFileSync(withBrowser, YAML.stringify(config), { mode: 0o600 });
+
+    let opened;
+    const loginUrl = new Promise(resolve => (opened = resolve));
+    const whoamiRun = run(
+      kubectl,
+      ['--kubeconfig', withBrowser, 'auth', 'whoami'],
+      {
+        env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` },
+        onStderr: stderr => {
+          const url = /in your browser: (http:\/\/localhost:\d+\S*)/.exec(
+            stderr,
+          )?.[1];
+          if (url) opened(url);
+        },
+      },
+    );
+    const url = await Promise.race([
+      loginUrl,
+      whoamiRun.then(r =>
+        assert.fail(
+          `kubectl ended before kubelogin asked for a login: ${r.stderr}`,
+        ),
+      ),
+    ]);
+    const login = await context.newPage();
+    await login.goto(url);
+    await loginAtDex(login, '19-kubelogin');
+    // Dex redirects to kubelogin's local callback, which takes the code and says so.
+    await login
+      .getByText(/Authenticated/i)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await screenshot(login, '20-kubelogin-authenticated');
+    await login.close();
+    assertWhoami(await whoamiRun, [USER.group]);
+  },
+);

@@ -57,44 +57,7 @@ export interface Config {
     clusters?: {
       [clusterName: string]: {
         /** This cluster's policy: each key given here replaces dex.policy's. */
-        policy?: {
-          /**
-           * Namespace patterns (`*` any run of characters, `?` one character) developers may install
-           * into; every namespace when absent. kube-system, kube-public, kube-node-lease and default
-           * only when listed exactly (a pattern such as `*` does not open them).
-           * @visibility frontend
-           */
-          namespaces?: string[];
-          /**
-           * IngressClass names the pack's Ingresses may use; any when absent.
-           * @visibility frontend
-           */
-          ingressClasses?: string[];
-          /**
-           * Annotation key patterns the pack's Ingresses may carry (e.g. `cert-manager.io/*`); any
-           * when absent. Keys containing `snippet` or whose name starts with `auth-` (ingress-nginx's
-           * server-snippet, configuration-snippet, auth-url, ...) only when listed exactly.
-           */
-          ingressAnnotations?: string[];
-          /**
-           * Registry (host with optional path) that replaces the registry of every image, e.g. a
-           * mirror such as registry.example.com/mirror. Only here: never from a template or the
-           * action's input.
-           */
-          imageRegistry?: string;
-          /**
-           * Whether a spec may set an empty username or groups prefix (upstream names then reach the
-           * kube-apiserver as they are). Default false. Prefixes starting with system: are always refused.
-           */
-          allowEmptyClaimPrefixes?: boolean;
-          /**
-           * The label that marks a Secret in a pack's namespace as usable by packs (connector client
-           * secrets, LDAP bind passwords, static users' passwords). A spec may reference only such
-           * Secrets and the one the pack makes from the form's secret fields. Default
-           * dex.backstage.io/usable-by-packs=true.
-           */
-          usableSecretLabel?: { key: string; value: string };
-        };
+        policy?: DexPolicyConfig;
         apiServer?: {
           /**
            * report (default): hand back the flags and AuthenticationConfiguration, to apply by hand.
@@ -169,44 +132,7 @@ export interface Config {
      * What developers may do on every cluster (dex.clusters.<name>.policy overrides it per key).
      * A spec outside it is refused before anything is written, naming the setting to change.
      */
-    policy?: {
-      /**
-       * Namespace patterns (`*` any run of characters, `?` one character) developers may install
-       * into; every namespace when absent. kube-system, kube-public, kube-node-lease and default
-       * only when listed exactly (a pattern such as `*` does not open them).
-       * @visibility frontend
-       */
-      namespaces?: string[];
-      /**
-       * IngressClass names the pack's Ingresses may use; any when absent.
-       * @visibility frontend
-       */
-      ingressClasses?: string[];
-      /**
-       * Annotation key patterns the pack's Ingresses may carry (e.g. `cert-manager.io/*`); any
-       * when absent. Keys containing `snippet` or whose name starts with `auth-` (ingress-nginx's
-       * server-snippet, configuration-snippet, auth-url, ...) only when listed exactly.
-       */
-      ingressAnnotations?: string[];
-      /**
-       * Registry (host with optional path) that replaces the registry of every image, e.g. a
-       * mirror such as registry.example.com/mirror. Only here: never from a template or the
-       * action's input.
-       */
-      imageRegistry?: string;
-      /**
-       * Whether a spec may set an empty username or groups prefix (upstream names then reach the
-       * kube-apiserver as they are). Default false. Prefixes starting with system: are always refused.
-       */
-      allowEmptyClaimPrefixes?: boolean;
-      /**
-       * The label that marks a Secret in a pack's namespace as usable by packs (connector client
-       * secrets, LDAP bind passwords, static users' passwords). A spec may reference only such
-       * Secrets and the one the pack makes from the form's secret fields. Default
-       * dex.backstage.io/usable-by-packs=true.
-       */
-      usableSecretLabel?: { key: string; value: string };
-    };
+    policy?: DexPolicyConfig;
     /** What developers may set on connectors. */
     connectors?: {
       /**
@@ -230,4 +156,48 @@ export interface Config {
       loadBalancerTimeoutSeconds?: number;
     };
   };
+}
+
+/**
+ * What developers may do: `dex.policy` on every cluster, and `dex.clusters.<name>.policy`, each
+ * key of which replaces dex.policy's on that cluster. A spec outside it is refused before anything
+ * is written, naming the setting to change.
+ */
+interface DexPolicyConfig {
+  /**
+   * Namespace patterns (`*` any run of characters, `?` one character) developers may install
+   * into; every namespace when absent. kube-system, kube-public, kube-node-lease and default
+   * only when listed exactly (a pattern such as `*` does not open them).
+   * @visibility frontend
+   */
+  namespaces?: string[];
+  /**
+   * IngressClass names the pack's Ingresses may use; any when absent.
+   * @visibility frontend
+   */
+  ingressClasses?: string[];
+  /**
+   * Annotation key patterns the pack's Ingresses may carry (e.g. `cert-manager.io/*`); any
+   * when absent. Keys containing `snippet` or whose name starts with `auth-` (ingress-nginx's
+   * server-snippet, configuration-snippet, auth-url, ...) only when listed exactly.
+   */
+  ingressAnnotations?: string[];
+  /**
+   * Registry (host with optional path) that replaces the registry of every image, e.g. a
+   * mirror such as registry.example.com/mirror. Only here: never from a template or the
+   * action's input.
+   */
+  imageRegistry?: string;
+  /**
+   * Whether a spec may set an empty username or groups prefix (upstream names then reach the
+   * kube-apiserver as they are). Default false. Prefixes starting with system: are always refused.
+   */
+  allowEmptyClaimPrefixes?: boolean;
+  /**
+   * The label that marks a Secret in a pack's namespace as usable by packs (connector client
+   * secrets, LDAP bind passwords, static users' passwords). A spec may reference only such
+   * Secrets and the one the pack makes from the form's secret fields. Default
+   * dex.backstage.io/usable-by-packs=true.
+   */
+  usableSecretLabel?: { key: string; value: string };
 }

@@ -28,7 +28,9 @@ backend.add(import('@backstage-dex/plugin-scaffolder-backend-module-dex'));
 // Permissions (permission.enabled in app-config.yaml), with an example policy for the Dex
 // permissions: owners may install Dex for their entities, the platform group may take over.
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(import('./permissionPolicy'));
+backend.add(
+  import('@backstage-dex/plugin-permission-backend-module-dex-policy'),
+);
 
 // The Dex REST API at /api/dex (status, versions, clusters).
 backend.add(import('@backstage-dex/plugin-dex-backend'));

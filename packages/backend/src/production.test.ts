@@ -16,24 +16,19 @@ import {
   startBackendInstance,
   writeOverlay,
 } from './__testUtils__/backendInstance';
+import {
+  addDexAuthValues,
+  settleTask,
+  submitTask,
+  taskStatus,
+} from '@backstage-dex/plugin-scaffolder-backend-module-dex/testUtils';
 
 // Two backend processes, PostgreSQL, a kube-apiserver and 20 provisions: minutes, not seconds.
 jest.setTimeout(900_000);
 
 const ENTITY = 'component:default/payments-api';
-const TERMINAL = ['completed', 'failed', 'cancelled'];
 /** The one failure two runs for the same installation at once may end with (plugins/dex-node apply). */
 const DOCUMENTED_CONFLICT = /another run at the same time/;
-
-type TaskEvent = {
-  type: string;
-  body: {
-    message?: string;
-    status?: string;
-    stepId?: string;
-    output?: Record<string, unknown>;
-  };
-};
 
 /**
  * The production shape: app-config.production.yaml on a real PostgreSQL, two backend replicas
@@ -51,75 +46,27 @@ describe('production shape: PostgreSQL and two backend instances', () => {
   const instances: BackendInstance[] = [];
   let startReplica: (name: string) => Promise<BackendInstance>;
 
-  const values = (namespace: string) => ({
-    entity: ENTITY,
-    cluster: 'local',
-    namespace,
-    instance: 'dex',
-    version: '2.45.1',
-    dexExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
-    },
-    authenticatorExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `login.${namespace}.example.test` },
-    },
-    authenticator: true,
-  });
-
-  async function submit(
-    via: BackendInstance,
-    namespace: string,
-  ): Promise<string> {
-    const res = await via.fetch('/api/scaffolder/v2/tasks', {
-      method: 'POST',
-      body: JSON.stringify({
-        templateRef: 'template:default/add-dex-auth',
-        values: values(namespace),
-      }),
+  const submit = (via: BackendInstance, namespace: string) =>
+    submitTask(via, {
+      template: 'add-dex-auth',
+      values: addDexAuthValues(namespace),
     });
-    if (res.status !== 201)
-      throw new Error(
-        `${via.name}: POST /api/scaffolder/v2/tasks answered ${res.status}: ${await res.text()}`,
-      );
-    return (await res.json()).id;
-  }
 
-  async function taskStatus(via: BackendInstance, id: string): Promise<string> {
-    const res = await via.fetch(`/api/scaffolder/v2/tasks/${id}`);
-    if (!res.ok)
-      throw new Error(`${via.name}: GET task ${id} answered ${res.status}`);
-    return (await res.json()).status;
-  }
-
-  /** Polls (through the given instances in turn) until the task ends; its events. */
-  async function settle(id: string, via: BackendInstance[], limitMs = 300_000) {
-    let last = 'open';
-    for (
-      let i = 0, deadline = Date.now() + limitMs;
-      Date.now() < deadline;
-      i++
-    ) {
-      last = await taskStatus(via[i % via.length], id);
-      if (TERMINAL.includes(last)) break;
-      await new Promise(r => setTimeout(r, 500));
-    }
-    const events: TaskEvent[] = await (
-      await via[0].fetch(`/api/scaffolder/v2/tasks/${id}/events`)
-    ).json();
-    const completion = events.find(e => e.type === 'completion');
-    const shown = (completion?.body.output?.text ?? []) as {
+  /** Polls (through the given instances in turn) until the task ends. */
+  async function settle(
+    id: string,
+    via: BackendInstance[],
+    timeoutMs = 300_000,
+  ) {
+    const run = await settleTask(id, via, { timeoutMs, pollMs: 500 });
+    const shown = (run.output.text ?? []) as {
       title?: string;
       content?: string;
     }[];
     return {
-      id,
-      status: last,
-      events,
+      ...run,
       /** The template output's "CA certificate" section: the CA the run handed back. */
       caShown: shown.find(t => t.title === 'CA certificate')?.content ?? '',
-      text: events.map(e => e.body.message ?? '').join('\n'),
     };
   }
 

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  acceptsConnections,
   freePort,
   isPortTaken,
   ManagedProcess,
@@ -106,22 +106,6 @@ function asUser(
   ];
 }
 
-function connects(port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 /**
  * initdb into a temporary folder and start `postgres` on a free loopback port, with password
  * authentication (scram) for one random superuser. stop() shuts it down fast and removes the folder.
@@ -193,7 +177,7 @@ export async function startPostgres(
       server = proc;
       try {
         await waitFor(proc, 'ready to accept connections', async () => {
-          if (!(await connects(port))) return false;
+          if (!(await acceptsConnections(port))) return false;
           return /ready to accept connections/.test(proc.tail(50));
         });
       } catch (e) {

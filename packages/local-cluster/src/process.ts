@@ -88,6 +88,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** True when something accepts a TCP connection on `port` of 127.0.0.1 within a second. */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
 /** True when a process failed because a port it was given was taken meanwhile. */
 export function isPortTaken(error: unknown): boolean {
   return /address already in use/i.test(

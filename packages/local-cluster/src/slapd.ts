@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { TestPki, loopbackPki } from './certs';
 import {
   ManagedProcess,
+  acceptsConnections,
   freePort,
   isPortTaken,
   startProcess,
@@ -107,22 +107,6 @@ function directoryLdif(suffix: string, users: LdapUser[]): string {
   ].join('\n');
 }
 
-function connects(port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 /**
  * Debian's slapd with a fresh directory in a temporary folder: `users` (and their groups) under
  * `suffix`, plain LDAP with StartTLS and LDAPS on free loopback ports, a certificate from a
@@ -205,7 +189,9 @@ export async function startSlapd(options: {
         await waitFor(
           proc,
           'listening',
-          async () => (await connects(ports.ldap)) && connects(ports.ldaps),
+          async () =>
+            (await acceptsConnections(ports.ldap)) &&
+            acceptsConnections(ports.ldaps),
           30_000,
         );
       } catch (e) {

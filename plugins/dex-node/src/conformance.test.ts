@@ -37,6 +37,10 @@ import {
   withDefaults,
 } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  dexServiceAccountMay,
+  dexStorageObjects,
+} from './__testUtils__/dexStorage';
 import { applyObjects } from './cluster/apply';
 import { clientNode } from './cluster/clientNode';
 import { apiServerSettings } from './pack/apiServer';
@@ -400,30 +404,7 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
   });
 
   it('has only namespaced rights on its own resources: no CRDs, no Secrets, no other namespace (SubjectAccessReview)', async () => {
-    const k8s = await clientNode();
-    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
-    const sa = objectNames(spec).serviceAccount;
-    const may = async (attributes: {
-      verb: string;
-      group?: string;
-      resource: string;
-      namespace?: string;
-    }) =>
-      (
-        await authz.createSubjectAccessReview({
-          body: {
-            spec: {
-              user: `system:serviceaccount:${spec.namespace}:${sa}`,
-              groups: [
-                'system:serviceaccounts',
-                `system:serviceaccounts:${spec.namespace}`,
-                'system:authenticated',
-              ],
-              resourceAttributes: attributes,
-            },
-          },
-        })
-      ).status!.allowed;
+    const may = dexServiceAccountMay(kc, spec);
     const crds = {
       group: 'apiextensions.k8s.io',
       resource: 'customresourcedefinitions',
@@ -466,20 +447,15 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
   });
 
   it('writes an authorization request to its storage when a login starts', async () => {
-    const k8s = await clientNode();
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     // Dex's health check also writes (and removes) authorization requests: find this one by its state.
     const ours = async () =>
       (
-        (await custom.listNamespacedCustomObject({
-          group: 'dex.coreos.com',
-          version: 'v1',
-          namespace: spec.namespace,
-          plural: 'authrequests',
-        })) as { items: { clientID?: string; state?: string }[] }
-      ).items.filter(
-        r => r.clientID === 'kubernetes' && r.state === 'conformance',
-      );
+        await dexStorageObjects<{ clientID?: string; state?: string }>(
+          kc,
+          spec.namespace,
+          'authrequests',
+        )
+      ).filter(r => r.clientID === 'kubernetes' && r.state === 'conformance');
     expect(await ours()).toEqual([]);
     const query = new URLSearchParams({
       client_id: 'kubernetes',
@@ -508,15 +484,9 @@ describe.each(DEX_RELEASES.map(r => r.version))('Dex %s', version => {
 
   it('keeps its state in the cluster through the rendered ServiceAccount only', async () => {
     // Dex's kubernetes storage wrote its signing keys as a custom resource in the pack's namespace.
-    const k8s = await clientNode();
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    const keys = await custom.listNamespacedCustomObject({
-      group: 'dex.coreos.com',
-      version: 'v1',
-      namespace: spec.namespace,
-      plural: 'signingkeies',
-    });
-    expect((keys as { items: unknown[] }).items.length).toBe(1);
+    expect(
+      await dexStorageObjects(kc, spec.namespace, 'signingkeies'),
+    ).toHaveLength(1);
   });
 
   it('serves discovery over TLS verified with the pack CA', async () => {

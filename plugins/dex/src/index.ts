@@ -18,3 +18,4 @@ export { dexApiRef, DexClient } from './api';
 export type { DexApi } from './api';
 export type { DexVersionPickerUiOptions } from './components/DexVersionPicker';
 export type { DexPlanValue } from './components/DexPlan';
+export type { EntityDexCardProps } from './components/EntityDexCard';

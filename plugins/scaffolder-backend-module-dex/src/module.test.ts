@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   mockCredentials,
@@ -27,13 +28,20 @@ import {
   PART_OF,
 } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import {
+  ScaffolderEndpoint,
+  addDexAuthValues,
+  TaskRun,
+  settleTask,
+  submitTask,
+} from './testUtils';
 import request from 'supertest';
 import yaml from 'yaml';
 import { mockContext } from './__testUtils__/mockContext';
 import {
   PLATFORM_USER,
   authWithActors,
-  testPolicyModule,
+  examplePolicyModule,
   userInfoWithGroups,
 } from './__testUtils__/permissions';
 import { createDexPackApplyAction } from './actions';
@@ -57,18 +65,6 @@ const REQUEST_TIMEOUT_SECONDS = 3;
 /** dex.apply.loadBalancerTimeoutSeconds of the test backend: long enough for the test to answer. */
 const LOAD_BALANCER_TIMEOUT_SECONDS = 8;
 
-type TaskEvent = {
-  type: string;
-  body: { message?: string; status?: string; output?: JsonObject };
-};
-type TaskRun = {
-  id: string;
-  status: string;
-  output: JsonObject;
-  events: TaskEvent[];
-  text: string;
-};
-
 describe('scaffolder module dex: the Add Dex auth template through the scaffolder REST API, permission framework on', () => {
   let cluster: LocalCluster;
   let hang: HangingServer;
@@ -76,25 +72,6 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   let k8s: typeof import('@kubernetes/client-node');
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   let configData: JsonObject;
-
-  /** The form values of a plain install into `namespace`. */
-  const values = (namespace: string, extra: JsonObject = {}): JsonObject => ({
-    entity: 'component:default/payments-api',
-    cluster: 'local',
-    namespace,
-    instance: 'dex',
-    version: '2.45.1',
-    dexExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `dex.${namespace}.example.test` },
-    },
-    authenticatorExposure: {
-      serviceType: 'ClusterIP',
-      ingress: { enabled: true, host: `login.${namespace}.example.test` },
-    },
-    authenticator: true,
-    ...extra,
-  });
 
   /**
    * Runs a template (Add Dex auth unless named) as `user` (the test backend's default user,
@@ -114,42 +91,26 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       during?: (text: string) => Promise<void>;
     } = {},
   ): Promise<TaskRun> {
-    const post = request(backend.server).post('/api/scaffolder/v2/tasks');
-    if (user) post.set('Authorization', mockCredentials.user.header(user));
-    const created = await post.send({
-      templateRef: `template:default/${template}`,
-      values: formValues,
-      ...(secrets ? { secrets } : {}),
-    });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
-    let status = 'open';
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-      const task = await request(backend.server).get(
-        `/api/scaffolder/v2/tasks/${id}`,
-      );
-      status = task.body.status;
-      if (['completed', 'failed', 'cancelled'].includes(status)) break;
-      if (during) {
-        const sofar: TaskEvent[] = (
-          await request(backend.server).get(
-            `/api/scaffolder/v2/tasks/${id}/events`,
-          )
-        ).body;
-        await during(sofar.map(e => e.body.message ?? '').join('\n'));
-      }
-      await new Promise(r => setTimeout(r, 250));
-    }
-    const events: TaskEvent[] = (
-      await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}/events`)
-    ).body;
-    const completion = events.find(e => e.type === 'completion');
+    const via = restApi(user);
+    const id = await submitTask(via, { template, values: formValues, secrets });
+    return settleTask(id, [via], { during });
+  }
+
+  /** The test backend's REST API as `user` (its default user, user:default/mock, when absent). */
+  function restApi(user?: string): ScaffolderEndpoint {
+    const { port } = backend.server.address() as AddressInfo;
     return {
-      id,
-      status,
-      output: (completion?.body.output ?? {}) as JsonObject,
-      events,
-      text: events.map(e => e.body.message ?? '').join('\n'),
+      name: 'the test backend',
+      fetch: (urlPath, init = {}) =>
+        fetch(`http://127.0.0.1:${port}${urlPath}`, {
+          ...init,
+          headers: {
+            ...(user
+              ? { authorization: mockCredentials.user.header(user) }
+              : {}),
+            ...init.headers,
+          },
+        }),
     };
   }
 
@@ -305,7 +266,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
         import('@backstage/plugin-catalog-backend'),
         import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
         import('@backstage/plugin-permission-backend'),
-        testPolicyModule,
+        examplePolicyModule,
         userInfoWithGroups,
         authWithActors,
         scaffolderModuleDex,
@@ -339,7 +300,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   });
 
   it('(a) installs the whole pack, labelled, and outputs the issuer and API-server settings', async () => {
-    const run = await runTask(values('team-a'));
+    const run = await runTask(addDexAuthValues('team-a'));
     expect({
       status: run.status,
       log: run.status === 'completed' ? '' : run.text,
@@ -433,7 +394,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('(b) changes nothing on a second run; rotateCertificates renews the certificates and keeps the client secret', async () => {
     const before = await snapshot('team-a');
     const ca = await caCert('team-a');
-    const again = await runTask(values('team-a'));
+    const again = await runTask(addDexAuthValues('team-a'));
     expect(again.status).toBe('completed');
     expect(again.text).toMatch(
       /0 created, 0 updated, \d+ unchanged.*\(0 writes\)/,
@@ -443,7 +404,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     const secretBefore = await clientSecret('team-a');
     const rotated = await runTask(
-      values('team-a', { rotateCertificates: true }),
+      addDexAuthValues('team-a', { rotateCertificates: true }),
     );
     expect(rotated.status).toBe('completed');
     expect(await caCert('team-a')).not.toBe(ca);
@@ -480,7 +441,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     };
 
     // A new installation: the namespace is not even created.
-    const fresh = await dryRun(values('team-dry'));
+    const fresh = await dryRun(addDexAuthValues('team-dry'));
     expect(fresh.text).toContain('Dry run: nothing was applied');
     expect(fresh.text).toMatch(/create Deployment team-dry\/dex\b/);
     expect(fresh.text).toMatch(/create Secret team-dry\/dex-clients/);
@@ -509,7 +470,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // An upgrade of an existing one: the plan names the fields that would change; nothing changes.
     const before = await snapshot('team-a');
-    const upgrade = await dryRun(values('team-a', { version: '2.44.0' }));
+    const upgrade = await dryRun(
+      addDexAuthValues('team-a', { version: '2.44.0' }),
+    );
     expect(upgrade.text).toMatch(
       /update Deployment team-a\/dex \(.*spec\.template.*\)/,
     );
@@ -545,7 +508,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       'dex-authenticator': [{ hostname: 'login.team-lb.lb.example.net' }],
     };
     const run = await runTask(
-      values(ns, {
+      addDexAuthValues(ns, {
         dexExposure: { serviceType: 'LoadBalancer' },
         authenticatorExposure: { serviceType: 'LoadBalancer' },
       }),
@@ -596,7 +559,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('(j) fails after dex.apply.loadBalancerTimeoutSeconds when no address comes, naming the Service and what to do', async () => {
     const ns = 'team-lb-none';
     const run = await runTask(
-      values(ns, {
+      addDexAuthValues(ns, {
         dexExposure: { serviceType: 'LoadBalancer' },
         authenticatorExposure: {
           serviceType: 'ClusterIP',
@@ -630,7 +593,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     });
     const before = await snapshot('team-d');
 
-    const refused = await runTask(values('team-d'));
+    const refused = await runTask(addDexAuthValues('team-d'));
     expect(refused.status).toBe('failed');
     expect(refused.text).toContain(
       'ConfigMap/team-d/dex-apiserver-settings (managed by someone-else)',
@@ -639,7 +602,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(await snapshot('team-d')).toEqual(before);
 
     // The entity's owner asks to take over, without dex.pack.takeover.
-    const notAllowed = await runTask(values('team-d', { force: true }));
+    const notAllowed = await runTask(
+      addDexAuthValues('team-d', { force: true }),
+    );
     expect(notAllowed.status).toBe('failed');
     expect(notAllowed.text).toContain(
       'Not allowed to take over objects of another owner for component:default/payments-api (permission dex.pack.takeover); nothing was applied',
@@ -648,7 +613,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // The platform group may.
     const forced = await runTask(
-      values('team-d', { force: true }),
+      addDexAuthValues('team-d', { force: true }),
       PLATFORM_USER,
     );
     expect({
@@ -670,7 +635,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
   it("(f) refuses to install for another user's entity, writing nothing", async () => {
     const run = await runTask(
-      values('team-f', { entity: 'component:default/billing' }),
+      addDexAuthValues('team-f', { entity: 'component:default/billing' }),
     );
     expect(run.status).toBe('failed');
     expect(run.text).toContain(
@@ -679,7 +644,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(await namespaceExists('team-f')).toBe(false);
     // Its owner may.
     const owners = await runTask(
-      values('team-f', { entity: 'component:default/billing' }),
+      addDexAuthValues('team-f', { entity: 'component:default/billing' }),
       'user:default/alice',
     );
     expect({
@@ -692,7 +657,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     // team-a/dex belongs to payments-api (test a); alice owns billing and aims at the same namespace and instance.
     const before = await snapshot('team-a');
     const run = await runTask(
-      values('team-a', { entity: 'component:default/billing' }),
+      addDexAuthValues('team-a', { entity: 'component:default/billing' }),
       'user:default/alice',
     );
     expect(run.status).toBe('failed');
@@ -704,7 +669,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
     // Another instance in the same namespace is a separate installation: it installs beside it.
     const beside = await runTask(
-      values('team-a', {
+      addDexAuthValues('team-a', {
         entity: 'component:default/billing',
         instance: 'billing-dex',
         dexExposure: {
@@ -732,7 +697,9 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
 
   it('(h) a cluster that accepts connections and never answers fails the run within the bound, naming the cluster', async () => {
     const started = Date.now();
-    const run = await runTask(values('team-h', { cluster: 'hanging' }));
+    const run = await runTask(
+      addDexAuthValues('team-h', { cluster: 'hanging' }),
+    );
     const elapsed = Date.now() - started;
     expect(run.status).toBe('failed');
     expect(run.text).toMatch(
@@ -817,7 +784,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       await new Promise(r => setTimeout(r, 200));
     }
 
-    const failed = await runTask(values('team-i'));
+    const failed = await runTask(addDexAuthValues('team-i'));
     expect(failed.status).toBe('failed');
     expect(failed.text).toMatch(
       /applying Deployment\/team-i\/dex: the apiserver refused the object \(422\)/,
@@ -851,7 +818,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     }
     await objectsApi().delete(policy);
     const ca = await caCert('team-i');
-    const rerun = await runTask(values('team-i'));
+    const rerun = await runTask(addDexAuthValues('team-i'));
     expect({
       status: rerun.status,
       log: rerun.status === 'completed' ? '' : rerun.text,
@@ -859,7 +826,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     expect(rerun.text).toMatch(/Applied the Dex pack: 1 created, 0 updated/);
     // What the failed run wrote was kept: same CA, no rotation.
     expect(await caCert('team-i')).toBe(ca);
-    const again = await runTask(values('team-i'));
+    const again = await runTask(addDexAuthValues('team-i'));
     expect(again.text).toMatch(
       /0 created, 0 updated, \d+ unchanged.*\(0 writes\)/,
     );
@@ -868,15 +835,15 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
   it('(e) fails clearly, applying nothing, on an unknown cluster, a disallowed version or an unreachable cluster', async () => {
     const cases: [JsonObject, RegExp][] = [
       [
-        values('team-e1', { cluster: 'nowhere' }),
+        addDexAuthValues('team-e1', { cluster: 'nowhere' }),
         /Unknown cluster "nowhere"; configured clusters: local, offline, hanging/,
       ],
       [
-        values('team-e2', { version: '2.43.1' }),
+        addDexAuthValues('team-e2', { version: '2.43.1' }),
         /dex\.version: Dex version 2\.43\.1 is not allowed by the platform .*allowed: 2\.45\.1, 2\.44\.0/,
       ],
       [
-        values('team-e3', { cluster: 'offline' }),
+        addDexAuthValues('team-e3', { cluster: 'offline' }),
         /the cluster is unreachable \(ECONNREFUSED\)/,
       ],
     ];
@@ -895,7 +862,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
       .post('/api/scaffolder/v2/tasks')
       .send({
         templateRef: 'template:default/add-dex-auth',
-        values: values('team-e4', {
+        values: addDexAuthValues('team-e4', {
           dexExposure: {
             serviceType: 'ClusterIP',
             ingress: { enabled: true, host: 'https://dex.example.test/' },
@@ -998,7 +965,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const INJECTED = '\n--authorization-mode=AlwaysAllow';
     type Case = [string, JsonObject, string, RegExp];
     const form = (extra: JsonObject): [JsonObject, string] => [
-      values('team-p', extra),
+      addDexAuthValues('team-p', extra),
       'add-dex-auth',
     ];
     const spec = (extra: JsonObject): [JsonObject, string] => [
@@ -1024,13 +991,13 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const cases: Case[] = [
       [
         'namespace kube-system',
-        values('kube-system'),
+        addDexAuthValues('kube-system'),
         'add-dex-auth',
         /namespace: "kube-system" is one of the cluster's own namespaces .*listing "kube-system" exactly in dex\.policy\.namespaces \(or dex\.clusters\.local\.policy\.namespaces\)/,
       ],
       [
         "a namespace outside the cluster's patterns",
-        values('prod'),
+        addDexAuthValues('prod'),
         'add-dex-auth',
         /namespace: namespace "prod" is not allowed by the platform on cluster "local": choose one matching "team-\*"/,
       ],
@@ -1168,7 +1135,7 @@ describe('scaffolder module dex: the Add Dex auth template through the scaffolde
     const USER_PASSWORD = 'form-user-password-82231';
     const masked = (v: string) => '*'.repeat(v.length);
     // What the browser sends: the Secret fields' values as task secrets; stars in the parameters.
-    const formValues = values('team-s', {
+    const formValues = addDexAuthValues('team-s', {
       connector: {
         type: 'ldap',
         host: 'ldap.team-s.example.test:636',

@@ -150,6 +150,17 @@ const FORMS: Record<string, Record<string, unknown>> = {
       groupBaseDN: 'ou=groups,dc=example,dc=com',
     },
   },
+  'LDAP login with StartTLS and a private CA from a Secret': {
+    connector: {
+      type: 'ldap',
+      host: 'ldap.example.com:389',
+      startTLS: true,
+      bindDN: 'cn=dex,dc=example,dc=com',
+      bindPassword: MASKED,
+      userBaseDN: 'ou=people,dc=example,dc=com',
+      rootCARef: { name: 'ldap-ca', key: 'ca.crt' },
+    },
+  },
   'GitLab login': {
     connector: {
       type: 'gitlab',

@@ -12,7 +12,7 @@ import { loopbackPki } from '../certs';
 import { httpsRequest } from '../https';
 import { bcryptHash, passwordGrant } from '../oidc';
 import { freePort } from '../process';
-import { KubeObject, runPod, RunningPod } from './run';
+import { KubeObject, runPod, RunningPod, RunPodOptions } from './run';
 
 jest.setTimeout(120_000);
 
@@ -35,13 +35,44 @@ async function start(
   return pod;
 }
 
-/** Output of a pod that runs `script` and exits. */
+/** Starts the Deployment `shell` (shellDeployment) among `objects`. */
+function startShell(
+  objects: KubeObject[],
+  options: Omit<RunPodOptions, 'objects' | 'deployment'> = {},
+): Promise<RunningPod> {
+  return start({ objects, deployment: 'shell', ...options });
+}
+
+/** Output of the Deployment `shell` among `objects`, a script that exits. */
 async function runScript(
   objects: KubeObject[],
+  options: Omit<RunPodOptions, 'objects' | 'deployment'> = {},
 ): Promise<{ code: number | null; out: string }> {
-  const pod = await start({ objects, deployment: 'shell' });
+  const pod = await startShell(objects, options);
   const { code } = await pod.exited;
   return { code, out: pod.logs() };
+}
+
+/** A shell container with env var X from key `key` of Secret `name`. */
+const withSecretEnv = (name: string, key: string) =>
+  shellDeployment(
+    'true',
+    {},
+    { env: [{ name: 'X', valueFrom: { secretKeyRef: { name, key } } }] },
+  );
+
+/** The processes (pids) whose namespace of `kind` (net, pid, ...) is `ns` (a readlink of /proc/<pid>/ns/<kind>). */
+function processesInNamespace(kind: string, ns: string): string[] {
+  return fs
+    .readdirSync('/proc')
+    .filter(p => /^\d+$/.test(p))
+    .filter(p => {
+      try {
+        return fs.readlinkSync(`/proc/${p}/ns/${kind}`) === ns;
+      } catch {
+        return false;
+      }
+    });
 }
 
 function shellDeployment(
@@ -228,57 +259,21 @@ describe('runPod: what the container sees', () => {
   it('a missing Secret key fails the way the kubelet reports it, and nothing starts', async () => {
     const before = fs.readdirSync('/dev/shm').length;
     await expect(
-      runPod({
-        objects: [
-          secret,
-          shellDeployment(
-            'true',
-            {},
-            {
-              env: [
-                {
-                  name: 'X',
-                  valueFrom: { secretKeyRef: { name: 'creds', key: 'nope' } },
-                },
-              ],
-            },
-          ),
-        ],
-        deployment: 'shell',
-      }),
+      startShell([secret, withSecretEnv('creds', 'nope')]),
     ).rejects.toThrow(
       `pod ${NS}/shell-local container sh: Error: couldn't find key nope in Secret ${NS}/creds`,
     );
+    await expect(startShell([withSecretEnv('gone', 'k')])).rejects.toThrow(
+      'Error: secret "gone" not found',
+    );
     await expect(
-      runPod({
-        objects: [
-          shellDeployment(
-            'true',
-            {},
-            {
-              env: [
-                {
-                  name: 'X',
-                  valueFrom: { secretKeyRef: { name: 'gone', key: 'k' } },
-                },
-              ],
-            },
-          ),
-        ],
-        deployment: 'shell',
-      }),
-    ).rejects.toThrow('Error: secret "gone" not found');
-    await expect(
-      runPod({
-        objects: [
-          shellDeployment(
-            'true',
-            { volumes: [{ name: 'v', configMap: { name: 'missing' } }] },
-            { volumeMounts: [{ name: 'v', mountPath: '/v' }] },
-          ),
-        ],
-        deployment: 'shell',
-      }),
+      startShell([
+        shellDeployment(
+          'true',
+          { volumes: [{ name: 'v', configMap: { name: 'missing' } }] },
+          { volumeMounts: [{ name: 'v', mountPath: '/v' }] },
+        ),
+      ]),
     ).rejects.toThrow(
       'MountVolume.SetUp failed for volume "v" : configmap "missing" not found',
     );
@@ -292,12 +287,9 @@ describe('runPod: what the container sees', () => {
       runPod({ objects: [bad], deployment: 'Shell;rm' }),
     ).rejects.toThrow('Deployment name "Shell;rm" is not a DNS label');
     await expect(
-      runPod({
-        objects: [
-          shellDeployment('true', {}, { env: [{ name: 'A=B', value: 'x' }] }),
-        ],
-        deployment: 'shell',
-      }),
+      startShell([
+        shellDeployment('true', {}, { env: [{ name: 'A=B', value: 'x' }] }),
+      ]),
     ).rejects.toThrow(
       'env name "A=B" is not a valid environment variable name',
     );
@@ -306,16 +298,13 @@ describe('runPod: what the container sees', () => {
   it('refuses an image it has no build of, and runAsNonRoot for a root image', async () => {
     const other = shellDeployment('true') as any;
     other.spec.template.spec.containers[0].image = 'nginx:1.27';
+    await expect(startShell([other])).rejects.toThrow(
+      'No local build of image "nginx:1.27"',
+    );
     await expect(
-      runPod({ objects: [other], deployment: 'shell' }),
-    ).rejects.toThrow('No local build of image "nginx:1.27"');
-    await expect(
-      runPod({
-        objects: [
-          shellDeployment('true', { securityContext: { runAsNonRoot: true } }),
-        ],
-        deployment: 'shell',
-      }),
+      startShell([
+        shellDeployment('true', { securityContext: { runAsNonRoot: true } }),
+      ]),
     ).rejects.toThrow('container has runAsNonRoot and image will run as root');
   });
 });
@@ -337,8 +326,8 @@ describe('runPod: network', () => {
         `got=$(wget -q -O - http://127.0.0.1:${egressPort}/ 2>&1); ` +
         `hidden=$(nc -z -w 2 127.0.0.1 ${hiddenPort} && echo reached || echo refused); ` +
         `printf "egress:%s hidden:%s" "$got" "$hidden" > /www/index.html; exec httpd -f -p 8080 -h /www`;
-      const pod = await start({
-        objects: [
+      const pod = await startShell(
+        [
           shellDeployment(
             script,
             { volumes: [{ name: 'www', emptyDir: {} }] },
@@ -351,10 +340,8 @@ describe('runPod: network', () => {
             },
           ),
         ],
-        deployment: 'shell',
-        ports: { 8080: hostPort },
-        egress: [egressPort],
-      });
+        { ports: { 8080: hostPort }, egress: [egressPort] },
+      );
       await pod.ready();
       const body = await new Promise<string>((resolve, reject) =>
         http
@@ -386,15 +373,14 @@ describe('runPod: network', () => {
     );
     try {
       await new Promise(r => peer.stdout!.once('data', r));
-      const pod = await start({
-        objects: [
+      const pod = await startShell(
+        [
           shellDeployment(
             `sleep 1; timeout 3 wget -q -O - http://127.0.0.1:${port}/ || echo timed-out`,
           ),
         ],
-        deployment: 'shell',
-        egress: [port],
-      });
+        { egress: [port] },
+      );
       spawnSync('sleep', ['4']);
       await pod.exited;
       expect(pod.logs()).toBe('pong');
@@ -404,40 +390,34 @@ describe('runPod: network', () => {
   });
 
   it('runs an exec readiness probe inside the container (its root, user and namespaces)', async () => {
-    const pod = await start({
-      objects: [
-        shellDeployment(
-          'sleep 1; touch /tmp/ready; exec sleep 600',
-          { securityContext: { runAsUser: 1001 } },
-          {
-            readinessProbe: {
-              exec: {
-                command: [
-                  '/bin/sh',
-                  '-c',
-                  'test -f /tmp/ready && [ "$(id -u)" = 1001 ]',
-                ],
-              },
+    const pod = await startShell([
+      shellDeployment(
+        'sleep 1; touch /tmp/ready; exec sleep 600',
+        { securityContext: { runAsUser: 1001 } },
+        {
+          readinessProbe: {
+            exec: {
+              command: [
+                '/bin/sh',
+                '-c',
+                'test -f /tmp/ready && [ "$(id -u)" = 1001 ]',
+              ],
             },
           },
-        ),
-      ],
-      deployment: 'shell',
-    });
+        },
+      ),
+    ]);
     await pod.ready(20_000);
     expect(fs.existsSync('/tmp/ready')).toBe(false); // the pod's /tmp, not the host's
-    const never = await start({
-      objects: [
-        shellDeployment(
-          'exec sleep 600',
-          {},
-          {
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/never'] } },
-          },
-        ),
-      ],
-      deployment: 'shell',
-    });
+    const never = await startShell([
+      shellDeployment(
+        'exec sleep 600',
+        {},
+        {
+          readinessProbe: { exec: { command: ['test', '-f', '/tmp/never'] } },
+        },
+      ),
+    ]);
     await expect(never.ready(1000)).rejects.toThrow(
       /not ready within 1000 ms: Readiness probe failed: exec \["test","-f","\/tmp\/never"\]/,
     );
@@ -461,17 +441,7 @@ describe('runPod: network', () => {
     expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
     const netns = fs.readlinkSync(`/proc/${pid}/ns/net`);
     const pidns = fs.readlinkSync(`/proc/${pid}/ns/pid_for_children`);
-    const inPidNs = () =>
-      fs
-        .readdirSync('/proc')
-        .filter(p => /^\d+$/.test(p))
-        .filter(p => {
-          try {
-            return fs.readlinkSync(`/proc/${p}/ns/pid`) === pidns;
-          } catch {
-            return false;
-          }
-        });
+    const inPidNs = () => processesInNamespace('pid', pidns);
     while (!pod.logs().includes('started'))
       await new Promise(r => setTimeout(r, 50));
     expect(inPidNs().length).toBe(3);
@@ -482,17 +452,7 @@ describe('runPod: network', () => {
     expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
     expect(podFolders()).toEqual(before);
     // No process of this test is left in the pod's network namespace (the forwarder ran there).
-    const inNs = fs
-      .readdirSync('/proc')
-      .filter(p => /^\d+$/.test(p))
-      .filter(p => {
-        try {
-          return fs.readlinkSync(`/proc/${p}/ns/net`) === netns;
-        } catch {
-          return false;
-        }
-      });
-    expect(inNs).toEqual([]);
+    expect(processesInNamespace('net', netns)).toEqual([]);
     expect(inPidNs()).toEqual([]);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(
       'backstage-dex-pod-',
@@ -797,33 +757,26 @@ describe('runPod: in-cluster API access', () => {
   };
 
   it('projects the token, namespace and CA when the ServiceAccount automounts, and sets the service env', async () => {
-    const pod = await start({
-      objects: [
-        sa(true),
-        shellDeployment(script, { serviceAccountName: 'runner' }),
-      ],
-      deployment: 'shell',
-      apiServer,
-    });
-    await pod.exited;
-    expect(pod.logs()).toBe(
+    const { out } = await runScript(
+      [sa(true), shellDeployment(script, { serviceAccountName: 'runner' })],
+      { apiServer },
+    );
+    expect(out).toBe(
       `host=::ffff:127.0.0.1 port=6443\nsa-token-123\n${NS}\n-----BEGIN CERTIFICATE-----\n`,
     );
   });
 
   it('mounts no token when the pod says automountServiceAccountToken: false', async () => {
-    const pod = await start({
-      objects: [
+    const { out } = await runScript(
+      [
         sa(true),
         shellDeployment(
           'ls /var/run/secrets/kubernetes.io/serviceaccount 2>&1',
           { serviceAccountName: 'runner', automountServiceAccountToken: false },
         ),
       ],
-      deployment: 'shell',
-      apiServer,
-    });
-    await pod.exited;
-    expect(pod.logs()).toContain('No such file or directory');
+      { apiServer },
+    );
+    expect(out).toContain('No such file or directory');
   });
 });

@@ -93,15 +93,18 @@ const rootCa: KubeObject = {
 
 describe('planPod for a Pod from the apiserver', () => {
   const apiServer = { port: 6443, caPem: 'CA PEM', token: 'bound-token' };
-
-  it('fills the projected kube-api-access volume: the given token, kube-root-ca.crt, the namespace', () => {
-    const { plan } = planPod({
+  /** The Pod as the node runs it once the scheduler bound it to local-node. */
+  const planBoundPod = () =>
+    planPod({
       objects: [rootCa],
       pod,
       image,
       apiServer,
       placement: { podIP: '10.244.1.2', nodeName: 'local-node' },
     });
+
+  it('fills the projected kube-api-access volume: the given token, kube-root-ca.crt, the namespace', () => {
+    const { plan } = planBoundPod();
     const mount = plan.mounts.find(
       m => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount',
     );
@@ -119,13 +122,7 @@ describe('planPod for a Pod from the apiserver', () => {
   });
 
   it('resolves fieldRefs from the Pod and its placement, and reads the liveness probe', () => {
-    const { plan } = planPod({
-      objects: [rootCa],
-      pod,
-      image,
-      apiServer,
-      placement: { podIP: '10.244.1.2', nodeName: 'local-node' },
-    });
+    const { plan } = planBoundPod();
     const env = new Map(plan.env);
     expect(env.get('POD_IP')).toBe('10.244.1.2');
     expect(env.get('NODE')).toBe('local-node');

@@ -682,6 +682,17 @@ const componentFields = () => ({
 });
 
 /**
+ * Fields that are platform policy, never a spec's, each with what to do instead: refused by the
+ * spec schema, and declared in the actions' input (packSpecSchemaWith) only so that the
+ * scaffolder's JSON Schema check lets them through to this message (it would say no more than
+ * "is not allowed to have the additional property").
+ */
+const PLATFORM_ONLY_FIELDS = {
+  imageRegistry:
+    'the image registry is chosen by the platform, not in the spec: remove imageRegistry; the platform team sets dex.policy.imageRegistry (or dex.clusters.<cluster>.policy.imageRegistry) in app-config',
+} as const;
+
+/**
  * The installation spec: what a developer (or a spec file for the `dex-pack` CLI) writes. Every
  * field but the cluster has a default; unknown fields are refused. The one definition of the
  * spec's shape: the TypeScript types, the scaffolder action's input and the JSON Schema that
@@ -832,10 +843,7 @@ export const packSpecInputSchema = strictObject(
     ),
   },
   'A Dex installation: Dex, dex-k8s-authenticator and the kube-apiserver settings that trust them',
-  {
-    imageRegistry:
-      'the image registry is chosen by the platform, not in the spec: remove imageRegistry; the platform team sets dex.policy.imageRegistry (or dex.clusters.<cluster>.policy.imageRegistry) in app-config',
-  },
+  PLATFORM_ONLY_FIELDS,
 );
 
 /**
@@ -877,7 +885,9 @@ export type StaticUserSpec = z.infer<typeof staticUserSchema>;
 
 /**
  * The spec schema with more fields beside the spec's (a scaffolder action's own options), still
- * refusing unknown fields with the nearest known name.
+ * refusing unknown fields with the nearest known name. It also declares the fields that are
+ * platform policy (imageRegistry), so that the scaffolder's JSON Schema check passes them on to
+ * the spec's refusal, which says where the platform sets them.
  *
  * @public
  */
@@ -885,5 +895,16 @@ export function packSpecSchemaWith<T extends z.ZodRawShape>(
   fields: T,
   description: string,
 ) {
-  return strictObject({ ...packSpecInputSchema.shape, ...fields }, description);
+  const platformOnly = Object.fromEntries(
+    Object.entries(PLATFORM_ONLY_FIELDS).map(([name, message]) => [
+      name,
+      z.unknown({ description: `Not an input: ${message}` }).optional(),
+    ]),
+  ) as {
+    [name in keyof typeof PLATFORM_ONLY_FIELDS]: z.ZodOptional<z.ZodUnknown>;
+  };
+  return strictObject(
+    { ...packSpecInputSchema.shape, ...platformOnly, ...fields },
+    description,
+  );
 }

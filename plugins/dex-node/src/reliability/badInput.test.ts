@@ -145,10 +145,18 @@ describe('bad input never touches the cluster', () => {
     /** Each must match the error message: the field, and what to change. */
     messages: RegExp[];
   }
-  const spec =
-    (mutate: Mutate, policy?: PlatformPolicy, options: ProvisionOptions = {}) =>
-    () =>
-      provisionPack(kc, bad(mutate), { policy, ...options });
+  /** A row of the baseline spec with one mistake (`mutate`), provisioned under `policy`. */
+  const badSpec = (
+    name: string,
+    messages: RegExp | RegExp[],
+    mutate: Mutate,
+    policy?: PlatformPolicy,
+    options: ProvisionOptions = {},
+  ): Row => ({
+    name,
+    run: () => provisionPack(kc, bad(mutate), { policy, ...options }),
+    messages: [messages].flat(),
+  });
   const withPolicy = (extra: Partial<PlatformPolicy>): PlatformPolicy => ({
     ...DEFAULT_POLICY,
     ...extra,
@@ -164,222 +172,197 @@ describe('bad input never touches the cluster', () => {
       },
     ] as PackSpec['connectors'];
 
+  /** One static user, a@example.test, with its password given as `password`. */
+  const userWith = (
+    password: Partial<NonNullable<PackSpec['staticUsers']>[number]>,
+  ) =>
+    [
+      { email: 'a@example.test', username: 'a', ...password },
+    ] as PackSpec['staticUsers'];
+
   const rows: Row[] = [
     // --- names, namespaces, hosts (DNS-1123)
-    {
-      name: 'namespace with uppercase and _',
-      run: spec(s => {
+    badSpec(
+      'namespace with uppercase and _',
+      /namespace: "Team_A" is not a valid namespace: use at most 63 lowercase letters, digits and '-'.*DNS-1123 label/,
+      s => {
         s.namespace = 'Team_A';
-      }),
-      messages: [
-        /namespace: "Team_A" is not a valid namespace: use at most 63 lowercase letters, digits and '-'.*DNS-1123 label/,
-      ],
-    },
-    {
-      name: 'empty namespace',
-      run: spec(s => {
-        s.namespace = '';
-      }),
-      messages: [/namespace: namespace is required/],
-    },
-    {
-      name: 'namespace of 64 characters',
-      run: spec(s => {
+      },
+    ),
+    badSpec('empty namespace', /namespace: namespace is required/, s => {
+      s.namespace = '';
+    }),
+    badSpec(
+      'namespace of 64 characters',
+      /namespace: .* use at most 63 /,
+      s => {
         s.namespace = 'a'.repeat(64);
-      }),
-      messages: [/namespace: .* use at most 63 /],
-    },
-    {
-      name: 'instance with a dot',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'instance with a dot',
+      /instance: "dex\.prod" is not a valid instance name: .*DNS-1123 label/,
+      s => {
         s.instance = 'dex.prod';
-      }),
-      messages: [
-        /instance: "dex\.prod" is not a valid instance name: .*DNS-1123 label/,
-      ],
-    },
-    {
-      name: 'instance too long for its suffixes',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'instance too long for its suffixes',
+      /instance: .*use at most 40 /,
+      s => {
         s.instance = 'd'.repeat(41);
-      }),
-      messages: [/instance: .*use at most 40 /],
-    },
-    {
-      name: 'host with a scheme',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'host with a scheme',
+      /dex\.exposure\.ingress\.hosts\[0\]: .*not a valid host name: .*without scheme, port, path or wildcard/,
+      s => {
         dexIngress(s).hosts = ['https://dex.example.test'];
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.hosts\[0\]: .*not a valid host name: .*without scheme, port, path or wildcard/,
-      ],
-    },
-    {
-      name: 'wildcard host',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'wildcard host',
+      /dex\.exposure\.ingress\.hosts\[0\]: "\*\.example\.test" is not a valid host name/,
+      s => {
         dexIngress(s).hosts = ['*.example.test'];
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.hosts\[0\]: "\*\.example\.test" is not a valid host name/,
-      ],
-    },
-    {
-      name: 'host with a port',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'host with a port',
+      /dex\.exposure\.ingress\.hosts\[0\]: .*without scheme, port/,
+      s => {
         dexIngress(s).hosts = ['dex.example.test:8443'];
-      }),
-      messages: [/dex\.exposure\.ingress\.hosts\[0\]: .*without scheme, port/],
-    },
-    {
-      name: 'uppercase host',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'uppercase host',
+      /dex\.exposure\.ingress\.hosts\[0\]: .*use lowercase DNS labels/,
+      s => {
         dexIngress(s).hosts = ['Dex.Example.test'];
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.hosts\[0\]: .*use lowercase DNS labels/,
-      ],
-    },
-    {
-      name: 'extra name with _',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'extra name with _',
+      /authenticator\.exposure\.extraNames\[0\]: "login_example" is not a valid host name/,
+      s => {
         s.authenticator.exposure.extraNames = ['login_example'];
-      }),
-      messages: [
-        /authenticator\.exposure\.extraNames\[0\]: "login_example" is not a valid host name/,
-      ],
-    },
-    {
-      name: 'kubernetesId with a space',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'kubernetesId with a space',
+      /kubernetesId: must be a label value: at most 63 letters, digits/,
+      s => {
         s.kubernetesId = 'payments api';
-      }),
-      messages: [
-        /kubernetesId: must be a label value: at most 63 letters, digits/,
-      ],
-    },
-    {
-      name: 'clientId with a slash',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'clientId with a slash',
+      /clientId: use letters, digits, '-', '_' or '\.'/,
+      s => {
         s.clientId = 'kube/rnetes';
-      }),
-      messages: [/clientId: use letters, digits, '-', '_' or '\.'/],
-    },
+      },
+    ),
     // --- versions
-    {
-      name: 'Dex version not allowed by policy',
-      run: spec(s => {
+    badSpec(
+      'Dex version not allowed by policy',
+      /dex\.version: Dex version 2\.44\.0 is not allowed by the platform \(dex: config\); allowed: 2\.45\.1/,
+      s => {
         s.dex.version = '2.44.0';
-      }, onlyDexPolicy),
-      messages: [
-        /dex\.version: Dex version 2\.44\.0 is not allowed by the platform \(dex: config\); allowed: 2\.45\.1/,
-      ],
-    },
-    {
-      name: 'unknown Dex version',
-      run: spec(s => {
+      },
+      onlyDexPolicy,
+    ),
+    badSpec(
+      'unknown Dex version',
+      /dex\.version: Dex version "2\.99\.0" is not in the catalogue; choose one of 2\.45\.1, /,
+      s => {
         s.dex.version = '2.99.0';
-      }),
-      messages: [
-        /dex\.version: Dex version "2\.99\.0" is not in the catalogue; choose one of 2\.45\.1, /,
-      ],
-    },
-    {
-      name: 'authenticator version not allowed by policy',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'authenticator version not allowed by policy',
+      /authenticator\.version: dex-k8s-authenticator version 1\.2\.0 is not allowed .*allowed: 1\.4\.0/,
+      s => {
         s.authenticator.version = '1.2.0';
-      }, onlyDexPolicy),
-      messages: [
-        /authenticator\.version: dex-k8s-authenticator version 1\.2\.0 is not allowed .*allowed: 1\.4\.0/,
-      ],
-    },
-    {
-      name: 'unknown authenticator version',
-      run: spec(s => {
+      },
+      onlyDexPolicy,
+    ),
+    badSpec(
+      'unknown authenticator version',
+      /authenticator\.version: .*"latest" is not in the catalogue; choose one of 1\.4\.0, 1\.2\.0/,
+      s => {
         s.authenticator.version = 'latest';
-      }),
-      messages: [
-        /authenticator\.version: .*"latest" is not in the catalogue; choose one of 1\.4\.0, 1\.2\.0/,
-      ],
-    },
-    {
-      name: 'kubernetes storage on a Kubernetes without apiextensions.k8s.io/v1 CRDs',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'kubernetes storage on a Kubernetes without apiextensions.k8s.io/v1 CRDs',
+      /dex\.storage: kubernetes storage needs CustomResourceDefinitions of apiextensions\.k8s\.io\/v1, which Kubernetes v1\.15\.12 does not serve/,
+      s => {
         s.kubernetesVersion = 'v1.15.12';
-      }),
-      messages: [
-        /dex\.storage: kubernetes storage needs CustomResourceDefinitions of apiextensions\.k8s\.io\/v1, which Kubernetes v1\.15\.12 does not serve/,
-      ],
-    },
+      },
+    ),
     // --- authenticator and issuer
-    {
-      name: 'authenticator enabled, Dex issuer over http',
-      run: spec(s => {
+    badSpec(
+      'authenticator enabled, Dex issuer over http',
+      /dex\.issuerUrl: "http:\/\/dex\.example\.test" must use https/,
+      s => {
         s.dex.issuerUrl = 'http://dex.example.test';
-      }),
-      messages: [
-        /dex\.issuerUrl: "http:\/\/dex\.example\.test" must use https/,
-      ],
-    },
-    {
-      name: 'authenticator url over http (not localhost)',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'authenticator url over http (not localhost)',
+      /authenticator\.url: .*must use https \(http is allowed only for localhost\)/,
+      s => {
         s.authenticator.url = 'http://login.example.test';
-      }),
-      messages: [
-        /authenticator\.url: .*must use https \(http is allowed only for localhost\)/,
-      ],
-    },
-    {
-      name: 'apiServerUrl that is not a URL',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'apiServerUrl that is not a URL',
+      /authenticator\.apiServerUrl: .*must use https|authenticator\.apiServerUrl: .*not a URL/,
+      s => {
         s.authenticator.apiServerUrl = 'kube.example.test:6443';
-      }),
-      messages: [
-        /authenticator\.apiServerUrl: .*must use https|authenticator\.apiServerUrl: .*not a URL/,
-      ],
-    },
+      },
+    ),
     // --- Ingress
-    {
-      name: 'Dex Ingress enabled without hosts',
-      run: spec(s => {
+    badSpec(
+      'Dex Ingress enabled without hosts',
+      /dex\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host; add one or set ingress\.enabled: false/,
+      s => {
         dexIngress(s).hosts = [];
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host; add one or set ingress\.enabled: false/,
-      ],
-    },
-    {
-      name: 'authenticator Ingress enabled, hosts missing',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'authenticator Ingress enabled, hosts missing',
+      /authenticator\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host/,
+      s => {
         s.authenticator.exposure.ingress = any({ enabled: true });
-      }),
-      messages: [
-        /authenticator\.exposure\.ingress\.hosts: an enabled Ingress needs at least one host/,
-      ],
-    },
-    {
-      name: 'Ingress TLS Secret named but missing',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'Ingress TLS Secret named but missing',
+      /dex\.exposure\.ingress\.tlsSecretName: Secret base\/no-such-tls does not exist; create it first/,
+      s => {
         dexIngress(s).tlsSecretName = 'no-such-tls';
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.tlsSecretName: Secret base\/no-such-tls does not exist; create it first/,
-      ],
-    },
+      },
+    ),
     // --- connectors
-    {
-      name: 'GitHub connector without clientId and secret',
-      run: spec(s => {
-        s.connectors = [any({ type: 'github', id: 'github', name: 'GitHub' })];
-      }),
-      messages: [
+    badSpec(
+      'GitHub connector without clientId and secret',
+      [
         /connectors\[0\]\.clientId: the GitHub OAuth app client id is required/,
         /connectors\[0\]\.clientSecretRef: a Secret reference \{name, key\} in the pack namespace is required/,
       ],
-    },
-    {
-      name: 'LDAP connector without host, bindDN, base DN',
-      run: spec(s => {
+      s => {
+        s.connectors = [any({ type: 'github', id: 'github', name: 'GitHub' })];
+      },
+    ),
+    badSpec(
+      'LDAP connector without host, bindDN, base DN',
+      [
+        /connectors\[0\]\.host: give the LDAP server as host:port/,
+        /connectors\[0\]\.bindDN: the DN to bind as is required/,
+        /connectors\[0\]\.userBaseDN: the base DN to search users under is required/,
+      ],
+      s => {
         s.connectors = [
           any({
             type: 'ldap',
@@ -388,16 +371,12 @@ describe('bad input never touches the cluster', () => {
             bindPasswordRef: { name: 'ldap', key: 'pw' },
           }),
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.host: give the LDAP server as host:port/,
-        /connectors\[0\]\.bindDN: the DN to bind as is required/,
-        /connectors\[0\]\.userBaseDN: the base DN to search users under is required/,
-      ],
-    },
-    {
-      name: 'OIDC connector with an http issuer',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'OIDC connector with an http issuer',
+      /connectors\[0\]\.issuer: "http:\/\/sso\.example\.test" must use https/,
+      s => {
         s.connectors = [
           {
             type: 'oidc',
@@ -408,23 +387,19 @@ describe('bad input never touches the cluster', () => {
             clientSecretRef: { name: 'sso', key: 'secret' },
           },
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.issuer: "http:\/\/sso\.example\.test" must use https/,
-      ],
-    },
-    {
-      name: 'unknown connector type',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'unknown connector type',
+      /connectors\[0\]\.type: unknown connector type "keystone"; use github, gitlab, microsoft, google, oidc, oauth, saml, ldap/,
+      s => {
         s.connectors = [any({ type: 'keystone', id: 'ks', name: 'Keystone' })];
-      }),
-      messages: [
-        /connectors\[0\]\.type: unknown connector type "keystone"; use github, gitlab, microsoft, google, oidc, oauth, saml, ldap/,
-      ],
-    },
-    {
-      name: 'a connector the Dex version lacks',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'a connector the Dex version lacks',
+      /connectors\[0\]\.type: Dex 2\.30\.0 has no oauth connector \(the oldest catalogued release with it is 2\.35\.1\)/,
+      s => {
         s.dex.version = '2.30.0';
         s.connectors = [
           any({
@@ -438,14 +413,12 @@ describe('bad input never touches the cluster', () => {
             clientSecretRef: { name: 'sso', key: 'secret' },
           }),
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.type: Dex 2\.30\.0 has no oauth connector \(the oldest catalogued release with it is 2\.35\.1\)/,
-      ],
-    },
-    {
-      name: 'connector secret given inline',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'connector secret given inline',
+      /connectors\[0\]\.clientSecret: secrets are never given inline: store it in a Secret and reference it with clientSecretRef: \{name, key\}/,
+      s => {
         s.connectors = [
           any({
             type: 'github',
@@ -455,14 +428,12 @@ describe('bad input never touches the cluster', () => {
             clientSecret: INLINE_SECRET,
           }),
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.clientSecret: secrets are never given inline: store it in a Secret and reference it with clientSecretRef: \{name, key\}/,
-      ],
-    },
-    {
-      name: 'connector clientId that is not a string',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'connector clientId that is not a string',
+      /connectors\[0\]\.clientId: .*string/,
+      s => {
         s.connectors = [
           any({
             type: 'github',
@@ -472,12 +443,12 @@ describe('bad input never touches the cluster', () => {
             clientSecretRef: { name: 'github-oauth-partial', key: 'other' },
           }),
         ];
-      }),
-      messages: [/connectors\[0\]\.clientId: .*string/],
-    },
-    {
-      name: 'connector Secret missing in the cluster',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'connector Secret missing in the cluster',
+      /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth has no key "client-secret" \(the Secret does not exist\); create it first/,
+      s => {
         s.connectors = [
           {
             type: 'github',
@@ -487,14 +458,12 @@ describe('bad input never touches the cluster', () => {
             clientSecretRef: { name: 'github-oauth', key: 'client-secret' },
           },
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth has no key "client-secret" \(the Secret does not exist\); create it first/,
-      ],
-    },
-    {
-      name: 'connector Secret without the key',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'connector Secret without the key',
+      /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth-partial has no key "client-secret"; create it first/,
+      s => {
         s.connectors = [
           {
             type: 'github',
@@ -507,14 +476,12 @@ describe('bad input never touches the cluster', () => {
             },
           },
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.clientSecretRef: Secret base\/github-oauth-partial has no key "client-secret"; create it first/,
-      ],
-    },
-    {
-      name: 'connector secret with a quote, for a Dex that pastes it into JSON',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'connector secret with a quote, for a Dex that pastes it into JSON',
+      /connectors\[0\]\.clientSecretRef: the value in Secret base\/github-oauth-quoted contains a quote, backslash or control character, which Dex 2\.41\.1 would paste into its JSON config unescaped; use a value without them, or Dex 2\.43\.1 or newer/,
+      s => {
         s.dex.version = '2.41.1';
         s.connectors = [
           {
@@ -528,49 +495,41 @@ describe('bad input never touches the cluster', () => {
             },
           },
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.clientSecretRef: the value in Secret base\/github-oauth-quoted contains a quote, backslash or control character, which Dex 2\.41\.1 would paste into its JSON config unescaped; use a value without them, or Dex 2\.43\.1 or newer/,
-      ],
-    },
+      },
+    ),
     // --- static clients and users
-    {
-      name: 'duplicate static client ids',
-      run: spec(s => {
+    badSpec(
+      'duplicate static client ids',
+      /staticClients\[1\]\.id: duplicate static client id "app"; each client needs its own id/,
+      s => {
         s.staticClients = [
           { id: 'app', redirectURIs: ['https://app.example.test/cb'] },
           { id: 'app', redirectURIs: ['https://app.example.test/cb2'] },
         ];
-      }),
-      messages: [
-        /staticClients\[1\]\.id: duplicate static client id "app"; each client needs its own id/,
-      ],
-    },
-    {
-      name: "static client with the pack's own client id",
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      "static client with the pack's own client id",
+      /staticClients\[0\]\.id: "kubernetes" is the pack's own client \(clientId\); give this client another id/,
+      s => {
         s.staticClients = [
           { id: 'kubernetes', redirectURIs: ['https://app.example.test/cb'] },
         ];
-      }),
-      messages: [
-        /staticClients\[0\]\.id: "kubernetes" is the pack's own client \(clientId\); give this client another id/,
-      ],
-    },
-    {
-      name: 'redirect URI over http (not localhost)',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'redirect URI over http (not localhost)',
+      /staticClients\[0\]\.redirectURIs\[0\]: "http:\/\/app\.example\.test\/cb" must use https \(http is allowed only for localhost\)/,
+      s => {
         s.staticClients = [
           { id: 'app', redirectURIs: ['http://app.example.test/cb'] },
         ];
-      }),
-      messages: [
-        /staticClients\[0\]\.redirectURIs\[0\]: "http:\/\/app\.example\.test\/cb" must use https \(http is allowed only for localhost\)/,
-      ],
-    },
-    {
-      name: 'static client secret given inline',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'static client secret given inline',
+      /staticClients\[0\]\.secret: secrets are never given inline: reference a Secret with secretRef/,
+      s => {
         s.staticClients = [
           any({
             id: 'app',
@@ -578,120 +537,92 @@ describe('bad input never touches the cluster', () => {
             secret: INLINE_SECRET,
           }),
         ];
-      }),
-      messages: [
-        /staticClients\[0\]\.secret: secrets are never given inline: reference a Secret with secretRef/,
-      ],
-    },
-    {
-      name: 'static user password given inline',
-      run: spec(s => {
-        s.staticUsers = [
-          any({
-            email: 'a@example.test',
-            username: 'a',
-            password: INLINE_SECRET,
-          }),
-        ];
-      }),
-      messages: [
-        /staticUsers\[0\]\.password: passwords are never given inline: .*passwordRef/,
-      ],
-    },
-    {
-      name: 'static user password Secret missing',
-      run: spec(s => {
-        s.staticUsers = [
-          {
-            email: 'a@example.test',
-            username: 'a',
-            passwordRef: { name: 'users', key: 'a' },
-          },
-        ];
-      }),
-      messages: [
-        /staticUsers\[0\]\.passwordRef: Secret base\/users has no key "a" \(the Secret does not exist\); create it first/,
-      ],
-    },
+      },
+    ),
+    badSpec(
+      'static user password given inline',
+      /staticUsers\[0\]\.password: passwords are never given inline: .*passwordRef/,
+      s => {
+        s.staticUsers = userWith(any({ password: INLINE_SECRET }));
+      },
+    ),
+    badSpec(
+      'static user password Secret missing',
+      /staticUsers\[0\]\.passwordRef: Secret base\/users has no key "a" \(the Secret does not exist\); create it first/,
+      s => {
+        s.staticUsers = userWith({ passwordRef: { name: 'users', key: 'a' } });
+      },
+    ),
     // --- exposure and sizes
-    {
-      name: 'serviceType typo',
-      run: spec(s => {
+    badSpec(
+      'serviceType typo',
+      /dex\.exposure\.serviceType: must be one of ClusterIP, LoadBalancer, NodePort; got "Loadbalancer"/,
+      s => {
         s.dex.exposure.serviceType = any('Loadbalancer');
-      }),
-      messages: [
-        /dex\.exposure\.serviceType: must be one of ClusterIP, LoadBalancer, NodePort; got "Loadbalancer"/,
-      ],
-    },
-    {
-      name: 'negative replicas',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'negative replicas',
+      /dex\.replicas: must be a whole number from 1 to 20; got -1/,
+      s => {
         s.dex.replicas = -1;
-      }),
-      messages: [/dex\.replicas: must be a whole number from 1 to 20; got -1/],
-    },
-    {
-      name: 'fractional authenticator replicas',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'fractional authenticator replicas',
+      /authenticator\.replicas: must be a whole number from 1 to 20; got 1\.5/,
+      s => {
         s.authenticator.replicas = 1.5;
-      }),
-      messages: [
-        /authenticator\.replicas: must be a whole number from 1 to 20; got 1\.5/,
-      ],
-    },
-    {
-      name: 'memory storage with 2 replicas',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'memory storage with 2 replicas',
+      /dex\.replicas: memory storage is per pod: use dex\.storage: kubernetes/,
+      s => {
         s.dex.storage = 'memory';
         s.dex.replicas = 2;
-      }),
-      messages: [
-        /dex\.replicas: memory storage is per pod: use dex\.storage: kubernetes/,
-      ],
-    },
-    {
-      name: 'expiry that is not a duration',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'expiry that is not a duration',
+      /expiry\.idTokens: "24 hours" is not a duration; write e\.g\. 24h/,
+      s => {
         s.expiry.idTokens = '24 hours';
-      }),
-      messages: [
-        /expiry\.idTokens: "24 hours" is not a duration; write e\.g\. 24h/,
-      ],
-    },
-    {
-      name: 'huge annotation value',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'huge annotation value',
+      /dex\.exposure\.ingress\.annotations\["example\.com\/note"\]: is 10000 characters long; keep it under 4096/,
+      s => {
         dexIngress(s).annotations = { 'example.com/note': 'x'.repeat(10_000) };
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.annotations\["example\.com\/note"\]: is 10000 characters long; keep it under 4096/,
-      ],
-    },
-    {
-      name: 'annotations beyond the 256 KiB Kubernetes allows in total',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'annotations beyond the 256 KiB Kubernetes allows in total',
+      /dex\.exposure\.ingress\.annotations: .*256 KiB/,
+      s => {
         dexIngress(s).annotations = Object.fromEntries(
           Array.from({ length: 80 }, (_, i) => [
             `example.com/note-${i}`,
             'x'.repeat(4000),
           ]),
         );
-      }),
-      messages: [/dex\.exposure\.ingress\.annotations: .*256 KiB/],
-    },
-    {
-      name: '10k Ingress hosts',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      '10k Ingress hosts',
+      /dex\.exposure\.ingress\.hosts: 10000 hosts; at most \d+/,
+      s => {
         dexIngress(s).hosts = Array.from(
           { length: 10_000 },
           (_, i) => `h${i}.example.test`,
         );
-      }),
-      messages: [/dex\.exposure\.ingress\.hosts: 10000 hosts; at most \d+/],
-    },
-    {
-      name: "redirect URIs that make Dex's config larger than 1 MiB",
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      "redirect URIs that make Dex's config larger than 1 MiB",
+      /objects larger than the 1 MiB Kubernetes stores per object: Secret\/base\/dex-config \(\d+ bytes\)\. Nothing was applied\. Use fewer or shorter staticClients, redirectURIs/,
+      s => {
         s.staticClients = Array.from({ length: 60 }, (_, i) => ({
           id: `app-${i}`,
           redirectURIs: Array.from(
@@ -699,55 +630,51 @@ describe('bad input never touches the cluster', () => {
             (_2, j) => `https://app-${i}.example.test/${'p'.repeat(400)}/${j}`,
           ),
         }));
-      }),
-      messages: [
-        /objects larger than the 1 MiB Kubernetes stores per object: Secret\/base\/dex-config \(\d+ bytes\)\. Nothing was applied\. Use fewer or shorter staticClients, redirectURIs/,
-      ],
-    },
-    {
-      name: '101 static clients',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      '101 static clients',
+      /staticClients: 101 static clients; at most 100 are allowed/,
+      s => {
         s.staticClients = Array.from({ length: 101 }, (_, i) => ({
           id: `app-${i}`,
           redirectURIs: ['https://a.example.test/cb'],
         }));
-      }),
-      messages: [/staticClients: 101 static clients; at most 100 are allowed/],
-    },
+      },
+    ),
     // --- injection into free text that ends up in flags or YAML
-    {
-      name: 'kubernetesId carrying a YAML document',
-      run: spec(s => {
+    badSpec(
+      'kubernetesId carrying a YAML document',
+      /kubernetesId: must be a label value/,
+      s => {
         s.kubernetesId = YAML_INJECTION;
-      }),
-      messages: [/kubernetesId: must be a label value/],
-    },
-    {
-      name: 'annotation key carrying a YAML document',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'annotation key carrying a YAML document',
+      /dex\.exposure\.ingress\.annotations: "harmless\\n---\\napiVersion.*" is not a valid annotation key/,
+      s => {
         dexIngress(s).annotations = { [YAML_INJECTION]: 'x' };
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.annotations: "harmless\\n---\\napiVersion.*" is not a valid annotation key/,
-      ],
-    },
-    {
-      name: 'username claim carrying an extra apiserver flag',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'username claim carrying an extra apiserver flag',
+      /claims\.usernameClaim: .*(whitespace|claim name)/,
+      s => {
         s.claims.usernameClaim = 'email\n--oidc-username-claim=sub';
-      }),
-      messages: [/claims\.usernameClaim: .*(whitespace|claim name)/],
-    },
-    {
-      name: 'groups prefix carrying an extra apiserver flag',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'groups prefix carrying an extra apiserver flag',
+      /claims\.groupsPrefix: .*whitespace/,
+      s => {
         s.claims.groupsPrefix = 'oidc:\n--oidc-groups-claim=roles';
-      }),
-      messages: [/claims\.groupsPrefix: .*whitespace/],
-    },
-    {
-      name: 'connector name with control characters',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'connector name with control characters',
+      /connectors\[0\]\.name: contains control characters; remove them/,
+      s => {
         s.connectors = [
           {
             type: 'github',
@@ -757,70 +684,60 @@ describe('bad input never touches the cluster', () => {
             clientSecretRef: { name: 'x', key: 'y' },
           },
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.name: contains control characters; remove them/,
-      ],
-    },
+      },
+    ),
     // --- values that become kube-apiserver flags, URLs or paths (issue 13: each injection)
-    {
-      name: 'issuer URL carrying a second apiserver flag',
-      run: spec(s => {
+    badSpec(
+      'issuer URL carrying a second apiserver flag',
+      /dex\.issuerUrl: .* contains whitespace or control characters; remove them/,
+      s => {
         s.dex.issuerUrl = `https://dex.base.example.test${FLAG_INJECTION}`;
-      }),
-      messages: [
-        /dex\.issuerUrl: .* contains whitespace or control characters; remove them/,
-      ],
-    },
-    {
-      name: 'issuer URL with a space',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'issuer URL with a space',
+      /dex\.issuerUrl: .*contains whitespace/,
+      s => {
         s.dex.issuerUrl = 'https://dex.base.example.test/d ex';
-      }),
-      messages: [/dex\.issuerUrl: .*contains whitespace/],
-    },
-    {
-      name: 'apiServerCaFile carrying a second apiserver flag',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'apiServerCaFile carrying a second apiserver flag',
+      /apiServerCaFile: .*contains whitespace or control characters; remove them \(the path becomes a kube-apiserver flag\)/,
+      s => {
         s.apiServerCaFile = `/etc/kubernetes/pki/dex-ca.crt${FLAG_INJECTION}`;
-      }),
-      messages: [
-        /apiServerCaFile: .*contains whitespace or control characters; remove them \(the path becomes a kube-apiserver flag\)/,
-      ],
-    },
-    {
-      name: 'apiServerCaFile climbing out with ..',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'apiServerCaFile climbing out with ..',
+      /apiServerCaFile: .*no \. or \.\. segments/,
+      s => {
         s.apiServerCaFile = '/etc/kubernetes/pki/../../../root/.ssh/id_rsa';
-      }),
-      messages: [/apiServerCaFile: .*no \. or \.\. segments/],
-    },
-    {
-      name: 'redirect URI with a line break',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'redirect URI with a line break',
+      /staticClients\[0\]\.redirectURIs\[0\]: .*contains whitespace or control characters/,
+      s => {
         s.staticClients = [
           {
             id: 'app',
             redirectURIs: [`https://app.example.test/cb${FLAG_INJECTION}`],
           },
         ];
-      }),
-      messages: [
-        /staticClients\[0\]\.redirectURIs\[0\]: .*contains whitespace or control characters/,
-      ],
-    },
-    {
-      name: 'authenticator URL with a tab',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'authenticator URL with a tab',
+      /authenticator\.url: .*contains whitespace or control characters/,
+      s => {
         s.authenticator.url = 'https://login.example.test/\tx';
-      }),
-      messages: [
-        /authenticator\.url: .*contains whitespace or control characters/,
-      ],
-    },
-    {
-      name: 'upstream OIDC issuer with a line break',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'upstream OIDC issuer with a line break',
+      /connectors\[0\]\.issuer: .*contains whitespace or control characters/,
+      s => {
         s.connectors = [
           {
             type: 'oidc',
@@ -831,247 +748,201 @@ describe('bad input never touches the cluster', () => {
             clientSecretRef: { name: 'github-oauth-partial', key: 'other' },
           },
         ];
-      }),
-      messages: [
-        /connectors\[0\]\.issuer: .*contains whitespace or control characters/,
-      ],
-    },
-    {
-      name: 'cluster name carrying a path into the redirect URI',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'cluster name carrying a path into the redirect URI',
+      /cluster: "local\/\.\.\/\.\.\/evil" is not a cluster name/,
+      s => {
         s.cluster = 'local/../../evil';
-      }),
-      messages: [/cluster: "local\/\.\.\/\.\.\/evil" is not a cluster name/],
-    },
-    {
-      name: 'Kubernetes version carrying a line break',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'Kubernetes version carrying a line break',
+      /kubernetesVersion: .*is not a Kubernetes version/,
+      s => {
         s.kubernetesVersion = `v1.35.4${FLAG_INJECTION}`;
-      }),
-      messages: [/kubernetesVersion: .*is not a Kubernetes version/],
-    },
-    {
-      name: 'groups claim with a space',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'groups claim with a space',
+      /claims\.groupsClaim: .*is not a claim name/,
+      s => {
         s.claims.groupsClaim = 'groups --oidc-username-claim=sub';
-      }),
-      messages: [/claims\.groupsClaim: .*is not a claim name/],
-    },
+      },
+    ),
     // --- claim prefixes: system: always, empty unless the platform allows it
-    {
-      name: 'groups prefix system:',
-      run: spec(s => {
+    badSpec(
+      'groups prefix system:',
+      /claims\.groupsPrefix: "system:" starts with system:, which the kube-apiserver reserves/,
+      s => {
         s.claims.groupsPrefix = 'system:';
-      }),
-      messages: [
-        /claims\.groupsPrefix: "system:" starts with system:, which the kube-apiserver reserves/,
-      ],
-    },
-    {
-      name: 'username prefix system:serviceaccount:',
-      run: spec(
-        s => {
-          s.claims.usernamePrefix = 'system:serviceaccount:';
-        },
-        withPolicy({ allowEmptyClaimPrefixes: true }),
-      ),
-      messages: [/claims\.usernamePrefix: .*starts with system:/],
-    },
-    {
-      name: 'groups prefix an upstream group completes to system:masters',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'username prefix system:serviceaccount:',
+      /claims\.usernamePrefix: .*starts with system:/,
+      s => {
+        s.claims.usernamePrefix = 'system:serviceaccount:';
+      },
+      withPolicy({ allowEmptyClaimPrefixes: true }),
+    ),
+    badSpec(
+      'groups prefix an upstream group completes to system:masters',
+      /claims\.groupsPrefix: "syst" is the start of system:/,
+      s => {
         s.claims.groupsPrefix = 'syst';
-      }),
-      messages: [/claims\.groupsPrefix: "syst" is the start of system:/],
-    },
-    {
-      name: 'empty groups prefix (not allowed by default)',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'empty groups prefix (not allowed by default)',
+      /claims\.groupsPrefix: an empty groups prefix .*system:masters would be cluster-admin.*dex\.policy\.allowEmptyClaimPrefixes/,
+      s => {
         s.claims.groupsPrefix = '';
-      }),
-      messages: [
-        /claims\.groupsPrefix: an empty groups prefix .*system:masters would be cluster-admin.*dex\.policy\.allowEmptyClaimPrefixes/,
-      ],
-    },
-    {
-      name: 'empty username prefix (not allowed by default)',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'empty username prefix (not allowed by default)',
+      /claims\.usernamePrefix: an empty username prefix/,
+      s => {
         s.claims.usernamePrefix = '';
-      }),
-      messages: [/claims\.usernamePrefix: an empty username prefix/],
-    },
+      },
+    ),
     // --- platform policy (dex: config)
-    {
-      name: 'namespace kube-system (reserved)',
-      run: spec(s => {
+    badSpec(
+      'namespace kube-system (reserved)',
+      /namespace: "kube-system" is one of the cluster's own namespaces .*listing "kube-system" exactly in dex\.policy\.namespaces \(or dex\.clusters\.local\.policy\.namespaces\)/,
+      s => {
         s.namespace = 'kube-system';
-      }),
-      messages: [
-        /namespace: "kube-system" is one of the cluster's own namespaces .*listing "kube-system" exactly in dex\.policy\.namespaces \(or dex\.clusters\.local\.policy\.namespaces\)/,
-      ],
-    },
-    {
-      name: 'namespace kube-system with a policy of *',
-      run: spec(
-        s => {
-          s.namespace = 'kube-system';
-        },
-        withPolicy({ namespaces: ['*'] }),
-      ),
-      messages: [
-        /namespace: "kube-system" is one of the cluster's own namespaces/,
-      ],
-    },
-    {
-      name: 'namespace outside the allowed patterns',
-      run: spec(() => {}, withPolicy({ namespaces: ['team-*'] })),
-      messages: [
-        /namespace: namespace "base" is not allowed by the platform on cluster "local": choose one matching "team-\*"/,
-      ],
-    },
-    {
-      name: 'Ingress class the platform does not allow',
-      run: spec(
-        s => {
-          dexIngress(s).className = 'public';
-        },
-        withPolicy({ ingressClasses: ['internal'] }),
-      ),
-      messages: [
-        /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
-      ],
-    },
-    {
-      name: 'server-snippet annotation',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'namespace kube-system with a policy of *',
+      /namespace: "kube-system" is one of the cluster's own namespaces/,
+      s => {
+        s.namespace = 'kube-system';
+      },
+      withPolicy({ namespaces: ['*'] }),
+    ),
+    badSpec(
+      'namespace outside the allowed patterns',
+      /namespace: namespace "base" is not allowed by the platform on cluster "local": choose one matching "team-\*"/,
+      () => {},
+      withPolicy({ namespaces: ['team-*'] }),
+    ),
+    badSpec(
+      'Ingress class the platform does not allow',
+      /dex\.exposure\.ingress\.className: Ingress class "public" is not allowed by the platform: use one of internal \(dex\.policy\.ingressClasses/,
+      s => {
+        dexIngress(s).className = 'public';
+      },
+      withPolicy({ ingressClasses: ['internal'] }),
+    ),
+    badSpec(
+      'server-snippet annotation',
+      /dex\.exposure\.ingress\.annotations\["nginx\.ingress\.kubernetes\.io\/server-snippet"\]: .*run configuration or change authentication/,
+      s => {
         dexIngress(s).annotations = {
           'nginx.ingress.kubernetes.io/server-snippet':
             'location / { return 200; }',
         };
-      }),
-      messages: [
-        /dex\.exposure\.ingress\.annotations\["nginx\.ingress\.kubernetes\.io\/server-snippet"\]: .*run configuration or change authentication/,
-      ],
-    },
-    {
-      name: 'configuration-snippet annotation under a wildcard the platform allows',
-      run: spec(
-        s => {
-          dexIngress(s).annotations = {
-            'nginx.ingress.kubernetes.io/configuration-snippet':
-              'more_set_headers "x: y";',
-          };
-        },
-        withPolicy({ ingressAnnotations: ['nginx.ingress.kubernetes.io/*'] }),
-      ),
-      messages: [/configuration-snippet.*only by listing .* exactly/],
-    },
-    {
-      name: 'auth-url annotation',
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'configuration-snippet annotation under a wildcard the platform allows',
+      /configuration-snippet.*only by listing .* exactly/,
+      s => {
+        dexIngress(s).annotations = {
+          'nginx.ingress.kubernetes.io/configuration-snippet':
+            'more_set_headers "x: y";',
+        };
+      },
+      withPolicy({ ingressAnnotations: ['nginx.ingress.kubernetes.io/*'] }),
+    ),
+    badSpec(
+      'auth-url annotation',
+      /auth-url.*run configuration or change authentication/,
+      s => {
         dexIngress(s).annotations = {
           'nginx.ingress.kubernetes.io/auth-url': 'https://evil.example.test/',
         };
-      }),
-      messages: [/auth-url.*run configuration or change authentication/],
-    },
-    {
-      name: 'annotation outside the allow-list',
-      run: spec(
-        s => {
-          dexIngress(s).annotations = { 'example.com/note': 'x' };
-        },
-        withPolicy({ ingressAnnotations: ['cert-manager.io/*'] }),
-      ),
-      messages: [
-        /annotation "example\.com\/note" is not allowed by the platform: remove it, or use one matching "cert-manager\.io\/\*"/,
-      ],
-    },
-    {
-      name: "image registry that is not the platform's",
-      run: spec(s => {
+      },
+    ),
+    badSpec(
+      'annotation outside the allow-list',
+      /annotation "example\.com\/note" is not allowed by the platform: remove it, or use one matching "cert-manager\.io\/\*"/,
+      s => {
+        dexIngress(s).annotations = { 'example.com/note': 'x' };
+      },
+      withPolicy({ ingressAnnotations: ['cert-manager.io/*'] }),
+    ),
+    badSpec(
+      "image registry that is not the platform's",
+      /imageRegistry: the image registry is chosen by the platform \(dex\.policy\.imageRegistry\)/,
+      s => {
         s.imageRegistry = 'evil.example.test';
-      }),
-      messages: [
-        /imageRegistry: the image registry is chosen by the platform \(dex\.policy\.imageRegistry\)/,
-      ],
-    },
+      },
+    ),
     // --- referenced Secrets: the pack's own, or labelled usable by the platform
-    {
-      name: 'connector secretRef naming a Secret the platform did not mark usable',
-      run: spec(s => {
+    badSpec(
+      'connector secretRef naming a Secret the platform did not mark usable',
+      /The spec references Secrets it may not read:\n- connectors\[0\]\.clientSecretRef: Secret base\/app-database is not one the platform marked usable by Dex packs \(label dex\.backstage\.io\/usable-by-packs=true\).*give the value in the form instead.*Nothing was applied/s,
+      s => {
         s.connectors = githubWith({ name: 'app-database', key: 'password' });
+      },
+    ),
+    badSpec(
+      "static user's password in a Secret the platform did not mark usable",
+      /staticUsers\[0\]\.passwordRef: Secret base\/app-database is not one the platform marked usable/,
+      s => {
+        s.staticUsers = userWith({
+          passwordRef: { name: 'app-database', key: 'password' },
+        });
+      },
+    ),
+    badSpec(
+      'connector secretRef with another platform label than the one configured',
+      /Secret base\/github-oauth-partial is not one the platform marked usable by Dex packs \(label example\.com\/dex=yes\)/,
+      s => {
+        s.connectors = githubWith({
+          name: 'github-oauth-partial',
+          key: 'other',
+        });
+      },
+      withPolicy({
+        usableSecretLabel: { key: 'example.com/dex', value: 'yes' },
       }),
-      messages: [
-        /The spec references Secrets it may not read:\n- connectors\[0\]\.clientSecretRef: Secret base\/app-database is not one the platform marked usable by Dex packs \(label dex\.backstage\.io\/usable-by-packs=true\).*give the value in the form instead.*Nothing was applied/s,
-      ],
-    },
-    {
-      name: "static user's password in a Secret the platform did not mark usable",
-      run: spec(s => {
-        s.staticUsers = [
-          {
-            email: 'a@example.test',
-            username: 'a',
-            passwordRef: { name: 'app-database', key: 'password' },
-          },
-        ];
-      }),
-      messages: [
-        /staticUsers\[0\]\.passwordRef: Secret base\/app-database is not one the platform marked usable/,
-      ],
-    },
-    {
-      name: 'connector secretRef with another platform label than the one configured',
-      run: spec(
-        s => {
-          s.connectors = githubWith({
-            name: 'github-oauth-partial',
-            key: 'other',
-          });
-        },
-        withPolicy({
-          usableSecretLabel: { key: 'example.com/dex', value: 'yes' },
-        }),
-      ),
-      messages: [
-        /Secret base\/github-oauth-partial is not one the platform marked usable by Dex packs \(label example\.com\/dex=yes\)/,
-      ],
-    },
-    {
-      name: 'secret input referenced but not given',
-      run: spec(s => {
+    ),
+    badSpec(
+      'secret input referenced but not given',
+      /connectors\[0\]\.clientSecretRef: the secret input "github" was not given \(secretInputs\.github\) and is not stored in Secret base\/dex-secret-inputs; give it in the form/,
+      s => {
         s.connectors = githubWith({ name: 'dex-secret-inputs', key: 'github' });
-      }),
-      messages: [
-        /connectors\[0\]\.clientSecretRef: the secret input "github" was not given \(secretInputs\.github\) and is not stored in Secret base\/dex-secret-inputs; give it in the form/,
-      ],
-    },
-    {
-      name: "secret inputs Secret of the installation's name, made by someone else",
-      run: spec(
-        s => {
-          s.instance = 'other';
-          dexIngress(s).hosts = ['other.base.example.test'];
-          s.connectors = githubWith({
-            name: 'other-secret-inputs',
-            key: 'github',
-          });
-        },
-        undefined,
-        { secretInputs: { github: INLINE_SECRET } },
-      ),
-      messages: [
-        /connectors\[0\]\.clientSecretRef: Secret base\/other-secret-inputs was not made by this installation; ask its owner, or take the installation over \(force\)/,
-      ],
-    },
-    {
-      name: 'secret input with a key Kubernetes refuses',
-      run: spec(() => {}, undefined, {
+      },
+    ),
+    badSpec(
+      "secret inputs Secret of the installation's name, made by someone else",
+      /connectors\[0\]\.clientSecretRef: Secret base\/other-secret-inputs was not made by this installation; ask its owner, or take the installation over \(force\)/,
+      s => {
+        s.instance = 'other';
+        dexIngress(s).hosts = ['other.base.example.test'];
+        s.connectors = githubWith({
+          name: 'other-secret-inputs',
+          key: 'github',
+        });
+      },
+      undefined,
+      { secretInputs: { github: INLINE_SECRET } },
+    ),
+    badSpec(
+      'secret input with a key Kubernetes refuses',
+      /secretInputs: "not a key" is not a Secret key/,
+      () => {},
+      undefined,
+      {
         secretInputs: { 'not a key': INLINE_SECRET },
-      }),
-      messages: [/secretInputs: "not a key" is not a Secret key/],
-    },
+      },
+    ),
     // --- clusters
     {
       name: 'unknown cluster',

@@ -9,6 +9,7 @@ import {
   withDefaults,
 } from '@backstage-dex/plugin-dex-common';
 import { clientNode } from '../cluster/clientNode';
+import { KeyPool } from '../pack/certificates';
 
 /** An admin KubeConfig for a local cluster (a fresh instance: its own API discovery cache). */
 export async function adminKubeConfig(
@@ -18,6 +19,21 @@ export async function adminKubeConfig(
   const kc = new k8s.KubeConfig();
   kc.loadFromString(cluster.kubeconfig);
   return kc;
+}
+
+/**
+ * A KeyPool of `count` keys made before the runs that take them start, and never refilled, so no
+ * key is generated while runs read and write (a backend's pool refills after each run's writes).
+ * Why: RSA key generation costs more CPU than a run's requests; on a small machine that also runs
+ * the local apiserver, 60 keys generated during 20 parallel runs starved the apiserver past the
+ * 30 s request bound under load (10 such test files at once: 7 of 10 failed with "did not answer
+ * within 30000 ms"; with the keys made ahead, none).
+ */
+export async function keysMadeAhead(count: number): Promise<KeyPool> {
+  const pool = new KeyPool(count);
+  await pool.settled();
+  pool.refill = () => {};
+  return pool;
 }
 
 /** The spec of a pack with both components, Dex behind an Ingress. */

@@ -327,6 +327,45 @@ describe('installationsFromSnapshot', () => {
     });
   });
 
+  it('is progressing while a rollout is under way, though an old pod is still ready', () => {
+    const at = (status: V1Deployment['status'], generation = 2) => {
+      const d = deployment('dex', 'dex', 'ghcr.io/dexidp/dex:v2.45.1', status);
+      d.metadata!.generation = generation;
+      return installationsFromSnapshot(
+        cluster,
+        snapshot({ deployments: [d], ingresses: [] }),
+        { now },
+      )[0].dex.health;
+    };
+    // The controller has not seen the new spec yet.
+    expect(
+      at({
+        observedGeneration: 1,
+        replicas: 2,
+        readyReplicas: 2,
+        updatedReplicas: 2,
+      }),
+    ).toBe('progressing');
+    // New pods created, old ones still there (and ready).
+    expect(
+      at({
+        observedGeneration: 2,
+        replicas: 4,
+        readyReplicas: 2,
+        updatedReplicas: 2,
+      }),
+    ).toBe('progressing');
+    // Rolled out.
+    expect(
+      at({
+        observedGeneration: 2,
+        replicas: 2,
+        readyReplicas: 2,
+        updatedReplicas: 2,
+      }),
+    ).toBe('healthy');
+  });
+
   it('groups by namespace and instance, and ignores objects that are not an installation', () => {
     const other = (o: {
       metadata?: { namespace?: string; labels?: Record<string, string> };

@@ -211,7 +211,13 @@ function health(
     conditions.some(c => c.type === 'Progressing' && c.status === 'False') ||
     conditions.some(c => c.type === 'ReplicaFailure' && c.status === 'True');
   if (failed) return 'unhealthy';
+  // As `kubectl rollout status`: healthy once the controller has seen the latest spec and no pod
+  // of an older one is left; until then an old pod's readiness would pass for the new version's.
+  const rolledOut =
+    (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (d.status?.replicas ?? 0) <= replicas.updated;
   if (
+    rolledOut &&
     replicas.ready >= replicas.desired &&
     replicas.updated >= replicas.desired
   )

@@ -1,74 +1,20 @@
 import {
   AuthService,
   coreServices,
-  createBackendModule,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import {
-  catalogConditions,
-  createCatalogConditionalDecision,
-} from '@backstage/plugin-catalog-backend/alpha';
-import {
-  AuthorizeResult,
-  PolicyDecision,
-  isPermission,
-} from '@backstage/plugin-permission-common';
-import type {
-  PermissionPolicy,
-  PolicyQuery,
-  PolicyQueryUser,
-} from '@backstage/plugin-permission-node';
-import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
-import {
-  dexPackApplyPermission,
-  dexPackTakeoverPermission,
-} from '@backstage-dex/plugin-dex-common';
-
-/** The platform group of the test policy, and a user in it. */
-export const PLATFORM_GROUP = 'group:default/platform';
-export const PLATFORM_USER = 'user:default/platform-admin';
+import { DEFAULT_PLATFORM_GROUP as PLATFORM_GROUP } from '@backstage-dex/plugin-permission-backend-module-dex-policy';
 
 /**
- * The policy the plugins' READMEs describe (as the example app's): the entity's owners may
- * install (the catalog's isEntityOwner, evaluated by the catalog), the platform group may
- * install anywhere and take over; everything else is allowed.
+ * The tests run the policy the example app adds (@backstage-dex/plugin-permission-backend-module-dex-policy,
+ * which the READMEs describe): the entity's owners may install (the catalog's isEntityOwner, evaluated by the
+ * catalog), the platform group may install anywhere and take over; everything else is allowed.
  */
-class OwnersInstallPlatformTakesOver implements PermissionPolicy {
-  async handle(
-    request: PolicyQuery,
-    user?: PolicyQueryUser,
-  ): Promise<PolicyDecision> {
-    const claims = user?.info.ownershipEntityRefs ?? [];
-    const platform = claims.includes(PLATFORM_GROUP);
-    if (isPermission(request.permission, dexPackApplyPermission)) {
-      if (platform) return { result: AuthorizeResult.ALLOW };
-      return createCatalogConditionalDecision(
-        request.permission,
-        catalogConditions.isEntityOwner({ claims }),
-      );
-    }
-    if (isPermission(request.permission, dexPackTakeoverPermission)) {
-      return {
-        result: platform ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
-      };
-    }
-    return { result: AuthorizeResult.ALLOW };
-  }
-}
+export { default as examplePolicyModule } from '@backstage-dex/plugin-permission-backend-module-dex-policy';
 
-export const testPolicyModule = createBackendModule({
-  pluginId: 'permission',
-  moduleId: 'dex-test-policy',
-  register({ registerInit }) {
-    registerInit({
-      deps: { policy: policyExtensionPoint },
-      async init({ policy }) {
-        policy.setPolicy(new OwnersInstallPlatformTakesOver());
-      },
-    });
-  },
-});
+/** A user in the example policy's platform group. */
+export const PLATFORM_USER = 'user:default/platform-admin';
 
 /** User info with group membership (the mock's has none): PLATFORM_USER is in PLATFORM_GROUP. */
 export const userInfoWithGroups = createServiceFactory({

@@ -28,7 +28,7 @@ import {
 } from '@backstage-dex/plugin-dex-node';
 import { z } from 'zod/v3';
 import { examples } from './packApply.examples';
-import { digest, ownerOf, refusedFields, resolvePackSpec } from './specInput';
+import { digest, ownerOf, resolvePackSpec } from './specInput';
 
 /** What the checkpoint stores and the outputs are made of: JSON, and nothing secret. */
 type ApplySummary = {
@@ -123,7 +123,6 @@ export function createDexPackApplyAction(options: {
       input: () =>
         packSpecSchemaWith(
           {
-            ...refusedFields,
             // Required here (optional for dex:pack:render): permissions are checked on the entity.
             entityRef: z.string({
               description:

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
 import type { JsonObject } from '@backstage/types';
+import { Validator } from 'jsonschema';
 import yaml from 'yaml';
 import { runAction } from '../__testUtils__/mockContext';
 import { createDexPackRenderAction, RENDERED_FILES } from './packRender';
@@ -79,6 +80,20 @@ describe('dex:pack:render', () => {
       }),
     ).rejects.toThrow(
       'dex:pack:render reads no cluster: the URL of Dex comes from the address the cloud assigns to its LoadBalancer, which only the cluster knows: give dex.issuerUrl',
+    );
+  });
+
+  it('refuses an imageRegistry in the input, saying the platform sets dex.policy.imageRegistry', async () => {
+    const input = { cluster: 'prod', imageRegistry: 'evil.example.test' };
+    // The scaffolder checks the input against the action's JSON Schema first: it lets the field
+    // through, so that the user reads the spec's message, not "additional property".
+    expect(
+      new Validator()
+        .validate(input, action.schema!.input!)
+        .errors.map(e => e.stack),
+    ).toEqual([]);
+    await expect(runAction(action, { input })).rejects.toThrow(
+      /imageRegistry: the image registry is chosen by the platform, not in the spec: remove imageRegistry; the platform team sets dex\.policy\.imageRegistry \(or dex\.clusters\.<cluster>\.policy\.imageRegistry\) in app-config/,
     );
   });
 });

@@ -21,12 +21,7 @@ import {
   withClusterApiServer,
 } from '@backstage-dex/plugin-dex-node';
 import { examples } from './packRender.examples';
-import {
-  ownerField,
-  ownerOf,
-  refusedFields,
-  resolvePackSpec,
-} from './specInput';
+import { ownerField, ownerOf, resolvePackSpec } from './specInput';
 
 /** Files the action writes, relative to targetPath. */
 export const RENDERED_FILES = {
@@ -73,7 +68,6 @@ export function createDexPackRenderAction(options: { config: Config }) {
         packSpecSchemaWith(
           {
             ...ownerField,
-            ...refusedFields,
             targetPath: z
               .string({
                 description:

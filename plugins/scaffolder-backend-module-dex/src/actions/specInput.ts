@@ -20,20 +20,6 @@ export const ownerField = {
     .optional(),
 };
 
-/**
- * Fields that are not inputs any more, declared so the scaffolder's own check of the input lets
- * them through to the spec's, which refuses them saying what to do instead (the scaffolder's
- * would say only "not allowed to have the additional property").
- */
-export const refusedFields = {
-  imageRegistry: z
-    .unknown({
-      description:
-        'Not an input: the image registry is platform policy (dex.policy.imageRegistry, or dex.clusters.<cluster>.policy.imageRegistry); given, the run is refused',
-    })
-    .optional(),
-};
-
 /** The owning entity's ref (normalised) and name, when the input names one. */
 export function ownerOf(
   entityRef: string | undefined,

@@ -1,8 +1,13 @@
-import { useApi } from '@backstage/core-plugin-api';
 import type { FieldExtensionComponentProps } from '@backstage/plugin-scaffolder-react';
-import useAsync from 'react-use/esm/useAsync';
-import { dexApiRef } from '../../api';
-import { DexSelectField } from '../DexSelectField';
+import type { DexExposureResponse } from '@backstage-dex/plugin-dex-common';
+import { type DexApiChoices, DexApiSelectField } from '../DexApiSelectField';
+
+function ingressClassChoices(exposure?: DexExposureResponse): DexApiChoices {
+  return {
+    options: exposure?.ingressClasses ?? [],
+    preselect: exposure?.defaultIngressClass,
+  };
+}
 
 /**
  * Scaffolder field: one of the Ingress classes the platform allows (GET /api/dex/exposure), its
@@ -13,34 +18,13 @@ import { DexSelectField } from '../DexSelectField';
 export function DexIngressClassPicker(
   props: FieldExtensionComponentProps<string>,
 ) {
-  const {
-    formData,
-    onChange,
-    schema,
-    idSchema,
-    required,
-    disabled,
-    rawErrors,
-  } = props;
-  const dexApi = useApi(dexApiRef);
-  const { value, loading, error } = useAsync(
-    () => dexApi.getExposure(),
-    [dexApi],
-  );
   return (
-    <DexSelectField
-      id={idSchema?.$id ?? 'dex-ingress-class-picker'}
-      label={schema?.title ?? 'Ingress class'}
-      description={schema?.description}
-      options={value?.ingressClasses ?? []}
-      preselect={value?.defaultIngressClass}
-      value={formData}
-      onChange={onChange}
-      loading={loading}
-      error={error}
-      required={required}
-      disabled={disabled}
-      rawErrors={rawErrors}
+    <DexApiSelectField
+      field={props}
+      load={dexApi => dexApi.getExposure()}
+      pick={ingressClassChoices}
+      label="Ingress class"
+      id="dex-ingress-class-picker"
     />
   );
 }

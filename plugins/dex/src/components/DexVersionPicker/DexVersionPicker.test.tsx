@@ -1,10 +1,13 @@
-import { useState } from 'react';
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
-import type { FieldExtensionComponentProps } from '@backstage/plugin-scaffolder-react';
 import type { DexVersionsResponse } from '@backstage-dex/plugin-dex-common';
-import { type DexApi, dexApiRef } from '../../api';
+import type { DexApi } from '../../api';
+import { fakeDexApi } from '../../__testUtils__/dexApi';
+import {
+  openOptions,
+  renderPickerField,
+  selectButton,
+} from '../../__testUtils__/pickerField';
 import {
   DexVersionPicker,
   type DexVersionPickerUiOptions,
@@ -20,62 +23,24 @@ const versions: DexVersionsResponse = {
 };
 
 function api(): DexApi {
-  return {
-    getStatus: jest.fn(),
-    getVersions: jest.fn(async () => versions),
-    getClusters: jest.fn(),
-    getKubeconfig: jest.fn(),
-    getExposure: jest.fn(),
-  };
-}
-
-/** Renders the field the way the scaffolder form does: it owns formData. */
-function Field(props: {
-  initial?: string;
-  onChange: jest.Mock;
-  uiOptions?: DexVersionPickerUiOptions;
-}) {
-  const [value, setValue] = useState(props.initial);
-  const fieldProps = {
-    formData: value,
-    onChange: (v: string | undefined) => {
-      props.onChange(v);
-      setValue(v);
-    },
-    schema: { type: 'string', title: 'Dex version' },
-    uiSchema: {
-      'ui:field': 'DexVersionPicker',
-      'ui:options': props.uiOptions ?? {},
-    },
-    idSchema: { $id: 'root_dexVersion' },
-    required: true,
-    rawErrors: [],
-  } as unknown as FieldExtensionComponentProps<
-    string,
-    DexVersionPickerUiOptions
-  >;
-  return <DexVersionPicker {...fieldProps} />;
+  return fakeDexApi({ getVersions: jest.fn(async () => versions) });
 }
 
 async function renderField(
-  props: Parameters<typeof Field>[0],
+  props: {
+    initial?: string;
+    onChange: jest.Mock;
+    uiOptions?: DexVersionPickerUiOptions;
+  },
   dexApi: DexApi = api(),
 ) {
-  await renderInTestApp(
-    <TestApiProvider apis={[[dexApiRef, dexApi]]}>
-      <Field {...props} />
-    </TestApiProvider>,
-  );
-}
-
-/** The select's button (Backstage UI's Select: no native select), named by its label and value. */
-const trigger = (label: RegExp) => screen.findByRole('button', { name: label });
-
-/** Opens the select and lists its options. */
-async function optionsOf(label: RegExp) {
-  await userEvent.click(await trigger(label));
-  const options = await screen.findAllByRole('option');
-  return options;
+  await renderPickerField(DexVersionPicker, {
+    ...props,
+    dexApi,
+    title: 'Dex version',
+    uiField: 'DexVersionPicker',
+    required: true,
+  });
 }
 
 describe('DexVersionPicker', () => {
@@ -84,13 +49,13 @@ describe('DexVersionPicker', () => {
     await renderField({ onChange });
 
     await waitFor(async () =>
-      expect(await trigger(/Dex version/)).toHaveTextContent('2.41.1'),
+      expect(await selectButton(/Dex version/)).toHaveTextContent('2.41.1'),
     );
     expect(onChange).toHaveBeenCalledWith('2.41.1');
     // Backstage UI's Select, like the form's other fields: no visible native select.
     for (const select of document.querySelectorAll('select'))
       expect(select.closest('[aria-hidden="true"]')).not.toBeNull();
-    expect((await optionsOf(/Dex version/)).map(o => o.textContent)).toEqual([
+    expect((await openOptions(/Dex version/)).map(o => o.textContent)).toEqual([
       '2.45.1',
       '2.41.1',
       '2.35.1',
@@ -101,7 +66,7 @@ describe('DexVersionPicker', () => {
     const onChange = jest.fn();
     await renderField({ onChange, initial: '2.35.1' });
 
-    expect(await trigger(/Dex version/)).toHaveTextContent('2.35.1');
+    expect(await selectButton(/Dex version/)).toHaveTextContent('2.35.1');
     expect(onChange).not.toHaveBeenCalled();
   });
 
@@ -110,12 +75,12 @@ describe('DexVersionPicker', () => {
     await renderField({ onChange });
 
     await waitFor(async () =>
-      expect(await trigger(/Dex version/)).toHaveTextContent('2.41.1'),
+      expect(await selectButton(/Dex version/)).toHaveTextContent('2.41.1'),
     );
-    const options = await optionsOf(/Dex version/);
+    const options = await openOptions(/Dex version/);
     await userEvent.click(options.find(o => o.textContent === '2.45.1')!);
     expect(onChange).toHaveBeenLastCalledWith('2.45.1');
-    expect(await trigger(/Dex version/)).toHaveTextContent('2.45.1');
+    expect(await selectButton(/Dex version/)).toHaveTextContent('2.45.1');
   });
 
   it('offers the authenticator versions with ui:options component authenticator', async () => {
@@ -123,7 +88,7 @@ describe('DexVersionPicker', () => {
     await renderField({ onChange, uiOptions: { component: 'authenticator' } });
 
     await waitFor(() => expect(onChange).toHaveBeenCalledWith('1.4.0'));
-    expect((await optionsOf(/Dex version/)).map(o => o.textContent)).toEqual([
+    expect((await openOptions(/Dex version/)).map(o => o.textContent)).toEqual([
       '1.4.0',
       '1.2.0',
     ]);
@@ -149,9 +114,9 @@ describe('DexVersionPicker', () => {
     await renderField({ onChange }, dexApi);
 
     await waitFor(async () =>
-      expect(await trigger(/Dex version/)).toHaveTextContent('2.45.1'),
+      expect(await selectButton(/Dex version/)).toHaveTextContent('2.45.1'),
     );
-    const options = await optionsOf(/Dex version/);
+    const options = await openOptions(/Dex version/);
     expect(options.map(o => o.textContent)).toEqual([
       '2.45.1',
       '2.28.0',

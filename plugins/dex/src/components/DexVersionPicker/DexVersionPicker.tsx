@@ -1,11 +1,8 @@
-import { useApi } from '@backstage/core-plugin-api';
 import type {
   CustomFieldValidator,
   FieldExtensionComponentProps,
 } from '@backstage/plugin-scaffolder-react';
-import useAsync from 'react-use/esm/useAsync';
-import { dexApiRef } from '../../api';
-import { DexSelectField } from '../DexSelectField';
+import { DexApiSelectField } from '../DexApiSelectField';
 
 /**
  * `ui:options` of the DexVersionPicker field.
@@ -31,37 +28,17 @@ const LABELS = {
 export function DexVersionPicker(
   props: FieldExtensionComponentProps<string, DexVersionPickerUiOptions>,
 ) {
-  const {
-    formData,
-    onChange,
-    schema,
-    uiSchema,
-    idSchema,
-    required,
-    disabled,
-    rawErrors,
-  } = props;
-  const component = uiSchema?.['ui:options']?.component ?? 'dex';
-  const dexApi = useApi(dexApiRef);
-  const { value, loading, error } = useAsync(
-    () => dexApi.getVersions(),
-    [dexApi],
-  );
-  const versions = value?.[component];
+  const component = props.uiSchema?.['ui:options']?.component ?? 'dex';
   return (
-    <DexSelectField
-      id={idSchema?.$id ?? 'dex-version-picker'}
-      label={schema?.title ?? LABELS[component]}
-      description={schema?.description}
-      options={versions?.allowed ?? []}
-      preselect={versions?.default}
-      value={formData}
-      onChange={onChange}
-      loading={loading}
-      error={error}
-      required={required}
-      disabled={disabled}
-      rawErrors={rawErrors}
+    <DexApiSelectField
+      field={props}
+      load={dexApi => dexApi.getVersions()}
+      pick={versions => ({
+        options: versions?.[component]?.allowed ?? [],
+        preselect: versions?.[component]?.default,
+      })}
+      label={LABELS[component]}
+      id="dex-version-picker"
     />
   );
 }

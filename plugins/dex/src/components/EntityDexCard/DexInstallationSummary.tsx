@@ -37,7 +37,7 @@ function componentsOf(installation: DexInstallation): ComponentStatus[] {
 }
 
 /** The worst health of the installation's components. */
-function healthOf(installation: DexInstallation): Health {
+export function healthOf(installation: DexInstallation): Health {
   const healths = componentsOf(installation).map(c => c.health);
   return HEALTH_ORDER.find(h => healths.includes(h)) ?? 'missing';
 }

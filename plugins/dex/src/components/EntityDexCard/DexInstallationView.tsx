@@ -243,7 +243,12 @@ export function DexInstallationView({
       {installation.issuerUrl && (
         <div>
           Issuer:{' '}
-          <Link to={installation.issuerUrl}>{installation.issuerUrl}</Link>
+          {/* The issuer URL itself answers 404; its discovery document is what there is to see. */}
+          <Link
+            to={`${installation.issuerUrl.replace(/\/$/, '')}/.well-known/openid-configuration`}
+          >
+            {installation.issuerUrl}
+          </Link>
         </div>
       )}
       {components.map(component => (

@@ -10,6 +10,7 @@ import type {
   DexStatusResponse,
 } from '@backstage-dex/plugin-dex-common';
 import { type DexApi, dexApiRef } from '../../api';
+import { fakeDexApi } from '../../__testUtils__/dexApi';
 import { EntityDexCard } from './EntityDexCard';
 
 // Role queries over the whole card (every installation's details) take seconds on a busy machine.
@@ -99,6 +100,22 @@ function installation(
   };
 }
 
+/** Dex 2.35.1 where the platform's default is 2.45.1. */
+const outdatedDex = () =>
+  component({
+    version: '2.35.1',
+    defaultVersion: '2.45.1',
+    updateAvailable: true,
+  });
+
+/** Where a clusterApi-mode installation's settings went. */
+const KUBEADM_CONTROL_PLANE = {
+  managementCluster: 'management',
+  namespace: 'capi-clusters',
+  name: 'payments-control-plane',
+  authentication: 'flags' as const,
+};
+
 function response(
   overrides: Partial<DexStatusResponse> = {},
 ): DexStatusResponse {
@@ -111,23 +128,32 @@ function response(
 }
 
 function mockApi(getStatus: DexApi['getStatus']): DexApi {
-  return {
-    getStatus: jest.fn(getStatus),
-    getVersions: jest.fn(),
-    getClusters: jest.fn(),
-    getKubeconfig: jest.fn(),
-    getExposure: jest.fn(),
-  };
+  return fakeDexApi({ getStatus: jest.fn(getStatus) });
 }
 
-async function renderCard(api: DexApi, forEntity: Entity = entity) {
+async function renderCard(
+  api: DexApi,
+  forEntity: Entity = entity,
+  pollIntervalMs?: number,
+) {
   return renderInTestApp(
     <TestApiProvider apis={[[dexApiRef, api]]}>
       <EntityProvider entity={forEntity}>
-        <EntityDexCard />
+        <EntityDexCard pollIntervalMs={pollIntervalMs} />
       </EntityProvider>
     </TestApiProvider>,
   );
+}
+
+/** Renders the card for a status answer (and opens every installation's details). */
+async function showCard(
+  status: Partial<DexStatusResponse> = {},
+  { details = false } = {},
+) {
+  const api = mockApi(async () => response(status));
+  if (details) await renderDetails(api);
+  else await renderCard(api);
+  return api;
 }
 
 /** Renders the card and opens every installation's details. */
@@ -139,6 +165,25 @@ async function renderDetails(api: DexApi) {
     await userEvent.click(button);
 }
 
+/** The error DexClient throws for an error answer of the backend to GET `url`. */
+function backendError(
+  url: string,
+  status: number,
+  statusText: string,
+  error: { name: string; message: string },
+) {
+  return ResponseError.fromResponse(
+    new Response(
+      JSON.stringify({
+        error,
+        request: { method: 'GET', url },
+        response: { statusCode: status },
+      }),
+      { status, statusText, headers: { 'content-type': 'application/json' } },
+    ),
+  );
+}
+
 /** The form data of a link to the template. */
 function formDataOf(href: string | null) {
   const url = new URL(href ?? '', 'http://localhost');
@@ -146,9 +191,17 @@ function formDataOf(href: string | null) {
   return JSON.parse(url.searchParams.get('formData') ?? 'null');
 }
 
+/** The form data of the card's "Upgrade to Dex 2.45.1" link. */
+async function upgradeFormData() {
+  const upgrade = await screen.findByRole('link', {
+    name: 'Upgrade to Dex 2.45.1',
+  });
+  return formDataOf(upgrade.getAttribute('href'));
+}
+
 describe('EntityDexCard', () => {
   it('sums an installation up on one line, with Log in and Download kubeconfig, and no Upgrade when current', async () => {
-    await renderCard(mockApi(async () => response()));
+    await showCard();
     const summary = await screen.findByRole('region', {
       name: 'Dex installation local/dex/payments',
     });
@@ -185,26 +238,22 @@ describe('EntityDexCard', () => {
   });
 
   it('shows one line per installation, the worst health of its components', async () => {
-    await renderCard(
-      mockApi(async () =>
-        response({
-          installations: [
-            installation(),
-            installation({
-              cluster: 'prod',
-              namespace: 'auth',
-              instance: 'dex',
-              dex: component({
-                version: '2.35.1',
-                replicas: { desired: 2, ready: 1, updated: 1 },
-                health: 'progressing',
-              }),
-              authenticator: undefined,
-            }),
-          ],
+    await showCard({
+      installations: [
+        installation(),
+        installation({
+          cluster: 'prod',
+          namespace: 'auth',
+          instance: 'dex',
+          dex: component({
+            version: '2.35.1',
+            replicas: { desired: 2, ready: 1, updated: 1 },
+            health: 'progressing',
+          }),
+          authenticator: undefined,
         }),
-      ),
-    );
+      ],
+    });
     const prod = await screen.findByRole('region', {
       name: 'Dex installation prod/auth/dex',
     });
@@ -249,24 +298,11 @@ describe('EntityDexCard', () => {
   it("shows why a kubeconfig cannot be made, in the backend's words", async () => {
     const api = mockApi(async () => response());
     (api.getKubeconfig as jest.Mock).mockRejectedValue(
-      await ResponseError.fromResponse(
-        new Response(
-          JSON.stringify({
-            error: {
-              name: 'ConflictError',
-              message:
-                'Dex installation local/dex/payments was made before the pack had a client for kubectl; run the "Add Dex auth" template again',
-            },
-            request: { method: 'GET', url: '/api/dex/kubeconfig' },
-            response: { statusCode: 409 },
-          }),
-          {
-            status: 409,
-            statusText: 'Conflict',
-            headers: { 'content-type': 'application/json' },
-          },
-        ),
-      ),
+      await backendError('/api/dex/kubeconfig', 409, 'Conflict', {
+        name: 'ConflictError',
+        message:
+          'Dex installation local/dex/payments was made before the pack had a client for kubectl; run the "Add Dex auth" template again',
+      }),
     );
     await renderCard(api);
     await userEvent.click(
@@ -278,11 +314,7 @@ describe('EntityDexCard', () => {
   });
 
   it('offers Upgrade to the default version, the template filled in with what is installed', async () => {
-    const dex = component({
-      version: '2.35.1',
-      defaultVersion: '2.45.1',
-      updateAvailable: true,
-    });
+    const dex = outdatedDex();
     const spec = {
       cluster: 'local',
       namespace: 'dex',
@@ -338,15 +370,8 @@ describe('EntityDexCard', () => {
       expiry: { idTokens: '24h', signingKeys: '6h' },
       apiServerCaFile: '/etc/kubernetes/pki/dex-ca.crt',
     } as unknown as DexInstallation['spec'];
-    await renderCard(
-      mockApi(async () =>
-        response({ installations: [installation({ dex, spec })] }),
-      ),
-    );
-    const upgrade = await screen.findByRole('link', {
-      name: 'Upgrade to Dex 2.45.1',
-    });
-    expect(formDataOf(upgrade.getAttribute('href'))).toEqual({
+    await showCard({ installations: [installation({ dex, spec })] });
+    expect(await upgradeFormData()).toEqual({
       entity: 'component:default/payments',
       cluster: 'local',
       namespace: 'dex',
@@ -387,18 +412,9 @@ describe('EntityDexCard', () => {
   });
 
   it('upgrades an installation without a recorded spec by where it is and its name', async () => {
-    const dex = component({
-      version: '2.35.1',
-      defaultVersion: '2.45.1',
-      updateAvailable: true,
-    });
-    await renderCard(
-      mockApi(async () => response({ installations: [installation({ dex })] })),
-    );
-    const upgrade = await screen.findByRole('link', {
-      name: 'Upgrade to Dex 2.45.1',
-    });
-    expect(formDataOf(upgrade.getAttribute('href'))).toEqual({
+    const dex = outdatedDex();
+    await showCard({ installations: [installation({ dex })] });
+    expect(await upgradeFormData()).toEqual({
       entity: 'component:default/payments',
       cluster: 'local',
       namespace: 'dex',
@@ -408,8 +424,7 @@ describe('EntityDexCard', () => {
   });
 
   it('shows a ready installation: endpoints, versions, Ingress, readiness, flags', async () => {
-    const api = mockApi(async () => response());
-    await renderDetails(api);
+    const api = await showCard({}, { details: true });
 
     expect(await screen.findByText('Dex authentication')).toBeInTheDocument();
     expect(api.getStatus).toHaveBeenCalledWith('component:default/payments');
@@ -420,7 +435,11 @@ describe('EntityDexCard', () => {
     const dexLinks = screen.getAllByRole('link', {
       name: /https:\/\/dex\.example\.com/,
     });
-    expect(dexLinks[0]).toHaveAttribute('href', 'https://dex.example.com');
+    // The issuer links to its discovery document (the issuer URL itself is a 404 at Dex).
+    expect(dexLinks[0]).toHaveAttribute(
+      'href',
+      'https://dex.example.com/.well-known/openid-configuration',
+    );
     const login = screen.getByRole('link', {
       name: /https:\/\/login\.example\.com/,
     });
@@ -480,12 +499,11 @@ describe('EntityDexCard', () => {
       replicas: { desired: 2, ready: 1, updated: 2 },
       health: 'progressing',
     });
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          installations: [installation({ dex, authenticator: undefined })],
-        }),
-      ),
+    await showCard(
+      {
+        installations: [installation({ dex, authenticator: undefined })],
+      },
+      { details: true },
     );
 
     const region = await screen.findByRole('region', { name: 'Dex' });
@@ -505,13 +523,10 @@ describe('EntityDexCard', () => {
   });
 
   it('flags an available update with the default version', async () => {
-    const dex = component({
-      version: '2.35.1',
-      defaultVersion: '2.45.1',
-      updateAvailable: true,
-    });
-    await renderDetails(
-      mockApi(async () => response({ installations: [installation({ dex })] })),
+    const dex = outdatedDex();
+    await showCard(
+      { installations: [installation({ dex })] },
+      { details: true },
     );
 
     const region = await screen.findByRole('region', { name: 'Dex' });
@@ -522,29 +537,28 @@ describe('EntityDexCard', () => {
   });
 
   it('warns about a certificate expiring within 30 days, and errors on an expired one', async () => {
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          installations: [
-            installation({
-              certificates: [
-                {
-                  name: 'payments-serving',
-                  subject: 'CN=dex.example.com',
-                  notAfter: '2025-01-12T00:00:00Z',
-                  daysLeft: 12,
-                },
-                {
-                  name: 'payments-ca',
-                  subject: 'CN=payments-ca',
-                  notAfter: '2024-12-29T00:00:00Z',
-                  daysLeft: -2,
-                },
-              ],
-            }),
-          ],
-        }),
-      ),
+    await showCard(
+      {
+        installations: [
+          installation({
+            certificates: [
+              {
+                name: 'payments-serving',
+                subject: 'CN=dex.example.com',
+                notAfter: '2025-01-12T00:00:00Z',
+                daysLeft: 12,
+              },
+              {
+                name: 'payments-ca',
+                subject: 'CN=payments-ca',
+                notAfter: '2024-12-29T00:00:00Z',
+                daysLeft: -2,
+              },
+            ],
+          }),
+        ],
+      },
+      { details: true },
     );
 
     const expiring = await screen.findByText(
@@ -558,23 +572,10 @@ describe('EntityDexCard', () => {
   });
 
   it('shows the error when the status cannot be read', async () => {
-    const error = await ResponseError.fromResponse(
-      new Response(
-        JSON.stringify({
-          error: {
-            name: 'NotAllowedError',
-            message: 'not allowed to read dex',
-          },
-          request: { method: 'GET', url: '/api/dex/status' },
-          response: { statusCode: 403 },
-        }),
-        {
-          status: 403,
-          statusText: 'Forbidden',
-          headers: { 'content-type': 'application/json' },
-        },
-      ),
-    );
+    const error = await backendError('/api/dex/status', 403, 'Forbidden', {
+      name: 'NotAllowedError',
+      message: 'not allowed to read dex',
+    });
     await renderCard(
       mockApi(async () => {
         throw error;
@@ -585,6 +586,33 @@ describe('EntityDexCard', () => {
       await screen.findByText(/Request failed with 403 Forbidden/),
     ).toBeInTheDocument();
     expect(screen.getByText('not allowed to read dex')).toBeInTheDocument();
+  });
+
+  it('follows an installation that is coming up until it is healthy, then stops asking', async () => {
+    const answers = [
+      response({
+        installations: [
+          installation({
+            dex: component({
+              replicas: { desired: 1, ready: 0, updated: 1 },
+              health: 'progressing',
+            }),
+          }),
+        ],
+      }),
+      response(),
+    ];
+    const api = mockApi(async () => answers.shift() ?? response());
+    await renderCard(api, entity, 10);
+
+    const summary = await screen.findByRole('region', {
+      name: 'Dex installation local/dex/payments',
+    });
+    expect(await within(summary).findByText('healthy')).toBeInTheDocument();
+    expect(within(summary).getByText('Ready 3/3')).toBeInTheDocument();
+    // Many poll intervals later it has not asked a third time.
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(api.getStatus).toHaveBeenCalledTimes(2);
   });
 
   it('shows progress while loading', async () => {
@@ -622,12 +650,11 @@ describe('EntityDexCard', () => {
   });
 
   it('shows a cluster error next to the results of the other clusters', async () => {
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          errors: [{ cluster: 'prod', message: 'connect ECONNREFUSED' }],
-        }),
-      ),
+    await showCard(
+      {
+        errors: [{ cluster: 'prod', message: 'connect ECONNREFUSED' }],
+      },
+      { details: true },
     );
 
     expect(
@@ -641,7 +668,7 @@ describe('EntityDexCard', () => {
   });
 
   it('offers "Add Dex auth" with this entity filled in when it has no installation', async () => {
-    await renderCard(mockApi(async () => response({ installations: [] })));
+    await showCard({ installations: [] });
 
     expect(
       await screen.findByText('No Dex installation yet'),
@@ -653,7 +680,7 @@ describe('EntityDexCard', () => {
   });
 
   it('says the API-server flags are to be set by hand in report mode', async () => {
-    await renderDetails(mockApi(async () => response()));
+    await showCard({}, { details: true });
     const settings = await screen.findByRole('region', {
       name: 'API-server settings',
     });
@@ -666,17 +693,13 @@ describe('EntityDexCard', () => {
 
   it('shows the KubeadmControlPlane the settings went to, and its rollout', async () => {
     const kubeadmControlPlane = {
-      managementCluster: 'management',
-      namespace: 'capi-clusters',
-      name: 'payments-control-plane',
-      authentication: 'flags' as const,
+      ...KUBEADM_CONTROL_PLANE,
       applied: true,
       rollout: { replicas: 3, updated: 1, observedLatestSpec: true },
     };
-    await renderDetails(
-      mockApi(async () =>
-        response({ installations: [installation({ kubeadmControlPlane })] }),
-      ),
+    await showCard(
+      { installations: [installation({ kubeadmControlPlane })] },
+      { details: true },
     );
     const settings = await screen.findByRole('region', {
       name: 'API-server settings',
@@ -692,34 +715,27 @@ describe('EntityDexCard', () => {
   });
 
   it('says when the KubeadmControlPlane no longer carries the settings, or cannot be read', async () => {
-    const base = {
-      managementCluster: 'management',
-      namespace: 'capi-clusters',
-      name: 'payments-control-plane',
-      authentication: 'flags' as const,
-    };
-    await renderDetails(
-      mockApi(async () =>
-        response({
-          installations: [
-            installation({
-              kubeadmControlPlane: {
-                ...base,
-                applied: false,
-                rollout: { replicas: 3, updated: 3, observedLatestSpec: true },
-              },
-            }),
-            installation({
-              namespace: 'dex-2',
-              kubeadmControlPlane: {
-                ...base,
-                error:
-                  'The management cluster "management" did not answer within 5000 ms',
-              },
-            }),
-          ],
-        }),
-      ),
+    await showCard(
+      {
+        installations: [
+          installation({
+            kubeadmControlPlane: {
+              ...KUBEADM_CONTROL_PLANE,
+              applied: false,
+              rollout: { replicas: 3, updated: 3, observedLatestSpec: true },
+            },
+          }),
+          installation({
+            namespace: 'dex-2',
+            kubeadmControlPlane: {
+              ...KUBEADM_CONTROL_PLANE,
+              error:
+                'The management cluster "management" did not answer within 5000 ms',
+            },
+          }),
+        ],
+      },
+      { details: true },
     );
     expect(
       await screen.findByText(

@@ -1,1 +1,2 @@
 export { EntityDexCard } from './EntityDexCard';
+export type { EntityDexCardProps } from './EntityDexCard';

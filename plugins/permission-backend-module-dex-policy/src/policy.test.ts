@@ -11,7 +11,10 @@ import {
   dexPackApplyPermission,
   dexPackTakeoverPermission,
 } from '@backstage-dex/plugin-dex-common';
-import { DexExamplePolicy, PLATFORM_GROUP } from './permissionPolicy';
+import {
+  DEFAULT_PLATFORM_GROUP as PLATFORM_GROUP,
+  DexPermissionPolicy,
+} from './policy';
 
 const user = (...groups: string[]): PolicyQueryUser => ({
   credentials: {
@@ -24,8 +27,8 @@ const user = (...groups: string[]): PolicyQueryUser => ({
   },
 });
 
-describe('DexExamplePolicy', () => {
-  const policy = new DexExamplePolicy();
+describe('DexPermissionPolicy', () => {
+  const policy = new DexPermissionPolicy();
 
   it("lets owners install Dex for their entities: the catalog's isEntityOwner, with the user's claims", async () => {
     const decision = await policy.handle(

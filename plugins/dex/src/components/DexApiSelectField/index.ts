@@ -1,0 +1,5 @@
+export { DexApiSelectField } from './DexApiSelectField';
+export type {
+  DexApiChoices,
+  DexApiSelectFieldProps,
+} from './DexApiSelectField';

@@ -1,2 +1,0 @@
-export { DexSelectField } from './DexSelectField';
-export type { DexSelectFieldProps } from './DexSelectField';

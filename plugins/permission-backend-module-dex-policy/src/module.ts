@@ -1,0 +1,27 @@
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
+import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
+import { DEFAULT_PLATFORM_GROUP, DexPermissionPolicy } from './policy';
+
+/** Sets DexPermissionPolicy as the permission backend's policy. */
+export const permissionModuleDexPolicy = createBackendModule({
+  pluginId: 'permission',
+  moduleId: 'dex-policy',
+  register({ registerInit }) {
+    registerInit({
+      deps: { policy: policyExtensionPoint, config: coreServices.rootConfig },
+      async init({ policy, config }) {
+        const key = 'dex.permissionPolicy.platformGroup';
+        const group = config.getOptionalString(key) ?? DEFAULT_PLATFORM_GROUP;
+        // Compared as written with the user's ownership refs: a short or mistyped one matches nobody.
+        if (!/^group:[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/.test(group))
+          throw new Error(
+            `${key}: "${group}" is not a full group reference in lower case; write it as group:<namespace>/<name>, e.g. ${DEFAULT_PLATFORM_GROUP}`,
+          );
+        policy.setPolicy(new DexPermissionPolicy(group));
+      },
+    });
+  },
+});
