@@ -72,13 +72,13 @@ export async function readExisting(
 /**
  * Kinds the pack renders without any of its material (certificates, keys, client secrets, config
  * checksums): identical for every run of a spec, so they need not wait for the guarded Secrets.
+ * Not the bindings: an installer without the `bind` verb may bind a role only once the apiserver
+ * can read it (to check the installer holds its rights), so they go in the last round, after it.
  */
 const WITHOUT_MATERIAL = new Set([
   'ServiceAccount',
   'Role',
-  'RoleBinding',
   'ClusterRole',
-  'ClusterRoleBinding',
   'Service',
   'Ingress',
 ]);
