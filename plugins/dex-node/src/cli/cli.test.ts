@@ -245,7 +245,7 @@ describe('dex-pack CLI', () => {
         dex: { policy: { imageRegistry: 'https://mirror.example.com' } },
       });
       const spec = write('prod.yaml', { cluster: 'prod' });
-      const bad = run([
+      const refused = run([
         'validate',
         '-f',
         spec,
@@ -254,8 +254,8 @@ describe('dex-pack CLI', () => {
         '--config',
         badConfig,
       ]);
-      expect(bad.code).toBe(2);
-      expect(bad.err).toContain('dex.policy.imageRegistry');
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain('dex.policy.imageRegistry');
       const unknown = run([
         'validate',
         '-f',

@@ -226,7 +226,7 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
       namespace: 'backstage',
       body: { spec: { audiences: [] } },
     });
-    installer = kubeConfig(token.status!.token);
+    installer = kubeConfig(token.status!.token!);
     action = createDexPackApplyAction({
       permissions: mockServices.permissions(),
       config: new ConfigReader({
@@ -449,7 +449,7 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
       namespace: BOUND,
     });
     await expect(
-      kubeConfig(token.status!.token)
+      kubeConfig(token.status!.token!)
         .makeApiClient(k8s.RbacAuthorizationV1Api)
         .createNamespacedRole({
           namespace: BOUND,
