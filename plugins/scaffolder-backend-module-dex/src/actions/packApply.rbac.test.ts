@@ -81,15 +81,15 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
       .filter(Boolean)
       .map(line => JSON.parse(line));
 
-  const describe = (e: AuditEvent) =>
+  const summarise = (e: AuditEvent) =>
     `${e.verb} ${e.requestURI.split('?')[0]} -> ${e.responseStatus?.code}`;
   const writesOf = (events: AuditEvent[]) =>
-    events.filter(e => WRITE_VERBS.has(e.verb)).map(describe);
+    events.filter(e => WRITE_VERBS.has(e.verb)).map(summarise);
   /** Requests the apiserver did not authorise (a 404 for an absent object is an answer). */
   const refused = (events: AuditEvent[]) =>
     events
       .filter(e => [401, 403].includes(e.responseStatus?.code ?? 0))
-      .map(describe);
+      .map(summarise);
 
   const byKind = (kind: string) =>
     manifest.filter(o => o.kind === kind) as ManifestObject[];
