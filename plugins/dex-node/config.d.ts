@@ -140,6 +140,11 @@ export interface Config {
        * (`insecureSkipVerify`); default false: give the server's CA with `rootCARef` instead.
        */
       allowInsecureSkipVerify?: boolean;
+      /**
+       * Whether an LDAP connector may connect without TLS (`insecureNoSSL`: the bind password and
+       * users' passwords cross the network in clear text); default false.
+       */
+      allowInsecureNoSSL?: boolean;
     };
     /** How the dex:pack:apply action talks to a cluster. */
     apply?: {

@@ -159,9 +159,50 @@ describe('connectors', () => {
     ).toEqual([]);
   });
 
+  it('refuses LDAP without TLS unless the platform allows it, naming the field and the config key', () => {
+    const clear = {
+      ...CONNECTORS.ldap,
+      insecureNoSSL: true,
+      startTLS: undefined,
+      rootCARef: undefined,
+    };
+    expect(resolve([clear]).problems).toEqual([
+      {
+        field: 'connectors[0].insecureNoSSL',
+        message: expect.stringMatching(
+          /does not allow LDAP without TLS, which sends the bind password .* in clear text \(dex\.connectors\.allowInsecureNoSSL\)/,
+        ),
+      },
+    ]);
+    expect(
+      resolve([clear], '2.45.1', {
+        ...DEFAULT_POLICY,
+        allowInsecureNoSSL: true,
+      }).problems,
+    ).toEqual([]);
+    // Allowing the other insecure setting does not allow this one.
+    expect(
+      resolve([clear], '2.45.1', {
+        ...DEFAULT_POLICY,
+        allowInsecureSkipVerify: true,
+      }).problems.map(p => p.field),
+    ).toEqual(['connectors[0].insecureNoSSL']);
+  });
+
   it('refuses TLS settings beside insecureNoSSL', () => {
-    const { problems } = resolve([{ ...CONNECTORS.ldap, insecureNoSSL: true }]);
-    expect(problems.map(p => p.field)).toEqual(['connectors[0].insecureNoSSL']);
+    const { problems } = resolve(
+      [{ ...CONNECTORS.ldap, insecureNoSSL: true }],
+      '2.45.1',
+      { ...DEFAULT_POLICY, allowInsecureNoSSL: true },
+    );
+    expect(problems).toEqual([
+      {
+        field: 'connectors[0].insecureNoSSL',
+        message: expect.stringMatching(
+          /startTLS, rootCARef and insecureSkipVerify would not apply/,
+        ),
+      },
+    ]);
   });
 
   it("refuses Microsoft groups on a tenant that is not one organisation's (Dex would ignore them)", () => {

@@ -37,6 +37,11 @@ export interface PlatformPolicy {
   ingressAnnotations?: string[];
   /** Whether connectors may skip verifying their upstream's TLS certificate (LDAP insecureSkipVerify); default no. */
   allowInsecureSkipVerify?: boolean;
+  /**
+   * Whether an LDAP connector may talk to its server without TLS (insecureNoSSL: the bind password
+   * and users' passwords cross the network in clear text); default no.
+   */
+  allowInsecureNoSSL?: boolean;
   /** Whether a claim prefix may be empty (upstream names reach the kube-apiserver as they are). */
   allowEmptyClaimPrefixes?: boolean;
   /**

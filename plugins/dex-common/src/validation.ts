@@ -221,7 +221,12 @@ function checkConnector(
     if (c.insecureSkipVerify && !policy.allowInsecureSkipVerify)
       p.add(
         `${field}.insecureSkipVerify`,
-        "the platform does not allow skipping the LDAP server's certificate check (dex: policy); give its CA with rootCARef instead",
+        "the platform does not allow skipping the LDAP server's certificate check (dex.connectors.allowInsecureSkipVerify); give its CA with rootCARef instead",
+      );
+    if (c.insecureNoSSL && !policy.allowInsecureNoSSL)
+      p.add(
+        `${field}.insecureNoSSL`,
+        "the platform does not allow LDAP without TLS, which sends the bind password and every user's password in clear text (dex.connectors.allowInsecureNoSSL); use TLS (ldaps, the default, or startTLS) and give the server's CA with rootCARef",
       );
     if (c.insecureNoSSL && (c.startTLS || c.rootCARef || c.insecureSkipVerify))
       p.add(

@@ -27,7 +27,10 @@ describe('readPolicy', () => {
             ingressClasses: ['nginx'],
             ingressAnnotations: ['cert-manager.io/*'],
           },
-          connectors: { allowInsecureSkipVerify: true },
+          connectors: {
+            allowInsecureSkipVerify: true,
+            allowInsecureNoSSL: true,
+          },
         },
       }),
     );
@@ -39,6 +42,7 @@ describe('readPolicy', () => {
       serviceType: 'LoadBalancer',
       imageRegistry: 'mirror.example.com',
       allowInsecureSkipVerify: true,
+      allowInsecureNoSSL: true,
       namespaces: ['team-*', 'identity'],
       ingressClasses: ['nginx'],
       ingressAnnotations: ['cert-manager.io/*'],

@@ -110,5 +110,7 @@ export function readPolicy(config: Config, cluster?: string): PlatformPolicy {
     ...readPolicySettings(byCluster, `dex.clusters.${cluster}.policy`),
     allowInsecureSkipVerify:
       dex.getOptionalBoolean('connectors.allowInsecureSkipVerify') ?? false,
+    allowInsecureNoSSL:
+      dex.getOptionalBoolean('connectors.allowInsecureNoSSL') ?? false,
   };
 }

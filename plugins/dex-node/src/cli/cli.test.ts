@@ -136,10 +136,159 @@ describe('dex-pack CLI', () => {
     ).toEqual(['is not allowed to have the additional property "enable"']);
   });
 
+  describe("with the platform's app-config (--config), as the backend reads it", () => {
+    const appConfig = write('app-config.yaml', {
+      kubernetes: {
+        clusterLocatorMethods: [
+          {
+            type: 'config',
+            clusters: ['prod', 'staging'].map(name => ({
+              name,
+              url: `https://${name}.example.com:6443`,
+              authProvider: 'serviceAccount',
+              serviceAccountToken: '${DEX_PACK_TEST_TOKEN}',
+            })),
+          },
+        ],
+      },
+      dex: {
+        defaults: { namespace: 'team-identity' },
+        policy: {
+          namespaces: ['team-*'],
+          imageRegistry: 'mirror.example.com/dex',
+        },
+        clusters: { staging: { policy: { namespaces: ['*'] } } },
+      },
+    });
+    /** An overlay, as app-config.production.yaml is one: later files win, key by key. */
+    const overlay = write('app-config.overlay.yaml', {
+      dex: { connectors: { allowInsecureNoSSL: true } },
+    });
+    const clearLdap = {
+      cluster: 'prod',
+      connectors: [
+        {
+          type: 'ldap',
+          host: 'ldap.example.com:389',
+          insecureNoSSL: true,
+          bindDN: 'cn=dex,dc=example,dc=com',
+          bindPasswordRef: { name: 'ldap', key: 'password' },
+          userBaseDN: 'ou=people,dc=example,dc=com',
+        },
+      ],
+    };
+
+    it("refuses what the cluster's policy refuses, naming the config key; the default policy allowed it", () => {
+      // good.yaml goes into namespace "dex": fine by default, not by the platform's team-* patterns.
+      const r = run(['validate', '-f', good, '--config', appConfig]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(
+        /- namespace: .*"dex".*dex\.policy\.namespaces \(or dex\.clusters\.prod\.policy\.namespaces\)/,
+      );
+      // staging's own policy allows every namespace.
+      const staging = write('staging.yaml', {
+        ...YAML.parse(fs.readFileSync(good, 'utf8')),
+        cluster: undefined,
+      });
+      expect(
+        run([
+          'validate',
+          '-f',
+          staging,
+          '--config',
+          appConfig,
+          '--cluster',
+          'staging',
+        ]),
+      ).toMatchObject({ code: 0 });
+    });
+
+    it('merges several files as the backend does: a later one allows LDAP without TLS', () => {
+      const spec = write('clear-ldap.yaml', clearLdap);
+      const refused = run(['validate', '-f', spec, '--config', appConfig]);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(
+        '- connectors[0].insecureNoSSL: the platform does not allow LDAP without TLS',
+      );
+      expect(refused.err).toContain('(dex.connectors.allowInsecureNoSSL)');
+      expect(
+        run([
+          'validate',
+          '-f',
+          spec,
+          '--config',
+          appConfig,
+          '--config',
+          overlay,
+        ]),
+      ).toMatchObject({ code: 0, out: expect.stringContaining('valid') });
+    });
+
+    it("renders with the platform's defaults and image registry", () => {
+      const spec = write('defaults.yaml', {
+        cluster: 'prod',
+        dex: { issuerUrl: 'https://dex.example.com' },
+        authenticator: { enabled: false },
+      });
+      const r = run(['render', '-f', spec, '--config', appConfig]);
+      expect(r.code).toBe(0);
+      const docs = YAML.parseAllDocuments(r.out).map(d => d.toJS());
+      const dex = docs.find(d => d.kind === 'Deployment');
+      expect(dex.metadata.namespace).toBe('team-identity');
+      expect(dex.spec.template.spec.containers[0].image).toMatch(
+        /^mirror\.example\.com\/dex\//,
+      );
+    });
+
+    it('exits 2 on a config it cannot use, naming the key or the cluster', () => {
+      const badConfig = write('bad-config.yaml', {
+        dex: { policy: { imageRegistry: 'https://mirror.example.com' } },
+      });
+      const spec = write('prod.yaml', { cluster: 'prod' });
+      const refused = run([
+        'validate',
+        '-f',
+        spec,
+        '--config',
+        appConfig,
+        '--config',
+        badConfig,
+      ]);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain('dex.policy.imageRegistry');
+      const unknown = run([
+        'validate',
+        '-f',
+        write('qa.yaml', { cluster: 'qa' }),
+        '--config',
+        appConfig,
+      ]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toContain('cluster "qa" is not configured in');
+      expect(unknown.err).toContain('configured: prod, staging');
+      expect(
+        run(['validate', '-f', spec, '--config', path.join(dir, 'none.yaml')])
+          .code,
+      ).toBe(2);
+      expect(
+        run([
+          'validate',
+          '-f',
+          spec,
+          '--config',
+          appConfig,
+          '--cluster',
+          'staging',
+        ]).err,
+      ).toContain('--cluster staging, but');
+    });
+  });
+
   it('exits 2 on usage errors', () => {
     expect(run([]).code).toBe(2);
     expect(run(['render']).code).toBe(2);
     expect(run(['render', '-f', good, '--bogus']).code).toBe(2);
+    expect(run(['validate', '-f', good, '--config']).code).toBe(2);
     expect(run(['validate', '-f', path.join(dir, 'missing.yaml')]).code).toBe(
       2,
     );

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import type { Config } from '@backstage/config';
+import { ConfigSources } from '@backstage/config-loader';
 import {
+  DEFAULT_POLICY,
+  PlatformPolicy,
   formatProblems,
   packSpecInputSchema,
   resolveSpec,
@@ -11,13 +15,19 @@ import { apiServerSettings } from '../pack/apiServer';
 import { prepareMaterial } from '../pack/material';
 import { urlsOnlyTheClusterKnows } from '../pack/names';
 import { render, toYaml } from '../pack/render';
+import { readClusters } from '../cluster/clusters';
+import { readPolicy } from '../policy';
 
 const USAGE = `Usage:
-  dex-pack validate -f spec.yaml           print every problem of the spec
-  dex-pack schema                          print the spec's JSON Schema (for editors: yaml-language-server)
-  dex-pack render -f spec.yaml [-o DIR]    write the manifests (multi-document YAML) and the
-                                           kube-apiserver settings; to stdout without -o
-Exit codes: 0 ok, 1 invalid spec, 2 usage.
+  dex-pack validate -f spec.yaml [POLICY]           print every problem of the spec
+  dex-pack schema                                   print the spec's JSON Schema (for editors: yaml-language-server)
+  dex-pack render -f spec.yaml [-o DIR] [POLICY]    write the manifests (multi-document YAML) and the
+                                                    kube-apiserver settings; to stdout without -o
+POLICY: --config app-config.yaml [--config more.yaml ...] [--cluster NAME]
+  the platform's app-config, read as the backend reads it (later files override, \${VAR}s from the
+  environment): its dex: policy for the spec's cluster (or NAME) and dex.defaults; without
+  --config the default policy (every catalogued version, any namespace but the cluster's own).
+Exit codes: 0 ok, 1 invalid spec, 2 usage or unusable config.
 The manifests contain Secrets (certificates, client secrets): seal or encrypt them before committing.`;
 
 /**
@@ -37,14 +47,53 @@ const stdio: Io = {
 
 function parseArgs(argv: string[]) {
   const [command, ...rest] = argv;
-  const opts: Record<string, string> = {};
+  const opts: { file?: string; out?: string; cluster?: string } = {};
+  const configs: string[] = [];
   for (let i = 0; i < rest.length; i += 1) {
     const flag = rest[i];
-    if (flag === '-f' || flag === '--file') opts.file = rest[++i];
-    else if (flag === '-o' || flag === '--out') opts.out = rest[++i];
-    else return { command, opts, bad: flag };
+    const value = rest[i + 1];
+    if (value === undefined || value.startsWith('-'))
+      return { command, opts, configs, bad: flag };
+    i += 1;
+    if (flag === '-f' || flag === '--file') opts.file = value;
+    else if (flag === '-o' || flag === '--out') opts.out = value;
+    else if (flag === '--cluster') opts.cluster = value;
+    else if (flag === '--config') configs.push(value);
+    else return { command, opts, configs, bad: flag };
   }
-  return { command, opts, bad: undefined };
+  return { command, opts, configs, bad: undefined };
+}
+
+/** The app-config files merged as the backend merges them (ConfigSources, as backend-defaults' root config). */
+async function loadAppConfig(files: string[]): Promise<Config> {
+  for (const file of files)
+    if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const config = await ConfigSources.toConfig(
+    ConfigSources.default({
+      argv: files.flatMap(f => ['--config', path.resolve(f)]),
+      watch: false,
+    }),
+  );
+  config.close();
+  return config;
+}
+
+/**
+ * The policy a spec is checked against: the default without app-config; with it, the one the
+ * backend reads for the spec's cluster (or `--cluster`), which must be a configured one.
+ */
+async function policyFor(
+  configs: string[],
+  cluster: string | undefined,
+): Promise<PlatformPolicy> {
+  if (!configs.length) return DEFAULT_POLICY;
+  const config = await loadAppConfig(configs);
+  const known = readClusters(config).map(c => c.name);
+  if (cluster !== undefined && !known.includes(cluster))
+    throw new Error(
+      `cluster "${cluster}" is not configured in ${configs.join(', ')} (kubernetes.clusterLocatorMethods; configured: ${known.join(', ') || 'none'}): give the spec's cluster or --cluster one of them`,
+    );
+  return readPolicy(config, cluster);
 }
 
 /** The spec's JSON Schema, derived from the one zod schema (the scaffolder derives its own the same way). */
@@ -61,7 +110,7 @@ export function specJsonSchema(): object {
  * @public
  */
 export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
-  const { command, opts, bad } = parseArgs(argv);
+  const { command, opts, configs, bad } = parseArgs(argv);
   if (command === 'schema' && argv.length === 1) {
     io.out(`${JSON.stringify(specJsonSchema(), null, 2)}\n`);
     return 0;
@@ -81,7 +130,30 @@ export async function runCli(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`Cannot read ${opts.file}: ${(e as Error).message}\n`);
     return 2;
   }
-  const { spec, problems } = resolveSpec(input ?? {});
+  // --cluster names the spec's cluster when it has none; it may not contradict it.
+  const spec0 =
+    input && typeof input === 'object' && !Array.isArray(input)
+      ? (input as Record<string, unknown>)
+      : undefined;
+  const named = typeof spec0?.cluster === 'string' ? spec0.cluster : undefined;
+  if (opts.cluster && named && named !== opts.cluster) {
+    io.err(
+      `--cluster ${opts.cluster}, but ${opts.file} names cluster "${named}": give one of them\n`,
+    );
+    return 2;
+  }
+  const cluster = opts.cluster ?? named;
+  let policy: PlatformPolicy;
+  try {
+    policy = await policyFor(configs, cluster);
+  } catch (e) {
+    io.err(`Cannot use the app-config: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const { spec, problems } = resolveSpec(
+    spec0 && cluster ? { ...spec0, cluster } : (input ?? {}),
+    policy,
+  );
   if (problems.length) {
     io.err(`${formatProblems(problems)}\n`);
     return 1;

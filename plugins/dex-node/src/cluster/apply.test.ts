@@ -59,6 +59,28 @@ describe('applyObjects (against a ClusterClient)', () => {
     expect(result.writes).toBe(2);
   });
 
+  it('binds a Role after it exists and before the Deployment whose pods use the binding', async () => {
+    const { client, writes } = memoryCluster();
+    const meta = (name: string) => ({ name, namespace: 'team', labels: ours });
+    const rbac = 'rbac.authorization.k8s.io/v1';
+    await applyObjects(
+      client,
+      [
+        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta('dex') },
+        { apiVersion: rbac, kind: 'RoleBinding', metadata: meta('dex') },
+        { apiVersion: rbac, kind: 'Role', metadata: meta('dex') },
+        ns,
+      ],
+      { owner },
+    );
+    expect(writes.map(w => w.key)).toEqual([
+      'Namespace//team',
+      'Role/team/dex',
+      'RoleBinding/team/dex',
+      'Deployment/team/dex',
+    ]);
+  });
+
   it('writes nothing on an unchanged re-run, and only the changed object with its changed fields', async () => {
     const { client, writes } = memoryCluster([ns, cm({ a: '1', b: '2' })]);
     const same = await applyObjects(client, [ns, cm({ a: '1', b: '2' })], {

@@ -72,16 +72,18 @@ export async function readExisting(
 /**
  * Kinds the pack renders without any of its material (certificates, keys, client secrets, config
  * checksums): identical for every run of a spec, so they need not wait for the guarded Secrets.
+ * Not the bindings: an installer without the `bind` verb may bind a role only once the apiserver
+ * can read it (to check the installer holds its rights), so they get a round of their own after
+ * the roles and before the Deployments whose pods use them.
  */
 const WITHOUT_MATERIAL = new Set([
   'ServiceAccount',
   'Role',
-  'RoleBinding',
   'ClusterRole',
-  'ClusterRoleBinding',
   'Service',
   'Ingress',
 ]);
+const BINDINGS = new Set(['RoleBinding', 'ClusterRoleBinding']);
 
 /** Errors that mean "another run changed the guarded objects since they were read": read again and retry. */
 const concurrentChanges = new WeakSet<Error>();
@@ -157,9 +159,9 @@ export function refuseForeign(
 /**
  * Server-side applies the objects under one field manager. Objects that already match are not
  * written. Objects of the same name that someone else made are refused (nothing is applied) unless
- * `force`. A pre-existing Namespace made by someone else is left as it is. Three concurrent rounds:
+ * `force`. A pre-existing Namespace made by someone else is left as it is. Four concurrent rounds:
  * the Namespace (and cluster-scoped objects without material), the guarded objects with the
- * namespaced objects without material, then the rest.
+ * namespaced objects without material, the bindings, then the rest.
  */
 export async function applyObjects(
   target: KubeConfig | ClusterClient,
@@ -351,8 +353,10 @@ export async function applyObjects(
     // it: they go beside it, so the last phase holds only what embeds the material.
     const early = (p: (typeof plan)[number]) =>
       guarded.has(objectKey(p.object)) || WITHOUT_MATERIAL.has(p.object.kind);
+    const binding = (p: (typeof plan)[number]) => BINDINGS.has(p.object.kind);
     await phase(rest.filter(early));
-    await phase(rest.filter(p => !early(p)));
+    await phase(rest.filter(binding));
+    await phase(rest.filter(p => !early(p) && !binding(p)));
   }
   return {
     objects: plan.map(p => p.result),

@@ -210,6 +210,49 @@ describe('dex:pack:apply', () => {
     );
   });
 
+  it('refuses an LDAP connector without TLS unless dex.connectors.allowInsecureNoSSL, before reaching the cluster', async () => {
+    const input = {
+      cluster: 'prod',
+      entityRef: ENTITY,
+      connectors: [
+        {
+          type: 'ldap',
+          host: 'ldap.example.com:389',
+          insecureNoSSL: true,
+          bindDN: 'cn=dex,dc=example,dc=com',
+          bindPasswordRef: { name: 'dex-secret-inputs', key: 'bind' },
+          userBaseDN: 'ou=people,dc=example,dc=com',
+        },
+      ],
+    };
+    const refused = runAction(
+      createDexPackApplyAction({
+        config,
+        permissions: mockServices.permissions(),
+      }),
+      { input, isDryRun: true },
+    );
+    await expect(refused).rejects.toMatchObject({ name: 'InputError' });
+    expect(await refused.catch(e => e.message)).toMatch(
+      /- connectors\[0\]\.insecureNoSSL: the platform does not allow LDAP without TLS.*\(dex\.connectors\.allowInsecureNoSSL\)/,
+    );
+
+    const allowing = new ConfigReader({
+      kubernetes: config.get('kubernetes'),
+      dex: { connectors: { allowInsecureNoSSL: true } },
+    });
+    // Allowed, the run gets as far as the (closed) cluster.
+    await expect(
+      runAction(
+        createDexPackApplyAction({
+          config: allowing,
+          permissions: mockServices.permissions(),
+        }),
+        { input, isDryRun: true },
+      ),
+    ).rejects.toThrow(/cluster is unreachable/);
+  });
+
   it('needs the entity the installation belongs to', async () => {
     const action = createDexPackApplyAction({
       config,
