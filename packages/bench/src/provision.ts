@@ -148,7 +148,12 @@ export async function benchProvision(
         prepareMaterial(floorSpec).material,
       );
       await floor.prepare(floorObjects);
-      const floorApply = await timed(() => floor.apply(floorObjects));
+      // Dex's CRDs are shared and already on the cluster: ours finds them unchanged and writes
+      // none, so the floor writes what ours writes (and reads all, as ours does).
+      const floorWrites = floorObjects.filter(
+        o => o.kind !== 'CustomResourceDefinition',
+      );
+      const floorApply = await timed(() => floor.apply(floorWrites));
       // An unchanged re-run and reading the objects take a few ms each, less than the machine's
       // noise: each is the median of RERUN_SAMPLES, taken in turns.
       const reruns: number[] = [];
