@@ -83,6 +83,7 @@ export {
   defaultDexStorage,
   findAuthenticatorRelease,
   findDexRelease,
+  kubernetesServesStartupProbe,
   kubernetesServesV1Crds,
   versionFromImage,
 } from './versions';

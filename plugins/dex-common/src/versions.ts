@@ -135,6 +135,13 @@ export function kubernetesServesV1Crds(kubernetesVersion: string): boolean {
   return compareVersions(kubernetesVersion, '1.16.0') >= 0;
 }
 
+/** A container's startupProbe is served (on by default) from Kubernetes 1.18 (beta; GA in 1.20). */
+export function kubernetesServesStartupProbe(
+  kubernetesVersion: string,
+): boolean {
+  return compareVersions(kubernetesVersion, '1.18.0') >= 0;
+}
+
 /**
  * Which storage a Dex release gets when the spec names none: `kubernetes` (its CRDs, which the pack
  * installs) wherever the target serves apiextensions.k8s.io/v1, else `memory`, with the reason,

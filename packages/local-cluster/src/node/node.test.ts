@@ -246,6 +246,105 @@ describe('the node', () => {
     );
   });
 
+  it('holds readiness and liveness until the startup probe passes, then is Ready at once', async () => {
+    // Liveness fails at its first try until the marker file exists: run before the startup probe
+    // passed, it would restart the container.
+    const marker = ['/bin/sh', '-c', 'test -e /tmp/www/started'];
+    await api.request(
+      'POST',
+      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      httpDeployment('slow', {
+        startupProbe: {
+          exec: { command: marker },
+          periodSeconds: 1,
+          failureThreshold: 600,
+        },
+        livenessProbe: {
+          exec: { command: marker },
+          periodSeconds: 1,
+          failureThreshold: 1,
+        },
+      }),
+    );
+    const starting = await until('startup probe failing', async () => {
+      const [p] = await podsOf('slow');
+      if (!p?.status.containerStatuses?.[0]?.state?.running) return undefined;
+      const messages = await eventsOf(p.metadata.name);
+      return messages.some(m =>
+        m.startsWith('Unhealthy: Startup probe failed: exec'),
+      )
+        ? p
+        : undefined;
+    });
+    expect(starting.status.containerStatuses[0]).toMatchObject({
+      started: false,
+      ready: false,
+    });
+    const pid = cluster.node!.containerPid(NS, starting.metadata.name)!;
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('/usr/bin/nsenter', [
+      '-t',
+      String(pid),
+      '-m',
+      '-r',
+      '--',
+      '/bin/sh',
+      '-c',
+      'echo > /tmp/www/started',
+    ]);
+    const ready = await until('started and ready', async () => {
+      const [p] = await podsOf('slow');
+      return p?.status.containerStatuses?.[0]?.ready ? p : undefined;
+    });
+    expect(ready.metadata.uid).toBe(starting.metadata.uid);
+    expect(ready.status.containerStatuses[0]).toMatchObject({
+      started: true,
+      restartCount: 0,
+    });
+    const messages = await eventsOf(ready.metadata.name);
+    expect(
+      messages.filter(m =>
+        /^(Unhealthy: (Liveness|Readiness)|Killing)/.test(m),
+      ),
+    ).toEqual([]);
+    await api.request(
+      'DELETE',
+      `/apis/apps/v1/namespaces/${NS}/deployments/slow`,
+    );
+  });
+
+  it('restarts a container whose startup probe fails past its threshold, with an Event saying so', async () => {
+    await api.request(
+      'POST',
+      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      httpDeployment('stuck', {
+        startupProbe: {
+          exec: { command: ['/bin/sh', '-c', 'test -e /tmp/www/never'] },
+          periodSeconds: 1,
+          failureThreshold: 2,
+        },
+      }),
+    );
+    const pod = await until('restarted by the startup probe', async () => {
+      const [p] = await podsOf('stuck');
+      return p?.status.containerStatuses?.[0]?.restartCount >= 1
+        ? p
+        : undefined;
+    });
+    expect(pod.status.containerStatuses[0].ready).toBe(false);
+    const messages = await eventsOf(pod.metadata.name);
+    expect(messages).toContain(
+      'Killing: Container web failed startup probe, will be restarted',
+    );
+    expect(
+      messages.some(m => m.startsWith('Unhealthy: Startup probe failed: exec')),
+    ).toBe(true);
+    await api.request(
+      'DELETE',
+      `/apis/apps/v1/namespaces/${NS}/deployments/stuck`,
+    );
+  });
+
   it('gives a LoadBalancer Service a loopback address that forwards to ready endpoints only', async () => {
     await api.request('POST', `/api/v1/namespaces/${NS}/services`, {
       apiVersion: 'v1',

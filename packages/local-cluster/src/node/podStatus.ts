@@ -48,6 +48,8 @@ export function podStatus(input: {
   state: ContainerState;
   lastState: ContainerState | Record<string, never>;
   ready: boolean;
+  /** The startupProbe has passed (or there is none). */
+  started: boolean;
   restartCount: number;
   podIP?: string;
   startTime?: string;
@@ -88,7 +90,7 @@ export function podStatus(input: {
           ? { containerID: `local-cluster://${input.containerPid}` }
           : {}),
         ready: input.ready,
-        started: running,
+        started: running && input.started,
         restartCount: input.restartCount,
         state: input.state,
         lastState: input.lastState,

@@ -1,8 +1,9 @@
 /**
  * One Pod bound to the local node, from start to deletion, as a kubelet handles it: reads the
  * objects its container needs, requests its ServiceAccount token (TokenRequest, bound to the Pod),
- * runs it with runPod on a loopback Pod IP, runs its readiness and liveness probes every
- * periodSeconds, restarts it when it exits or its liveness probe fails (restartCount, back-off),
+ * runs it with runPod on a loopback Pod IP, runs its startup probe, then (once that passed) its
+ * readiness and liveness probes every periodSeconds, restarts it when it exits or its startup or
+ * liveness probe fails (restartCount, back-off),
  * and writes its status and Events through the API.
  */
 import { isPortTaken } from '../process';
@@ -56,6 +57,7 @@ export class PodWorker {
   private hostAddress?: string;
   private restartCount = 0;
   private ready = false;
+  private started = false;
   private state: ContainerState = {
     waiting: { reason: 'ContainerCreating' },
   };
@@ -225,7 +227,8 @@ export class PodWorker {
       this.running = pod;
       const startedAt = now();
       this.state = { running: { startedAt } };
-      this.ready = !this.container.readinessProbe;
+      this.started = !this.container.startupProbe;
+      this.ready = this.started && !this.container.readinessProbe;
       await this.event(
         'Normal',
         'Started',
@@ -233,11 +236,11 @@ export class PodWorker {
       );
       await this.writeStatus();
       const ended = await this.supervise(pod);
-      if (ended === 'liveness') {
+      if (ended !== 'exit') {
         await this.event(
           'Normal',
           'Killing',
-          `Container ${this.container.name} failed liveness probe, will be restarted`,
+          `Container ${this.container.name} failed ${ended} probe, will be restarted`,
         );
         await pod.stop();
       }
@@ -245,6 +248,7 @@ export class PodWorker {
       this.running = undefined;
       if (signal.aborted) return;
       this.ready = false;
+      this.started = false;
       this.lastState = {
         terminated: {
           exitCode: code ?? 128 + (SIGNALS[sig ?? ''] ?? 9),
@@ -301,14 +305,26 @@ export class PodWorker {
     return Math.min(BACKOFF_BASE_S * 2 ** (n - 2), BACKOFF_MAX_S) * 1000;
   }
 
-  /** Runs the probes every periodSeconds until the container exits ('exit') or fails liveness. */
-  private async supervise(pod: RunningPod): Promise<'exit' | 'liveness'> {
+  /**
+   * Runs the probes every periodSeconds until the container exits ('exit') or fails its startup or
+   * liveness probe. As a kubelet: readiness and liveness wait for the startup probe to pass, and
+   * readiness is probed at once when it has.
+   */
+  private async supervise(
+    pod: RunningPod,
+  ): Promise<'exit' | 'startup' | 'liveness'> {
     const signal = this.abort.signal;
+    const startedMs = Date.now();
     let exited = false;
     pod.exited.then(() => (exited = true));
+    const names = {
+      startup: 'Startup',
+      readiness: 'Readiness',
+      liveness: 'Liveness',
+    };
     const loop = async (
-      which: 'readiness' | 'liveness',
-    ): Promise<'liveness' | undefined> => {
+      which: 'startup' | 'readiness' | 'liveness',
+    ): Promise<'passed' | 'failed' | undefined> => {
       const spec = this.container[`${which}Probe`];
       if (!spec) return undefined;
       const period = (spec.periodSeconds ?? 10) * 1000;
@@ -316,8 +332,10 @@ export class PodWorker {
       const successThreshold = spec.successThreshold ?? 1;
       let failures = 0;
       let successes = 0;
+      // initialDelaySeconds counts from the container's start, not from the startup probe's pass.
+      const delay = (spec.initialDelaySeconds ?? 0) * 1000;
       await Promise.race([
-        sleep((spec.initialDelaySeconds ?? 0) * 1000, signal),
+        sleep(Math.max(0, startedMs + delay - Date.now()), signal),
         pod.exited,
       ]);
       while (!exited && !signal.aborted) {
@@ -326,6 +344,12 @@ export class PodWorker {
         if (result.ok) {
           failures = 0;
           successes++;
+          if (which === 'startup') {
+            this.started = true;
+            if (!this.container.readinessProbe) this.ready = true;
+            await this.writeStatus();
+            return 'passed';
+          }
           if (
             which === 'readiness' &&
             !this.ready &&
@@ -337,11 +361,10 @@ export class PodWorker {
         } else {
           successes = 0;
           failures++;
-          const name = which === 'readiness' ? 'Readiness' : 'Liveness';
           await this.event(
             'Warning',
             'Unhealthy',
-            `${name} probe failed: ${result.reason}`,
+            `${names[which]} probe failed: ${result.reason}`,
           );
           if (
             which === 'readiness' &&
@@ -351,20 +374,28 @@ export class PodWorker {
             this.ready = false;
             await this.writeStatus();
           }
-          if (which === 'liveness' && failures >= failureThreshold)
-            return 'liveness';
+          if (which !== 'readiness' && failures >= failureThreshold)
+            return 'failed';
         }
         await Promise.race([sleep(period, signal), pod.exited]);
       }
       return undefined;
     };
+    const untilExit = () => pod.exited.then(() => 'exit' as const);
+    if (this.container.startupProbe) {
+      const startup = await loop('startup');
+      if (startup === 'failed') return 'startup';
+      if (startup !== 'passed') return untilExit();
+    }
     const liveness = loop('liveness');
     loop('readiness').catch(e =>
       this.ctx.log(`pod ${this.where}: readiness: ${(e as Error).message}`),
     );
     const result = await Promise.race([
-      pod.exited.then(() => 'exit' as const),
-      liveness.then(r => r ?? pod.exited.then(() => 'exit' as const)),
+      untilExit(),
+      liveness.then(r =>
+        r === 'failed' ? ('liveness' as const) : untilExit(),
+      ),
     ]);
     // The readiness loop ends by itself once the container has exited (it checks before writing).
     return result;
@@ -494,6 +525,7 @@ export class PodWorker {
       state: this.state,
       lastState: this.lastState,
       ready: this.ready,
+      started: this.started,
       restartCount: this.restartCount,
       podIP: this.podIP,
       startTime: this.startTime,

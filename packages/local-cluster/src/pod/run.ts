@@ -67,8 +67,10 @@ export interface RunningPod {
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Runs the container's readinessProbe (httpGet/https via the forwarded port) until it passes; rejects with the logs when the process exits or the timeout passes. */
   ready(timeoutMs?: number): Promise<void>;
-  /** Runs the readiness or liveness probe once (undefined: the container has none). */
-  probe(which: 'readiness' | 'liveness'): Promise<ProbeResult | undefined>;
+  /** Runs the startup, readiness or liveness probe once (undefined: the container has none). */
+  probe(
+    which: 'startup' | 'readiness' | 'liveness',
+  ): Promise<ProbeResult | undefined>;
   /** Lets the pod reach one more host address (e.g. a LoadBalancer address that appeared later). */
   addEgress(address: EgressAddress): Promise<void>;
   stop(): Promise<void>;
@@ -280,7 +282,11 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
         ).unref(),
       ),
     ]);
-    const probePorts = [plan.readinessProbe, plan.livenessProbe]
+    const probePorts = [
+      plan.startupProbe,
+      plan.readinessProbe,
+      plan.livenessProbe,
+    ]
       .flatMap(p => [p?.httpGet?.port, p?.tcpSocket?.port])
       .filter((p): p is number => p !== undefined);
     const ports: Record<number, number> = {};
@@ -370,8 +376,7 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
       logs,
       exited,
       async probe(which) {
-        const p =
-          which === 'readiness' ? plan.readinessProbe : plan.livenessProbe;
+        const p = plan[`${which}Probe`];
         return p ? runProbe(p, probeContext()) : undefined;
       },
       addEgress: address => fw.addEgress(address),

@@ -73,6 +73,7 @@ export interface PodPlan {
   ports: Record<string, number>;
   /** Every containerPort (TCP) of the container. */
   containerPorts: number[];
+  startupProbe?: Probe;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   terminationGraceSeconds: number;
@@ -620,6 +621,7 @@ export function planPod(options: {
             .map((p: Json) => p.containerPort),
         ),
       ],
+      startupProbe: probeOf(c.startupProbe, ports, `${where} startupProbe`),
       readinessProbe: probeOf(
         c.readinessProbe,
         ports,

@@ -7,6 +7,7 @@ import {
   ResourcesSpec,
   findAuthenticatorRelease,
   findDexRelease,
+  kubernetesServesStartupProbe,
 } from '@backstage-dex/plugin-dex-common';
 import {
   AUTHENTICATOR_PATHS,
@@ -356,6 +357,7 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
                 ...(viaEntrypoint ? [{ name: 'tmp', mountPath: '/tmp' }] : []),
                 ...connectorCaVolumes(spec).map(v => v.mount),
               ],
+              ...startupProbe(spec, probe('/healthz/ready')),
               readinessProbe: { ...probe('/healthz/ready'), periodSeconds: 10 },
               livenessProbe: { ...probe('/healthz/live'), periodSeconds: 20 },
               resources: resources(spec.dex.resources),
@@ -395,6 +397,27 @@ function dexObjects(spec: PackSpec, material: PackMaterial): KubeObject[] {
   return objects;
 }
 
+/** How often a starting container is probed, and for how long at most (1 s × 120: two minutes). */
+const STARTUP_PROBE = { periodSeconds: 1, failureThreshold: 120 };
+
+/**
+ * A startupProbe on the readiness endpoint: Ready within a second of serving, where the readiness
+ * probe's 10 s period would leave up to 10 s unused; the readiness and liveness probes wait for it.
+ * Not rendered where the target does not serve the field (before 1.18): the apiserver would drop it,
+ * and every re-run would see a difference. Without a known version, a current one is assumed.
+ */
+function startupProbe(
+  spec: PackSpec,
+  probe: { httpGet: object },
+): { startupProbe?: object } {
+  if (
+    spec.kubernetesVersion &&
+    !kubernetesServesStartupProbe(spec.kubernetesVersion)
+  )
+    return {};
+  return { startupProbe: { ...probe, ...STARTUP_PROBE } };
+}
+
 function authenticatorObjects(
   spec: PackSpec,
   material: PackMaterial,
@@ -403,6 +426,13 @@ function authenticatorObjects(
   const n = objectNames(spec);
   const release = findAuthenticatorRelease(spec.authenticator.version)!;
   const configYaml = configYamlOf(authenticatorConfig(spec));
+  const authenticatorProbe = {
+    httpGet: {
+      path: `${authenticatorWebPathPrefix(spec)}healthz`,
+      port: 'https',
+      scheme: 'HTTPS',
+    },
+  };
   return [
     tlsSecret(
       spec,
@@ -473,14 +503,8 @@ function authenticatorObjects(
                   { name: 'dex-ca', mountPath: '/app/dex-ca', readOnly: true },
                 ],
                 // Every path under the web prefix serves the page; outside it the authenticator answers 404.
-                readinessProbe: {
-                  httpGet: {
-                    path: `${authenticatorWebPathPrefix(spec)}healthz`,
-                    port: 'https',
-                    scheme: 'HTTPS',
-                  },
-                  periodSeconds: 10,
-                },
+                ...startupProbe(spec, authenticatorProbe),
+                readinessProbe: { ...authenticatorProbe, periodSeconds: 10 },
                 resources: resources(spec.authenticator.resources),
                 securityContext: restricted,
               },
