@@ -149,12 +149,16 @@ const portOf = (server: string) => Number(new URL(server).port);
 
 /**
  * Runs a Deployment of the rendered objects once and waits for its readinessProbe: the first
- * start must succeed (no restart, as a kubelet would need if the pod exited).
+ * start must succeed (no restart, as a kubelet would need if the pod exited). Its startupProbe,
+ * where rendered, must pass then too (the path is served by this version).
  */
 async function runReady(options: RunPodOptions): Promise<RunningPod> {
   const pod = await runPod(options);
   try {
     await pod.ready(60_000);
+    const startup = await pod.probe('startup');
+    if (startup && !startup.ok)
+      throw new Error(`startup probe failed once ready: ${startup.reason}`);
     return pod;
   } catch (e) {
     await pod.stop();

@@ -426,6 +426,50 @@ describe('render', () => {
     expect(YAML.parse(configFor('2.25.0')).staticClients[1].name).toBe(name);
   });
 
+  it('probes Dex and the authenticator every second while they start, where the cluster serves startupProbe', () => {
+    const containers = (kubernetesVersion?: string, version = '2.45.1') => {
+      const s = withDefaults({
+        ...spec,
+        kubernetesVersion,
+        dex: { ...spec.dex, version, storage: 'memory' },
+      });
+      const deployments = render(s, material).filter(
+        o => o.kind === 'Deployment',
+      ) as any[];
+      const of = (name: string) =>
+        deployments.find(d => d.metadata.name === name).spec.template.spec
+          .containers[0];
+      return { dex: of('corp'), authenticator: of('corp-authenticator') };
+    };
+    const current = containers();
+    expect(current.dex.startupProbe).toEqual({
+      httpGet: { path: '/healthz/ready', port: 'telemetry', scheme: 'HTTP' },
+      periodSeconds: 1,
+      failureThreshold: 120,
+    });
+    // The steady state keeps its slower probes.
+    expect(current.dex.readinessProbe.periodSeconds).toBe(10);
+    expect(current.dex.livenessProbe.periodSeconds).toBe(20);
+    expect(current.authenticator.startupProbe).toEqual({
+      httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' },
+      periodSeconds: 1,
+      failureThreshold: 120,
+    });
+    expect(current.authenticator.readinessProbe.periodSeconds).toBe(10);
+    // Before the telemetry port: the health endpoint the readiness probe uses.
+    expect(containers('v1.35.4', '2.25.0').dex.startupProbe.httpGet).toEqual({
+      path: '/healthz',
+      port: 'https',
+      scheme: 'HTTPS',
+    });
+    // Beta and on by default from 1.18: before it the apiserver would drop the field.
+    expect(containers('v1.18.0').dex.startupProbe).toBeDefined();
+    const old = containers('v1.17.17', '2.25.0');
+    expect(old.dex.startupProbe).toBeUndefined();
+    expect(old.authenticator.startupProbe).toBeUndefined();
+    expect(old.dex.readinessProbe).toBeDefined();
+  });
+
   it('probes the authenticator under its web path prefix (outside it, it answers 404)', () => {
     const probePath = (url?: string) => {
       const s = withDefaults({
