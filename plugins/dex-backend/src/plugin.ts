@@ -46,7 +46,8 @@ export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
             logger,
             onKubernetesCall: options.onKubernetesCall,
           });
-          // The clusters' status watches end with the plugin.
+          // The clusters' status watches start and end with the plugin.
+          lifecycle.addStartupHook(() => dex.startWatches());
           lifecycle.addShutdownHook(() => dex.stop());
           httpRouter.use(
             await createRouter({ httpAuth, permissions, catalog, dex }),

@@ -25,6 +25,7 @@ import {
   StatusWatches,
   WatchFreshness,
   clusterApiServer,
+  clusterClient,
   kubeConfigFor,
   kubeloginKubeconfig,
   readClusters,
@@ -52,6 +53,11 @@ export interface DexService {
   cacheStats(): StatusCacheStats;
   /** How current each cluster's watch-fed copy is (none when watching is off), for tests and benchmarks. */
   watchFreshness(): Record<string, WatchFreshness>;
+  /**
+   * Starts every configured cluster's watches without waiting for them (the plugin's start), so
+   * that the first status requests find the copies listed.
+   */
+  startWatches(): void;
   /** Stops the clusters' watches (the plugin's shutdown). */
   stop(): void;
 }
@@ -249,6 +255,15 @@ export async function createDexService(
 
     watchFreshness() {
       return watches?.freshness() ?? {};
+    },
+
+    startWatches() {
+      if (!watches) return;
+      for (const [name, kc] of kubeConfigs)
+        kc.then(
+          k => watches.watch(name, clusterClient(k), timeoutMs),
+          () => {}, // reported when the KubeConfig was made, and on each request
+        );
     },
 
     stop() {

@@ -59,21 +59,8 @@ export class StatusWatches {
     kubernetesId: string,
     timeoutMs: number,
   ): Promise<ClusterSnapshot | undefined> {
-    if (this.stopped || !client.listVersioned || !client.watch)
-      return undefined;
-    let watched = this.clusters.get(cluster);
-    if (watched && watched.client !== client) {
-      for (const k of watched.kinds) k.stop();
-      watched = undefined;
-    }
-    if (!watched) {
-      watched = {
-        client,
-        kinds: this.start(cluster, client, timeoutMs),
-        started: false,
-      };
-      this.clusters.set(cluster, watched);
-    }
+    const watched = this.ensure(cluster, client, timeoutMs);
+    if (!watched) return undefined;
     if (!watched.started) {
       // Each first list is bounded by timeoutMs itself, so this wait is too.
       await Promise.all(watched.kinds.map(k => k.settled()));
@@ -100,6 +87,39 @@ export class StatusWatches {
       ingresses: of('ingresses'),
       configMaps: of('configmaps'),
     });
+  }
+
+  /**
+   * Starts the cluster's watches unless they run: the backend starts every configured cluster's
+   * at its start, so that its first requests find the copies listed. Nothing happens when the
+   * client cannot watch or the watches were stopped.
+   */
+  watch(cluster: string, client: ClusterClient, timeoutMs: number): void {
+    this.ensure(cluster, client, timeoutMs);
+  }
+
+  /** The cluster's watches, started unless they run; undefined when they cannot run. */
+  private ensure(
+    cluster: string,
+    client: ClusterClient,
+    timeoutMs: number,
+  ): Watched | undefined {
+    if (this.stopped || !client.listVersioned || !client.watch)
+      return undefined;
+    let watched = this.clusters.get(cluster);
+    if (watched && watched.client !== client) {
+      for (const k of watched.kinds) k.stop();
+      watched = undefined;
+    }
+    if (!watched) {
+      watched = {
+        client,
+        kinds: this.start(cluster, client, timeoutMs),
+        started: false,
+      };
+      this.clusters.set(cluster, watched);
+    }
+    return watched;
   }
 
   /** How current each cluster's copy is, by cluster name. */
