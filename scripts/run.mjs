@@ -330,7 +330,9 @@ if (command === 'test') {
 const stepSeconds = {};
 for (const [k, [cmd, args]] of commands[command].entries()) {
   const extra = command === 'test' && cmd === 'node' ? [] : rest;
-  const name = `${cmd} ${args[0]}`;
+  const name = [cmd, ...args.filter(a => !a.startsWith('-')).slice(0, 2)].join(
+    ' ',
+  );
   if (commands[command].length > 1)
     log(
       `step ${k + 1} of ${commands[command].length}: ${name} (${Math.round((Date.now() - started) / 1000)} s so far)`,

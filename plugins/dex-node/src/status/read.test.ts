@@ -7,6 +7,7 @@ import {
 import { withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from '../cluster/clientNode';
+import { statusReaderKubeConfig } from '../__testUtils__/statusReader';
 import { provisionPack } from '../provision';
 import { StatusCache } from './cache';
 import { countKubernetesCalls } from './counter';
@@ -158,69 +159,8 @@ describe('readDexStatus on a real apiserver', () => {
 
   it('needs no access to Secrets: a reader allowed to list only Deployments, Services, Ingresses and ConfigMaps sees the certificates', async () => {
     const k8s = await clientNode();
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-    // The RBAC plugins/dex-backend/README.md documents for the status reader.
-    await core.createNamespace({
-      body: { metadata: { name: 'status-reader' } },
-    });
-    await core.createNamespacedServiceAccount({
-      namespace: 'status-reader',
-      body: { metadata: { name: 'reader' } },
-    });
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: 'dex-status-reader' },
-        rules: [
-          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
-          {
-            apiGroups: [''],
-            resources: ['services', 'configmaps'],
-            verbs: ['list'],
-          },
-          {
-            apiGroups: ['networking.k8s.io'],
-            resources: ['ingresses'],
-            verbs: ['list'],
-          },
-        ],
-      },
-    });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'dex-status-reader' },
-        roleRef: {
-          apiGroup: 'rbac.authorization.k8s.io',
-          kind: 'ClusterRole',
-          name: 'dex-status-reader',
-        },
-        subjects: [
-          {
-            kind: 'ServiceAccount',
-            name: 'reader',
-            namespace: 'status-reader',
-          },
-        ],
-      },
-    });
-    const token = await core.createNamespacedServiceAccountToken({
-      name: 'reader',
-      namespace: 'status-reader',
-      body: { spec: { audiences: [] } },
-    });
-    const reader = new k8s.KubeConfig();
-    reader.loadFromOptions({
-      clusters: [
-        {
-          name: 'local',
-          server: cluster.server,
-          caData: Buffer.from(cluster.caPem).toString('base64'),
-        },
-      ],
-      users: [{ name: 'reader', token: token.status!.token }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'reader' }],
-      currentContext: 'local',
-    });
+    // The role platform teams are given (rbac/dex-status-reader.yaml, linked by the READMEs).
+    const reader = await statusReaderKubeConfig(kc, cluster, 'status-reader');
     // The reader cannot read Secrets at all.
     await expect(
       reader.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces(),

@@ -2,6 +2,7 @@ import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { PackSpec, withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from '../cluster/clientNode';
+import { statusReaderKubeConfig } from '../__testUtils__/statusReader';
 import { provisionPack } from '../provision';
 import { KubernetesCall } from './types';
 import { DexStatus, readDexStatus } from './read';
@@ -160,73 +161,10 @@ describe('StatusWatches on a real apiserver', () => {
   });
 
   it('lists on every request for credentials that may list but not watch', async () => {
-    const k8s = await clientNode();
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-    await core.createNamespace({ body: { metadata: { name: 'lister' } } });
-    await core.createNamespacedServiceAccount({
-      namespace: 'lister',
-      body: { metadata: { name: 'lister' } },
+    // The status reader's role without `watch`.
+    const lister = await statusReaderKubeConfig(kc, cluster, 'lister', {
+      verbs: ['list'],
     });
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: 'dex-status-lister' },
-        rules: [
-          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
-          {
-            apiGroups: [''],
-            resources: ['services', 'configmaps'],
-            verbs: ['list'],
-          },
-          {
-            apiGroups: ['networking.k8s.io'],
-            resources: ['ingresses'],
-            verbs: ['list'],
-          },
-        ],
-      },
-    });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'dex-status-lister' },
-        roleRef: {
-          apiGroup: 'rbac.authorization.k8s.io',
-          kind: 'ClusterRole',
-          name: 'dex-status-lister',
-        },
-        subjects: [
-          { kind: 'ServiceAccount', name: 'lister', namespace: 'lister' },
-        ],
-      },
-    });
-    const token = await core.createNamespacedServiceAccountToken({
-      name: 'lister',
-      namespace: 'lister',
-      body: { spec: { audiences: [] } },
-    });
-    const lister = new k8s.KubeConfig();
-    lister.loadFromOptions({
-      clusters: [
-        {
-          name: 'local',
-          server: cluster.server,
-          caData: Buffer.from(cluster.caPem).toString('base64'),
-        },
-      ],
-      users: [{ name: 'lister', token: token.status!.token }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'lister' }],
-      currentContext: 'local',
-    });
-    // The new binding takes a moment to reach the authorizer.
-    const apps = lister.makeApiClient(k8s.AppsV1Api);
-    await until(
-      () =>
-        apps.listDeploymentForAllNamespaces().then(
-          () => true,
-          () => false,
-        ),
-      allowed => allowed,
-    );
     const reader = calls();
     const watches = new StatusWatches({ backoffMs: 50, maxBackoffMs: 500 });
     const read = () =>
