@@ -110,7 +110,7 @@ describe('the published dex-node package', () => {
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
 
-  it('ships only the built code, its bin and its config schema, with tokens and CA data secret', () => {
+  it("ships only the built code, its bin, its config schema and the status reader's RBAC, with tokens and CA data secret", () => {
     const installed = path.join(
       install,
       'node_modules/@backstage-dex/plugin-dex-node',
@@ -121,6 +121,10 @@ describe('the published dex-node package', () => {
       'config.schema.json',
       'dist',
       'package.json',
+      'rbac',
+    ]);
+    expect(fs.readdirSync(path.join(installed, 'rbac'))).toEqual([
+      'dex-status-reader.yaml',
     ]);
     const manifest = JSON.parse(
       fs.readFileSync(path.join(installed, 'package.json'), 'utf8'),
