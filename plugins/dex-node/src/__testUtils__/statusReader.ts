@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import type { KubeConfig, V1ClusterRole } from '@kubernetes/client-node';
 import type { LocalCluster } from '@backstage-dex/local-cluster';
 import { clientNode } from '../cluster/clientNode';
+import { kubeConfigFor } from '../cluster/clusters';
 
 /** The status reader's ClusterRole as the README gives it to platform teams (rbac/). */
 export function statusReaderRole(): V1ClusterRole {
@@ -61,18 +62,13 @@ export async function statusReaderKubeConfig(
     namespace: name,
     body: { spec: { audiences: [] } },
   });
-  const reader = new k8s.KubeConfig();
-  reader.loadFromOptions({
-    clusters: [
-      {
-        name: 'local',
-        server: cluster.server,
-        caData: Buffer.from(cluster.caPem).toString('base64'),
-      },
-    ],
-    users: [{ name, token: token.status!.token }],
-    contexts: [{ name: 'local', cluster: 'local', user: name }],
-    currentContext: 'local',
+  // Made as the backend makes a configured cluster's KubeConfig.
+  const reader = await kubeConfigFor({
+    name: 'local',
+    url: cluster.server,
+    authProvider: 'serviceAccount',
+    serviceAccountToken: token.status!.token,
+    caData: Buffer.from(cluster.caPem).toString('base64'),
   });
   // A new binding takes a moment to reach the authorizer.
   const apps = reader.makeApiClient(k8s.AppsV1Api);
