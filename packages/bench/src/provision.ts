@@ -83,6 +83,8 @@ export interface ProvisionOptions {
   /** Also install the Helm charts each run (builds helm on first use). */
   helm?: HelmPeer;
   progress?: Progress;
+  /** Only ours against the floor (BENCH_ONLY=floor): no run without the pool, no kubectl (NaN). */
+  floorOnly?: boolean;
 }
 
 /**
@@ -116,30 +118,17 @@ export async function benchProvision(
       );
       // The pool refills after a run; no other measurement shares the CPU with it.
       await keyPool.settled();
-      const noPool = await timed(() =>
-        provisionPack(kc, benchSpec(`nopool-${tag}`)),
-      );
-      const peerSpec = {
-        ...benchSpec(`kubectl-${tag}`),
-        kubernetesVersion: cluster.version,
-      };
-      const file = path.join(dir, `pack-${i}.yaml`);
-      fs.writeFileSync(
-        file,
-        toYaml(render(peerSpec, prepareMaterial(peerSpec).material)),
-      );
-      const kubectlApply = () =>
-        run(kubectl, [
-          '--kubeconfig',
-          cluster.kubeconfigPath,
-          'apply',
-          '--server-side',
-          '--field-manager=bench',
-          '-f',
-          file,
-        ]);
-      const peer = await timed(kubectlApply);
-      const rerunPeer = await timed(kubectlApply);
+      const noPool = options.floorOnly
+        ? { ms: NaN }
+        : await timed(() => provisionPack(kc, benchSpec(`nopool-${tag}`)));
+      const { peer, rerunPeer } = options.floorOnly
+        ? { peer: { ms: NaN }, rerunPeer: { ms: NaN } }
+        : await benchKubectl(
+            cluster,
+            kubectl,
+            path.join(dir, `pack-${i}.yaml`),
+            tag,
+          );
       // Certificates and rendering happen before the clock starts: the floor only writes.
       const floorSpec = {
         ...benchSpec(`floor-${tag}`),
@@ -203,6 +192,36 @@ export async function benchProvision(
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** `kubectl apply --server-side` of the rendered pack into a fresh namespace, then again unchanged. */
+async function benchKubectl(
+  cluster: LocalCluster,
+  kubectl: string,
+  file: string,
+  tag: string,
+) {
+  const peerSpec = {
+    ...benchSpec(`kubectl-${tag}`),
+    kubernetesVersion: cluster.version,
+  };
+  fs.writeFileSync(
+    file,
+    toYaml(render(peerSpec, prepareMaterial(peerSpec).material)),
+  );
+  const kubectlApply = () =>
+    run(kubectl, [
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      'apply',
+      '--server-side',
+      '--field-manager=bench',
+      '-f',
+      file,
+    ]);
+  const peer = await timed(kubectlApply);
+  const rerunPeer = await timed(kubectlApply);
+  return { peer, rerunPeer };
 }
 
 export interface CertificateRow {

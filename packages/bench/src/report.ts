@@ -97,11 +97,16 @@ function helmAndFloor(r: BenchReport): string[] {
           `- Provision ≤ 0.35 × helm with the key pool: ${goal(s.helmRatio <= 0.35)} (${f(s.helmRatio, 2)}).`,
           `- Provision ≤ 0.35 × helm without the key pool: ${goal(s.helmNoPoolRatio <= 0.35)} (${f(s.helmNoPoolRatio, 2)}).`,
         ];
+  return ['## Provision against Helm', '', ...helm, '', ...floorSection(r)];
+}
+
+/** "Provision against the floor": the table, its goals and what is known of the difference. */
+export function floorSection(
+  r: Pick<BenchReport, 'provision' | 'provisionSummary'>,
+): string[] {
+  const s = r.provisionSummary;
+  const rows = r.provision;
   return [
-    '## Provision against Helm',
-    '',
-    ...helm,
-    '',
     '## Provision against the floor',
     '',
     'The floor: the same rendered objects (certificates made and rendered before the clock starts) sent as server-side',

@@ -11,7 +11,7 @@ import {
 import { median } from './stats';
 import { HelmPeer, helmPeer } from './helm';
 import { progressOnStderr } from './progress';
-import { goalLines, report } from './report';
+import { floorSection, goalLines, report } from './report';
 import { benchReady, readyMarkdown } from './ready';
 import { benchStatusReport } from './status';
 import { readTestTimes } from './testTimes';
@@ -19,10 +19,15 @@ import { readTestTimes } from './testTimes';
 /**
  * `npm run bench` (repeat counts from BENCH_RUNS, default 7; BENCH_HELM=0 leaves Helm out,
  * BENCH_READY=0 the time to Ready and login on the cluster with its node).
- * Writes docs/benchmarks.md and prints every goal as met / not met.
+ * Writes docs/benchmarks.md and prints every goal as met / not met. BENCH_ONLY=floor measures only
+ * provision and the unchanged re-run against the floor and prints that section (docs untouched).
  */
 async function main() {
   const runs = Number(process.env.BENCH_RUNS ?? 7);
+  if (process.env.BENCH_ONLY === 'floor') {
+    await floorOnly(runs);
+    return;
+  }
   const loadAtStart = os.loadavg();
   const progress = progressOnStderr();
   progress('building / finding the local cluster and starting it');
@@ -69,6 +74,31 @@ async function main() {
     progress('done');
   } finally {
     helm?.close();
+    await cluster.stop();
+  }
+}
+
+async function floorOnly(runs: number) {
+  const progress = progressOnStderr();
+  progress('building / finding the local cluster and starting it');
+  const cluster = await startLocalCluster();
+  try {
+    const provision = await benchProvision(cluster, runs, {
+      progress,
+      floorOnly: true,
+    });
+    const markdown = floorSection({
+      provision,
+      provisionSummary: summarizeProvision(provision),
+    }).join('\n');
+    console.log(
+      `${markdown}\nLoad average (1, 5, 15 min) at the end: ${os
+        .loadavg()
+        .map(l => l.toFixed(2))
+        .join(', ')}`,
+    );
+    progress('done');
+  } finally {
     await cluster.stop();
   }
 }

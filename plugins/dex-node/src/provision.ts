@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { InputError, ServiceUnavailableError } from '@backstage/errors';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import {
@@ -213,6 +214,60 @@ function checkSizes(objects: KubeObject[]) {
 }
 
 /**
+ * Digests of the specs (with their policy) found valid, so a re-run of one spec validates it once
+ * (the schema's parse was a tenth of an unchanged re-run's own work).
+ */
+const validSpecs = new Set<string>();
+const MAX_VALID_SPECS = 64;
+
+/**
+ * A digest of plain data that tells every value the validation could tell apart: strings are
+ * tagged so that undefined (a present key) and non-finite numbers have forms of their own, which
+ * plain JSON would drop or turn into null. Anything else than plain objects, arrays and
+ * primitives (a Date, a class instance) has no digest.
+ */
+function plainDigest(value: unknown): string | undefined {
+  let plain = true;
+  const json = JSON.stringify(
+    value,
+    function tag(this: Record<string, unknown>, key: string, v: unknown) {
+      const original = this[key];
+      if (original === undefined) return 'u';
+      if (typeof original === 'string') return `s${original}`;
+      if (typeof original === 'number')
+        return Number.isFinite(original) ? original : `n${original}`;
+      if (
+        typeof original === 'object' &&
+        original !== null &&
+        !Array.isArray(original) &&
+        ![Object.prototype, null].includes(Object.getPrototypeOf(original))
+      )
+        plain = false;
+      if (['function', 'symbol', 'bigint'].includes(typeof original)) {
+        plain = false;
+        return null;
+      }
+      return v;
+    },
+  );
+  return plain
+    ? crypto.createHash('sha256').update(json).digest('base64')
+    : undefined;
+}
+
+/** Refuses (InputError, every problem) a spec that is not valid under the policy. */
+function checkSpec(spec: PackSpec, policy: PlatformPolicy | undefined) {
+  const digest = plainDigest([spec, policy ?? null]);
+  if (digest && validSpecs.has(digest)) return;
+  const problems = validateSpec(spec, policy);
+  if (problems.length) throw new InputError(formatProblems(problems));
+  if (!digest) return;
+  if (validSpecs.size >= MAX_VALID_SPECS)
+    validSpecs.delete(validSpecs.values().next().value!);
+  validSpecs.add(digest);
+}
+
+/**
  * The target's Kubernetes version (gitVersion), e.g. v1.35.4.
  *
  * @public
@@ -273,8 +328,7 @@ async function provisionBounded(
     ...input,
     kubernetesVersion: input.kubernetesVersion ?? (await kubernetesVersion(kc)),
   };
-  const problems = validateSpec(spec, options.policy);
-  if (problems.length) throw new InputError(formatProblems(problems));
+  checkSpec(spec, options.policy);
   checkSecretInputs(options.secretInputs);
   log(
     `Target cluster ${spec.cluster} runs Kubernetes ${spec.kubernetesVersion}`,

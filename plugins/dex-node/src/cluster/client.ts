@@ -298,14 +298,33 @@ export function boundedClient(
       call: (options: O, ...args: A) => Promise<R>,
     ) =>
     (options: O | undefined, ...args: A): Promise<R> => {
-      const signal = AbortSignal.any(
-        [
-          AbortSignal.timeout(bounds.timeoutMs),
-          bounds.signal,
-          options?.signal,
-        ].filter((s): s is AbortSignal => s !== undefined),
+      const outer = [bounds.signal, options?.signal].filter(
+        (s): s is AbortSignal => s !== undefined,
       );
-      if (signal.aborted) return Promise.reject(signal.reason);
+      const already = outer.find(s => s.aborted);
+      if (already) return Promise.reject(already.reason);
+      // One controller with a timer cleared at the end, rather than AbortSignal.any over
+      // AbortSignal.timeout: those cost several times more per call (weak references, and a
+      // timer left running for timeoutMs), which a re-run's 30 calls at once felt.
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () =>
+          controller.abort(
+            new DOMException(
+              'The operation was aborted due to timeout',
+              'TimeoutError',
+            ),
+          ),
+        bounds.timeoutMs,
+      );
+      // As AbortSignal.timeout's: the bound never keeps the process alive by itself.
+      timer.unref();
+      const forward = outer.map(s => {
+        const onAbort = () => controller.abort(s.reason);
+        s.addEventListener('abort', onAbort, { once: true });
+        return () => s.removeEventListener('abort', onAbort);
+      });
+      const { signal } = controller;
       let onAbort = () => {};
       const aborted = new Promise<never>((_, reject) => {
         onAbort = () => reject(signal.reason);
@@ -314,7 +333,11 @@ export function boundedClient(
       return Promise.race([
         call({ ...options, signal } as O, ...args),
         aborted,
-      ]).finally(() => signal.removeEventListener('abort', onAbort));
+      ]).finally(() => {
+        clearTimeout(timer);
+        forward.forEach(remove => remove());
+        signal.removeEventListener('abort', onAbort);
+      });
     };
   const read = bounded((o: CallOptions, ref: ObjectRef) => client.read(ref, o));
   const list = bounded(

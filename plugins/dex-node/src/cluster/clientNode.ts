@@ -1,6 +1,7 @@
 import type https from 'node:https';
 import type * as ClientNode from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { Exchange, Transport, http2Transport } from './http2Connection';
 
 export type K8s = typeof ClientNode;
 
@@ -159,24 +160,18 @@ export async function kubeRequest<T>(
   throw new KubeApiError(status, parsed);
 }
 
-/** The URL, headers (credentials applied per request) and pool of one request. */
+/** The URL, headers (with the credentials) and transport of one request. */
 async function prepare(kc: KubeConfig, request: KubeRequest) {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
   const url = new URL(`${server.replace(/\/+$/, '')}${request.path}`);
   for (const [name, value] of Object.entries(request.query ?? {}))
     if (value !== undefined) url.searchParams.set(name, value);
-  // Credentials per request (tokens of exec and auth-provider plugins expire); the pool once.
-  const tls: https.RequestOptions = {};
-  const [pool] = await Promise.all([
-    poolOf(kc, server),
-    kc.applyToHTTPSOptions(tls),
-  ]);
-  const headers: Record<string, string> = { accept: 'application/json' };
-  for (const [name, value] of Object.entries(tls.headers ?? {}))
-    headers[name.toLowerCase()] = String(value);
-  if (tls.auth)
-    headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+  const target = await targetOf(kc, server);
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(await target.credentials()),
+  };
   let body: string | undefined;
   if (request.body !== undefined) {
     headers['content-type'] = request.contentType ?? 'application/json';
@@ -184,7 +179,7 @@ async function prepare(kc: KubeConfig, request: KubeRequest) {
   }
   request.signal?.throwIfAborted();
   return {
-    pool,
+    pool: target.transport,
     url,
     init: { method: request.method, headers, body, signal: request.signal },
   };
@@ -202,8 +197,8 @@ export async function kubeStream(
   onLine: (line: unknown) => void,
 ): Promise<void> {
   const { pool, url, init } = await prepare(kc, request);
-  if (!pool?.request) throw new Error(`${url.origin}: watching needs https`);
-  let res: Awaited<ReturnType<NonNullable<Dispatcher['request']>>>;
+  if (!pool) throw new Error(`${url.origin}: watching needs https`);
+  let res: Exchange;
   try {
     res = await pool.request({
       origin: url.origin,
@@ -244,12 +239,13 @@ export async function kubeStream(
 }
 
 /**
- * One exchange on the pool: undici's request() (its fast path; fetch() adds WHATWG streams and
- * Headers to every call), or fetch() when there is no pool (plain http). Transport failures are
- * shaped as fetch's (`cause` carries the code), which describeKubeError reads.
+ * One exchange on the transport (node:http2, or undici's request(): its fast path; fetch() adds
+ * WHATWG streams and Headers to every call), or fetch() when there is none (plain http).
+ * Transport failures are shaped as fetch's (`cause` carries the code), which describeKubeError
+ * reads.
  */
 async function send(
-  pool: Dispatcher | undefined,
+  pool: Transport | undefined,
   url: URL,
   init: {
     method: string;
@@ -258,7 +254,7 @@ async function send(
     signal?: AbortSignal;
   },
 ): Promise<{ status: number; text: string }> {
-  if (!pool?.request) {
+  if (!pool) {
     const res = await fetch(url, init);
     return { status: res.status, text: await res.text() };
   }
@@ -277,42 +273,113 @@ async function send(
   }
 }
 
-const poolsByConfig = new WeakMap<
-  KubeConfig,
-  Map<string, Promise<Dispatcher | undefined>>
->();
+/** How requests reach one apiserver as one user: the transport, and the credentials' headers. */
+interface Target {
+  transport: Transport | undefined;
+  credentials(): Promise<Record<string, string>>;
+}
+
+const targetsByConfig = new WeakMap<KubeConfig, Map<string, Promise<Target>>>();
+
+/** The headers client-node's credentials add to a request (bearer token, basic auth, impersonation). */
+async function credentialHeaders(
+  kc: KubeConfig,
+): Promise<Record<string, string>> {
+  const tls: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(tls);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(tls.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  if (tls.auth)
+    headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+  return headers;
+}
 
 /**
- * The shared pool of kc's current context (see shareConnections), asked for once: client-node
- * would otherwise build, and kubeRequest close, an Agent on every request.
+ * Whether client-node may give other credentials on a later request: exec plugins and auth
+ * providers (the in-cluster token file among them) renew tokens, and so may an authenticator
+ * added to the KubeConfig. A token, client certificate or basic auth of the kubeconfig is fixed.
  */
-function poolOf(
+function credentialsRenew(kc: KubeConfig): boolean {
+  const user = kc.getCurrentUser();
+  const added = (kc as unknown as { custom_authenticators?: unknown })
+    .custom_authenticators;
+  return (
+    !!user?.exec ||
+    !!user?.authProvider ||
+    !(Array.isArray(added) && added.length === 0)
+  );
+}
+
+/** client-node's transport: its undici Agent made shared (see shareConnections), or none. */
+async function undiciPool(
   kc: KubeConfig,
   server: string,
-): Promise<Dispatcher | undefined> {
-  let byKey = poolsByConfig.get(kc);
+): Promise<Transport | undefined> {
+  const k8s = await clientNode();
+  const ctx = new k8s.RequestContext(server, 'GET' as ClientNode.HttpMethod);
+  await shareConnections(kc).applySecurityAuthentication(ctx);
+  const pool = (ctx as unknown as AuthContext).getDispatcher();
+  const request = pool?.request;
+  return (
+    pool &&
+    request && {
+      request: r => request.call(pool, r),
+      close: () => pool.close(),
+    }
+  );
+}
+
+/**
+ * The transport and credentials of kc's current context, made once: an https apiserver without a
+ * proxy is spoken to over one HTTP/2 connection of our own (http2Connection.ts) with the
+ * kubeconfig's TLS settings; through a proxy, client-node's dispatcher is used. Fixed credentials
+ * are read once; renewable ones are asked of client-node on every request (it caches them until
+ * they expire).
+ */
+function targetOf(kc: KubeConfig, server: string): Promise<Target> {
+  let byKey = targetsByConfig.get(kc);
   if (!byKey) {
     byKey = new Map();
-    poolsByConfig.set(kc, byKey);
+    targetsByConfig.set(kc, byKey);
   }
   const key = JSON.stringify([
     kc.getCurrentContext(),
     server,
     kc.getCurrentUser()?.name,
   ]);
-  let pool = byKey.get(key);
-  if (!pool) {
-    pool = (async () => {
-      const k8s = await clientNode();
-      const ctx = new k8s.RequestContext(
-        server,
-        'GET' as ClientNode.HttpMethod,
-      );
-      await shareConnections(kc).applySecurityAuthentication(ctx);
-      return (ctx as unknown as AuthContext).getDispatcher();
+  let target = byKey.get(key);
+  if (!target) {
+    target = (async (): Promise<Target> => {
+      const fixed = credentialsRenew(kc)
+        ? undefined
+        : await credentialHeaders(kc);
+      const credentials = fixed
+        ? async () => fixed
+        : () => credentialHeaders(kc);
+      if (!server.startsWith('https:') || kc.getCurrentCluster()?.proxyUrl)
+        return { transport: await undiciPool(kc, server), credentials };
+      const tls: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(tls);
+      return {
+        transport: http2Transport({
+          origin: new URL(server).origin,
+          tls: {
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key,
+            pfx: tls.pfx,
+            passphrase: tls.passphrase,
+            rejectUnauthorized: tls.rejectUnauthorized,
+            servername: tls.servername,
+          },
+          http1: () => undiciPool(kc, server),
+        }),
+        credentials,
+      };
     })();
-    byKey.set(key, pool);
-    pool.catch(() => byKey!.delete(key));
+    byKey.set(key, target);
+    target.catch(() => byKey!.delete(key));
   }
-  return pool;
+  return target;
 }

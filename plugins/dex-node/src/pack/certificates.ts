@@ -272,7 +272,12 @@ function infoOf(x: crypto.X509Certificate): CertificateInfo {
  */
 const parsedCertificates = new Map<
   string,
-  { x509: crypto.X509Certificate; info?: CertificateInfo }
+  {
+    x509: crypto.X509Certificate;
+    info?: CertificateInfo;
+    /** Whether the certificate's signature verifies with a CA's key, by the CA's PEM. */
+    signedBy?: Map<string, boolean>;
+  }
 >();
 const MAX_PARSED_CERTIFICATES = 1024;
 
@@ -294,9 +299,16 @@ export function certificateCovers(
   names: string[],
 ): boolean {
   try {
-    const cert = parsed(certPem).x509;
-    const ca = parsed(caPem).x509;
-    if (!cert.verify(ca.publicKey)) return false;
+    const cert = parsed(certPem);
+    // A signature check is an RSA operation: done once per certificate and CA (a re-run checks
+    // the same pairs again).
+    cert.signedBy ??= new Map();
+    let signed = cert.signedBy.get(caPem);
+    if (signed === undefined) {
+      signed = cert.x509.verify(parsed(caPem).x509.publicKey);
+      cert.signedBy.set(caPem, signed);
+    }
+    if (!signed) return false;
     const info = certificateInfo(certPem);
     const have = new Set([...info.dnsNames, ...info.ipAddresses]);
     return (
