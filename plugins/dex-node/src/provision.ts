@@ -18,6 +18,7 @@ import {
   keyMatchesCertificate,
 } from './pack/certificates';
 import {
+  PackMaterial,
   ReferencedValues,
   materialFromSecrets,
   prepareMaterial,
@@ -42,8 +43,9 @@ import {
   ApplyResult,
   applyObjects,
   isConcurrentChange,
+  existingOf,
   objectKey,
-  readExisting,
+  readEach,
   waitForRollout,
 } from './cluster/apply';
 import {
@@ -393,27 +395,39 @@ async function provisionBounded(
   }
 }
 
-async function provisionOnce(
-  kc: ClusterClient,
+/** What a run makes from the Secrets it read: the material (reused or generated) and the objects. */
+interface Rendered {
+  material: PackMaterial;
+  generated: string[];
+  objects: KubeObject[];
+  settings: ApiServerSettings;
+  kcpSettings?: ReturnType<typeof kubeadmApiServerSettings>;
+}
+
+/**
+ * The material (reused from the pack's Secrets, generated where missing or invalid) and the
+ * objects rendered with it, checked before anything is written: referenced Secrets the spec may
+ * not read or that are missing, credentials Dex could not take, objects too large, settings the
+ * KubeadmControlPlane could not take.
+ */
+async function renderFromSecrets(
   spec: PackSpec,
   options: ProvisionOptions,
-  log: (message: string) => void,
-  guarded: string[],
+  read: {
+    /** The pack's Secrets that exist, by objectKey. */
+    secrets: Map<string, V1Secret>;
+    referencedSecrets: Map<string, V1Secret | undefined>;
+    refs: SecretReference[];
+  },
   kcpApiVersion: string | undefined,
   derivedUrls: LoadBalancerComponent[],
-): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
-  const refs = secretReferences(spec);
-  const [existing, referencedSecrets] = await Promise.all([
-    readExisting(kc, renderSkeleton(spec)),
-    readReferencedSecrets(kc, spec, refs),
+): Promise<Rendered> {
+  const existingMaterial = materialFromSecrets(spec, [
+    ...read.secrets.values(),
   ]);
-  const secrets = [...existing.values()].filter(
-    o => o.kind === 'Secret',
-  ) as V1Secret[];
-  const existingMaterial = materialFromSecrets(spec, secrets);
   const owner = ownerOf(spec, options);
   const storedInputsOurs = secretInputsAreOurs(
-    existing.get(
+    read.secrets.get(
       objectKey({
         kind: 'Secret',
         metadata: {
@@ -431,8 +445,8 @@ async function provisionOnce(
     values: referenced,
     missing,
     refused,
-  } = resolveReferences(spec, refs, {
-    secrets: referencedSecrets,
+  } = resolveReferences(spec, read.refs, {
+    secrets: read.referencedSecrets,
     secretInputs: {
       ...existingMaterial.secretInputs,
       ...options.secretInputs,
@@ -475,9 +489,6 @@ async function provisionOnce(
     rotateCertificates: options.rotateCertificates,
     secretInputs: options.secretInputs,
   });
-  for (const g of generated) log(`generated ${g}`);
-  if (!generated.length)
-    log('reusing the existing certificates and client secrets');
 
   const target = options.kubeadmControlPlane;
   let objects = render(spec, material, { derivedUrls });
@@ -500,6 +511,56 @@ async function provisionOnce(
   const kcpSettings = target
     ? kubeadmApiServerSettings(spec, settings, target.authentication)
     : undefined;
+  return { material, generated, objects, settings, kcpSettings };
+}
+
+async function provisionOnce(
+  kc: ClusterClient,
+  spec: PackSpec,
+  options: ProvisionOptions,
+  log: (message: string) => void,
+  guarded: string[],
+  kcpApiVersion: string | undefined,
+  derivedUrls: LoadBalancerComponent[],
+): Promise<Omit<ProvisionResult, 'pendingLoadBalancers'>> {
+  const refs = secretReferences(spec);
+  // Every object of the pack is read at once, its Secrets first: the material and the objects are
+  // made from them while the rest is still on its way (on an unchanged re-run, most of our own
+  // work then happens while the apiserver answers). The rest is needed for the diff.
+  const skeleton = renderSkeleton(spec);
+  const isSecret = (o: KubeObject) => o.kind === 'Secret';
+  const reads = readEach(kc, [
+    ...skeleton.filter(isSecret),
+    ...skeleton.filter(o => !isSecret(o)),
+  ]);
+  const rendering = Promise.all([
+    existingOf(
+      new Map(
+        skeleton
+          .filter(isSecret)
+          .map(o => [objectKey(o), reads.get(objectKey(o))!] as const),
+      ),
+    ),
+    readReferencedSecrets(kc, spec, refs),
+  ]).then(([secrets, referencedSecrets]) =>
+    renderFromSecrets(
+      spec,
+      options,
+      { secrets: secrets as Map<string, V1Secret>, referencedSecrets, refs },
+      kcpApiVersion,
+      derivedUrls,
+    ),
+  );
+  // Awaited once every read has answered: a failed read is reported first, as it came first.
+  rendering.catch(() => {});
+  const existing = await existingOf(reads);
+  const { material, generated, objects, settings, kcpSettings } =
+    await rendering;
+  for (const g of generated) log(`generated ${g}`);
+  if (!generated.length)
+    log('reusing the existing certificates and client secrets');
+
+  const target = options.kubeadmControlPlane;
   const kcpOptions = target && {
     ref: target.ref,
     owner: `${spec.cluster}/${spec.namespace}/${spec.instance}`,
@@ -519,7 +580,7 @@ async function provisionOnce(
       checkOnly: true,
     });
   const apply = await applyObjects(kc, objects, {
-    owner,
+    owner: ownerOf(spec, options),
     dryRun: options.dryRun,
     force: options.force,
     existing,

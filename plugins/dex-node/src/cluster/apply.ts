@@ -43,30 +43,52 @@ export function objectKey(o: {
   return `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 }
 
-/** Reads the objects (by kind and name) as they are now; missing ones are absent from the map. */
-export async function readExisting(
+/**
+ * Reads the objects (by kind and name) all at once, keyed by objectKey: each answer is the object
+ * as it is now, or undefined when there is none; a failure says which object it was reading.
+ */
+export function readEach(
   target: KubeConfig | ClusterClient,
   objects: KubeObject[],
-): Promise<Map<string, KubernetesObject>> {
+): Map<string, Promise<KubernetesObject | undefined>> {
   const cluster = asClusterClient(target);
-  const found = new Map<string, KubernetesObject>();
-  await Promise.all(
-    objects.map(async o => {
-      let existing: KubernetesObject | undefined;
-      try {
-        existing = await cluster.read({
+  return new Map(
+    objects.map(o => [
+      objectKey(o),
+      cluster
+        .read({
           apiVersion: o.apiVersion,
           kind: o.kind,
           name: o.metadata.name,
           namespace: o.metadata.namespace,
-        });
-      } catch (e) {
-        throw describeKubeError(e, `reading ${objectKey(o)}`);
-      }
-      if (existing) found.set(objectKey(o), existing);
+        })
+        .catch(e => {
+          throw describeKubeError(e, `reading ${objectKey(o)}`);
+        }),
+    ]),
+  );
+}
+
+/** The objects of readEach that exist; rejects with the first failure. */
+export async function existingOf(
+  reads: Map<string, Promise<KubernetesObject | undefined>>,
+): Promise<Map<string, KubernetesObject>> {
+  const found = new Map<string, KubernetesObject>();
+  await Promise.all(
+    [...reads].map(async ([key, read]) => {
+      const existing = await read;
+      if (existing) found.set(key, existing);
     }),
   );
   return found;
+}
+
+/** Reads the objects (by kind and name) as they are now; missing ones are absent from the map. */
+export function readExisting(
+  target: KubeConfig | ClusterClient,
+  objects: KubeObject[],
+): Promise<Map<string, KubernetesObject>> {
+  return existingOf(readEach(target, objects));
 }
 
 /**
