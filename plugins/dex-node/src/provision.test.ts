@@ -1,5 +1,5 @@
 import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
-import { withDefaults } from '@backstage-dex/plugin-dex-common';
+import { DEFAULT_POLICY, withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster/clientNode';
 import { provisionPack } from './provision';
@@ -140,5 +140,41 @@ describe('provisionPack on a real apiserver', () => {
         'Secret/dex-tls',
       ]),
     );
+  });
+
+  it('validates a spec again whenever it or the policy differs from one found valid, writing nothing', async () => {
+    const ns = 'provision-validated';
+    const valid = spec(ns);
+    await provisionPack(kc, valid);
+    const before = await secretVersions(ns);
+    const refused = (
+      input: typeof valid,
+      options?: Parameters<typeof provisionPack>[2],
+    ) =>
+      provisionPack(kc, input, options).then(
+        () => 'applied',
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
+    // An unknown field, even undefined (JSON would drop it), and a number JSON would turn into null.
+    expect(
+      await refused({ ...valid, unknownSetting: undefined } as typeof valid),
+    ).toMatch(/^InputError: .*unknownSetting/s);
+    expect(
+      await refused({ ...valid, dex: { ...valid.dex, replicas: NaN } }),
+    ).toMatch(/^InputError: .*dex\.replicas/s);
+    // The same spec under a policy that does not allow its Dex version.
+    const other = DEFAULT_POLICY.dex.allowedVersions.find(
+      v => v !== valid.dex.version,
+    )!;
+    expect(
+      await refused(valid, {
+        policy: {
+          ...DEFAULT_POLICY,
+          dex: { ...DEFAULT_POLICY.dex, allowedVersions: [other] },
+        },
+      }),
+    ).toMatch(/^InputError: .*not allowed by the platform/s);
+    expect(await secretVersions(ns)).toEqual(before);
+    expect((await provisionPack(kc, valid)).apply.writes).toBe(0);
   });
 });
