@@ -147,7 +147,12 @@ function bodyOf(
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.once('end', () => {
           ended = true;
-          resolve(Buffer.concat(chunks).toString('utf8'));
+          // Most answers come in one chunk: no copy then.
+          resolve(
+            (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString(
+              'utf8',
+            ),
+          );
         });
         stream.once('close', () => {
           if (!ended) reject(failure() ?? new Error('stream closed'));
@@ -292,8 +297,8 @@ class Connection {
 
 /**
  * A kube-apiserver over one HTTP/2 connection (node:http2, as the bench's floor and kubectl do):
- * every concurrent request is a stream of it. undici's HTTP/2 client costs about twice the CPU per
- * request, which an unchanged re-run (28 reads at once) felt. The connection is opened on the
+ * every concurrent request is a stream of it. Beyond node:http2 and the JSON parse, undici's HTTP/2
+ * client added about three times this one's CPU to an unchanged re-run's 28 reads at once. The connection is opened on the
  * first request, referenced only while requests run (it never keeps a process alive), closed
  * after IDLE_CLOSE_MS without requests, replaced when the server ends it (GOAWAY, reset), and
  * checked with a PING when a request times out, so a connection that went silent is not reused.
