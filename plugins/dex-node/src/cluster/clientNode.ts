@@ -164,13 +164,18 @@ export async function kubeRequest<T>(
 async function prepare(kc: KubeConfig, request: KubeRequest) {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
-  const url = new URL(`${server.replace(/\/+$/, '')}${request.path}`);
-  for (const [name, value] of Object.entries(request.query ?? {}))
-    if (value !== undefined) url.searchParams.set(name, value);
   const target = await targetOf(kc, server);
+  const query = Object.entries(request.query ?? {}).filter(
+    (e): e is [string, string] => e[1] !== undefined,
+  );
+  const url = {
+    origin: target.origin,
+    // The server's own path first (e.g. a proxy's /k8s/clusters/<id>).
+    path: `${target.pathPrefix}${request.path}${query.length ? `?${new URLSearchParams(query)}` : ''}`,
+  };
   const headers: Record<string, string> = {
     accept: 'application/json',
-    ...(await target.credentials()),
+    ...(target.fixedCredentials ?? (await target.credentials())),
   };
   let body: string | undefined;
   if (request.body !== undefined) {
@@ -202,7 +207,7 @@ export async function kubeStream(
   try {
     res = await pool.request({
       origin: url.origin,
-      path: `${url.pathname}${url.search}`,
+      path: url.path,
       ...init,
     });
   } catch (e) {
@@ -246,7 +251,7 @@ export async function kubeStream(
  */
 async function send(
   pool: Transport | undefined,
-  url: URL,
+  url: { origin: string; path: string },
   init: {
     method: string;
     headers: Record<string, string>;
@@ -255,13 +260,13 @@ async function send(
   },
 ): Promise<{ status: number; text: string }> {
   if (!pool) {
-    const res = await fetch(url, init);
+    const res = await fetch(`${url.origin}${url.path}`, init);
     return { status: res.status, text: await res.text() };
   }
   try {
     const res = await pool.request({
       origin: url.origin,
-      path: `${url.pathname}${url.search}`,
+      path: url.path,
       ...init,
     });
     return { status: res.statusCode, text: await res.body.text() };
@@ -276,6 +281,11 @@ async function send(
 /** How requests reach one apiserver as one user: the transport, and the credentials' headers. */
 interface Target {
   transport: Transport | undefined;
+  /** The server's origin, and its path (without a trailing slash) that every request's follows. */
+  origin: string;
+  pathPrefix: string;
+  /** The credentials' headers when they are fixed; otherwise `credentials()` on every request. */
+  fixedCredentials?: Record<string, string>;
   credentials(): Promise<Record<string, string>>;
 }
 
@@ -354,16 +364,21 @@ function targetOf(kc: KubeConfig, server: string): Promise<Target> {
       const fixed = credentialsRenew(kc)
         ? undefined
         : await credentialHeaders(kc);
-      const credentials = fixed
-        ? async () => fixed
-        : () => credentialHeaders(kc);
+      const url = new URL(server);
+      const where = {
+        origin: url.origin,
+        pathPrefix: url.pathname.replace(/\/+$/, ''),
+        fixedCredentials: fixed,
+        credentials: () => credentialHeaders(kc),
+      };
       if (!server.startsWith('https:') || kc.getCurrentCluster()?.proxyUrl)
-        return { transport: await undiciPool(kc, server), credentials };
+        return { ...where, transport: await undiciPool(kc, server) };
       const tls: https.RequestOptions = {};
       await kc.applyToHTTPSOptions(tls);
       return {
+        ...where,
         transport: http2Transport({
-          origin: new URL(server).origin,
+          origin: url.origin,
           tls: {
             ca: tls.ca,
             cert: tls.cert,
@@ -375,7 +390,6 @@ function targetOf(kc: KubeConfig, server: string): Promise<Target> {
           },
           http1: () => undiciPool(kc, server),
         }),
-        credentials,
       };
     })();
     byKey.set(key, target);

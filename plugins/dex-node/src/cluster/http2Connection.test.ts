@@ -113,7 +113,11 @@ async function relay(port: number) {
   };
 }
 
-async function kubeConfig(port: number, user: string): Promise<KubeConfig> {
+async function kubeConfig(
+  port: number,
+  user: string,
+  serverPath = '',
+): Promise<KubeConfig> {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   kc.loadFromString(
@@ -122,7 +126,7 @@ async function kubeConfig(port: number, user: string): Promise<KubeConfig> {
       'kind: Config',
       'clusters:',
       '- name: c',
-      `  cluster: {server: 'https://127.0.0.1:${port}', certificate-authority-data: ${Buffer.from(pki.caPem).toString('base64')}}`,
+      `  cluster: {server: 'https://127.0.0.1:${port}${serverPath}', certificate-authority-data: ${Buffer.from(pki.caPem).toString('base64')}}`,
       'users:',
       `- name: u`,
       `  user: ${user}`,
@@ -151,6 +155,31 @@ describe('the HTTP/2 transport', () => {
       expect(new Set(server.seen.map(s => s.authorization))).toEqual(
         new Set(['Bearer t0k3n']),
       );
+    } finally {
+      server.close();
+    }
+  });
+
+  it("puts the server URL's path (a proxy's) in front of every request's, with its query", async () => {
+    const server = await http2Server();
+    try {
+      const kc = await kubeConfig(
+        server.port,
+        '{token: t0k3n}',
+        '/k8s/clusters/c-1/',
+      );
+      await read(kc, 'a');
+      // The stand-in answers a list with one Secret, which is no list: only its path matters here.
+      await clusterClient(kc)
+        .list(
+          { apiVersion: 'v1', kind: 'Secret', namespace: 'ns' },
+          'app in (a,b)',
+        )
+        .catch(() => undefined);
+      expect(server.seen.map(s => s.path)).toEqual([
+        '/k8s/clusters/c-1/api/v1/namespaces/ns/secrets/a',
+        '/k8s/clusters/c-1/api/v1/namespaces/ns/secrets?labelSelector=app+in+%28a%2Cb%29',
+      ]);
     } finally {
       server.close();
     }

@@ -311,6 +311,8 @@ export function http2Transport(options: {
 }): Transport {
   const { origin } = options;
   let current: Promise<Connection | 'http1'> | undefined;
+  /** `current` once it is open: a request on it needs no wait. */
+  let open: Connection | undefined;
   let http1: Promise<Transport | undefined> | undefined;
 
   const connection = (): Promise<Connection | 'http1'> => {
@@ -318,13 +320,15 @@ export function http2Transport(options: {
       const opening: Promise<Connection | 'http1'> = connect(
         origin,
         options.tls,
-      ).then(s =>
-        s === 'http1'
-          ? s
-          : new Connection(s, origin, () => {
-              if (current === opening) current = undefined;
-            }),
-      );
+      ).then(s => {
+        if (s === 'http1') return s;
+        const c = new Connection(s, origin, () => {
+          if (current === opening) current = undefined;
+          if (open === c) open = undefined;
+        });
+        if (current === opening) open = c;
+        return c;
+      });
       current = opening;
       // A failed connect is tried again by the next request.
       opening.catch(() => {
@@ -338,7 +342,7 @@ export function http2Transport(options: {
     async request(request) {
       for (let attempt = 1; ; attempt++) {
         request.signal?.throwIfAborted();
-        const c = await abortable(connection(), request.signal);
+        const c = open ?? (await abortable(connection(), request.signal));
         if (c === 'http1') {
           http1 ??= options.http1();
           const fallback = await http1;
@@ -360,6 +364,7 @@ export function http2Transport(options: {
     async close() {
       const c = await current?.catch(() => undefined);
       current = undefined;
+      open = undefined;
       if (c && c !== 'http1') c.close();
       await (await http1)?.close();
     },
