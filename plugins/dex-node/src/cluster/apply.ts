@@ -45,7 +45,8 @@ export function objectKey(o: {
 
 /**
  * Reads the objects (by kind and name) all at once, keyed by objectKey: each answer is the object
- * as it is now, or undefined when there is none; a failure says which object it was reading.
+ * as it is now (shared: read it, never change it), or undefined when there is none; a failure
+ * says which object it was reading.
  */
 export function readEach(
   target: KubeConfig | ClusterClient,
@@ -56,12 +57,16 @@ export function readEach(
     objects.map(o => [
       objectKey(o),
       cluster
-        .read({
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          name: o.metadata.name,
-          namespace: o.metadata.namespace,
-        })
+        .read(
+          {
+            apiVersion: o.apiVersion,
+            kind: o.kind,
+            name: o.metadata.name,
+            namespace: o.metadata.namespace,
+          },
+          // Only compared (diff, ownership, material): an unchanged answer is parsed once.
+          { shared: true },
+        )
         .catch(e => {
           throw describeKubeError(e, `reading ${objectKey(o)}`);
         }),

@@ -63,10 +63,13 @@ type ListedKind = { apiVersion: string; kind: string; namespace?: string };
 export interface ClusterClient {
   /** The kube-apiserver's URL, for messages. */
   readonly server: string;
-  /** The object as it is now, or undefined when there is none. */
+  /**
+   * The object as it is now, or undefined when there is none. `shared`: the caller only reads the
+   * answer, so it may be one also handed to others (frozen); never so for Secrets.
+   */
   read(
     ref: ObjectRef,
-    options?: CallOptions,
+    options?: CallOptions & { shared?: boolean },
   ): Promise<KubernetesObject | undefined>;
   /** The objects of one kind whose labels match, in one namespace or (without) cluster-wide. */
   list(
@@ -147,6 +150,8 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
           method: 'GET',
           path: await objectPath(kc, ref, options.signal),
           signal: options.signal,
+          // Secrets are parsed anew every time: their values are never kept.
+          shared: options.shared && ref.kind !== 'Secret',
         });
       } catch (e) {
         if ((e as { code?: number }).code === 404) return undefined;
@@ -339,7 +344,10 @@ export function boundedClient(
         signal.removeEventListener('abort', onAbort);
       });
     };
-  const read = bounded((o: CallOptions, ref: ObjectRef) => client.read(ref, o));
+  const read = bounded(
+    (o: CallOptions & { shared?: boolean }, ref: ObjectRef) =>
+      client.read(ref, o),
+  );
   const list = bounded(
     (
       o: CallOptions,
