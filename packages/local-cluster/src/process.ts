@@ -32,8 +32,13 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(
   p => process.platform === 'linux' && fs.existsSync(p),
 );
 
-// Ports handed out by this process, so two callers never get the same one.
-const handedOut = new Set<number>();
+const HANDED_OUT = Symbol.for('@backstage-dex/local-cluster/handed-out-ports');
+type WithHandedOut = { [HANDED_OUT]?: Set<number> };
+
+// Ports handed out by this process (by every test file of a jest worker), so two callers never
+// get the same one.
+const handedOut: Set<number> = ((hostProcess as WithHandedOut)[HANDED_OUT] ??=
+  new Set<number>());
 
 /** The lower bound of the kernel's range for outgoing connections' source ports. */
 function ephemeralLow(): number {
@@ -122,7 +127,10 @@ export interface ManagedProcess {
   exited(): boolean;
   /** How it ended, e.g. `exit code 1` or `signal SIGKILL`; undefined while running. */
   exitReason(): string | undefined;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once it exited. */
   stop(): Promise<void>;
+  /** SIGKILL at once, for a process whose state is thrown away; resolves once it exited. */
+  kill(): Promise<void>;
 }
 
 /** Starts a binary with its output going to a log file in `workDir`. */
@@ -195,6 +203,12 @@ export function startProcess(options: {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exitPromise;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (exitedFlag) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exitPromise;
     },
   };
 }
