@@ -125,6 +125,8 @@ export interface ManagedProcess {
   /** The last lines the process wrote, for error messages. */
   tail(lines?: number): string;
   exited(): boolean;
+  /** Resolves once it exited or failed to start. */
+  whenEnded(): Promise<void>;
   /** How it ended, e.g. `exit code 1` or `signal SIGKILL`; undefined while running. */
   exitReason(): string | undefined;
   /** SIGTERM, then SIGKILL after 5 s; resolves once it exited. */
@@ -159,11 +161,15 @@ export function startProcess(options: {
   running.add(child);
   let exitedFlag = false;
   let exitReason: string | undefined;
+  let ended = () => {};
+  // Resolves once it exited or failed to start.
+  const endedPromise = new Promise<void>(resolve => (ended = resolve));
   const exitPromise = new Promise<void>(resolve =>
     child.once('exit', (code, signal) => {
       exitedFlag = true;
       exitReason = signal ? `signal ${signal}` : `exit code ${code}`;
       running.delete(child);
+      ended();
       resolve();
     }),
   );
@@ -177,6 +183,7 @@ export function startProcess(options: {
       logFile,
       `\n[local-cluster] ${options.bin} failed to start: ${err.message}\n`,
     );
+    ended();
   });
   return {
     name: options.name,
@@ -195,6 +202,7 @@ export function startProcess(options: {
       }
     },
     exited: () => exitedFlag,
+    whenEnded: () => endedPromise,
     exitReason: () => exitReason,
     async stop() {
       if (exitedFlag) return;
@@ -222,17 +230,23 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
+  const ended = proc.whenEnded().then(() => undefined);
   while (Date.now() < deadline) {
     if (proc.exited()) {
       throw new Error(
         `${proc.name} exited (${proc.exitReason?.() ?? 'unknown'}) before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`,
       );
     }
-    try {
-      if (await check()) return;
-    } catch (e) {
-      lastError = e;
-    }
+    // A check still waiting when the process ends (e.g. on a port someone else holds and never
+    // answers) is not waited for: the process's end is the answer.
+    const answered = check().then(
+      ok => ({ ok, error: undefined as unknown }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+    const answer = await Promise.race([answered, ended]);
+    if (answer && answer.ok) return;
+    if (answer) lastError = answer.error ?? lastError;
+    if (proc.exited()) continue;
     await new Promise(r => setTimeout(r, 200));
   }
   throw new Error(
