@@ -32,8 +32,13 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(
   p => process.platform === 'linux' && fs.existsSync(p),
 );
 
-// Ports handed out by this process, so two callers never get the same one.
-const handedOut = new Set<number>();
+const HANDED_OUT = Symbol.for('@backstage-dex/local-cluster/handed-out-ports');
+type WithHandedOut = { [HANDED_OUT]?: Set<number> };
+
+// Ports handed out by this process (by every test file of a jest worker), so two callers never
+// get the same one.
+const handedOut: Set<number> = ((hostProcess as WithHandedOut)[HANDED_OUT] ??=
+  new Set<number>());
 
 /** The lower bound of the kernel's range for outgoing connections' source ports. */
 function ephemeralLow(): number {
@@ -120,9 +125,14 @@ export interface ManagedProcess {
   /** The last lines the process wrote, for error messages. */
   tail(lines?: number): string;
   exited(): boolean;
+  /** Resolves once it exited or failed to start. */
+  whenEnded(): Promise<void>;
   /** How it ended, e.g. `exit code 1` or `signal SIGKILL`; undefined while running. */
   exitReason(): string | undefined;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once it exited. */
   stop(): Promise<void>;
+  /** SIGKILL at once, for a process whose state is thrown away; resolves once it exited. */
+  kill(): Promise<void>;
 }
 
 /** Starts a binary with its output going to a log file in `workDir`. */
@@ -151,11 +161,15 @@ export function startProcess(options: {
   running.add(child);
   let exitedFlag = false;
   let exitReason: string | undefined;
+  let ended = () => {};
+  // Resolves once it exited or failed to start.
+  const endedPromise = new Promise<void>(resolve => (ended = resolve));
   const exitPromise = new Promise<void>(resolve =>
     child.once('exit', (code, signal) => {
       exitedFlag = true;
       exitReason = signal ? `signal ${signal}` : `exit code ${code}`;
       running.delete(child);
+      ended();
       resolve();
     }),
   );
@@ -169,6 +183,7 @@ export function startProcess(options: {
       logFile,
       `\n[local-cluster] ${options.bin} failed to start: ${err.message}\n`,
     );
+    ended();
   });
   return {
     name: options.name,
@@ -187,6 +202,7 @@ export function startProcess(options: {
       }
     },
     exited: () => exitedFlag,
+    whenEnded: () => endedPromise,
     exitReason: () => exitReason,
     async stop() {
       if (exitedFlag) return;
@@ -195,6 +211,12 @@ export function startProcess(options: {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exitPromise;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (exitedFlag) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exitPromise;
     },
   };
 }
@@ -208,17 +230,23 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
+  const ended = proc.whenEnded().then(() => undefined);
   while (Date.now() < deadline) {
     if (proc.exited()) {
       throw new Error(
         `${proc.name} exited (${proc.exitReason?.() ?? 'unknown'}) before ${what}. Last log lines (${proc.logFile}):\n${proc.tail()}`,
       );
     }
-    try {
-      if (await check()) return;
-    } catch (e) {
-      lastError = e;
-    }
+    // A check still waiting when the process ends (e.g. on a port someone else holds and never
+    // answers) is not waited for: the process's end is the answer.
+    const answered = check().then(
+      ok => ({ ok, error: undefined as unknown }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+    const answer = await Promise.race([answered, ended]);
+    if (answer && answer.ok) return;
+    if (answer) lastError = answer.error ?? lastError;
+    if (proc.exited()) continue;
     await new Promise(r => setTimeout(r, 200));
   }
   throw new Error(

@@ -61,7 +61,7 @@ describe('permissionModuleDexPolicy', () => {
     'platform-team',
     'group:platform-team',
     'user:default/admin',
-    'group:default/Platform',
+    'group:default/platform team',
   ])(
     'refuses %s as platform group, naming the key and the form to use',
     async group => {

@@ -15,10 +15,10 @@ export const permissionModuleDexPolicy = createBackendModule({
       async init({ policy, config }) {
         const key = 'dex.permissionPolicy.platformGroup';
         const group = config.getOptionalString(key) ?? DEFAULT_PLATFORM_GROUP;
-        // Compared as written with the user's ownership refs: a short or mistyped one matches nobody.
-        if (!/^group:[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/.test(group))
+        // Matched with the user's full ownership refs: a short or mistyped one would match nobody.
+        if (!/^group:[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/i.test(group))
           throw new Error(
-            `${key}: "${group}" is not a full group reference in lower case; write it as group:<namespace>/<name>, e.g. ${DEFAULT_PLATFORM_GROUP}`,
+            `${key}: "${group}" is not a full group reference; write it as group:<namespace>/<name>, e.g. ${DEFAULT_PLATFORM_GROUP}`,
           );
         policy.setPolicy(new DexPermissionPolicy(group));
       },

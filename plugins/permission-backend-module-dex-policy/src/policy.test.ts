@@ -68,6 +68,26 @@ describe('DexPermissionPolicy', () => {
     ).toEqual({ result: AuthorizeResult.ALLOW });
   });
 
+  it('matches the platform group whatever the case of either ref, as Backstage compares entity refs', async () => {
+    const configured = new DexPermissionPolicy('group:default/Platform-Team');
+    for (const claim of [
+      'group:default/platform-team',
+      'Group:Default/PLATFORM-TEAM',
+    ])
+      expect(
+        await configured.handle(
+          { permission: dexPackTakeoverPermission },
+          user(claim),
+        ),
+      ).toEqual({ result: AuthorizeResult.ALLOW });
+    expect(
+      await configured.handle(
+        { permission: dexPackTakeoverPermission },
+        user('group:default/platform-teams'),
+      ),
+    ).toEqual({ result: AuthorizeResult.DENY });
+  });
+
   it('allows what is not about Dex', async () => {
     const other = createPermission({
       name: 'catalog.entity.read',

@@ -30,15 +30,22 @@ import {
 export const DEFAULT_PLATFORM_GROUP = 'group:default/platform-team';
 
 export class DexPermissionPolicy implements PermissionPolicy {
+  private readonly platformGroup: string;
+
   /** @param platformGroup - members may install Dex for any entity and take over objects */
-  constructor(private readonly platformGroup = DEFAULT_PLATFORM_GROUP) {}
+  constructor(platformGroup = DEFAULT_PLATFORM_GROUP) {
+    this.platformGroup = platformGroup.toLocaleLowerCase('en-US');
+  }
 
   async handle(
     request: PolicyQuery,
     user?: PolicyQueryUser,
   ): Promise<PolicyDecision> {
     const claims = user?.info.ownershipEntityRefs ?? [];
-    const platform = claims.includes(this.platformGroup);
+    // Entity refs are case-insensitive in Backstage (the catalog matches them so).
+    const platform = claims.some(
+      claim => claim.toLocaleLowerCase('en-US') === this.platformGroup,
+    );
     if (isPermission(request.permission, dexPackApplyPermission)) {
       if (platform) return { result: AuthorizeResult.ALLOW };
       return createCatalogConditionalDecision(

@@ -91,12 +91,22 @@ const TOOLS = [
   '/usr/bin/env',
 ];
 
-/** Everything still running, killed (and its folder removed) when this process exits. */
-const live = new Set<{ kill(): void }>();
-// The real process: under jest, `process` is a per-file copy whose 'exit' listeners never run.
-hostProcess.once('exit', () => {
-  for (const p of live) p.kill();
-});
+const LIVE = Symbol.for('@backstage-dex/local-cluster/live-pods');
+type WithLive = { [LIVE]?: Set<{ kill(): void }> };
+
+/**
+ * Everything still running, killed (and its folder removed) when this process exits. One set and
+ * one listener on the real process (under jest, `process` is a per-file copy whose 'exit'
+ * listeners never run), however many test files load this module.
+ */
+const live: Set<{ kill(): void }> = ((hostProcess as WithLive)[LIVE] ??=
+  (() => {
+    const pods = new Set<{ kill(): void }>();
+    hostProcess.once('exit', () => {
+      for (const p of pods) p.kill();
+    });
+    return pods;
+  })());
 
 /** Pod folders live in RAM (Secrets' files are written there), outside any clone. */
 function podRoot(): string {

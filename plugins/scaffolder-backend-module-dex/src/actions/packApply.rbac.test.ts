@@ -6,6 +6,7 @@ import { ConfigReader } from '@backstage/config';
 import type { JsonObject } from '@backstage/types';
 import { LocalCluster, startLocalCluster } from '@backstage-dex/local-cluster';
 import { DEFAULT_USABLE_SECRET_LABEL } from '@backstage-dex/plugin-dex-common';
+import { kubeConfigFor } from '@backstage-dex/plugin-dex-node';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import yaml from 'yaml';
 import { runAction } from '../__testUtils__/mockContext';
@@ -56,22 +57,15 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
   let manifest: ManifestObject[];
   let action: ReturnType<typeof createDexPackApplyAction>;
 
-  const kubeConfig = (token: string) => {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'local',
-          server: cluster.server,
-          caData: Buffer.from(cluster.caPem).toString('base64'),
-        },
-      ],
-      users: [{ name: 'user', token }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'user' }],
-      currentContext: 'local',
+  /** Made as the backend makes a configured cluster's KubeConfig. */
+  const kubeConfig = (token: string) =>
+    kubeConfigFor({
+      name: 'local',
+      url: cluster.server,
+      authProvider: 'serviceAccount',
+      serviceAccountToken: token,
+      caData: Buffer.from(cluster.caPem).toString('base64'),
     });
-    return kc;
-  };
 
   /** The installer's requests so far (the audit backend writes each before it answers). */
   const audit = (): AuditEvent[] =>
@@ -183,7 +177,7 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
       ],
     });
     k8s = await import('@kubernetes/client-node');
-    admin = kubeConfig(cluster.token);
+    admin = await kubeConfig(cluster.token);
     const core = admin.makeApiClient(k8s.CoreV1Api);
 
     manifest = yaml
@@ -226,7 +220,7 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
       namespace: 'backstage',
       body: { spec: { audiences: [] } },
     });
-    installer = kubeConfig(token.status!.token!);
+    installer = await kubeConfig(token.status!.token!);
     action = createDexPackApplyAction({
       permissions: mockServices.permissions(),
       config: new ConfigReader({
@@ -448,13 +442,12 @@ describe("dex:pack:apply with the installer's documented RBAC (rbac/dex-pack-ins
       name: 'dex',
       namespace: BOUND,
     });
+    const listOnly = await kubeConfig(token.status!.token!);
     await expect(
-      kubeConfig(token.status!.token!)
-        .makeApiClient(k8s.RbacAuthorizationV1Api)
-        .createNamespacedRole({
-          namespace: BOUND,
-          body: { metadata: { name: 'dex-copy' }, rules: dexRole.rules },
-        }),
+      listOnly.makeApiClient(k8s.RbacAuthorizationV1Api).createNamespacedRole({
+        namespace: BOUND,
+        body: { metadata: { name: 'dex-copy' }, rules: dexRole.rules },
+      }),
     ).rejects.toMatchObject({
       code: 403,
       body: expect.stringContaining(
