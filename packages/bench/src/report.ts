@@ -145,10 +145,11 @@ export function floorSection(
     'fixed credentials read once per connection, call bounds on one timer instead of AbortSignal.any over',
     "AbortSignal.timeout, a spec validated once per content, a certificate's signature checked once per CA, the pack's",
     'Secrets read first and the material and objects made from them while the other answers are still coming, and an',
-    'answer byte for byte the same as the last one of its path (never a Secret) not parsed again. Measured in turns on',
-    "this machine before and after these (2026-11-30, load 7 to 10, 10 runs of 9 pairs each): the ratio's median went",
-    'from 1.60 to 1.13. What is left beyond the floor: the extra read, parsing the Secrets and whatever changed, the',
-    "diff and the ownership check: about 3 ms more CPU than the floor's reads, on the 2 cores the apiserver also uses.",
+    'answer byte for byte the same as the last one of its path (never a Secret) not parsed again. `BENCH_ONLY=floor',
+    'BENCH_RUNS=7` with the code before and after these, in turns (2026-11-30, load 4 to 6): 1.27 and 1.31 before,',
+    "1.16 and 1.13 after; its runs' ratios still spread from 0.97 to 1.45 with the load of the machine, which others",
+    'share. What is left beyond the floor: the extra read, parsing the Secrets and whatever changed, the diff and the',
+    "ownership check: about 3 ms more CPU than the floor's reads, on the 2 cores the apiserver also uses.",
     '',
   ];
 }
