@@ -1,7 +1,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '@backstage-dex/plugin-dex-common';
 import { kubeRequest, kubeStream, shareConnections } from './clientNode';
-import { objectPath } from './resources';
+import { builtInPath, objectPath } from './resources';
 
 /**
  * Which object: enough to find it (the kind's API version, kind, name and namespace).
@@ -148,7 +148,7 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
       try {
         return await kubeRequest<KubernetesObject>(kc, {
           method: 'GET',
-          path: await objectPath(kc, ref, options.signal),
+          path: builtInPath(ref) ?? (await objectPath(kc, ref, options.signal)),
           signal: options.signal,
           // Secrets are parsed anew every time: their values are never kept.
           shared: options.shared && ref.kind !== 'Secret',

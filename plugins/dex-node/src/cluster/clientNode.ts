@@ -192,7 +192,9 @@ export async function kubeRequest<T>(
   kc: KubeConfig,
   request: KubeRequest,
 ): Promise<T> {
-  const { pool, url, init } = await prepare(kc, request);
+  const prepared = prepare(kc, request);
+  const { pool, url, init } =
+    prepared instanceof Promise ? await prepared : prepared;
   const { status, text } = await send(pool, url, init);
   if (request.shared && request.method === 'GET' && status === 200 && text)
     try {
@@ -211,11 +213,37 @@ export async function kubeRequest<T>(
   throw new KubeApiError(status, parsed);
 }
 
-/** The URL, headers (with the credentials) and transport of one request. */
-async function prepare(kc: KubeConfig, request: KubeRequest) {
+type Prepared = ReturnType<typeof prepareFor>;
+
+/**
+ * The URL, headers (with the credentials) and transport of one request: at once when the target
+ * is known and its credentials fixed (a re-run's 29 reads then go out in one go), else once they
+ * are.
+ */
+function prepare(
+  kc: KubeConfig,
+  request: KubeRequest,
+): Prepared | Promise<Prepared> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
-  const target = await targetOf(kc, server);
+  const known = knownTargets.get(kc)?.get(targetKey(kc, server));
+  if (known?.fixedCredentials)
+    return prepareFor(known, known.fixedCredentials, request);
+  return (async () => {
+    const target = known ?? (await targetOf(kc, server));
+    return prepareFor(
+      target,
+      target.fixedCredentials ?? (await target.credentials()),
+      request,
+    );
+  })();
+}
+
+function prepareFor(
+  target: Target,
+  credentials: Record<string, string>,
+  request: KubeRequest,
+) {
   const query = Object.entries(request.query ?? {}).filter(
     (e): e is [string, string] => e[1] !== undefined,
   );
@@ -226,7 +254,7 @@ async function prepare(kc: KubeConfig, request: KubeRequest) {
   };
   const headers: Record<string, string> = {
     accept: 'application/json',
-    ...(target.fixedCredentials ?? (await target.credentials())),
+    ...credentials,
   };
   let body: string | undefined;
   if (request.body !== undefined) {
@@ -341,6 +369,16 @@ interface Target {
 }
 
 const targetsByConfig = new WeakMap<KubeConfig, Map<string, Promise<Target>>>();
+/** The targets made so far, to use without waiting. */
+const knownTargets = new WeakMap<KubeConfig, Map<string, Target>>();
+
+function targetKey(kc: KubeConfig, server: string): string {
+  return JSON.stringify([
+    kc.getCurrentContext(),
+    server,
+    kc.getCurrentUser()?.name,
+  ]);
+}
 
 /** The headers client-node's credentials add to a request (bearer token, basic auth, impersonation). */
 async function credentialHeaders(
@@ -404,11 +442,7 @@ function targetOf(kc: KubeConfig, server: string): Promise<Target> {
     byKey = new Map();
     targetsByConfig.set(kc, byKey);
   }
-  const key = JSON.stringify([
-    kc.getCurrentContext(),
-    server,
-    kc.getCurrentUser()?.name,
-  ]);
+  const key = targetKey(kc, server);
   let target = byKey.get(key);
   if (!target) {
     target = (async (): Promise<Target> => {
@@ -444,7 +478,17 @@ function targetOf(kc: KubeConfig, server: string): Promise<Target> {
       };
     })();
     byKey.set(key, target);
-    target.catch(() => byKey!.delete(key));
+    target.then(
+      made => {
+        let known = knownTargets.get(kc);
+        if (!known) {
+          known = new Map();
+          knownTargets.set(kc, known);
+        }
+        known.set(key, made);
+      },
+      () => byKey!.delete(key),
+    );
   }
   return target;
 }

@@ -95,13 +95,32 @@ export async function resourceOf(
   return resource;
 }
 
+type PathRef = {
+  apiVersion: string;
+  kind: string;
+  name?: string;
+  namespace?: string;
+};
+
+/**
+ * The REST path of an object of a built-in kind, without waiting (undefined for other kinds): a
+ * re-run's reads then go out at once, with no step of their own before them.
+ */
+export function builtInPath(ref: PathRef): string | undefined {
+  const r = BUILT_IN[`${ref.apiVersion}/${ref.kind}`];
+  return r && pathOf(ref, r);
+}
+
 /** The REST path of an object (or, without a name, of its kind's collection). */
 export async function objectPath(
   kc: KubeConfig,
-  ref: { apiVersion: string; kind: string; name?: string; namespace?: string },
+  ref: PathRef,
   signal?: AbortSignal,
 ): Promise<string> {
-  const r = await resourceOf(kc, ref.apiVersion, ref.kind, signal);
+  return pathOf(ref, await resourceOf(kc, ref.apiVersion, ref.kind, signal));
+}
+
+function pathOf(ref: PathRef, r: Resource): string {
   const ns =
     r.namespaced && ref.namespace
       ? `/namespaces/${encodeURIComponent(ref.namespace)}`
