@@ -213,6 +213,29 @@ export async function kubeRequest<T>(
   throw new KubeApiError(status, parsed);
 }
 
+/** How requests reach one apiserver as one user: the transport, and the credentials' headers. */
+interface Target {
+  transport: Transport | undefined;
+  /** The server's origin, and its path (without a trailing slash) that every request's follows. */
+  origin: string;
+  pathPrefix: string;
+  /** The credentials' headers when they are fixed; otherwise `credentials()` on every request. */
+  fixedCredentials?: Record<string, string>;
+  credentials(): Promise<Record<string, string>>;
+}
+
+const targetsByConfig = new WeakMap<KubeConfig, Map<string, Promise<Target>>>();
+/** The targets made so far, to use without waiting. */
+const knownTargets = new WeakMap<KubeConfig, Map<string, Target>>();
+
+function targetKey(kc: KubeConfig, server: string): string {
+  return JSON.stringify([
+    kc.getCurrentContext(),
+    server,
+    kc.getCurrentUser()?.name,
+  ]);
+}
+
 type Prepared = ReturnType<typeof prepareFor>;
 
 /**
@@ -355,29 +378,6 @@ async function send(
     if (init.signal?.aborted) throw init.signal.reason;
     throw Object.assign(new TypeError('fetch failed'), { cause: e });
   }
-}
-
-/** How requests reach one apiserver as one user: the transport, and the credentials' headers. */
-interface Target {
-  transport: Transport | undefined;
-  /** The server's origin, and its path (without a trailing slash) that every request's follows. */
-  origin: string;
-  pathPrefix: string;
-  /** The credentials' headers when they are fixed; otherwise `credentials()` on every request. */
-  fixedCredentials?: Record<string, string>;
-  credentials(): Promise<Record<string, string>>;
-}
-
-const targetsByConfig = new WeakMap<KubeConfig, Map<string, Promise<Target>>>();
-/** The targets made so far, to use without waiting. */
-const knownTargets = new WeakMap<KubeConfig, Map<string, Target>>();
-
-function targetKey(kc: KubeConfig, server: string): string {
-  return JSON.stringify([
-    kc.getCurrentContext(),
-    server,
-    kc.getCurrentUser()?.name,
-  ]);
 }
 
 /** The headers client-node's credentials add to a request (bearer token, basic auth, impersonation). */
