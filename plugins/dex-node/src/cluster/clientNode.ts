@@ -1,6 +1,7 @@
 import type https from 'node:https';
 import type * as ClientNode from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { PROTOBUF_CONTENT_TYPE, decodeStatus } from './protobuf';
 
 export type K8s = typeof ClientNode;
 
@@ -29,7 +30,11 @@ type Dispatcher = {
     signal?: AbortSignal;
   }): Promise<{
     statusCode: number;
-    body: { text(): Promise<string> } & AsyncIterable<Buffer>;
+    headers: Record<string, string | string[] | undefined>;
+    body: {
+      text(): Promise<string>;
+      arrayBuffer(): Promise<ArrayBuffer>;
+    } & AsyncIterable<Buffer>;
   }>;
 };
 type AuthContext = {
@@ -118,6 +123,8 @@ export interface KubeRequest {
   body?: unknown;
   /** Content-Type of the body (default application/json). */
   contentType?: string;
+  /** The Accept header (default application/json). */
+  accept?: string;
   /** Aborts the request (its connection stream, not only the wait). */
   signal?: AbortSignal;
 }
@@ -147,7 +154,8 @@ export async function kubeRequest<T>(
   request: KubeRequest,
 ): Promise<T> {
   const { pool, url, init } = await prepare(kc, request);
-  const { status, text } = await send(pool, url, init);
+  const { status, body } = await send(pool, url, init);
+  const text = body.toString('utf8');
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;
@@ -156,6 +164,29 @@ export async function kubeRequest<T>(
       throw new Error(`${request.path}: the answer is not JSON`);
   }
   if (status >= 200 && status < 300) return parsed as T;
+  throw new KubeApiError(status, parsed);
+}
+
+/**
+ * As kubeRequest, for an answer that may come in another encoding than JSON (`request.accept`,
+ * e.g. protobuf): its Content-Type and bytes, for the caller to decode. An answer outside 2xx is a
+ * KubeApiError with the apiserver's Status, whichever encoding it came in.
+ */
+export async function kubeRequestBytes(
+  kc: KubeConfig,
+  request: KubeRequest & { method: 'GET' },
+): Promise<{ contentType: string; bytes: Uint8Array }> {
+  const { pool, url, init } = await prepare(kc, request);
+  const { status, contentType, body } = await send(pool, url, init);
+  if (status >= 200 && status < 300) return { contentType, bytes: body };
+  let parsed: unknown = body.toString('utf8');
+  try {
+    parsed = contentType.startsWith(PROTOBUF_CONTENT_TYPE)
+      ? decodeStatus(body)
+      : JSON.parse(parsed as string);
+  } catch {
+    // not a Status: the text is the message
+  }
   throw new KubeApiError(status, parsed);
 }
 
@@ -172,7 +203,9 @@ async function prepare(kc: KubeConfig, request: KubeRequest) {
     poolOf(kc, server),
     kc.applyToHTTPSOptions(tls),
   ]);
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = {
+    accept: request.accept ?? 'application/json',
+  };
   for (const [name, value] of Object.entries(tls.headers ?? {}))
     headers[name.toLowerCase()] = String(value);
   if (tls.auth)
@@ -257,10 +290,14 @@ async function send(
     body?: string;
     signal?: AbortSignal;
   },
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; contentType: string; body: Buffer }> {
   if (!pool?.request) {
     const res = await fetch(url, init);
-    return { status: res.status, text: await res.text() };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? '',
+      body: Buffer.from(await res.arrayBuffer()),
+    };
   }
   try {
     const res = await pool.request({
@@ -268,7 +305,13 @@ async function send(
       path: `${url.pathname}${url.search}`,
       ...init,
     });
-    return { status: res.statusCode, text: await res.body.text() };
+    const contentType = res.headers['content-type'];
+    return {
+      status: res.statusCode,
+      contentType:
+        (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
+      body: Buffer.from(await res.body.arrayBuffer()),
+    };
   } catch (e) {
     const name = (e as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') throw e;
