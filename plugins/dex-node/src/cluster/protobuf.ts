@@ -44,12 +44,10 @@ const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** A bounded reader over one message. */
 class Reader {
   constructor(
-    readonly buf: Uint8Array,
+    readonly buf: Buffer,
     public pos: number,
     readonly end: number,
   ) {}
@@ -98,7 +96,7 @@ class Reader {
 
   string(): string {
     const [start, end] = this.span();
-    return utf8.decode(this.buf.subarray(start, end));
+    return this.buf.toString('utf8', start, end);
   }
 }
 
@@ -126,7 +124,7 @@ function readMapEntry(r: Reader): [string, string] {
 }
 
 function readMessage(
-  buf: Uint8Array,
+  buf: Buffer,
   start: number,
   end: number,
   schema: ProtoMessage,
@@ -179,11 +177,18 @@ function wrongWire(field: ProtoField) {
   );
 }
 
+/** The same bytes as a Buffer, whose toString decodes UTF-8 faster than a TextDecoder. */
+function asBuffer(doc: Uint8Array): Buffer {
+  return Buffer.isBuffer(doc)
+    ? doc
+    : Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength);
+}
+
 /** runtime.Unknown, the envelope after the magic: its raw bytes are the object. */
 const UNKNOWN_RAW = 2;
 
 /** The object inside a Kubernetes protobuf document (after the magic, inside runtime.Unknown). */
-function payload(doc: Uint8Array): [number, number] {
+function payload(doc: Buffer): [number, number] {
   if (doc.length < MAGIC.length || MAGIC.some((b, i) => doc[i] !== b))
     throw new Error('protobuf: the answer does not start with "k8s\\0"');
   const r = new Reader(doc, MAGIC.length, doc.length);
@@ -209,8 +214,9 @@ export function decodeList(
   doc: Uint8Array,
   item: ProtoMessage,
 ): { items: Record<string, unknown>[]; resourceVersion: string } {
-  const [start, end] = payload(doc);
-  const list = readMessage(doc, start, end, listSchema(item)) as {
+  const buf = asBuffer(doc);
+  const [start, end] = payload(buf);
+  const list = readMessage(buf, start, end, listSchema(item)) as {
     items?: Record<string, unknown>[];
     metadata?: { resourceVersion?: string };
   };
@@ -230,6 +236,7 @@ const statusSchema: ProtoMessage = {
 
 /** An error answer in protobuf, as the JSON Status it stands for. */
 export function decodeStatus(doc: Uint8Array): Record<string, unknown> {
-  const [start, end] = payload(doc);
-  return { kind: 'Status', ...readMessage(doc, start, end, statusSchema) };
+  const buf = asBuffer(doc);
+  const [start, end] = payload(buf);
+  return { kind: 'Status', ...readMessage(buf, start, end, statusSchema) };
 }
