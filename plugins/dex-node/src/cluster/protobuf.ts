@@ -44,21 +44,27 @@ const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
-/** A bounded reader over one message. */
-class Reader {
-  constructor(
-    readonly buf: Buffer,
-    public pos: number,
-    readonly end: number,
-  ) {}
+const utf8Slice = (
+  Buffer.prototype as { utf8Slice?: (start: number, end: number) => string }
+).utf8Slice;
 
-  varint(): number {
+/**
+ * A reader over one document: messages are read within bounds (`end`) on the one buffer, with no
+ * object per message; decoding is synchronous, so one reader per document is enough.
+ */
+class Reader {
+  pos = 0;
+
+  constructor(readonly buf: Buffer) {}
+
+  varint(end: number): number {
+    const buf = this.buf;
     const start = this.pos;
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 8; i += 1) {
-      if (this.pos >= this.end) throw truncated();
-      const b = this.buf[this.pos++];
+      if (this.pos >= end) throw truncated();
+      const b = buf[this.pos++];
       // Multiplication, not shifts: int64 values (generations) go past 32 bits.
       result += (b & 0x7f) * scale;
       if (b < 0x80) return result;
@@ -68,35 +74,40 @@ class Reader {
     this.pos = start;
     let big = 0n;
     for (let i = 0n; i < 10n; i += 1n) {
-      if (this.pos >= this.end) throw truncated();
-      const b = this.buf[this.pos++];
+      if (this.pos >= end) throw truncated();
+      const b = buf[this.pos++];
       big |= BigInt(b & 0x7f) << (7n * i);
       if (b < 0x80) return Number(BigInt.asIntN(64, big));
     }
     throw new Error('protobuf: a varint longer than 10 bytes');
   }
 
-  /** The bounds of a length-delimited value, moving past it. */
-  span(): [number, number] {
-    const length = this.varint();
-    const start = this.pos;
-    if (start + length > this.end) throw truncated();
-    this.pos = start + length;
-    return [start, this.pos];
+  /** The end of a length-delimited value starting at `pos` (after its length). */
+  lengthEnd(end: number): number {
+    const length = this.varint(end);
+    const valueEnd = this.pos + length;
+    if (valueEnd > end) throw truncated();
+    return valueEnd;
   }
 
-  skip(wire: number) {
-    if (wire === WIRE_VARINT) this.varint();
-    else if (wire === WIRE_LEN) this.span();
+  skip(wire: number, end: number) {
+    if (wire === WIRE_VARINT) this.varint(end);
+    else if (wire === WIRE_LEN) this.pos = this.lengthEnd(end);
     else if (wire === WIRE_I64) this.pos += 8;
     else if (wire === WIRE_I32) this.pos += 4;
     else throw new Error(`protobuf: wire type ${wire} is not supported`);
-    if (this.pos > this.end) throw truncated();
+    if (this.pos > end) throw truncated();
   }
 
-  string(): string {
-    const [start, end] = this.span();
-    return this.buf.toString('utf8', start, end);
+  string(end: number): string {
+    const valueEnd = this.lengthEnd(end);
+    const start = this.pos;
+    this.pos = valueEnd;
+    // Buffer's own slice method where there is one (Node's Buffers), as protobufjs reads
+    // strings: toString() adds argument checks to every call, most of the time for short strings.
+    return utf8Slice
+      ? utf8Slice.call(this.buf, start, valueEnd)
+      : this.buf.toString('utf8', start, valueEnd);
   }
 }
 
@@ -108,59 +119,60 @@ function isZero(value: unknown): boolean {
   return value === '' || value === 0 || value === false;
 }
 
-function readMapEntry(r: Reader): [string, string] {
-  const [start, end] = r.span();
-  const entry = new Reader(r.buf, start, end);
+function readMapEntry(
+  r: Reader,
+  end: number,
+  into: Record<string, string>,
+): void {
+  const entryEnd = r.lengthEnd(end);
   let key = '';
   let value = '';
-  while (entry.pos < end) {
-    const tag = entry.varint();
+  while (r.pos < entryEnd) {
+    const tag = r.varint(entryEnd);
     const wire = tag & 7;
-    if (tag >>> 3 === 1 && wire === WIRE_LEN) key = entry.string();
-    else if (tag >>> 3 === 2 && wire === WIRE_LEN) value = entry.string();
-    else entry.skip(wire);
+    if (tag === 10) key = r.string(entryEnd);
+    else if (tag === 18) value = r.string(entryEnd);
+    else r.skip(wire, entryEnd);
   }
-  return [key, value];
+  into[key] = value;
 }
 
 function readMessage(
-  buf: Buffer,
-  start: number,
+  r: Reader,
   end: number,
   schema: ProtoMessage,
   into: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const r = new Reader(buf, start, end);
   while (r.pos < end) {
-    const tag = r.varint();
+    const tag = r.varint(end);
     const wire = tag & 7;
     const field = schema[Math.floor(tag / 8)];
     if (!field) {
-      r.skip(wire);
+      r.skip(wire, end);
       continue;
     }
     let value: unknown;
-    if (field.type === 'map') {
+    const type = field.type;
+    if (type === 'map') {
       if (wire !== WIRE_LEN) throw wrongWire(field);
-      const [key, v] = readMapEntry(r);
-      ((into[field.name] ??= {}) as Record<string, string>)[key] = v;
+      readMapEntry(r, end, (into[field.name] ??= {}) as Record<string, string>);
       continue;
     }
-    if (typeof field.type === 'object') {
+    if (typeof type === 'object') {
       if (wire !== WIRE_LEN) throw wrongWire(field);
-      const [s, e] = r.span();
+      const valueEnd = r.lengthEnd(end);
       if (field.inline) {
-        readMessage(buf, s, e, field.type, into);
+        readMessage(r, valueEnd, type, into);
         continue;
       }
-      value = readMessage(buf, s, e, field.type);
-    } else if (field.type === 'string') {
+      value = readMessage(r, valueEnd, type);
+    } else if (type === 'string') {
       if (wire !== WIRE_LEN) throw wrongWire(field);
-      value = r.string();
+      value = r.string(end);
     } else {
       if (wire !== WIRE_VARINT) throw wrongWire(field);
-      const n = r.varint();
-      value = field.type === 'bool' ? n !== 0 : n;
+      const n = r.varint(end);
+      value = type === 'bool' ? n !== 0 : n;
     }
     if (field.repeated) {
       ((into[field.name] ??= []) as unknown[]).push(value);
@@ -188,14 +200,16 @@ function asBuffer(doc: Uint8Array): Buffer {
 const UNKNOWN_RAW = 2;
 
 /** The object inside a Kubernetes protobuf document (after the magic, inside runtime.Unknown). */
-function payload(doc: Buffer): [number, number] {
+function payload(doc: Buffer): { r: Reader; end: number } {
   if (doc.length < MAGIC.length || MAGIC.some((b, i) => doc[i] !== b))
     throw new Error('protobuf: the answer does not start with "k8s\\0"');
-  const r = new Reader(doc, MAGIC.length, doc.length);
+  const r = new Reader(doc);
+  r.pos = MAGIC.length;
   while (r.pos < doc.length) {
-    const tag = r.varint();
-    if (tag === (UNKNOWN_RAW << 3) + WIRE_LEN) return r.span();
-    r.skip(tag & 7);
+    const tag = r.varint(doc.length);
+    if (tag === (UNKNOWN_RAW << 3) + WIRE_LEN)
+      return { r, end: r.lengthEnd(doc.length) };
+    r.skip(tag & 7, doc.length);
   }
   throw new Error('protobuf: the document has no object');
 }
@@ -214,9 +228,8 @@ export function decodeList(
   doc: Uint8Array,
   item: ProtoMessage,
 ): { items: Record<string, unknown>[]; resourceVersion: string } {
-  const buf = asBuffer(doc);
-  const [start, end] = payload(buf);
-  const list = readMessage(buf, start, end, listSchema(item)) as {
+  const { r, end } = payload(asBuffer(doc));
+  const list = readMessage(r, end, listSchema(item)) as {
     items?: Record<string, unknown>[];
     metadata?: { resourceVersion?: string };
   };
@@ -236,7 +249,6 @@ const statusSchema: ProtoMessage = {
 
 /** An error answer in protobuf, as the JSON Status it stands for. */
 export function decodeStatus(doc: Uint8Array): Record<string, unknown> {
-  const buf = asBuffer(doc);
-  const [start, end] = payload(buf);
-  return { kind: 'Status', ...readMessage(buf, start, end, statusSchema) };
+  const { r, end } = payload(asBuffer(doc));
+  return { kind: 'Status', ...readMessage(r, end, statusSchema) };
 }
