@@ -69,18 +69,9 @@ async function pooledDispatcher(
   const Agent = fresh.constructor as new (o: {
     connect: unknown;
     allowH2: boolean;
-    h2Options?: object;
   }) => Dispatcher;
   fresh.close().catch(() => {});
-  return new Agent({
-    connect: options.connect,
-    allowH2: true,
-    // HTTP/2 flow-control windows as Go's transport (kubectl, client-go) sets them: 4 MiB per
-    // stream, 1 GiB per connection. With undici's 256 KiB / 512 KiB, the apiserver stops sending
-    // a large list whenever this process is busy and has not yet read what came, e.g. the status
-    // reader's four lists of a cluster at once on one connection.
-    h2Options: { initialWindowSize: 4 << 20, connectionWindowSize: 1 << 30 },
-  });
+  return new Agent({ connect: options.connect, allowH2: true });
 }
 
 /**
