@@ -45,9 +45,11 @@ export type {
   CallOptions,
   ClusterClient,
   JsonPatchOperation,
+  ListOptions,
   ObjectRef,
   WatchEvent,
 } from './cluster/client';
+export type { ProtoField, ProtoMessage } from './cluster/protobuf';
 export {
   DEFAULT_REQUEST_TIMEOUT_MS,
   kubernetesVersion,

@@ -1,6 +1,12 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '@backstage-dex/plugin-dex-common';
-import { kubeRequest, kubeStream, shareConnections } from './clientNode';
+import {
+  kubeRequest,
+  kubeRequestBytes,
+  kubeStream,
+  shareConnections,
+} from './clientNode';
+import { PROTOBUF_CONTENT_TYPE, ProtoMessage, decodeList } from './protobuf';
 import { builtInPath, objectPath } from './resources';
 
 /**
@@ -22,6 +28,17 @@ export interface ObjectRef {
  */
 export interface CallOptions {
   signal?: AbortSignal;
+}
+
+/**
+ * Options of a list: `fields` names the only fields of each item the caller reads (by protobuf
+ * field number), so the list may come in protobuf and carry only those, in the JSON's shape; an
+ * apiserver that answers in JSON gives every field. Without `fields`, every field in JSON.
+ *
+ * @public
+ */
+export interface ListOptions extends CallOptions {
+  fields?: ProtoMessage;
 }
 
 /**
@@ -75,7 +92,7 @@ export interface ClusterClient {
   list(
     kind: ListedKind,
     labelSelector: string,
-    options?: CallOptions,
+    options?: ListOptions,
   ): Promise<KubernetesObject[]>;
   /**
    * As `list`, with the list's resourceVersion to watch from. Optional, as `watch` is: the status
@@ -84,7 +101,7 @@ export interface ClusterClient {
   listVersioned?(
     kind: ListedKind,
     labelSelector: string,
-    options?: CallOptions,
+    options?: ListOptions,
   ): Promise<{ items: KubernetesObject[]; resourceVersion: string }>;
   /**
    * The changes to what `list` gives, after `resourceVersion`, each passed to `onEvent` as it
@@ -162,23 +179,46 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
       return (await client.listVersioned!(kind, labelSelector, options)).items;
     },
     async listVersioned(kind, labelSelector, options = {}) {
-      const res = await kubeRequest<{
+      const path = await objectPath(kc, kind, options.signal);
+      let list: {
         items: KubernetesObject[];
         metadata: { resourceVersion: string };
-      }>(kc, {
-        method: 'GET',
-        path: await objectPath(kc, kind, options.signal),
-        query: { labelSelector },
-        signal: options.signal,
-      });
+      };
+      if (options.fields) {
+        // Protobuf when the apiserver speaks it (every built-in kind; it costs the apiserver about
+        // two thirds of JSON's CPU and its items are read for the named fields only), else JSON.
+        const { contentType, bytes } = await kubeRequestBytes(kc, {
+          method: 'GET',
+          path,
+          query: { labelSelector },
+          accept: `${PROTOBUF_CONTENT_TYPE}, application/json`,
+          signal: options.signal,
+        });
+        if (contentType.startsWith(PROTOBUF_CONTENT_TYPE)) {
+          const decoded = decodeList(bytes, options.fields);
+          list = {
+            items: decoded.items,
+            metadata: { resourceVersion: decoded.resourceVersion },
+          };
+        } else {
+          list = JSON.parse(Buffer.from(bytes).toString('utf8'));
+        }
+      } else {
+        list = await kubeRequest(kc, {
+          method: 'GET',
+          path,
+          query: { labelSelector },
+          signal: options.signal,
+        });
+      }
       return {
         // Items of a list carry no apiVersion/kind of their own.
-        items: res.items.map(item => ({
+        items: list.items.map(item => ({
           apiVersion: kind.apiVersion,
           kind: kind.kind,
           ...item,
         })),
-        resourceVersion: res.metadata.resourceVersion,
+        resourceVersion: list.metadata.resourceVersion,
       };
     },
     async watch(kind, labelSelector, from, onEvent, options = {}) {
@@ -350,7 +390,7 @@ export function boundedClient(
   );
   const list = bounded(
     (
-      o: CallOptions,
+      o: ListOptions,
       kind: Parameters<ClusterClient['list']>[0],
       selector: string,
     ) => client.list(kind, selector, o),
@@ -374,7 +414,7 @@ export function boundedClient(
     client.listVersioned &&
     bounded(
       (
-        o: CallOptions,
+        o: ListOptions,
         kind: ListedKind,
         selector: string,
       ): Promise<{ items: KubernetesObject[]; resourceVersion: string }> =>
@@ -390,7 +430,7 @@ export function boundedClient(
     apiGroup: (name, o) => apiGroup(o, name),
     version: o => version(o),
     ...(listVersioned && {
-      listVersioned: (kind: ListedKind, selector: string, o?: CallOptions) =>
+      listVersioned: (kind: ListedKind, selector: string, o?: ListOptions) =>
         listVersioned(o, kind, selector),
     }),
     // A watch lasts as long as it is meant to: bounded by its own timeoutSeconds (the caller's

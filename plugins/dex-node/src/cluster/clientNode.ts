@@ -2,6 +2,7 @@ import type https from 'node:https';
 import type * as ClientNode from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Exchange, Transport, http2Transport } from './http2Connection';
+import { PROTOBUF_CONTENT_TYPE, decodeStatus } from './protobuf';
 
 export type K8s = typeof ClientNode;
 
@@ -30,7 +31,8 @@ type Dispatcher = {
     signal?: AbortSignal;
   }): Promise<{
     statusCode: number;
-    body: { text(): Promise<string> } & AsyncIterable<Buffer>;
+    headers: Record<string, string | string[] | undefined>;
+    body: { arrayBuffer(): Promise<ArrayBuffer> } & AsyncIterable<Buffer>;
   }>;
 };
 type AuthContext = {
@@ -119,6 +121,8 @@ export interface KubeRequest {
   body?: unknown;
   /** Content-Type of the body (default application/json). */
   contentType?: string;
+  /** The Accept header (default application/json). */
+  accept?: string;
   /** Aborts the request (its connection stream, not only the wait). */
   signal?: AbortSignal;
   /**
@@ -195,7 +199,8 @@ export async function kubeRequest<T>(
   const prepared = prepare(kc, request);
   const { pool, url, init } =
     prepared instanceof Promise ? await prepared : prepared;
-  const { status, text } = await send(pool, url, init);
+  const { status, body } = await send(pool, url, init);
+  const text = body.toString('utf8');
   if (request.shared && request.method === 'GET' && status === 200 && text)
     try {
       return sharedAnswer(kc, url.path, text) as T;
@@ -210,6 +215,29 @@ export async function kubeRequest<T>(
       throw new Error(`${request.path}: the answer is not JSON`);
   }
   if (status >= 200 && status < 300) return parsed as T;
+  throw new KubeApiError(status, parsed);
+}
+
+/**
+ * As kubeRequest, for an answer that may come in another encoding than JSON (`request.accept`,
+ * e.g. protobuf): its Content-Type and bytes, for the caller to decode. An answer outside 2xx is a
+ * KubeApiError with the apiserver's Status, whichever encoding it came in.
+ */
+export async function kubeRequestBytes(
+  kc: KubeConfig,
+  request: KubeRequest & { method: 'GET' },
+): Promise<{ contentType: string; bytes: Uint8Array }> {
+  const { pool, url, init } = await prepare(kc, request);
+  const { status, contentType, body } = await send(pool, url, init);
+  if (status >= 200 && status < 300) return { contentType, bytes: body };
+  let parsed: unknown = body.toString('utf8');
+  try {
+    parsed = contentType.startsWith(PROTOBUF_CONTENT_TYPE)
+      ? decodeStatus(body)
+      : JSON.parse(parsed as string);
+  } catch {
+    // not a Status: the text is the message
+  }
   throw new KubeApiError(status, parsed);
 }
 
@@ -276,7 +304,7 @@ function prepareFor(
     path: `${target.pathPrefix}${request.path}${query.length ? `?${new URLSearchParams(query)}` : ''}`,
   };
   const headers: Record<string, string> = {
-    accept: 'application/json',
+    accept: request.accept ?? 'application/json',
     ...credentials,
   };
   let body: string | undefined;
@@ -317,7 +345,7 @@ export async function kubeStream(
     throw Object.assign(new TypeError('fetch failed'), { cause: e });
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
-    const text = await res.body.text();
+    const text = (await res.body.bytes()).toString('utf8');
     let parsed: unknown = text;
     try {
       parsed = JSON.parse(text);
@@ -360,10 +388,14 @@ async function send(
     body?: string;
     signal?: AbortSignal;
   },
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; contentType: string; body: Buffer }> {
   if (!pool) {
     const res = await fetch(`${url.origin}${url.path}`, init);
-    return { status: res.status, text: await res.text() };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? '',
+      body: Buffer.from(await res.arrayBuffer()),
+    };
   }
   try {
     const res = await pool.request({
@@ -371,7 +403,13 @@ async function send(
       path: url.path,
       ...init,
     });
-    return { status: res.statusCode, text: await res.body.text() };
+    const contentType = res.headers['content-type'];
+    return {
+      status: res.statusCode,
+      contentType:
+        (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
+      body: await res.body.bytes(),
+    };
   } catch (e) {
     const name = (e as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') throw e;
@@ -423,7 +461,17 @@ async function undiciPool(
   return (
     pool &&
     request && {
-      request: r => request.call(pool, r),
+      request: async r => {
+        const res = await request.call(pool, r);
+        return {
+          statusCode: res.statusCode,
+          headers: res.headers,
+          body: {
+            bytes: async () => Buffer.from(await res.body.arrayBuffer()),
+            [Symbol.asyncIterator]: () => res.body[Symbol.asyncIterator](),
+          },
+        };
+      },
       close: () => pool.close(),
     }
   );

@@ -12,10 +12,11 @@ export interface ExchangeRequest {
   signal?: AbortSignal;
 }
 
-/** An answer: its status, and its body as text or as chunks as they arrive (a watch). */
+/** An answer: its status, headers, and its body whole or as chunks as they arrive (a watch). */
 export interface Exchange {
   statusCode: number;
-  body: { text(): Promise<string> } & AsyncIterable<Buffer>;
+  headers: Record<string, string | string[] | undefined>;
+  body: { bytes(): Promise<Buffer> } & AsyncIterable<Buffer>;
 }
 
 /** What sends requests to one apiserver: this module's HTTP/2 connection or an undici pool. */
@@ -129,14 +130,14 @@ function connect(
   });
 }
 
-/** The answer's body: text() or chunks; a reset or cancelled stream rejects either. */
+/** The answer's body: bytes() or chunks; a reset or cancelled stream rejects either. */
 function bodyOf(
   stream: http2.ClientHttp2Stream,
   failure: () => Error | undefined,
 ): Exchange['body'] {
   return {
-    text: () =>
-      new Promise<string>((resolve, reject) => {
+    bytes: () =>
+      new Promise<Buffer>((resolve, reject) => {
         const early = failure();
         if (early) {
           reject(early);
@@ -148,11 +149,7 @@ function bodyOf(
         stream.once('end', () => {
           ended = true;
           // Most answers come in one chunk: no copy then.
-          resolve(
-            (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString(
-              'utf8',
-            ),
-          );
+          resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
         });
         stream.once('close', () => {
           if (!ended) reject(failure() ?? new Error('stream closed'));
@@ -274,6 +271,7 @@ class Connection {
         answered = true;
         resolve({
           statusCode: Number(headers[':status']),
+          headers,
           body: bodyOf(stream, () => failed),
         });
       });

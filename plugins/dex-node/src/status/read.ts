@@ -98,14 +98,15 @@ export async function readClusterSnapshot(
   const cluster = asClusterClient(target);
   const list = async (resource: StatusResource) => {
     options.onKubernetesCall?.({ cluster: options.cluster, resource });
+    const { fields, ...kind } = LISTED[resource];
     return cluster.list(
-      LISTED[resource],
+      kind,
       // Only the pack's shared ConfigMaps (certificates, API-server settings), not the
       // authenticator's config: a third less to send and parse per installation.
       resource === 'configmaps'
         ? `${labelSelector},!${LABEL_COMPONENT}`
         : labelSelector,
-      { signal: options.signal },
+      { signal: options.signal, fields },
     );
   };
   const [deployments, services, ingresses, configMaps] = await Promise.all([

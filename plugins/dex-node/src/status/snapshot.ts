@@ -9,8 +9,10 @@ import {
   ANNOTATION_OWNER_ENTITY_REF,
   LABEL_INSTANCE,
 } from '@backstage-dex/plugin-dex-common';
+import type { ProtoMessage } from '../cluster/protobuf';
 import { certificateInfo } from '../pack/certificates';
 import { CERTIFICATE_KEY_SUFFIX } from '../pack/publishedCertificates';
+import { LISTED_FIELDS } from './listedFields';
 import {
   CertificateSummary,
   ClusterSnapshot,
@@ -18,15 +20,31 @@ import {
   TlsSecretCertificates,
 } from './types';
 
-/** The kinds the status reader lists, each cluster-wide in one call. */
+/** The kinds the status reader lists, each cluster-wide in one call, and the fields it reads. */
 export const LISTED: Record<
   StatusResource,
-  { apiVersion: string; kind: string }
+  { apiVersion: string; kind: string; fields: ProtoMessage }
 > = {
-  deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  services: { apiVersion: 'v1', kind: 'Service' },
-  ingresses: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
-  configmaps: { apiVersion: 'v1', kind: 'ConfigMap' },
+  deployments: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    fields: LISTED_FIELDS.deployments,
+  },
+  services: {
+    apiVersion: 'v1',
+    kind: 'Service',
+    fields: LISTED_FIELDS.services,
+  },
+  ingresses: {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    fields: LISTED_FIELDS.ingresses,
+  },
+  configmaps: {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    fields: LISTED_FIELDS.configmaps,
+  },
 };
 
 function summary(pem: string | undefined): CertificateSummary | undefined {

@@ -1,6 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { LABEL_KUBERNETES_ID } from '@backstage-dex/plugin-dex-common';
 import { ClusterClient, WatchEvent, boundedClient } from '../cluster/client';
+import type { ProtoMessage } from '../cluster/protobuf';
 import { StatusResource } from './types';
 
 /** How one kind is listed and watched on a cluster. */
@@ -10,6 +11,8 @@ export interface WatchedKind {
   kind: string;
   /** Every entity's objects of the kind (the pack's label), not one entity's. */
   labelSelector: string;
+  /** The fields read of each object (the list may then give only these). */
+  fields?: ProtoMessage;
 }
 
 export interface KindWatchOptions {
@@ -100,7 +103,9 @@ export class KindWatch {
       try {
         if (this.resourceVersion === undefined) {
           this.options.onCall?.(kind.resource, 'list');
-          const list = await listing.listVersioned!(kind, kind.labelSelector);
+          const list = await listing.listVersioned!(kind, kind.labelSelector, {
+            fields: kind.fields,
+          });
           this.replace(list.items);
           this.resourceVersion = list.resourceVersion;
           this.lastHeardAt = Date.now();
