@@ -271,6 +271,10 @@ const commands = {
         'test',
         '--ci',
         '--watchAll=false',
+        // The integration suites wait on their processes (apiservers, pods, logins) about as much
+        // as they compute: with the 2 workers backstage-cli gives a 2-core machine it idled; 1.5
+        // workers per core keep it busy (jest 383 s → 308 s on 2 cores, all tests passing).
+        '--maxWorkers=150%',
         '--json',
         `--outputFile=${path.join(root, 'node_modules', '.cache', 'jest-results.json')}`,
       ],
