@@ -1,7 +1,13 @@
 import type https from 'node:https';
 import type * as ClientNode from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Exchange, Transport, http2Transport } from './http2Connection';
+import {
+  Exchange,
+  ExchangeRequest,
+  TlsSettings,
+  Transport,
+  http2Transport,
+} from './http2Connection';
 import { PROTOBUF_CONTENT_TYPE, decodeStatus } from './protobuf';
 
 export type K8s = typeof ClientNode;
@@ -22,14 +28,7 @@ export function clientNode(): Promise<K8s> {
 type Dispatcher = {
   close(): Promise<void>;
   /** undici's Dispatcher.request (client-node's dispatchers are undici Agents). */
-  request?(options: {
-    origin: string;
-    path: string;
-    method: string;
-    headers: Record<string, string>;
-    body?: string;
-    signal?: AbortSignal;
-  }): Promise<{
+  request?(options: ExchangeRequest): Promise<{
     statusCode: number;
     headers: Record<string, string | string[] | undefined>;
     body: { arrayBuffer(): Promise<ArrayBuffer> } & AsyncIterable<Buffer>;
@@ -40,6 +39,21 @@ type AuthContext = {
   setDispatcher(d: Dispatcher): void;
 };
 const shared = new WeakSet<KubeConfig>();
+
+/** The TLS settings of kc's current cluster and user, files and data read by client-node. */
+async function tlsSettings(kc: KubeConfig): Promise<TlsSettings> {
+  const tls: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(tls);
+  return {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    pfx: tls.pfx,
+    passphrase: tls.passphrase,
+    rejectUnauthorized: tls.rejectUnauthorized,
+    servername: tls.servername,
+  };
+}
 
 /**
  * The pool that replaces client-node's per-request Agent: the same undici Agent class and TLS
@@ -52,17 +66,10 @@ async function pooledDispatcher(
   kc: KubeConfig,
   fresh: Dispatcher,
 ): Promise<Dispatcher> {
-  const tls: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(tls);
-  const options = kc.createDispatcherOptions(kc.getCurrentCluster(), {
-    ca: tls.ca,
-    cert: tls.cert,
-    key: tls.key,
-    pfx: tls.pfx,
-    passphrase: tls.passphrase,
-    rejectUnauthorized: tls.rejectUnauthorized,
-    servername: tls.servername,
-  });
+  const options = kc.createDispatcherOptions(
+    kc.getCurrentCluster(),
+    await tlsSettings(kc),
+  );
   if (options.type !== 'agent') return fresh;
   const Agent = fresh.constructor as new (o: {
     connect: unknown;
@@ -506,21 +513,11 @@ function targetOf(kc: KubeConfig, server: string): Promise<Target> {
       };
       if (!server.startsWith('https:') || kc.getCurrentCluster()?.proxyUrl)
         return { ...where, transport: await undiciPool(kc, server) };
-      const tls: https.RequestOptions = {};
-      await kc.applyToHTTPSOptions(tls);
       return {
         ...where,
         transport: http2Transport({
           origin: url.origin,
-          tls: {
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            pfx: tls.pfx,
-            passphrase: tls.passphrase,
-            rejectUnauthorized: tls.rejectUnauthorized,
-            servername: tls.servername,
-          },
+          tls: await tlsSettings(kc),
           http1: () => undiciPool(kc, server),
         }),
       };
