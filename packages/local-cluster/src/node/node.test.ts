@@ -156,6 +156,14 @@ async function podsOf(app: string): Promise<Json[]> {
   return list.items;
 }
 
+/** The app's pod once its container has been restarted at least once. */
+function restartedPodOf(app: string, what: string): Promise<Json> {
+  return until(what, async () => {
+    const [p] = await podsOf(app);
+    return p?.status.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
+  });
+}
+
 describe('the node', () => {
   it('runs a Deployment: ReplicaSet, Pod on the node, Ready 1/1 from the real controllers', async () => {
     await api.request(
@@ -225,12 +233,7 @@ describe('the node', () => {
         },
       }),
     );
-    const pod = await until('restarted by liveness', async () => {
-      const [p] = await podsOf('sick');
-      return p?.status.containerStatuses?.[0]?.restartCount >= 1
-        ? p
-        : undefined;
-    });
+    const pod = await restartedPodOf('sick', 'restarted by liveness');
     const messages = await eventsOf(pod.metadata.name);
     expect(messages).toContain(
       'Killing: Container web failed liveness probe, will be restarted',
@@ -325,12 +328,7 @@ describe('the node', () => {
         },
       }),
     );
-    const pod = await until('restarted by the startup probe', async () => {
-      const [p] = await podsOf('stuck');
-      return p?.status.containerStatuses?.[0]?.restartCount >= 1
-        ? p
-        : undefined;
-    });
+    const pod = await restartedPodOf('stuck', 'restarted by the startup probe');
     expect(pod.status.containerStatuses[0].ready).toBe(false);
     const messages = await eventsOf(pod.metadata.name);
     expect(messages).toContain(

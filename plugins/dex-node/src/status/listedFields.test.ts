@@ -4,6 +4,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { clusterClient } from '../cluster/client';
 import { clientNode } from '../cluster/clientNode';
 import { provisionPack } from '../provision';
+import { adminKubeConfig } from '../reliability/helpers';
 import { installationsFromSnapshot } from './mapping';
 import { readDexStatus, statusLabelSelector } from './read';
 import { kubeConfigFor } from '../cluster/clusters';
@@ -39,9 +40,8 @@ describe('the status lists in protobuf on a real apiserver', () => {
 
   beforeAll(async () => {
     cluster = await sharedLocalCluster();
+    kc = await adminKubeConfig(cluster);
     const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
     await provisionPack(
       kc,
       withDefaults({
