@@ -46,7 +46,10 @@ export function createDexBackendPlugin(options: DexBackendPluginOptions = {}) {
             logger,
             onKubernetesCall: options.onKubernetesCall,
           });
-          // The clusters' status watches start and end with the plugin.
+          // The clusters' status watches start and end with the plugin, which is up once their
+          // first lists are in (bounded by the status timeout): until then Backstage holds the
+          // plugin's requests and the backend is not ready, as a controller waits for its
+          // informers' caches to sync before it serves.
           lifecycle.addStartupHook(() => dex.startWatches());
           lifecycle.addShutdownHook(() => dex.stop());
           httpRouter.use(

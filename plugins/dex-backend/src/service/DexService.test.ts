@@ -1,5 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
+import { startHangingServer } from '@backstage-dex/local-cluster';
 import { clustersOf, createDexService, kubernetesIdOf } from './DexService';
 
 const entity = (annotations: Record<string, string> = {}): Entity => ({
@@ -100,5 +101,49 @@ describe('DexService', () => {
     await expect(
       dex.status(entity({ 'backstage.io/kubernetes-id': 'a,b=c' })),
     ).rejects.toMatchObject({ name: 'InputError' });
+  });
+
+  it("starts within the status timeout when a cluster never answers its watches' first lists", async () => {
+    const hang = await startHangingServer();
+    const logger = mockServices.logger.mock();
+    const dex = await createDexService({
+      config: mockServices.rootConfig({
+        data: {
+          kubernetes: {
+            clusterLocatorMethods: [
+              {
+                type: 'config',
+                clusters: [
+                  {
+                    name: 'hang',
+                    url: `https://127.0.0.1:${hang.port}`,
+                    authProvider: 'serviceAccount',
+                    serviceAccountToken: 't',
+                    skipTLSVerify: true,
+                  },
+                ],
+              },
+            ],
+          },
+          dex: { status: { clusterTimeoutMs: 300 } },
+        },
+      }),
+      logger,
+    });
+    try {
+      // Resolves (the plugin is up) although the cluster holds its lists; the copy is not current.
+      await dex.startWatches();
+      expect(dex.watchFreshness()).toEqual({
+        hang: expect.objectContaining({ current: false }),
+      });
+      expect(logger.info).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^Dex status: first lists of 0 of 1 cluster\(s\) in \d+ ms; not listed yet \(listed per request until they are\): hang$/,
+        ),
+      );
+    } finally {
+      dex.stop();
+      hang.close();
+    }
   });
 });

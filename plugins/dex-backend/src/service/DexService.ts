@@ -54,10 +54,11 @@ export interface DexService {
   /** How current each cluster's watch-fed copy is (none when watching is off), for tests and benchmarks. */
   watchFreshness(): Record<string, WatchFreshness>;
   /**
-   * Starts every configured cluster's watches without waiting for them (the plugin's start), so
-   * that the first status requests find the copies listed.
+   * Starts every configured cluster's watches and resolves once their first lists have answered
+   * or failed, within the status timeout (the plugin's start): requests then find the copies
+   * listed. A cluster not listed by then goes on in the background and is named in the log.
    */
-  startWatches(): void;
+  startWatches(): Promise<void>;
   /** Stops the clusters' watches (the plugin's shutdown). */
   stop(): void;
 }
@@ -257,13 +258,31 @@ export async function createDexService(
       return watches?.freshness() ?? {};
     },
 
-    startWatches() {
-      if (!watches) return;
-      for (const [name, kc] of kubeConfigs)
-        kc.then(
-          k => watches.watch(name, clusterClient(k), timeoutMs),
-          () => {}, // reported when the KubeConfig was made, and on each request
-        );
+    async startWatches() {
+      if (!watches || !kubeConfigs.size) return;
+      const began = Date.now();
+      const listed = Promise.all(
+        [...kubeConfigs].map(([name, kc]) =>
+          kc.then(
+            k => watches.watch(name, clusterClient(k), timeoutMs),
+            () => {}, // reported when the KubeConfig was made, and on each request
+          ),
+        ),
+      );
+      // Each first list is bounded by timeoutMs; making a KubeConfig (an exec plugin) may not be.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        listed,
+        new Promise(resolve => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const freshness = watches.freshness();
+      const behind = names.filter(name => !freshness[name]?.current);
+      logger.info(
+        `Dex status: first lists of ${names.length - behind.length} of ${names.length} cluster(s) in ${Date.now() - began} ms${behind.length ? `; not listed yet (listed per request until they are): ${behind.join(', ')}` : ''}`,
+      );
     },
 
     stop() {

@@ -90,12 +90,18 @@ export class StatusWatches {
   }
 
   /**
-   * Starts the cluster's watches unless they run: the backend starts every configured cluster's
-   * at its start, so that its first requests find the copies listed. Nothing happens when the
-   * client cannot watch or the watches were stopped.
+   * Starts the cluster's watches unless they run, and resolves once each kind's first list has
+   * answered or failed (each bounded by `timeoutMs`): the backend waits for every configured
+   * cluster's at its start, as a controller waits for its informers' caches, so that requests find
+   * the copies listed. Resolves at once when the client cannot watch or the watches were stopped.
    */
-  watch(cluster: string, client: ClusterClient, timeoutMs: number): void {
-    this.ensure(cluster, client, timeoutMs);
+  async watch(
+    cluster: string,
+    client: ClusterClient,
+    timeoutMs: number,
+  ): Promise<void> {
+    const watched = this.ensure(cluster, client, timeoutMs);
+    if (watched) await Promise.all(watched.kinds.map(k => k.settled()));
   }
 
   /** The cluster's watches, started unless they run; undefined when they cannot run. */
