@@ -53,6 +53,7 @@ import {
   objectNames,
 } from './pack/names';
 import { KubeObject, render } from './pack/render';
+import { adminKubeConfig } from './reliability/helpers';
 
 jest.setTimeout(300_000);
 
@@ -217,10 +218,8 @@ beforeAll(async () => {
   authConfigCluster = await startLocalCluster({
     authenticationConfig: settings.authenticationConfiguration,
   });
-  const k8s = await clientNode();
   storageCluster = await sharedLocalCluster();
-  kc = new k8s.KubeConfig();
-  kc.loadFromString(storageCluster.kubeconfig);
+  kc = await adminKubeConfig(storageCluster);
 });
 
 afterAll(async () => {

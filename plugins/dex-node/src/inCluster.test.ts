@@ -35,6 +35,7 @@ import {
   selector,
 } from './pack/names';
 import { KubeObject, render } from './pack/render';
+import { adminKubeConfig } from './reliability/helpers';
 
 jest.setTimeout(300_000);
 
@@ -96,9 +97,7 @@ beforeAll(async () => {
   const began = Date.now();
   cluster = await startLocalCluster({ node: true });
   startSeconds = (Date.now() - began) / 1000;
-  const k8s = await clientNode();
-  kc = new k8s.KubeConfig();
-  kc.loadFromString(cluster.kubeconfig);
+  kc = await adminKubeConfig(cluster);
   for (const version of VERSIONS) {
     const installed = install(version);
     installed.catch(() => undefined); // reported by the version's own beforeAll

@@ -4,6 +4,7 @@ import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster/clientNode';
 import { certificateInfo } from './pack/certificates';
 import { provisionPack } from './provision';
+import { adminKubeConfig } from './reliability/helpers';
 
 // The LoadBalancer step against a real kube-apiserver: the test plays the cloud's controller and
 // writes the Service's status subresource, as a cloud controller manager does.
@@ -18,8 +19,7 @@ describe('provisionPack with LoadBalancer Services on a real apiserver', () => {
   beforeAll(async () => {
     cluster = await sharedLocalCluster();
     const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
+    kc = await adminKubeConfig(cluster);
     core = kc.makeApiClient(k8s.CoreV1Api);
   });
 

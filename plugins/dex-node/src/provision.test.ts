@@ -4,6 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster/clientNode';
 import { provisionPack } from './provision';
 import { unexpectedFirstApplyActions } from './reliability/helpers';
+import { adminKubeConfig } from './reliability/helpers';
 
 jest.setTimeout(180_000);
 
@@ -13,9 +14,7 @@ describe('provisionPack on a real apiserver', () => {
 
   beforeAll(async () => {
     cluster = await sharedLocalCluster();
-    const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
+    kc = await adminKubeConfig(cluster);
   });
 
   const spec = (namespace: string) =>

@@ -10,6 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from '../cluster/clientNode';
 import { applyToKubeadmControlPlane } from './kubeadmControlPlane';
 import { readKubeadmControlPlaneStatus } from './rollout';
+import { adminKubeConfig } from '../reliability/helpers';
 
 // A management cluster that accepts connections and never answers: every call must give up on time.
 describe('a management cluster that does not answer', () => {
@@ -17,9 +18,7 @@ describe('a management cluster that does not answer', () => {
   let kc: KubeConfig;
   beforeAll(async () => {
     hang = await startHangingServer();
-    const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(hang.kubeconfig);
+    kc = await adminKubeConfig(hang);
   });
   afterAll(() => hang.close());
 
@@ -79,9 +78,7 @@ describe('two runs at once on one KubeadmControlPlane (real apiserver, Cluster A
   let kc: KubeConfig;
   beforeAll(async () => {
     cluster = await startLocalCluster();
-    const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
+    kc = await adminKubeConfig(cluster);
     const post = async (apiPath: string, object: object) => {
       const body = JSON.stringify(object);
       const res = await httpsRequest(`${cluster.server}${apiPath}`, {

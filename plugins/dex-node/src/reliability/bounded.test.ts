@@ -3,9 +3,8 @@ import {
   startHangingServer,
 } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { clientNode } from '../cluster/clientNode';
 import { provisionPack } from '../provision';
-import { packSpec } from './helpers';
+import { adminKubeConfig, packSpec } from './helpers';
 
 // A cluster that accepts connections and never answers: every call of a provision must end anyway.
 describe('bounded time', () => {
@@ -14,9 +13,7 @@ describe('bounded time', () => {
 
   beforeAll(async () => {
     hang = await startHangingServer();
-    const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(hang.kubeconfig);
+    kc = await adminKubeConfig(hang);
   });
   afterAll(() => hang?.close());
 

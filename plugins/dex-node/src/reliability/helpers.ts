@@ -11,9 +11,12 @@ import {
 import { clientNode } from '../cluster/clientNode';
 import { KeyPool } from '../pack/certificates';
 
-/** An admin KubeConfig for a local cluster (a fresh instance: its own API discovery cache). */
+/**
+ * The KubeConfig of a local cluster's admin, or of a stand-in server (a fresh instance: its own
+ * API discovery cache).
+ */
 export async function adminKubeConfig(
-  cluster: LocalCluster,
+  cluster: Pick<LocalCluster, 'kubeconfig'>,
 ): Promise<KubeConfig> {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();

@@ -13,6 +13,7 @@ import { StatusCache } from './cache';
 import { countKubernetesCalls } from './counter';
 import { readDexStatus } from './read';
 import { ClusterSnapshot } from './types';
+import { adminKubeConfig } from '../reliability/helpers';
 
 jest.setTimeout(180_000);
 
@@ -29,11 +30,8 @@ describe('readDexStatus on a real apiserver', () => {
       startLocalCluster(),
       startHangingServer(),
     ]);
-    const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
-    hangKc = new k8s.KubeConfig();
-    hangKc.loadFromString(hang.kubeconfig);
+    kc = await adminKubeConfig(cluster);
+    hangKc = await adminKubeConfig(hang);
     const spec = (namespace: string, instance: string) =>
       withDefaults({
         cluster: 'local',

@@ -7,6 +7,7 @@ import { provisionPack } from '../provision';
 import { KubernetesCall } from './types';
 import { DexStatus, readDexStatus } from './read';
 import { StatusWatches } from './watches';
+import { adminKubeConfig } from '../reliability/helpers';
 
 jest.setTimeout(180_000);
 
@@ -48,9 +49,7 @@ describe('StatusWatches on a real apiserver', () => {
 
   beforeAll(async () => {
     cluster = await startLocalCluster();
-    const k8s = await clientNode();
-    kc = new k8s.KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
+    kc = await adminKubeConfig(cluster);
     await provisionPack(kc, spec('shop-a'), { entityRef: ENTITY });
   });
   afterAll(async () => {
