@@ -9,6 +9,24 @@ const entity = (annotations: Record<string, string> = {}): Entity => ({
   metadata: { name: 'payments-api', annotations },
 });
 
+/** Config with these clusters in kubernetes.clusterLocatorMethods (service-account token "t"). */
+const withClusters = (
+  clusters: { name: string; url: string; skipTLSVerify?: boolean }[],
+) => ({
+  kubernetes: {
+    clusterLocatorMethods: [
+      {
+        type: 'config',
+        clusters: clusters.map(c => ({
+          ...c,
+          authProvider: 'serviceAccount',
+          serviceAccountToken: 't',
+        })),
+      },
+    ],
+  },
+});
+
 describe('DexService', () => {
   it('reads clusters and the Kubernetes id from the annotations, with fallbacks', () => {
     expect(clustersOf(entity(), ['a', 'b'])).toEqual(['a', 'b']);
@@ -49,23 +67,7 @@ describe('DexService', () => {
   it('reports unknown and misconfigured clusters as errors of those clusters, without calling them', async () => {
     const dex = await createDexService({
       config: mockServices.rootConfig({
-        data: {
-          kubernetes: {
-            clusterLocatorMethods: [
-              {
-                type: 'config',
-                clusters: [
-                  {
-                    name: 'broken',
-                    url: 'not a url',
-                    authProvider: 'serviceAccount',
-                    serviceAccountToken: 't',
-                  },
-                ],
-              },
-            ],
-          },
-        },
+        data: withClusters([{ name: 'broken', url: 'not a url' }]),
       }),
       logger: mockServices.logger.mock(),
     });
@@ -109,22 +111,13 @@ describe('DexService', () => {
     const dex = await createDexService({
       config: mockServices.rootConfig({
         data: {
-          kubernetes: {
-            clusterLocatorMethods: [
-              {
-                type: 'config',
-                clusters: [
-                  {
-                    name: 'hang',
-                    url: `https://127.0.0.1:${hang.port}`,
-                    authProvider: 'serviceAccount',
-                    serviceAccountToken: 't',
-                    skipTLSVerify: true,
-                  },
-                ],
-              },
-            ],
-          },
+          ...withClusters([
+            {
+              name: 'hang',
+              url: `https://127.0.0.1:${hang.port}`,
+              skipTLSVerify: true,
+            },
+          ]),
           dex: { status: { clusterTimeoutMs: 300 } },
         },
       }),
