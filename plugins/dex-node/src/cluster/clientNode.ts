@@ -140,13 +140,20 @@ export interface KubeRequest {
   shared?: boolean;
 }
 
-/** Parsed answers of shared GETs by KubeConfig and path, with their text (bounded, oldest dropped). */
-const sharedAnswers = new WeakMap<
-  KubeConfig,
-  Map<string, { text: string; value: unknown }>
->();
-const MAX_SHARED_ANSWERS = 512;
-const MAX_SHARED_ANSWER_CHARS = 256 * 1024;
+/** Parsed answers of shared GETs by path, with their text, and the length of the texts kept. */
+interface SharedAnswers {
+  byPath: Map<string, { text: string; value: unknown }>;
+  chars: number;
+}
+
+const sharedAnswers = new WeakMap<KubeConfig, SharedAnswers>();
+/**
+ * Characters of answer text kept per KubeConfig (their parsed values take about as much again),
+ * oldest dropped first: a pack's objects are a few KB each, so this holds some hundred packs.
+ */
+export const MAX_SHARED_ANSWER_CHARS = 4 * 1024 * 1024;
+/** A larger answer is parsed every time and not kept. */
+const MAX_KEPT_ANSWER_CHARS = MAX_SHARED_ANSWER_CHARS / 16;
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -164,17 +171,24 @@ function deepFreeze<T>(value: T): T {
 function sharedAnswer(kc: KubeConfig, path: string, text: string): unknown {
   let answers = sharedAnswers.get(kc);
   if (!answers) {
-    answers = new Map();
+    answers = { byPath: new Map(), chars: 0 };
     sharedAnswers.set(kc, answers);
   }
-  const known = answers.get(path);
+  const known = answers.byPath.get(path);
   if (known?.text === text) return known.value;
   const value = deepFreeze(JSON.parse(text));
-  answers.delete(path);
-  if (text.length <= MAX_SHARED_ANSWER_CHARS) {
-    if (answers.size >= MAX_SHARED_ANSWERS)
-      answers.delete(answers.keys().next().value!);
-    answers.set(path, { text, value });
+  if (known) {
+    answers.byPath.delete(path);
+    answers.chars -= known.text.length;
+  }
+  if (text.length <= MAX_KEPT_ANSWER_CHARS) {
+    for (const [oldest, kept] of answers.byPath) {
+      if (answers.chars + text.length <= MAX_SHARED_ANSWER_CHARS) break;
+      answers.byPath.delete(oldest);
+      answers.chars -= kept.text.length;
+    }
+    answers.byPath.set(path, { text, value });
+    answers.chars += text.length;
   }
   return value;
 }

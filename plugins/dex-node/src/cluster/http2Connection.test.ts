@@ -7,7 +7,7 @@ import net, { AddressInfo } from 'node:net';
 import { loopbackPki } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clusterClient } from './client';
-import { clientNode } from './clientNode';
+import { MAX_SHARED_ANSWER_CHARS, clientNode, kubeRequest } from './clientNode';
 import { describeKubeError } from './errors';
 
 // A stand-in apiserver (node:http2 or HTTP/1.1 only): the transport's faults (GOAWAY, a reset
@@ -21,7 +21,13 @@ interface Seen {
   authorization?: string;
 }
 
-/** Answers GET .../secrets/<name> with a Secret of that name; `hold` never answers; `reset` drops the connection. */
+/** Characters of padding in the answer for a name starting `big-`. */
+const BIG_ANSWER_CHARS = 200_000;
+
+/**
+ * Answers GET .../<name> with a Secret of that name (`big-*`: padded); `hold` never answers;
+ * `reset` drops the connection.
+ */
 function answer(
   requestPath: string,
   respond: (status: number, body: unknown) => void,
@@ -29,7 +35,13 @@ function answer(
   const name = requestPath.split('/').pop()!;
   if (name === 'hold') return 'held';
   if (name === 'reset') return 'reset';
-  respond(200, { ...secret, metadata: { name, namespace: 'ns' } });
+  respond(200, {
+    ...secret,
+    metadata: { name, namespace: 'ns' },
+    ...(name.startsWith('big-') && {
+      data: { pad: 'x'.repeat(BIG_ANSWER_CHARS) },
+    }),
+  });
   return 'answered';
 }
 
@@ -311,4 +323,31 @@ describe('the HTTP/2 transport', () => {
       server.close();
     }
   }, 30_000);
+
+  it('hands out an unchanged shared answer parsed once, and keeps at most MAX_SHARED_ANSWER_CHARS of them', async () => {
+    const server = await http2Server();
+    try {
+      const kc = await kubeConfig(server.port, '{token: t0k3n}');
+      const get = (name: string) =>
+        kubeRequest<{ metadata: { name: string } }>(kc, {
+          method: 'GET',
+          path: `/api/v1/namespaces/ns/configmaps/${name}`,
+          shared: true,
+        });
+      const first = await get('big-0');
+      expect(await get('big-0')).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      // One answer more than the bound holds: the oldest is dropped, and parsed anew when asked.
+      const fit = Math.floor(MAX_SHARED_ANSWER_CHARS / BIG_ANSWER_CHARS);
+      const names = Array.from({ length: fit }, (_, i) => `big-${i + 1}`);
+      for (const name of names) await get(name);
+      const newest = await get(names[names.length - 1]);
+      expect(await get(names[names.length - 1])).toBe(newest);
+      const again = await get('big-0');
+      expect(again).not.toBe(first);
+      expect(again).toEqual(first);
+    } finally {
+      server.close();
+    }
+  });
 });
