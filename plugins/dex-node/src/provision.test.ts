@@ -3,8 +3,10 @@ import { DEFAULT_POLICY, withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster/clientNode';
 import { provisionPack } from './provision';
-import { unexpectedFirstApplyActions } from './reliability/helpers';
-import { adminKubeConfig } from './reliability/helpers';
+import {
+  adminKubeConfig,
+  unexpectedFirstApplyActions,
+} from './reliability/helpers';
 
 jest.setTimeout(180_000);
 

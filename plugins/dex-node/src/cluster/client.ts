@@ -162,18 +162,24 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
   const client: ClusterClient = {
     server: kc.getCurrentCluster()?.server ?? 'the cluster',
     async read(ref, options = {}) {
-      try {
-        return await kubeRequest<KubernetesObject>(kc, {
-          method: 'GET',
-          path: builtInPath(ref) ?? (await objectPath(kc, ref, options.signal)),
-          signal: options.signal,
-          // Secrets are parsed anew every time: their values are never kept.
-          shared: options.shared && ref.kind !== 'Secret',
-        });
-      } catch (e) {
-        if ((e as { code?: number }).code === 404) return undefined;
-        throw e;
+      let path = builtInPath(ref);
+      if (!path) {
+        try {
+          path = await objectPath(kc, ref, options.signal);
+        } catch (e) {
+          // A kind (or API version) not served, e.g. before its CRD: nothing of it exists.
+          if ((e as { code?: number }).code === 404) return undefined;
+          throw e;
+        }
       }
+      return kubeRequest<KubernetesObject | undefined>(kc, {
+        method: 'GET',
+        path,
+        signal: options.signal,
+        // Secrets are parsed anew every time: their values are never kept.
+        shared: options.shared && ref.kind !== 'Secret',
+        absentIfNotFound: true,
+      });
     },
     async list(kind, labelSelector, options = {}) {
       return (await client.listVersioned!(kind, labelSelector, options)).items;

@@ -138,6 +138,8 @@ export interface KubeRequest {
    * for answers that hold no secret (they are kept) and callers that only read them.
    */
   shared?: boolean;
+  /** A GET whose 404 means "absent": it resolves undefined (no error made for an expected answer). */
+  absentIfNotFound?: boolean;
 }
 
 /** Parsed answers of shared GETs by path, with their text, and the length of the texts kept. */
@@ -221,6 +223,7 @@ export async function kubeRequest<T>(
   const { pool, url, init } =
     prepared instanceof Promise ? await prepared : prepared;
   const { status, body } = await send(pool, url, init);
+  if (status === 404 && request.absentIfNotFound) return undefined as T;
   const text = body.toString('utf8');
   if (request.shared && request.method === 'GET' && status === 200 && text)
     try {
