@@ -358,9 +358,18 @@ export function boundedClient(
       // AbortSignal.timeout: those cost several times more per call (weak references, and a
       // timer left running for timeoutMs), which a re-run's 30 calls at once felt.
       const controller = new AbortController();
+      // The call's signal aborts and the call rejects with the same reason, whoever ends it.
+      let rejectCall: (reason: unknown) => void = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        rejectCall = reject;
+      });
+      const abort = (reason: unknown) => {
+        controller.abort(reason);
+        rejectCall(reason);
+      };
       const timer = setTimeout(
         () =>
-          controller.abort(
+          abort(
             new DOMException(
               'The operation was aborted due to timeout',
               'TimeoutError',
@@ -371,23 +380,16 @@ export function boundedClient(
       // As AbortSignal.timeout's: the bound never keeps the process alive by itself.
       timer.unref();
       const forward = outer.map(s => {
-        const onAbort = () => controller.abort(s.reason);
+        const onAbort = () => abort(s.reason);
         s.addEventListener('abort', onAbort, { once: true });
         return () => s.removeEventListener('abort', onAbort);
       });
-      const { signal } = controller;
-      let onAbort = () => {};
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
       return Promise.race([
-        call({ ...options, signal } as O, ...args),
+        call({ ...options, signal: controller.signal } as O, ...args),
         aborted,
       ]).finally(() => {
         clearTimeout(timer);
         forward.forEach(remove => remove());
-        signal.removeEventListener('abort', onAbort);
       });
     };
   const read = bounded(

@@ -142,20 +142,20 @@ export interface KubeRequest {
   absentIfNotFound?: boolean;
 }
 
-/** Parsed answers of shared GETs by path, with their text, and the length of the texts kept. */
+/** Parsed answers of shared GETs by path, with their bytes, and the bytes kept in all. */
 interface SharedAnswers {
-  byPath: Map<string, { text: string; value: unknown }>;
-  chars: number;
+  byPath: Map<string, { bytes: Buffer; value: unknown }>;
+  size: number;
 }
 
 const sharedAnswers = new WeakMap<KubeConfig, SharedAnswers>();
 /**
- * Characters of answer text kept per KubeConfig (their parsed values take about as much again),
- * oldest dropped first: a pack's objects are a few KB each, so this holds some hundred packs.
+ * Bytes of answers kept per KubeConfig (their parsed values take about as much again), oldest
+ * dropped first: a pack's objects are a few KB each, so this holds some hundred packs.
  */
-export const MAX_SHARED_ANSWER_CHARS = 4 * 1024 * 1024;
+export const MAX_SHARED_ANSWER_BYTES = 4 * 1024 * 1024;
 /** A larger answer is parsed every time and not kept. */
-const MAX_KEPT_ANSWER_CHARS = MAX_SHARED_ANSWER_CHARS / 16;
+const MAX_KEPT_ANSWER_BYTES = MAX_SHARED_ANSWER_BYTES / 16;
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -166,31 +166,32 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * The parsed answer of a shared GET: the last one of the path when the text is the same (an
- * unchanged object answers the same bytes; parsing 28 answers was the largest part of an unchanged
- * re-run's own work), else parsed, frozen and kept.
+ * The parsed answer of a shared GET: the last one of the path when the bytes are the same (an
+ * unchanged object answers the same bytes; decoding and parsing 28 answers was the largest part of
+ * an unchanged re-run's own work), else parsed, frozen and kept.
  */
-function sharedAnswer(kc: KubeConfig, path: string, text: string): unknown {
+function sharedAnswer(kc: KubeConfig, path: string, bytes: Buffer): unknown {
   let answers = sharedAnswers.get(kc);
   if (!answers) {
-    answers = { byPath: new Map(), chars: 0 };
+    answers = { byPath: new Map(), size: 0 };
     sharedAnswers.set(kc, answers);
   }
   const known = answers.byPath.get(path);
-  if (known?.text === text) return known.value;
-  const value = deepFreeze(JSON.parse(text));
+  if (known?.bytes.equals(bytes)) return known.value;
+  const value = deepFreeze(JSON.parse(bytes.toString('utf8')));
   if (known) {
     answers.byPath.delete(path);
-    answers.chars -= known.text.length;
+    answers.size -= known.bytes.length;
   }
-  if (text.length <= MAX_KEPT_ANSWER_CHARS) {
+  if (bytes.length <= MAX_KEPT_ANSWER_BYTES) {
     for (const [oldest, kept] of answers.byPath) {
-      if (answers.chars + text.length <= MAX_SHARED_ANSWER_CHARS) break;
+      if (answers.size + bytes.length <= MAX_SHARED_ANSWER_BYTES) break;
       answers.byPath.delete(oldest);
-      answers.chars -= kept.text.length;
+      answers.size -= kept.bytes.length;
     }
-    answers.byPath.set(path, { text, value });
-    answers.chars += text.length;
+    // A copy: the answer may be a view of a larger buffer, which keeping it would hold.
+    answers.byPath.set(path, { bytes: Buffer.from(bytes), value });
+    answers.size += bytes.length;
   }
   return value;
 }
@@ -224,13 +225,18 @@ export async function kubeRequest<T>(
     prepared instanceof Promise ? await prepared : prepared;
   const { status, body } = await send(pool, url, init);
   if (status === 404 && request.absentIfNotFound) return undefined as T;
-  const text = body.toString('utf8');
-  if (request.shared && request.method === 'GET' && status === 200 && text)
+  if (
+    request.shared &&
+    request.method === 'GET' &&
+    status === 200 &&
+    body.length
+  )
     try {
-      return sharedAnswer(kc, url.path, text) as T;
+      return sharedAnswer(kc, url.path, body) as T;
     } catch {
       throw new Error(`${request.path}: the answer is not JSON`);
     }
+  const text = body.toString('utf8');
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;

@@ -7,7 +7,7 @@ import net, { AddressInfo } from 'node:net';
 import { loopbackPki } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clusterClient } from './client';
-import { MAX_SHARED_ANSWER_CHARS, clientNode, kubeRequest } from './clientNode';
+import { MAX_SHARED_ANSWER_BYTES, clientNode, kubeRequest } from './clientNode';
 import { describeKubeError } from './errors';
 
 // A stand-in apiserver (node:http2 or HTTP/1.1 only): the transport's faults (GOAWAY, a reset
@@ -21,8 +21,8 @@ interface Seen {
   authorization?: string;
 }
 
-/** Characters of padding in the answer for a name starting `big-`. */
-const BIG_ANSWER_CHARS = 200_000;
+/** Bytes of padding (ASCII) in the answer for a name starting `big-`. */
+const BIG_ANSWER_BYTES = 200_000;
 
 /**
  * Answers GET .../<name> with a Secret of that name (`big-*`: padded); `hold` never answers;
@@ -39,7 +39,7 @@ function answer(
     ...secret,
     metadata: { name, namespace: 'ns' },
     ...(name.startsWith('big-') && {
-      data: { pad: 'x'.repeat(BIG_ANSWER_CHARS) },
+      data: { pad: 'x'.repeat(BIG_ANSWER_BYTES) },
     }),
   });
   return 'answered';
@@ -324,7 +324,7 @@ describe('the HTTP/2 transport', () => {
     }
   }, 30_000);
 
-  it('hands out an unchanged shared answer parsed once, and keeps at most MAX_SHARED_ANSWER_CHARS of them', async () => {
+  it('hands out an unchanged shared answer parsed once, and keeps at most MAX_SHARED_ANSWER_BYTES of them', async () => {
     const server = await http2Server();
     try {
       const kc = await kubeConfig(server.port, '{token: t0k3n}');
@@ -338,7 +338,7 @@ describe('the HTTP/2 transport', () => {
       expect(await get('big-0')).toBe(first);
       expect(Object.isFrozen(first)).toBe(true);
       // One answer more than the bound holds: the oldest is dropped, and parsed anew when asked.
-      const fit = Math.floor(MAX_SHARED_ANSWER_CHARS / BIG_ANSWER_CHARS);
+      const fit = Math.floor(MAX_SHARED_ANSWER_BYTES / BIG_ANSWER_BYTES);
       const names = Array.from({ length: fit }, (_, i) => `big-${i + 1}`);
       for (const name of names) await get(name);
       const newest = await get(names[names.length - 1]);
