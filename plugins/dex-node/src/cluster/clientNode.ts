@@ -40,10 +40,15 @@ type AuthContext = {
 };
 const shared = new WeakSet<KubeConfig>();
 
-/** The TLS settings of kc's current cluster and user, files and data read by client-node. */
-async function tlsSettings(kc: KubeConfig): Promise<TlsSettings> {
-  const tls: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(tls);
+/** The kubeconfig's current cluster and user as https options (files and data read by client-node). */
+async function httpsOptionsOf(kc: KubeConfig): Promise<https.RequestOptions> {
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  return options;
+}
+
+/** The TLS settings among a kubeconfig's https options. */
+function tlsSettingsOf(tls: https.RequestOptions): TlsSettings {
   return {
     ca: tls.ca,
     cert: tls.cert,
@@ -53,6 +58,18 @@ async function tlsSettings(kc: KubeConfig): Promise<TlsSettings> {
     rejectUnauthorized: tls.rejectUnauthorized,
     servername: tls.servername,
   };
+}
+
+/** The headers a kubeconfig's credentials add to a request (bearer token, basic auth, impersonation). */
+function credentialHeadersOf(
+  tls: https.RequestOptions,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(tls.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  if (tls.auth)
+    headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+  return headers;
 }
 
 /**
@@ -68,7 +85,7 @@ async function pooledDispatcher(
 ): Promise<Dispatcher> {
   const options = kc.createDispatcherOptions(
     kc.getCurrentCluster(),
-    await tlsSettings(kc),
+    tlsSettingsOf(await httpsOptionsOf(kc)),
   );
   if (options.type !== 'agent') return fresh;
   const Agent = fresh.constructor as new (o: {
@@ -133,7 +150,7 @@ export interface KubeRequest {
   /** Aborts the request (its connection stream, not only the wait). */
   signal?: AbortSignal;
   /**
-   * A GET whose answer may be handed out shared: when its text is the same as the last one of
+   * A GET whose answer may be handed out shared: when its bytes are the same as the last one of
    * this path, the same parsed (and frozen) value is returned instead of parsing it again. Only
    * for answers that hold no secret (they are kept) and callers that only read them.
    */
@@ -282,9 +299,13 @@ interface Target {
   credentials(): Promise<Record<string, string>>;
 }
 
-const targetsByConfig = new WeakMap<KubeConfig, Map<string, Promise<Target>>>();
-/** The targets made so far, to use without waiting. */
-const knownTargets = new WeakMap<KubeConfig, Map<string, Target>>();
+/** A target being made, and once it is, the target itself (to use without waiting). */
+interface TargetEntry {
+  making: Promise<Target>;
+  made?: Target;
+}
+
+const targetsByConfig = new WeakMap<KubeConfig, Map<string, TargetEntry>>();
 
 function targetKey(kc: KubeConfig, server: string): string {
   return JSON.stringify([
@@ -307,11 +328,12 @@ function prepare(
 ): Prepared | Promise<Prepared> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
-  const known = knownTargets.get(kc)?.get(targetKey(kc, server));
+  const entry = targetOf(kc, server);
+  const known = entry.made;
   if (known?.fixedCredentials)
     return prepareFor(known, known.fixedCredentials, request);
   return (async () => {
-    const target = known ?? (await targetOf(kc, server));
+    const target = known ?? (await entry.making);
     return prepareFor(
       target,
       target.fixedCredentials ?? (await target.credentials()),
@@ -448,20 +470,6 @@ async function send(
   }
 }
 
-/** The headers client-node's credentials add to a request (bearer token, basic auth, impersonation). */
-async function credentialHeaders(
-  kc: KubeConfig,
-): Promise<Record<string, string>> {
-  const tls: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(tls);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(tls.headers ?? {}))
-    headers[name.toLowerCase()] = String(value);
-  if (tls.auth)
-    headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
-  return headers;
-}
-
 /**
  * Whether client-node may give other credentials on a later request: exec plugins and auth
  * providers (the in-cluster token file among them) renew tokens, and so may an authenticator
@@ -514,49 +522,45 @@ async function undiciPool(
  * are read once; renewable ones are asked of client-node on every request (it caches them until
  * they expire).
  */
-function targetOf(kc: KubeConfig, server: string): Promise<Target> {
+function targetOf(kc: KubeConfig, server: string): TargetEntry {
   let byKey = targetsByConfig.get(kc);
   if (!byKey) {
     byKey = new Map();
     targetsByConfig.set(kc, byKey);
   }
   const key = targetKey(kc, server);
-  let target = byKey.get(key);
-  if (!target) {
-    target = (async (): Promise<Target> => {
-      const fixed = credentialsRenew(kc)
+  const existing = byKey.get(key);
+  if (existing) return existing;
+  const making = (async (): Promise<Target> => {
+    const httpsOptions = await httpsOptionsOf(kc);
+    const url = new URL(server);
+    const where = {
+      origin: url.origin,
+      pathPrefix: url.pathname.replace(/\/+$/, ''),
+      fixedCredentials: credentialsRenew(kc)
         ? undefined
-        : await credentialHeaders(kc);
-      const url = new URL(server);
-      const where = {
+        : credentialHeadersOf(httpsOptions),
+      credentials: async () => credentialHeadersOf(await httpsOptionsOf(kc)),
+    };
+    if (!server.startsWith('https:') || kc.getCurrentCluster()?.proxyUrl)
+      return { ...where, transport: await undiciPool(kc, server) };
+    return {
+      ...where,
+      transport: http2Transport({
         origin: url.origin,
-        pathPrefix: url.pathname.replace(/\/+$/, ''),
-        fixedCredentials: fixed,
-        credentials: () => credentialHeaders(kc),
-      };
-      if (!server.startsWith('https:') || kc.getCurrentCluster()?.proxyUrl)
-        return { ...where, transport: await undiciPool(kc, server) };
-      return {
-        ...where,
-        transport: http2Transport({
-          origin: url.origin,
-          tls: await tlsSettings(kc),
-          http1: () => undiciPool(kc, server),
-        }),
-      };
-    })();
-    byKey.set(key, target);
-    target.then(
-      made => {
-        let known = knownTargets.get(kc);
-        if (!known) {
-          known = new Map();
-          knownTargets.set(kc, known);
-        }
-        known.set(key, made);
-      },
-      () => byKey!.delete(key),
-    );
-  }
-  return target;
+        tls: tlsSettingsOf(httpsOptions),
+        http1: () => undiciPool(kc, server),
+      }),
+    };
+  })();
+  const entry: TargetEntry = { making };
+  byKey.set(key, entry);
+  making.then(
+    made => {
+      entry.made = made;
+    },
+    // A target that could not be made is made again by the next request.
+    () => byKey!.delete(key),
+  );
+  return entry;
 }
