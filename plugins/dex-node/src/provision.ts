@@ -528,25 +528,25 @@ async function provisionOnce(
   // made from them while the rest is still on its way (on an unchanged re-run, most of our own
   // work then happens while the apiserver answers). The rest is needed for the diff.
   const skeleton = renderSkeleton(spec);
-  const isSecret = (o: KubeObject) => o.kind === 'Secret';
+  const secrets = skeleton.filter(o => o.kind === 'Secret');
   const reads = readEach(kc, [
-    ...skeleton.filter(isSecret),
-    ...skeleton.filter(o => !isSecret(o)),
+    ...secrets,
+    ...skeleton.filter(o => o.kind !== 'Secret'),
   ]);
   const rendering = Promise.all([
     existingOf(
-      new Map(
-        skeleton
-          .filter(isSecret)
-          .map(o => [objectKey(o), reads.get(objectKey(o))!] as const),
-      ),
+      new Map(secrets.map(o => [objectKey(o), reads.get(objectKey(o))!])),
     ),
     readReferencedSecrets(kc, spec, refs),
-  ]).then(([secrets, referencedSecrets]) =>
+  ]).then(([existingSecrets, referencedSecrets]) =>
     renderFromSecrets(
       spec,
       options,
-      { secrets: secrets as Map<string, V1Secret>, referencedSecrets, refs },
+      {
+        secrets: existingSecrets as Map<string, V1Secret>,
+        referencedSecrets,
+        refs,
+      },
       kcpApiVersion,
       derivedUrls,
     ),
