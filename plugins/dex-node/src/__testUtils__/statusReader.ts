@@ -17,6 +17,36 @@ export function statusReaderRole(): V1ClusterRole {
 }
 
 /**
+ * A new ServiceAccount `name` in a new namespace `name`, with no role, and its KubeConfig, made as
+ * the backend makes a configured cluster's.
+ */
+export async function serviceAccountKubeConfig(
+  kc: KubeConfig,
+  cluster: LocalCluster,
+  name: string,
+): Promise<KubeConfig> {
+  const k8s = await clientNode();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name } } });
+  await core.createNamespacedServiceAccount({
+    namespace: name,
+    body: { metadata: { name } },
+  });
+  const token = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace: name,
+    body: { spec: { audiences: [] } },
+  });
+  return kubeConfigFor({
+    name: 'local',
+    url: cluster.server,
+    authProvider: 'serviceAccount',
+    serviceAccountToken: token.status!.token,
+    caData: Buffer.from(cluster.caPem).toString('base64'),
+  });
+}
+
+/**
  * A KubeConfig for a new ServiceAccount bound (cluster-wide) to the status reader's role, or to
  * that role with only `verbs` kept; it is returned once the binding is in force.
  */
@@ -27,14 +57,9 @@ export async function statusReaderKubeConfig(
   options: { verbs?: string[] } = {},
 ): Promise<KubeConfig> {
   const k8s = await clientNode();
-  const core = kc.makeApiClient(k8s.CoreV1Api);
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const role = statusReaderRole();
-  await core.createNamespace({ body: { metadata: { name } } });
-  await core.createNamespacedServiceAccount({
-    namespace: name,
-    body: { metadata: { name } },
-  });
+  const reader = await serviceAccountKubeConfig(kc, cluster, name);
   await rbac.createClusterRole({
     body: {
       metadata: { name },
@@ -56,19 +81,6 @@ export async function statusReaderKubeConfig(
       },
       subjects: [{ kind: 'ServiceAccount', name, namespace: name }],
     },
-  });
-  const token = await core.createNamespacedServiceAccountToken({
-    name,
-    namespace: name,
-    body: { spec: { audiences: [] } },
-  });
-  // Made as the backend makes a configured cluster's KubeConfig.
-  const reader = await kubeConfigFor({
-    name: 'local',
-    url: cluster.server,
-    authProvider: 'serviceAccount',
-    serviceAccountToken: token.status!.token,
-    caData: Buffer.from(cluster.caPem).toString('base64'),
   });
   // A new binding takes a moment to reach the authorizer.
   const apps = reader.makeApiClient(k8s.AppsV1Api);

@@ -7,7 +7,7 @@ import { provisionPack } from '../provision';
 import { adminKubeConfig } from '../reliability/helpers';
 import { installationsFromSnapshot } from './mapping';
 import { readDexStatus, statusLabelSelector } from './read';
-import { kubeConfigFor } from '../cluster/clusters';
+import { serviceAccountKubeConfig } from '../__testUtils__/statusReader';
 import { LISTED, snapshotFromLists } from './snapshot';
 import { StatusResource } from './types';
 
@@ -198,26 +198,7 @@ describe('the status lists in protobuf on a real apiserver', () => {
 
   it("reads a refusal answered in protobuf as the apiserver's message", async () => {
     // A ServiceAccount without any role: the apiserver refuses in the encoding asked for.
-    const k8s = await clientNode();
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const name = `${ID}-nobody`;
-    await core.createNamespace({ body: { metadata: { name } } });
-    await core.createNamespacedServiceAccount({
-      namespace: name,
-      body: { metadata: { name } },
-    });
-    const token = await core.createNamespacedServiceAccountToken({
-      name,
-      namespace: name,
-      body: { spec: { audiences: [] } },
-    });
-    const nobody = await kubeConfigFor({
-      name: 'local',
-      url: cluster.server,
-      authProvider: 'serviceAccount',
-      serviceAccountToken: token.status!.token,
-      caData: Buffer.from(cluster.caPem).toString('base64'),
-    });
+    const nobody = await serviceAccountKubeConfig(kc, cluster, `${ID}-nobody`);
     const status = await readDexStatus({
       clusters: [{ name: 'local', kc: nobody }],
       kubernetesId: ID,
