@@ -152,14 +152,27 @@ async function kubeConfig(
   return kc;
 }
 
+/** Runs `test` against a fresh stand-in HTTP/2 apiserver, with a KubeConfig holding a token for it. */
+async function onHttp2Server(
+  test: (
+    server: Awaited<ReturnType<typeof http2Server>>,
+    kc: KubeConfig,
+  ) => Promise<void>,
+) {
+  const server = await http2Server();
+  try {
+    await test(server, await kubeConfig(server.port, '{token: t0k3n}'));
+  } finally {
+    server.close();
+  }
+}
+
 const read = (kc: KubeConfig, name: string, signal?: AbortSignal) =>
   clusterClient(kc).read({ ...secret, name }, { signal });
 
 describe('the HTTP/2 transport', () => {
   it("sends concurrent calls on one connection with the kubeconfig's token", async () => {
-    const server = await http2Server();
-    try {
-      const kc = await kubeConfig(server.port, '{token: t0k3n}');
+    await onHttp2Server(async (server, kc) => {
       const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
       const answers = await Promise.all(names.map(n => read(kc, n)));
       expect(answers.map(a => a?.metadata?.name)).toEqual(names);
@@ -167,9 +180,7 @@ describe('the HTTP/2 transport', () => {
       expect(new Set(server.seen.map(s => s.authorization))).toEqual(
         new Set(['Bearer t0k3n']),
       );
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it("puts the server URL's path (a proxy's) in front of every request's, with its query", async () => {
@@ -244,22 +255,16 @@ describe('the HTTP/2 transport', () => {
   });
 
   it('opens a new connection after the server ended the last one (GOAWAY)', async () => {
-    const server = await http2Server();
-    try {
-      const kc = await kubeConfig(server.port, '{token: t0k3n}');
+    await onHttp2Server(async (server, kc) => {
       await read(kc, 'a');
       await new Promise<void>(r => server.sessions[0].close(r));
       expect((await read(kc, 'b'))?.metadata?.name).toBe('b');
       expect(server.sessions).toHaveLength(2);
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it('fails a call whose connection is reset as unreachable, and the next call connects again', async () => {
-    const server = await http2Server();
-    try {
-      const kc = await kubeConfig(server.port, '{token: t0k3n}');
+    await onHttp2Server(async (server, kc) => {
       const failed = await read(kc, 'reset').then(
         () => undefined,
         e => describeKubeError(e, 'reading Secret ns/reset'),
@@ -269,15 +274,11 @@ describe('the HTTP/2 transport', () => {
       );
       expect((await read(kc, 'after'))?.metadata?.name).toBe('after');
       expect(server.sessions).toHaveLength(2);
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it("cancels a call's stream when its signal aborts, and rejects with the signal's reason", async () => {
-    const server = await http2Server();
-    try {
-      const kc = await kubeConfig(server.port, '{token: t0k3n}');
+    await onHttp2Server(async (server, kc) => {
       const controller = new AbortController();
       const call = read(kc, 'hold', controller.signal);
       const outcome = call.then(
@@ -293,9 +294,7 @@ describe('the HTTP/2 transport', () => {
       // The connection stays usable.
       expect((await read(kc, 'next'))?.metadata?.name).toBe('next');
       expect(server.sessions).toHaveLength(1);
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it('stops using a connection that went silent once a call on it timed out', async () => {
@@ -325,9 +324,7 @@ describe('the HTTP/2 transport', () => {
   }, 30_000);
 
   it('hands out an unchanged shared answer parsed once, and keeps at most MAX_SHARED_ANSWER_BYTES of them', async () => {
-    const server = await http2Server();
-    try {
-      const kc = await kubeConfig(server.port, '{token: t0k3n}');
+    await onHttp2Server(async (_server, kc) => {
       const get = (name: string) =>
         kubeRequest<{ metadata: { name: string } }>(kc, {
           method: 'GET',
@@ -346,8 +343,6 @@ describe('the HTTP/2 transport', () => {
       const again = await get('big-0');
       expect(again).not.toBe(first);
       expect(again).toEqual(first);
-    } finally {
-      server.close();
-    }
+    });
   });
 });
