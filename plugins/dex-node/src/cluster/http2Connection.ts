@@ -296,11 +296,11 @@ class Connection {
 /**
  * A kube-apiserver over one HTTP/2 connection (node:http2, as the bench's floor and kubectl do):
  * every concurrent request is a stream of it. Beyond node:http2 and the JSON parse, undici's HTTP/2
- * client added about three times this one's CPU to an unchanged re-run's 28 reads at once. The connection is opened on the
- * first request, referenced only while requests run (it never keeps a process alive), closed
- * after IDLE_CLOSE_MS without requests, replaced when the server ends it (GOAWAY, reset), and
- * checked with a PING when a request times out, so a connection that went silent is not reused.
- * An apiserver that does not offer HTTP/2 gets `http1()`'s transport.
+ * client added about three times this one's CPU to an unchanged re-run's 28 reads at once. The
+ * connection is opened on the first request, referenced only while requests run (it never keeps
+ * a process alive), closed after IDLE_CLOSE_MS without requests, replaced when the server ends it
+ * (GOAWAY, reset), and checked with a PING when a request times out, so a connection that went
+ * silent is not reused. An apiserver that does not offer HTTP/2 gets `http1()`'s transport.
  */
 export function http2Transport(options: {
   origin: string;
