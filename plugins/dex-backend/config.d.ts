@@ -14,13 +14,14 @@ export interface Config {
       cacheTtlSeconds?: number;
       /**
        * Keep a watch-fed copy of each cluster's Dex objects, so a status request reads memory
-       * (default true). The first request to a cluster waits for its lists; while a cluster's
-       * watch is down (or its credentials may list but not watch), requests list as with false.
+       * (default true). The plugin is up once the clusters' first lists are in (within
+       * clusterTimeoutMs); while a cluster's watch is down (or its credentials may list but not
+       * watch), requests list as with false.
        */
       watch?: boolean;
       /**
-       * Upper bound per cluster, in milliseconds (default 5000): a cluster that has not answered
-       * by then is reported as an error next to the other clusters' results.
+       * Upper bound per cluster, in milliseconds (default 5000, at most 300000): a cluster that
+       * has not answered by then is reported as an error next to the other clusters' results.
        */
       clusterTimeoutMs?: number;
     };
