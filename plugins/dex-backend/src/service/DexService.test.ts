@@ -93,6 +93,22 @@ describe('DexService', () => {
     expect(dex.cacheStats()).toMatchObject({ misses: 0 });
   });
 
+  it.each([0, -1, 1.5, 10 ** 10])(
+    'refuses a status timeout of %s ms, naming the key and the range',
+    async clusterTimeoutMs => {
+      await expect(
+        createDexService({
+          config: mockServices.rootConfig({
+            data: { dex: { status: { clusterTimeoutMs } } },
+          }),
+          logger: mockServices.logger.mock(),
+        }),
+      ).rejects.toThrow(
+        `dex.status.clusterTimeoutMs: ${clusterTimeoutMs} cannot bound a call to a cluster; give a whole number of milliseconds from 1 to 300000 (default 5000)`,
+      );
+    },
+  );
+
   it('refuses a Kubernetes id that is not a label value', async () => {
     const dex = await createDexService({
       config: mockServices.rootConfig({

@@ -92,6 +92,9 @@ export function kubernetesIdOf(entity: Entity): string {
   );
 }
 
+/** The longest a status call (and the plugin's start) may be bounded by: 5 minutes. */
+const MAX_STATUS_TIMEOUT_MS = 300_000;
+
 export async function createDexService(
   options: DexServiceOptions,
 ): Promise<DexService> {
@@ -103,6 +106,16 @@ export async function createDexService(
   const timeoutMs =
     config.getOptionalNumber('dex.status.clusterTimeoutMs') ??
     DEFAULT_STATUS_TIMEOUT_MS;
+  // It bounds every status call and the plugin's start: a timer takes whole milliseconds, and
+  // past 2^31 - 1 Node fires it at once.
+  if (
+    !Number.isInteger(timeoutMs) ||
+    timeoutMs < 1 ||
+    timeoutMs > MAX_STATUS_TIMEOUT_MS
+  )
+    throw new Error(
+      `dex.status.clusterTimeoutMs: ${timeoutMs} cannot bound a call to a cluster; give a whole number of milliseconds from 1 to ${MAX_STATUS_TIMEOUT_MS} (default ${DEFAULT_STATUS_TIMEOUT_MS})`,
+    );
   const cache = new StatusCache<ClusterSnapshot>({ ttlMs: ttlSeconds * 1000 });
   const watch = config.getOptionalBoolean('dex.status.watch') ?? true;
   const watches = watch
