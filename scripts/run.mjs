@@ -343,6 +343,7 @@ if (!commands[command]) {
 }
 const started = Date.now();
 const loadAtStart = os.loadavg();
+warnIfLowOnDisk();
 const goBuildsBefore = goBuilds();
 const node = ensureNode();
 const env = envFor(node);
@@ -386,6 +387,17 @@ for (const [k, [cmd, args]] of commands[command].entries()) {
   }
 }
 if (command === 'test') recordTestTime(summarize(), installed);
+
+/** A full disk shows up as etcd or an apiserver exiting mid-test; say so before it does. */
+function warnIfLowOnDisk() {
+  const { bavail, bsize } = fs.statfsSync(os.tmpdir());
+  const freeGb = (bavail * bsize) / 2 ** 30;
+  if (freeGb < 5)
+    log(
+      `warning: ${freeGb.toFixed(1)} GB free in ${os.tmpdir()}; a run needs about 5 (etcd folders, ` +
+        'jest caches, Dex binaries): free some, or processes may exit mid-test',
+    );
+}
 
 /**
  * One closing line over both runners: jest (unit + integration) and the browser tests.

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ensureBinaries } from './binaries';
+import { ownedWorkDir } from './workDir';
 import { loopbackPki } from './certs';
 import { kubeconfigYaml } from './kubeconfig';
 import { controllerTokens, startControllers } from './controllers';
@@ -224,7 +225,7 @@ async function startOwnCluster(
   progress('checking the built binaries');
   const etcdBin = ensureBinaries('etcd').etcd;
   const k8s = ensureBinaries('kubernetes', options.kubernetesVersion);
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cluster-'));
+  const workDir = ownedWorkDir('local-cluster-');
   const processes: ManagedProcess[] = [];
   let node: LocalNode | undefined;
   const stopAll = async () => {

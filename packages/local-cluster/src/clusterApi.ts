@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { sourceFolders } from './binaries';
+import { ownedWorkDir } from './workDir';
 
 const CRDS_ARCHIVE = 'cluster-api-v1.14.0-crds.tar.gz';
 const KCP_CRD =
@@ -36,7 +36,7 @@ export function peersDir(): string {
 export function kubeadmControlPlaneCrd(
   version: 'v1beta2' | 'v1beta1',
 ): Record<string, any> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'capi-crds-'));
+  const work = ownedWorkDir('capi-crds-');
   try {
     execFileSync('tar', [
       '-xzf',

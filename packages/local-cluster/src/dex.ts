@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ensureBinaries } from './binaries';
+import { ownedWorkDir } from './workDir';
 import { httpsRequest } from './https';
 import { ManagedProcess, startProcess, waitFor } from './process';
 
@@ -59,9 +59,9 @@ export async function startDex(options: StartDexOptions): Promise<LocalDex> {
       `startDex: the config's issuer must be an https URL, got "${issuer}"`,
     );
   }
-  const workDir = fs.mkdtempSync(
-    path.join(os.tmpdir(), `dex-${options.version}-`),
-  );
+  const workDir = ownedWorkDir('local-dex-', {
+    label: `${options.version}-`,
+  });
   const remove = () => fs.rmSync(workDir, { recursive: true, force: true });
   let proc: ManagedProcess | undefined;
   try {

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   acceptsConnections,
@@ -11,6 +10,7 @@ import {
   startProcess,
   waitFor,
 } from './process';
+import { ownedWorkDir } from './workDir';
 
 /** A throwaway PostgreSQL cluster on loopback, for tests of the backend's production shape. */
 export interface LocalPostgres {
@@ -115,7 +115,7 @@ export async function startPostgres(
 ): Promise<LocalPostgres> {
   const bin = postgresBinDir();
   const user = serverUser();
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-postgres-'));
+  const workDir = ownedWorkDir('local-postgres-');
   const dataDir = path.join(workDir, 'data');
   const password = crypto.randomBytes(18).toString('hex');
   const dbUser = 'backstage';

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { TestPki, loopbackPki } from './certs';
+import { ownedWorkDir } from './workDir';
 import {
   ManagedProcess,
   acceptsConnections,
@@ -122,7 +122,7 @@ export async function startSlapd(options: {
   const tls = options.tls ?? loopbackPki('slapd', ['localhost']);
   const bindPassword = crypto.randomBytes(18).toString('hex');
   const bindDN = `cn=admin,${suffix}`;
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-slapd-'));
+  const workDir = ownedWorkDir('local-slapd-');
   const file = (name: string, content: string) => {
     const p = path.join(workDir, name);
     fs.writeFileSync(p, content, { mode: 0o600 });

@@ -7,6 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hostProcess } from '../process';
+import { ownedWorkDir } from '../workDir';
 import { resolveImage } from './image';
 import { Forwarder, startForwarder } from './network';
 import { ProbeResult, runProbe } from './probe';
@@ -113,19 +114,6 @@ function podRoot(): string {
   return fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
 }
 
-/** Removes pod folders left by processes that died without cleaning up (SIGKILL, OOM). */
-function sweepStale() {
-  for (const name of fs.readdirSync(podRoot())) {
-    const pid = Number(new RegExp(`^${POD_DIR_PREFIX}(\\d+)-`).exec(name)?.[1]);
-    if (!pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      fs.rmSync(path.join(podRoot(), name), { recursive: true, force: true });
-    }
-  }
-}
-
 function checkHost() {
   if (process.platform !== 'linux')
     throw new Error('runPod needs Linux (mount and network namespaces)');
@@ -189,10 +177,10 @@ export async function runPod(options: RunPodOptions): Promise<RunningPod> {
     env: options.env,
     placement: options.placement,
   });
-  sweepStale();
-  const dir = fs.mkdtempSync(
-    path.join(podRoot(), `${POD_DIR_PREFIX}${process.pid}-${plan.podName}-`),
-  );
+  const dir = ownedWorkDir(POD_DIR_PREFIX, {
+    root: podRoot(),
+    label: `${plan.podName}-`,
+  });
   const children = new Set<ChildProcess>();
   const track = (c: ChildProcess) => {
     children.add(c);

@@ -30,6 +30,19 @@ export function recordingLogger(
   return logger;
 }
 
+// One folder per test file holds every workspace and temporary folder made below, removed after
+// the file's tests (thousands were left in /tmp otherwise).
+let scratchRoot: Promise<string> | undefined;
+afterAll(async () => {
+  if (scratchRoot)
+    await fs.rm(await scratchRoot, { recursive: true, force: true });
+});
+
+async function scratchDir(prefix: string): Promise<string> {
+  scratchRoot ??= fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-'));
+  return fs.mkdtemp(path.join(await scratchRoot, prefix));
+}
+
 export interface MockRun {
   // The handler under test declares its own input type; the mock serves any.
   ctx: ActionContext<any, any>;
@@ -53,8 +66,7 @@ export async function mockContext(options: {
   const logger = recordingLogger();
   const checkpoints = options.checkpoints ?? new Map();
   const workspacePath =
-    options.workspacePath ??
-    (await fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-')));
+    options.workspacePath ?? (await scratchDir('workspace-'));
   const ctx: ActionContext<any, any> = {
     input: options.input,
     logger,
@@ -71,8 +83,7 @@ export async function mockContext(options: {
       checkpoints.set(key, JSON.parse(JSON.stringify(value ?? {})));
       return value;
     },
-    createTemporaryDirectory: () =>
-      fs.mkdtemp(path.join(os.tmpdir(), 'dex-action-tmp-')),
+    createTemporaryDirectory: () => scratchDir('tmp-'),
     getInitiatorCredentials: async () =>
       options.credentials ??
       ({
