@@ -71,7 +71,8 @@ export async function exposeLoadBalancers(
   const services = components.map(c => loadBalancerService(spec, c));
   let applied = none;
   if (!options.dryRun) {
-    const all = renderSkeleton(spec);
+    // Every object the pack may hold, so that none of someone else's is found after the Services.
+    const all = renderSkeleton(spec, { secretInputs: true });
     const existing = await readExisting(kc, all);
     // The whole pack's ownership is checked before its Services are written: an object of
     // someone else refuses the run with nothing written, as without a LoadBalancer.

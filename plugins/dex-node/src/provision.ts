@@ -141,6 +141,20 @@ export interface ProvisionResult {
   pendingLoadBalancers: string[];
 }
 
+/**
+ * Whether a run reads and renders the installation's Secret of secret inputs: when it gives
+ * inputs (stored with those already there) or the spec references stored ones. Otherwise the
+ * stored values are of no use to it, and the Secret is left as it is.
+ */
+function usesSecretInputs(
+  spec: PackSpec,
+  refs: SecretReference[],
+  given: Record<string, string> | undefined,
+): boolean {
+  const own = objectNames(spec).secretInputs;
+  return Object.keys(given ?? {}).length > 0 || refs.some(r => r.name === own);
+}
+
 /** The Secrets the spec names (but the installation's own, read with the pack), as they are. */
 async function readReferencedSecrets(
   cluster: ClusterClient,
@@ -527,7 +541,9 @@ async function provisionOnce(
   // Every object of the pack is read at once, its Secrets first: the material and the objects are
   // made from them while the rest is still on its way (on an unchanged re-run, most of our own
   // work then happens while the apiserver answers). The rest is needed for the diff.
-  const skeleton = renderSkeleton(spec);
+  const skeleton = renderSkeleton(spec, {
+    secretInputs: usesSecretInputs(spec, refs, options.secretInputs),
+  });
   const secrets = skeleton.filter(o => o.kind === 'Secret');
   const reads = readEach(kc, [
     ...secrets,

@@ -636,16 +636,21 @@ export function render(
 }
 
 const PLACEHOLDER_PAIR = { certPem: '', keyPem: '' };
-/** Skeletons by spec (as JSON: a spec holds references, never secret values); a few specs in use at once. */
+/** Skeletons by spec (as JSON: a spec holds references, never secret values) and option; a few in use at once. */
 const skeletons = new Map<string, KubeObject[]>();
 const MAX_SKELETONS = 32;
 
 /**
  * The objects a spec produces, with placeholder material: enough to know their kinds and names.
- * Made once per spec (a re-run renders it twice otherwise): shared, so read it, never change it.
+ * `secretInputs`: with the installation's Secret of secret inputs, which is rendered only when a
+ * run gives inputs or keeps stored ones. Made once per spec (a re-run renders it twice
+ * otherwise): shared, so read it, never change it.
  */
-export function renderSkeleton(spec: PackSpec): KubeObject[] {
-  const key = JSON.stringify(spec);
+export function renderSkeleton(
+  spec: PackSpec,
+  options: { secretInputs: boolean },
+): KubeObject[] {
+  const key = JSON.stringify([spec, options.secretInputs]);
   let skeleton = skeletons.get(key);
   if (!skeleton) {
     const placeholder: PackMaterial = {
@@ -654,8 +659,7 @@ export function renderSkeleton(spec: PackSpec): KubeObject[] {
       authenticatorTls: PLACEHOLDER_PAIR,
       clientSecrets: {},
       passwordHashes: {},
-      // So the installation's Secret of secret inputs is read too, whether or not this run gives any.
-      secretInputs: { placeholder: '' },
+      secretInputs: options.secretInputs ? { placeholder: '' } : {},
     };
     skeleton = render(spec, placeholder);
     if (skeletons.size >= MAX_SKELETONS)

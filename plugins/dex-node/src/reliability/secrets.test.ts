@@ -364,6 +364,26 @@ describe('secrets stay in Secrets', () => {
       .readNamespacedDeployment({ name: 'dex', namespace: ns });
     expect(checksum(rolled)).not.toBe(checksum(dex));
 
+    // A spec that no longer references them, run without values, leaves the stored Secret as it
+    // is (not read, not part of the run): a later spec that references them again finds them.
+    const unreferenced = await provisionPack(kc, packSpec(ns), {
+      entityRef: 'component:default/payments-api',
+      log: line => inputsSeen.push(line),
+    });
+    expect(unreferenced.objects.map(o => o.metadata.name)).not.toContain(
+      'dex-secret-inputs',
+    );
+    const kept = await readSecret(kc, ns, 'dex-secret-inputs');
+    expect(secretValue(kept, 'github')).toBe(FORM_CONNECTOR_NEW);
+    expect(kept.metadata?.resourceVersion).toBe(
+      after.metadata?.resourceVersion,
+    );
+    expect(
+      (await go(undefined)).apply.objects.find(
+        o => o.name === 'dex-secret-inputs',
+      )?.action,
+    ).toBe('unchanged');
+
     const text = inputsSeen.join('\n');
     for (const v of [FORM_CONNECTOR, FORM_CONNECTOR_NEW, FORM_PASSWORD])
       for (const needle of [v, Buffer.from(v).toString('base64')])
