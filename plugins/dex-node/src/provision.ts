@@ -421,8 +421,8 @@ interface Rendered {
 /**
  * The material (reused from the pack's Secrets, generated where missing or invalid) and the
  * objects rendered with it, checked before anything is written: referenced Secrets the spec may
- * not read or that are missing, credentials Dex could not take, objects too large, settings the
- * KubeadmControlPlane could not take.
+ * not read or that are missing, credentials Dex could not take, settings the KubeadmControlPlane
+ * could not take (objects too large are refused by the apply, before its first write).
  */
 async function renderFromSecrets(
   spec: PackSpec,
@@ -519,7 +519,6 @@ async function renderFromSecrets(
     );
   }
   objects = stampOwner(objects, owner);
-  checkSizes(objects);
   const settings = apiServerSettings(spec, material.ca.certPem);
   // Checked before anything is written (they become kube-apiserver flags and node files).
   const kcpSettings = target
@@ -603,6 +602,8 @@ async function provisionOnce(
     guarded,
     log,
     signal: options.signal,
+    // Only what is written: an object the apiserver already stores fits.
+    checkWrites: checkSizes,
   });
   // Written: the next keys may be made now (not during the writes, see KeyPool).
   options.keyPool?.refill();

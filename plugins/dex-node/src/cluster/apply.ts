@@ -149,6 +149,11 @@ export interface ApplyOptions {
   log?: (message: string) => void;
   /** Stops waiting for new CRDs to serve (requests themselves are bounded by the KubeConfig). */
   signal?: AbortSignal;
+  /**
+   * Checks the objects to be created or updated, once they are known and before any is written
+   * (also on a dry run): a throw stops the apply with nothing written.
+   */
+  checkWrites?: (objects: KubeObject[]) => void;
 }
 
 /**
@@ -240,6 +245,11 @@ export async function applyObjects(
         : { ...base, action: 'unchanged' },
     });
   }
+  options.checkWrites?.(
+    plan
+      .filter(p => p.result.action === 'create' || p.result.action === 'update')
+      .map(p => p.object),
+  );
   let writes = 0;
   const guarded = new Set(options.dryRun ? [] : (options.guarded ?? []));
   const apply = async ({ object, result }: (typeof plan)[number]) => {
