@@ -344,6 +344,69 @@ export function boundedClient(
   client: ClusterClient,
   bounds: CallBounds,
 ): ClusterClient {
+  /** One bound: a controller aborted by the timer or an outer signal, and a promise rejected so. */
+  interface Bound {
+    signal: AbortSignal;
+    aborted: Promise<never>;
+    /** Clears the timer and the outer signals' listeners. */
+    release(): void;
+  }
+  const makeBound = (outer: AbortSignal[]): Bound => {
+    // One controller with a timer cleared at the end, rather than AbortSignal.any over
+    // AbortSignal.timeout: those cost several times more per call (weak references, and a
+    // timer left running for timeoutMs), which a re-run's 28 calls at once felt.
+    const controller = new AbortController();
+    // The call's signal aborts and the call rejects with the same reason, whoever ends it.
+    let rejectCall: (reason: unknown) => void = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      rejectCall = reject;
+    });
+    aborted.catch(() => {});
+    const abort = (reason: unknown) => {
+      controller.abort(reason);
+      rejectCall(reason);
+    };
+    const timer = setTimeout(
+      () =>
+        abort(
+          new DOMException(
+            'The operation was aborted due to timeout',
+            'TimeoutError',
+          ),
+        ),
+      bounds.timeoutMs,
+    );
+    // As AbortSignal.timeout's: the bound never keeps the process alive by itself.
+    timer.unref();
+    const forward = outer.map(s => {
+      const onAbort = () => abort(s.reason);
+      s.addEventListener('abort', onAbort, { once: true });
+      return () => s.removeEventListener('abort', onAbort);
+    });
+    return {
+      signal: controller.signal,
+      aborted,
+      release() {
+        clearTimeout(timer);
+        forward.forEach(remove => remove());
+      },
+    };
+  };
+  // Calls started in the same turn (a re-run's 28 reads) without a signal of their own share one
+  // bound: they start at the same moment, so each is still bounded by timeoutMs from its start.
+  let shared: (Bound & { calls: number }) | undefined;
+  const sharedBound = () => {
+    if (shared) return shared;
+    const bound = {
+      ...makeBound(bounds.signal ? [bounds.signal] : []),
+      calls: 0,
+    };
+    shared = bound;
+    queueMicrotask(() => {
+      if (shared === bound) shared = undefined;
+    });
+    return bound;
+  };
   const bounded =
     <O extends CallOptions, A extends unknown[], R>(
       call: (options: O, ...args: A) => Promise<R>,
@@ -354,42 +417,22 @@ export function boundedClient(
       );
       const already = outer.find(s => s.aborted);
       if (already) return Promise.reject(already.reason);
-      // One controller with a timer cleared at the end, rather than AbortSignal.any over
-      // AbortSignal.timeout: those cost several times more per call (weak references, and a
-      // timer left running for timeoutMs), which a re-run's 30 calls at once felt.
-      const controller = new AbortController();
-      // The call's signal aborts and the call rejects with the same reason, whoever ends it.
-      let rejectCall: (reason: unknown) => void = () => {};
-      const aborted = new Promise<never>((_, reject) => {
-        rejectCall = reject;
-      });
-      const abort = (reason: unknown) => {
-        controller.abort(reason);
-        rejectCall(reason);
-      };
-      const timer = setTimeout(
-        () =>
-          abort(
-            new DOMException(
-              'The operation was aborted due to timeout',
-              'TimeoutError',
-            ),
-          ),
-        bounds.timeoutMs,
-      );
-      // As AbortSignal.timeout's: the bound never keeps the process alive by itself.
-      timer.unref();
-      const forward = outer.map(s => {
-        const onAbort = () => abort(s.reason);
-        s.addEventListener('abort', onAbort, { once: true });
-        return () => s.removeEventListener('abort', onAbort);
-      });
+      if (options?.signal) {
+        const own = makeBound(outer);
+        return Promise.race([
+          call({ ...options, signal: own.signal } as O, ...args),
+          own.aborted,
+        ]).finally(own.release);
+      }
+      const bound = sharedBound();
+      bound.calls += 1;
       return Promise.race([
-        call({ ...options, signal: controller.signal } as O, ...args),
-        aborted,
+        call({ ...options, signal: bound.signal } as O, ...args),
+        bound.aborted,
       ]).finally(() => {
-        clearTimeout(timer);
-        forward.forEach(remove => remove());
+        if (--bound.calls > 0) return;
+        if (shared === bound) shared = undefined;
+        bound.release();
       });
     };
   const read = bounded(
