@@ -1,4 +1,9 @@
-import { CertificateRow, ProvisionRow, summarizeProvision } from './provision';
+import {
+  CertificateRow,
+  ProvisionRow,
+  RERUN_SAMPLES,
+  summarizeProvision,
+} from './provision';
 import { TestTimes, testTimesMarkdown } from './testTimes';
 
 export interface StatusBenchResult {
@@ -114,7 +119,7 @@ export function floorSection(
     "definition). Dex's ten shared CRDs are among them, while ours finds them on the cluster and writes none: so a",
     'stricter floor, "floor of our writes", sends all but the CRDs (into another fresh namespace). The floor of an',
     'unchanged re-run: reading the same objects (GET each, all at once, on that connection; the answers not parsed). A',
-    "run's re-run and read figures are each the median of 9, taken in turns, each first in every other pair (a few ms",
+    `run's re-run and read figures are each the median of ${RERUN_SAMPLES}, taken in turns, each first in every other pair (a few ms`,
     "each, below the machine's noise). Ratios per run, then the median.",
     '',
     '| run | ours ms | floor ms | ratio | floor of our writes ms | ratio | re-run ours ms | read floor ms | ratio |',
