@@ -6,7 +6,12 @@ import {
   kubeStream,
   shareConnections,
 } from './clientNode';
-import { PROTOBUF_CONTENT_TYPE, ProtoMessage, decodeList } from './protobuf';
+import {
+  PROTOBUF_CONTENT_TYPE,
+  ProtoMessage,
+  decodeList,
+  projectJson,
+} from './protobuf';
 import { builtInPath, objectPath } from './resources';
 
 /**
@@ -32,8 +37,8 @@ export interface CallOptions {
 
 /**
  * Options of a list: `fields` names the only fields of each item the caller reads (by protobuf
- * field number), so the list may come in protobuf and carry only those, in the JSON's shape; an
- * apiserver that answers in JSON gives every field. Without `fields`, every field in JSON.
+ * field number): the items carry only those, in the JSON's shape, whether the apiserver answers
+ * in protobuf or JSON (projectJson). Without `fields`, every field in JSON.
  *
  * @public
  */
@@ -207,7 +212,14 @@ export function clusterClient(kc: KubeConfig): ClusterClient {
             metadata: { resourceVersion: decoded.resourceVersion },
           };
         } else {
-          list = JSON.parse(Buffer.from(bytes).toString('utf8'));
+          // As protobuf gives them: only the named fields of each item.
+          const parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+          list = {
+            items: (parsed.items ?? []).map((item: Record<string, unknown>) =>
+              projectJson(item, options.fields!),
+            ),
+            metadata: parsed.metadata,
+          };
         }
       } else {
         list = await kubeRequest(kc, {

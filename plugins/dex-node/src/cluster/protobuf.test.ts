@@ -1,4 +1,9 @@
-import { ProtoMessage, decodeList, decodeStatus } from './protobuf';
+import {
+  ProtoMessage,
+  decodeList,
+  decodeStatus,
+  projectJson,
+} from './protobuf';
 
 // Hand-encoded documents for what real lists rarely carry; listedFields.test.ts decodes real ones.
 
@@ -128,5 +133,66 @@ describe('decodeStatus', () => {
       reason: 'Forbidden',
       code: 403,
     });
+  });
+});
+
+describe('projectJson', () => {
+  it('keeps of a JSON object what decodeList gives of the same object', () => {
+    expect(
+      projectJson(
+        {
+          name: 'dex',
+          replicas: 0,
+          count: -1,
+          labels: { app: '', tier: 'auth' },
+          hosts: ['a.example', 'b.example'],
+          http: true,
+          // Not in the schema.
+          managedFields: [{ manager: 'kubectl' }],
+          spec: { template: { env: [{ name: 'X', value: 'y' }] } },
+        },
+        item,
+      ),
+    ).toEqual({
+      name: 'dex',
+      replicas: 0,
+      count: -1,
+      labels: { app: '', tier: 'auth' },
+      hosts: ['a.example', 'b.example'],
+      http: true,
+    });
+    // Zero values are left out as decoding leaves them out; a kept zero stays.
+    expect(projectJson({ name: '', count: 0, replicas: 0 }, item)).toEqual({
+      replicas: 0,
+    });
+  });
+
+  it('projects nested and repeated messages, and leaves out what the object lacks', () => {
+    const schema: ProtoMessage = {
+      1: {
+        name: 'status',
+        type: {
+          1: {
+            name: 'conditions',
+            repeated: true,
+            type: { 1: { name: 'type', type: 'string' } },
+          },
+        },
+      },
+      2: { name: 'spec', type: { 1: { name: 'replicas', type: 'int' } } },
+    };
+    expect(
+      projectJson(
+        {
+          status: {
+            conditions: [
+              { type: 'Available', reason: 'MinimumReplicasAvailable' },
+            ],
+            readyReplicas: 1,
+          },
+        },
+        schema,
+      ),
+    ).toEqual({ status: { conditions: [{ type: 'Available' }] } });
   });
 });

@@ -239,6 +239,44 @@ export function decodeList(
   };
 }
 
+/**
+ * The fields a schema names of an object in the apiserver's JSON (a watch event's), in the shape
+ * decodeList gives them: the same object read either way keeps the same fields, and zero scalars
+ * are left out unless `keepZero`, as decoding leaves them out.
+ */
+export function projectJson(
+  value: Record<string, unknown>,
+  schema: ProtoMessage,
+  into: Record<string, unknown> = {},
+): Record<string, unknown> {
+  for (const field of Object.values(schema)) {
+    const { type } = field;
+    if (field.inline && typeof type === 'object') {
+      projectJson(value, type, into);
+      continue;
+    }
+    const v = value[field.name];
+    if (v === undefined || v === null) continue;
+    if (typeof type === 'object') {
+      const project = (m: unknown) =>
+        m && typeof m === 'object'
+          ? projectJson(m as Record<string, unknown>, type)
+          : {};
+      into[field.name] = field.repeated
+        ? (Array.isArray(v) ? v : []).map(project)
+        : project(v);
+    } else if (
+      field.repeated ||
+      type === 'map' ||
+      field.keepZero ||
+      !isZero(v)
+    ) {
+      into[field.name] = v;
+    }
+  }
+  return into;
+}
+
 /** meta/v1 Status, as the apiserver answers an error in protobuf to a client that asked for it. */
 const statusSchema: ProtoMessage = {
   2: { name: 'status', type: 'string' },

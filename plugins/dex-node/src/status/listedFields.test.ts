@@ -2,6 +2,7 @@ import { LocalCluster, sharedLocalCluster } from '@backstage-dex/local-cluster';
 import { withDefaults } from '@backstage-dex/plugin-dex-common';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { clusterClient } from '../cluster/client';
+import { projectJson } from '../cluster/protobuf';
 import { clientNode } from '../cluster/clientNode';
 import { provisionPack } from '../provision';
 import { adminKubeConfig } from '../reliability/helpers';
@@ -146,6 +147,8 @@ describe('the status lists in protobuf on a real apiserver', () => {
     const [fromProtobuf, fromJson] = [await lists(false), await lists(true)];
 
     for (const resource of Object.keys(fromJson) as (keyof typeof fromJson)[]) {
+      const { fields } =
+        LISTED[resource === 'configMaps' ? 'configmaps' : resource];
       const proto = fromProtobuf[resource];
       const json = fromJson[resource];
       const key = (o: KubernetesObject) => o.metadata?.name;
@@ -157,6 +160,12 @@ describe('the status lists in protobuf on a real apiserver', () => {
         expect(j.metadata?.managedFields).toBeDefined();
         expect(p.metadata?.managedFields).toBeUndefined();
         expectSubset(p, j, `${resource}/${key(p)}`);
+        // A watch event's object (JSON) is kept as the list gives it: the same fields and values.
+        expect({
+          apiVersion: j.apiVersion,
+          kind: j.kind,
+          ...projectJson(j as Record<string, unknown>, fields!),
+        }).toEqual(p);
       }
     }
 

@@ -85,3 +85,69 @@ it('lists again after 410 Gone, and watches again from the last version seen aft
   }
   expect(watch.current).toBe(false);
 });
+
+it("keeps of an event's object what a list gives: the kind's read fields", async () => {
+  let onEvent: (e: WatchEvent) => void = () => {};
+  const client = {
+    server: 'https://fake',
+    async listVersioned() {
+      return { items: [], resourceVersion: '1' };
+    },
+    async watch(
+      _kind: unknown,
+      _selector: string,
+      _from: unknown,
+      handler: (e: WatchEvent) => void,
+      options?: { signal?: AbortSignal },
+    ) {
+      onEvent = handler;
+      await new Promise((_, reject) =>
+        options?.signal?.addEventListener('abort', () =>
+          reject(options.signal!.reason),
+        ),
+      );
+    },
+  } as unknown as ClusterClient;
+  const watch = new KindWatch(
+    client,
+    {
+      resource: 'deployments',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      labelSelector: 'x=y',
+      fields: {
+        1: {
+          name: 'metadata',
+          type: {
+            1: { name: 'name', type: 'string' },
+            3: { name: 'namespace', type: 'string' },
+            11: { name: 'labels', type: 'map' },
+          },
+        },
+      },
+    },
+    { timeoutMs: 1000 },
+  );
+  try {
+    await watch.settled();
+    while (!watch.current) await new Promise(r => setTimeout(r, 5));
+    const changed = {
+      ...deployment('a', '11'),
+      spec: { template: { spec: { containers: [{ name: 'dex', env: [] }] } } },
+    };
+    onEvent({ type: 'MODIFIED', object: changed });
+    expect(watch.objects('shop')).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'a',
+          namespace: 'ns',
+          labels: { 'backstage.io/kubernetes-id': 'shop' },
+        },
+      },
+    ]);
+  } finally {
+    watch.stop();
+  }
+});

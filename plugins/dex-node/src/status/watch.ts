@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { LABEL_KUBERNETES_ID } from '@backstage-dex/plugin-dex-common';
 import { ClusterClient, WatchEvent, boundedClient } from '../cluster/client';
-import type { ProtoMessage } from '../cluster/protobuf';
+import { type ProtoMessage, projectJson } from '../cluster/protobuf';
 import { StatusResource } from './types';
 
 /** How one kind is listed and watched on a cluster. */
@@ -27,8 +27,8 @@ export interface KindWatchOptions {
   onCall?: (resource: StatusResource, verb: 'list' | 'watch') => void;
 }
 
-/** What the watch keeps of an object: no managedFields (most of an object's size, never read). */
-function kept(object: KubernetesObject): KubernetesObject {
+/** All of an object but its managedFields (most of its size, never read). */
+function withoutManagedFields(object: KubernetesObject): KubernetesObject {
   if (!object.metadata?.managedFields) return object;
   const { managedFields: _managedFields, ...metadata } = object.metadata;
   return { ...object, metadata };
@@ -167,7 +167,9 @@ export class KindWatch {
   private replace(items: KubernetesObject[]) {
     this.byId = new Map();
     this.idByKey = new Map();
-    for (const item of items) this.put(kept(item));
+    // A list with `fields` gives only those (listVersioned).
+    for (const item of items)
+      this.put(this.kind.fields ? item : withoutManagedFields(item));
   }
 
   private put(object: KubernetesObject) {
@@ -192,6 +194,21 @@ export class KindWatch {
     if (objects?.delete(key) && objects.size === 0) this.byId.delete(id);
   }
 
+  /**
+   * What the copy keeps of an event's object: what a list gives of it (the kind's read fields when
+   * it names them: no managedFields, pod templates or the rest of a status), so the copy's memory
+   * does not grow as its objects change.
+   */
+  private kept(object: KubernetesObject): KubernetesObject {
+    const { apiVersion, kind, fields } = this.kind;
+    if (!fields) return withoutManagedFields({ apiVersion, ...object });
+    return {
+      apiVersion,
+      kind,
+      ...projectJson(object as Record<string, unknown>, fields),
+    };
+  }
+
   private apply(event: WatchEvent) {
     this.lastHeardAt = Date.now();
     if (event.type === 'ERROR') {
@@ -203,8 +220,7 @@ export class KindWatch {
     const version = event.object.metadata?.resourceVersion;
     if (event.type !== 'BOOKMARK') {
       this.remove(event.object);
-      if (event.type !== 'DELETED')
-        this.put(kept({ apiVersion: this.kind.apiVersion, ...event.object }));
+      if (event.type !== 'DELETED') this.put(this.kept(event.object));
     }
     if (version) this.resourceVersion = version;
   }
