@@ -53,6 +53,16 @@ const item: ProtoMessage = {
   },
 };
 
+/** The first item below as decoded, and as projected from its JSON. */
+const DEX_ITEM = {
+  name: 'dex',
+  replicas: 0,
+  count: -1,
+  labels: { app: '', tier: 'auth' },
+  hosts: ['a.example', 'b.example'],
+  http: true,
+};
+
 describe('decodeList', () => {
   it('reads the named fields in the JSON shape and skips the others, of every wire type', () => {
     const doc = document(
@@ -80,17 +90,7 @@ describe('decodeList', () => {
     );
     expect(decodeList(doc, item)).toEqual({
       resourceVersion: '42',
-      items: [
-        {
-          name: 'dex',
-          replicas: 0,
-          count: -1,
-          labels: { app: '', tier: 'auth' },
-          hosts: ['a.example', 'b.example'],
-          http: true,
-        },
-        { replicas: 0 },
-      ],
+      items: [DEX_ITEM, { replicas: 0 }],
     });
   });
 
@@ -141,26 +141,14 @@ describe('projectJson', () => {
     expect(
       projectJson(
         {
-          name: 'dex',
-          replicas: 0,
-          count: -1,
-          labels: { app: '', tier: 'auth' },
-          hosts: ['a.example', 'b.example'],
-          http: true,
+          ...DEX_ITEM,
           // Not in the schema.
           managedFields: [{ manager: 'kubectl' }],
           spec: { template: { env: [{ name: 'X', value: 'y' }] } },
         },
         item,
       ),
-    ).toEqual({
-      name: 'dex',
-      replicas: 0,
-      count: -1,
-      labels: { app: '', tier: 'auth' },
-      hosts: ['a.example', 'b.example'],
-      http: true,
-    });
+    ).toEqual(DEX_ITEM);
     // Zero values are left out as decoding leaves them out; a kept zero stays.
     expect(projectJson({ name: '', count: 0, replicas: 0 }, item)).toEqual({
       replicas: 0,

@@ -1,6 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ClusterClient, WatchEvent } from '../cluster/client';
-import { KindWatch } from './watch';
+import { LISTED_FIELDS } from './listedFields';
+import { KindWatch, WatchedKind } from './watch';
 
 /**
  * A watch that reports 410 Gone (its version was compacted away): the real apiserver does so only
@@ -17,6 +18,20 @@ const deployment = (name: string, version: string): KubernetesObject => ({
     managedFields: [{ manager: 'x' }],
   },
 });
+
+const DEPLOYMENTS: WatchedKind = {
+  resource: 'deployments',
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  labelSelector: 'x=y',
+};
+
+/** A watch request the apiserver keeps open: it ends only when the watch is stopped. */
+function openUntilStopped(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) =>
+    signal?.addEventListener('abort', () => reject(signal.reason)),
+  );
+}
 
 it('lists again after 410 Gone, and watches again from the last version seen after a watch ends', async () => {
   const lists: string[] = [];
@@ -53,24 +68,10 @@ it('lists again after 410 Gone, and watches again from the last version seen aft
         });
         return;
       }
-      // Open until stopped.
-      await new Promise((_, reject) =>
-        options?.signal?.addEventListener('abort', () =>
-          reject(options.signal!.reason),
-        ),
-      );
+      await openUntilStopped(options?.signal);
     },
   } as unknown as ClusterClient;
-  const watch = new KindWatch(
-    client,
-    {
-      resource: 'deployments',
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      labelSelector: 'x=y',
-    },
-    { timeoutMs: 1000 },
-  );
+  const watch = new KindWatch(client, DEPLOYMENTS, { timeoutMs: 1000 });
   try {
     await watch.settled();
     while (watches < 3) await new Promise(r => setTimeout(r, 5));
@@ -101,31 +102,12 @@ it("keeps of an event's object what a list gives: the kind's read fields", async
       options?: { signal?: AbortSignal },
     ) {
       onEvent = handler;
-      await new Promise((_, reject) =>
-        options?.signal?.addEventListener('abort', () =>
-          reject(options.signal!.reason),
-        ),
-      );
+      await openUntilStopped(options?.signal);
     },
   } as unknown as ClusterClient;
   const watch = new KindWatch(
     client,
-    {
-      resource: 'deployments',
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      labelSelector: 'x=y',
-      fields: {
-        1: {
-          name: 'metadata',
-          type: {
-            1: { name: 'name', type: 'string' },
-            3: { name: 'namespace', type: 'string' },
-            11: { name: 'labels', type: 'map' },
-          },
-        },
-      },
-    },
+    { ...DEPLOYMENTS, fields: LISTED_FIELDS.deployments },
     { timeoutMs: 1000 },
   );
   try {
@@ -133,7 +115,15 @@ it("keeps of an event's object what a list gives: the kind's read fields", async
     while (!watch.current) await new Promise(r => setTimeout(r, 5));
     const changed = {
       ...deployment('a', '11'),
-      spec: { template: { spec: { containers: [{ name: 'dex', env: [] }] } } },
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: 'dex', image: 'dex:v2', env: [], ports: [] }],
+            volumes: [{ name: 'config' }],
+          },
+        },
+      },
+      status: { readyReplicas: 1, availableReplicas: 1 },
     };
     onEvent({ type: 'MODIFIED', object: changed });
     expect(watch.objects('shop')).toEqual([
@@ -143,8 +133,15 @@ it("keeps of an event's object what a list gives: the kind's read fields", async
         metadata: {
           name: 'a',
           namespace: 'ns',
+          resourceVersion: '11',
           labels: { 'backstage.io/kubernetes-id': 'shop' },
         },
+        spec: {
+          template: {
+            spec: { containers: [{ name: 'dex', image: 'dex:v2' }] },
+          },
+        },
+        status: { readyReplicas: 1 },
       },
     ]);
   } finally {
