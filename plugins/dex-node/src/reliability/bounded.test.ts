@@ -3,8 +3,27 @@ import {
   startHangingServer,
 } from '@backstage-dex/local-cluster';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { ClusterClient, boundedClient, clusterClient } from '../cluster/client';
 import { provisionPack } from '../provision';
 import { adminKubeConfig, packSpec } from './helpers';
+
+const ref = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  name: 'dex-ca',
+  namespace: 'dex',
+};
+
+/** The call's outcome as it stands: pending, or the name of the error it rejected with. */
+function outcome(call: Promise<unknown>) {
+  const state = { settled: undefined as string | undefined };
+  call.catch(e => {
+    state.settled = (e as Error).name;
+  });
+  return state;
+}
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 // A cluster that accepts connections and never answers: every call of a provision must end anyway.
 describe('bounded time', () => {
@@ -50,5 +69,63 @@ describe('bounded time', () => {
     );
     setTimeout(() => controller.abort(), 200);
     await expect(run).rejects.toThrow(/: cancelled$/);
+  });
+
+  describe('boundedClient on a cluster that never answers', () => {
+    /** The real client of the hanging cluster, recording the signal each read is given. */
+    const recordingClient = () => {
+      const real = clusterClient(kc);
+      const signals: AbortSignal[] = [];
+      const client: ClusterClient = {
+        ...real,
+        read: (r, options = {}) => {
+          signals.push(options.signal!);
+          return real.read(r, options);
+        },
+      };
+      return { client, signals };
+    };
+
+    it('bounds calls started together from their start, and a later call from its own', async () => {
+      const { client, signals } = recordingClient();
+      const bounded = boundedClient(client, { timeoutMs: 300 });
+      const first = [outcome(bounded.read(ref)), outcome(bounded.read(ref))];
+      await sleep(200);
+      const later = outcome(bounded.read(ref));
+      await sleep(150);
+      expect(first.map(o => o.settled)).toEqual([
+        'TimeoutError',
+        'TimeoutError',
+      ]);
+      // The calls' own signals are aborted too (a client that listens stops its requests).
+      expect(signals.slice(0, 2).map(s => s.aborted)).toEqual([true, true]);
+      expect(later.settled).toBeUndefined();
+      expect(signals[2].aborted).toBe(false);
+      await sleep(250);
+      expect(later.settled).toBe('TimeoutError');
+    });
+
+    it("cancels a call with its own signal alone, and every call with the bounds' signal", async () => {
+      const { client } = recordingClient();
+      const task = new AbortController();
+      const bounded = boundedClient(client, {
+        timeoutMs: 60_000,
+        signal: task.signal,
+      });
+      const own = new AbortController();
+      const mine = outcome(bounded.read(ref, { signal: own.signal }));
+      const others = [outcome(bounded.read(ref)), outcome(bounded.read(ref))];
+      own.abort();
+      await sleep(10);
+      expect(mine.settled).toBe('AbortError');
+      expect(others.map(o => o.settled)).toEqual([undefined, undefined]);
+      task.abort();
+      await sleep(10);
+      expect(others.map(o => o.settled)).toEqual(['AbortError', 'AbortError']);
+      // Once cancelled, a new call is refused at once.
+      await expect(bounded.read(ref)).rejects.toMatchObject({
+        name: 'AbortError',
+      });
+    });
   });
 });
