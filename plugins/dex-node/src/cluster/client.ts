@@ -407,12 +407,9 @@ export function boundedClient(
   // Calls started in the same turn (a re-run's 28 reads) without a signal of their own share one
   // bound: they start at the same moment, so each is still bounded by timeoutMs from its start.
   let shared: (Bound & { calls: number }) | undefined;
-  const sharedBound = () => {
+  const sharedBound = (outer: AbortSignal[]) => {
     if (shared) return shared;
-    const bound = {
-      ...makeBound(bounds.signal ? [bounds.signal] : []),
-      calls: 0,
-    };
+    const bound = { ...makeBound(outer), calls: 0 };
     shared = bound;
     queueMicrotask(() => {
       if (shared === bound) shared = undefined;
@@ -429,14 +426,10 @@ export function boundedClient(
       );
       const already = outer.find(s => s.aborted);
       if (already) return Promise.reject(already.reason);
-      if (options?.signal) {
-        const own = makeBound(outer);
-        return Promise.race([
-          call({ ...options, signal: own.signal } as O, ...args),
-          own.aborted,
-        ]).finally(own.release);
-      }
-      const bound = sharedBound();
+      // A call with a signal of its own gets a bound of its own.
+      const bound = options?.signal
+        ? { ...makeBound(outer), calls: 0 }
+        : sharedBound(outer);
       bound.calls += 1;
       return Promise.race([
         call({ ...options, signal: bound.signal } as O, ...args),
