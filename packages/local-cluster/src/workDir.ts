@@ -20,12 +20,10 @@ export function ownedWorkDir(
 }
 
 function removeAbandoned(root: string, prefix: string) {
-  const owned = new RegExp(
-    `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)-`,
-  );
   for (const name of fs.readdirSync(root)) {
-    const pid = Number(owned.exec(name)?.[1]);
-    if (!pid || isAlive(pid)) continue;
+    if (!name.startsWith(prefix)) continue;
+    const owner = /^(\d+)-/.exec(name.slice(prefix.length))?.[1];
+    if (!owner || isAlive(Number(owner))) continue;
     fs.rmSync(path.join(root, name), { recursive: true, force: true });
   }
 }
