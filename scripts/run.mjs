@@ -390,6 +390,8 @@ if (command === 'test') recordTestTime(summarize(), installed);
 
 /** A full disk shows up as etcd or an apiserver exiting mid-test; say so before it does. */
 function warnIfLowOnDisk() {
+  // This runs on the machine's node, which may predate statfs (Node 18.15): then no warning.
+  if (!fs.statfsSync) return;
   const { bavail, bsize } = fs.statfsSync(os.tmpdir());
   const freeGb = (bavail * bsize) / 2 ** 30;
   if (freeGb < 5)
